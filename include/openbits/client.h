@@ -1,0 +1,124 @@
+// openbits/client.h: the client API of openbits (libopenbits).
+//
+// Manager is a connection to bitsd; Job and File are handles naming a job (by GUID) or a
+// file (by job and index) on that connection. Every call is one RPC round trip; getters
+// return live values read from the daemon. Errors come back as Status/Result carrying the
+// daemon's HRESULT (BG_E_*, E_ACCESSDENIED...). Success codes other than S_OK (for example
+// BG_S_PARTIAL_COMPLETE from complete()) are returned in an ok Status.
+//
+// Threading: a Manager and the Job/File handles made from it share one connection; calls
+// from several threads are serialised internally. Handles stay valid while their Manager
+// lives.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "openbits/export.h"
+#include "openbits/names.h"
+#include "openbits/status.h"
+#include "openbits/types.h"
+
+namespace openbits {
+
+class Connection;  // internal: the RPC channel
+class Job;
+class File;
+
+class OPENBITS_EXPORT Manager {
+ public:
+  // Connects to bitsd. An empty path means: $OPENBITS_SOCKET, else the system socket
+  // /run/openbits/bitsd.sock if it exists, else $XDG_RUNTIME_DIR/openbits/bitsd.sock.
+  static Result<Manager> connect(const std::string& socket_path = {});
+  // The socket path connect() would use for an empty argument.
+  static std::string default_socket_path();
+
+  Result<Job> create_job(std::string_view display_name, JobType type = JobType::kDownload);
+  // GetJob: BG_E_NOT_FOUND when unknown or final, E_ACCESSDENIED for another user's job.
+  Result<Job> get_job(const Guid& id);
+  // EnumJobs: a snapshot of the caller's non-final jobs (all users': admins only).
+  Result<std::vector<JobInfo>> enum_jobs(bool all_users = false);
+  Result<std::string> error_description(HRESULT code);
+  Result<std::string> daemon_version();
+
+ private:
+  friend class Job;
+  friend class File;
+  explicit Manager(std::shared_ptr<Connection> connection);
+  std::shared_ptr<Connection> connection_;
+};
+
+class OPENBITS_EXPORT File {
+ public:
+  std::uint32_t index() const { return index_; }
+  Result<FileInfo> info() const;  // names, temp name, progress, ranges, validation
+  Status set_remote_name(std::string_view url);
+  Status set_validation_state(bool valid);
+
+ private:
+  friend class Job;
+  File(std::shared_ptr<Connection> connection, Guid job_id, std::uint32_t index);
+  std::shared_ptr<Connection> connection_;
+  Guid job_id_;
+  std::uint32_t index_;
+};
+
+class OPENBITS_EXPORT Job {
+ public:
+  const Guid& id() const { return id_; }
+
+  // Everything the getters of IBackgroundCopyJob..Job5 expose, in one snapshot.
+  Result<JobInfo> info() const;
+  Result<JobState> state() const;
+  Result<JobProgress> progress() const;
+  Result<std::vector<File>> files() const;  // EnumFiles, insertion order
+  // GetError: BG_E_ERROR_INFORMATION_UNAVAILABLE unless in ERROR/TRANSIENT_ERROR.
+  Result<ErrorInfo> error() const;
+
+  Status add_file(std::string_view remote_url, std::string_view local_name);
+  Status add_file_set(const std::vector<FileSpec>& files);  // all or nothing
+  Status add_file_with_ranges(std::string_view remote_url, std::string_view local_name,
+                              const std::vector<FileRange>& ranges);
+  Status replace_remote_prefix(std::string_view old_prefix, std::string_view new_prefix);
+
+  Status resume();
+  Status suspend();
+  Status cancel();    // S_OK or BG_S_UNABLE_TO_DELETE_FILES
+  Status complete();  // S_OK or BG_S_PARTIAL_COMPLETE
+  Status take_ownership();
+
+  Status set_display_name(std::string_view name);
+  Status set_description(std::string_view text);
+  Status set_priority(JobPriority priority);
+  Status set_notify_flags(std::uint32_t flags);
+  // Both nullopt clears the command line.
+  Status set_notify_cmd_line(const std::optional<std::string>& program,
+                             const std::optional<std::string>& parameters);
+  Status set_minimum_retry_delay(std::uint32_t seconds);
+  Status set_no_progress_timeout(std::uint32_t seconds);
+  Status set_maximum_download_time(std::uint32_t seconds);
+  Status set_proxy_settings(ProxyUsage usage, const std::optional<std::string>& proxy_list,
+                            const std::optional<std::string>& bypass_list);
+  Status set_file_acl_flags(std::uint32_t flags);
+  Status set_peer_caching_flags(std::uint32_t flags);
+  Status set_security_flags(std::uint32_t flags);
+  Status set_custom_headers(const std::optional<std::string>& headers);  // nullopt clears
+  Status make_custom_headers_write_only();
+  Status set_http_method(std::string_view method);
+  Status set_dynamic_content(bool enable);
+  Status set_high_performance(bool enable);
+  Status set_max_download_size(std::uint64_t bytes);
+  Status set_minimum_notification_interval(std::uint32_t milliseconds);
+
+ private:
+  friend class Manager;
+  Job(std::shared_ptr<Connection> connection, Guid id);
+  Status set_property(std::string_view name, const std::string& json_value);
+  std::shared_ptr<Connection> connection_;
+  Guid id_;
+};
+
+}  // namespace openbits

@@ -1,0 +1,187 @@
+// openbits/types.h: the BITS object model as plain values (enums, progress, times,
+// error object, job and file snapshots). These are what the RPC carries and what the
+// client library returns. Numeric values are BITS's. Value types; no shared state.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "openbits/hresult.h"
+
+namespace openbits {
+
+inline constexpr std::uint64_t kSizeUnknown = 0xFFFFFFFFFFFFFFFFull;  // BG_SIZE_UNKNOWN
+inline constexpr std::uint64_t kLengthToEof = 0xFFFFFFFFFFFFFFFFull;  // BG_LENGTH_TO_EOF
+
+enum class JobState : int {
+  kQueued = 0,
+  kConnecting = 1,
+  kTransferring = 2,
+  kSuspended = 3,
+  kError = 4,
+  kTransientError = 5,
+  kTransferred = 6,
+  kAcknowledged = 7,
+  kCancelled = 8,
+};
+
+enum class JobType : int { kDownload = 0, kUpload = 1, kUploadReply = 2 };
+
+enum class JobPriority : int { kForeground = 0, kHigh = 1, kNormal = 2, kLow = 3 };
+
+enum class ErrorContext : int {
+  kNone = 0,
+  kUnknown = 1,
+  kGeneralQueueManager = 2,
+  kQueueManagerNotification = 3,
+  kLocalFile = 4,
+  kRemoteFile = 5,
+  kGeneralTransport = 6,
+  kRemoteApplication = 7,
+  kServerCertificateCallback = 8,
+};
+
+enum class ProxyUsage : int { kPreconfig = 0, kNoProxy = 1, kOverride = 2, kAutodetect = 3 };
+
+// Notify flags (BG_NOTIFY_*).
+inline constexpr std::uint32_t kNotifyJobTransferred = 0x01;
+inline constexpr std::uint32_t kNotifyJobError = 0x02;
+inline constexpr std::uint32_t kNotifyDisable = 0x04;
+inline constexpr std::uint32_t kNotifyJobModification = 0x08;
+inline constexpr std::uint32_t kNotifyFileTransferred = 0x10;
+inline constexpr std::uint32_t kNotifyFileRangesTransferred = 0x20;
+inline constexpr std::uint32_t kNotifyAllFlags = 0x3F;
+
+// File ACL flags (BG_COPY_FILE_*).
+inline constexpr std::uint32_t kCopyFileOwner = 0x1;
+inline constexpr std::uint32_t kCopyFileGroup = 0x2;
+inline constexpr std::uint32_t kCopyFileDacl = 0x4;
+inline constexpr std::uint32_t kCopyFileSacl = 0x8;
+inline constexpr std::uint32_t kCopyFileAll = 0xF;
+
+// Defaults (seconds) from the BITS specification.
+inline constexpr std::uint32_t kDefaultMinimumRetryDelay = 600;
+inline constexpr std::uint32_t kMinimumRetryDelayFloor = 5;
+inline constexpr std::uint32_t kDefaultNoProgressTimeout = 1209600;
+inline constexpr std::uint32_t kDefaultMaximumDownloadTime = 7776000;
+inline constexpr std::uint32_t kDefaultNotifyFlags = kNotifyJobTransferred | kNotifyJobError;
+
+// Limits.
+inline constexpr std::size_t kMaxDisplayName = 256;
+inline constexpr std::size_t kMaxDescription = 1024;
+inline constexpr std::size_t kMaxRemoteName = 2200;
+inline constexpr std::size_t kMaxRemoteSegment = 260;
+inline constexpr std::size_t kMaxLocalName = 260;  // MAX_PATH
+inline constexpr std::size_t kMaxProxyList = 4000;
+
+struct Guid {
+  std::array<std::uint8_t, 16> bytes{};
+  bool operator==(const Guid&) const = default;
+  auto operator<=>(const Guid&) const = default;
+  bool is_null() const { return *this == Guid{}; }
+};
+
+struct FileRange {
+  std::uint64_t initial_offset = 0;
+  std::uint64_t length = 0;  // kLengthToEof for "to end of file"
+  bool operator==(const FileRange&) const = default;
+};
+
+struct JobProgress {
+  std::uint64_t bytes_total = 0;  // kSizeUnknown while any file size is unknown
+  std::uint64_t bytes_transferred = 0;
+  std::uint32_t files_total = 0;
+  std::uint32_t files_transferred = 0;
+};
+
+struct FileProgress {
+  std::uint64_t bytes_total = kSizeUnknown;
+  std::uint64_t bytes_transferred = 0;
+  bool completed = false;  // download: delivered by Complete or fully transferred
+};
+
+// Times are Unix epoch milliseconds; 0 = not set.
+struct JobTimes {
+  std::int64_t creation_time = 0;
+  std::int64_t modification_time = 0;
+  std::int64_t transfer_completion_time = 0;
+};
+
+struct ErrorInfo {
+  HRESULT code = hr::S_OK;
+  ErrorContext context = ErrorContext::kNone;
+  std::optional<std::uint32_t> file_index;  // none: error not tied to a file
+  std::string protocol;                     // "http", "file" or empty
+  std::string description;                  // text of code
+  std::string context_description;          // text of context
+};
+
+struct FileInfo {
+  std::uint32_t index = 0;
+  std::string remote_name;
+  std::string local_name;
+  std::string temporary_name;  // full path of the temp file; empty until created
+  FileProgress progress;
+  std::vector<FileRange> ranges;  // empty: whole file
+  bool validation_state = false;
+  bool validation_known = false;  // false until the file finished (E_PENDING)
+  bool downloaded_from_peer = false;
+  std::uint64_t bytes_from_origin = 0;
+  std::uint64_t bytes_from_peers = 0;
+};
+
+struct ProxySettings {
+  ProxyUsage usage = ProxyUsage::kPreconfig;
+  std::optional<std::string> proxy_list;
+  std::optional<std::string> bypass_list;
+};
+
+// A snapshot of everything a job exposes through getters.
+struct JobInfo {
+  Guid id;
+  JobType type = JobType::kDownload;
+  JobState state = JobState::kSuspended;
+  JobPriority priority = JobPriority::kNormal;
+  std::string display_name;
+  std::string description;
+  std::string owner;        // "S-1-22-1-<uid>"
+  std::uint32_t owner_uid = 0;
+  std::string owner_name;   // passwd name, or the uid in decimal
+  bool owner_elevated = false;
+  std::uint32_t owner_integrity_level = 0x2000;
+  JobProgress progress;
+  JobTimes times;
+  std::uint32_t error_count = 0;
+  std::uint32_t notify_flags = kDefaultNotifyFlags;
+  bool notify_interface_registered = false;
+  std::optional<std::string> notify_cmd_program;
+  std::optional<std::string> notify_cmd_parameters;
+  std::uint32_t minimum_retry_delay = kDefaultMinimumRetryDelay;
+  std::uint32_t no_progress_timeout = kDefaultNoProgressTimeout;
+  std::uint32_t maximum_download_time = kDefaultMaximumDownloadTime;
+  ProxySettings proxy;
+  std::uint32_t file_acl_flags = 0;
+  std::uint32_t peer_caching_flags = 0;
+  std::uint32_t security_flags = 0;
+  std::optional<std::string> custom_headers;  // none when unset or write-only
+  bool custom_headers_write_only = false;
+  std::string http_method = "GET";
+  bool dynamic_content = false;
+  bool high_performance = false;
+  std::uint64_t max_download_size = kSizeUnknown;
+  std::uint32_t minimum_notification_interval_ms = 500;
+  std::optional<ErrorInfo> error;  // present only in ERROR / TRANSIENT_ERROR
+  std::vector<FileInfo> files;
+};
+
+// One file to add: remote URL or path, absolute local path, optional ranges.
+struct FileSpec {
+  std::string remote_name;
+  std::string local_name;
+  std::vector<FileRange> ranges;
+};
+
+}  // namespace openbits

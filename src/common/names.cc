@@ -1,0 +1,106 @@
+// Text forms of the model: enum tokens and GUIDs (see openbits/names.h).
+#include "openbits/names.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+
+namespace openbits {
+namespace {
+
+constexpr std::array<const char*, 9> kStateNames = {
+    "QUEUED", "CONNECTING", "TRANSFERRING", "SUSPENDED", "ERROR",
+    "TRANSIENT_ERROR", "TRANSFERRED", "ACKNOWLEDGED", "CANCELLED"};
+constexpr std::array<const char*, 3> kTypeNames = {"DOWNLOAD", "UPLOAD", "UPLOAD-REPLY"};
+constexpr std::array<const char*, 4> kPriorityNames = {"FOREGROUND", "HIGH", "NORMAL", "LOW"};
+constexpr std::array<const char*, 4> kProxyNames = {"PRECONFIG", "NO_PROXY", "OVERRIDE",
+                                                    "AUTODETECT"};
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::toupper(static_cast<unsigned char>(x)) ==
+                  std::toupper(static_cast<unsigned char>(y));
+         });
+}
+
+template <typename Enum, std::size_t N>
+std::string name_of(const std::array<const char*, N>& names, Enum value) {
+  auto index = static_cast<std::size_t>(value);
+  return index < N ? names[index] : "UNKNOWN";
+}
+
+template <typename Enum, std::size_t N>
+std::optional<Enum> parse_name(const std::array<const char*, N>& names, std::string_view text) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (iequals(names[i], text)) return static_cast<Enum>(i);
+  }
+  return std::nullopt;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string to_string(JobState state) { return name_of(kStateNames, state); }
+std::string to_string(JobType type) { return name_of(kTypeNames, type); }
+std::string to_string(JobPriority priority) { return name_of(kPriorityNames, priority); }
+std::string to_string(ProxyUsage usage) { return name_of(kProxyNames, usage); }
+
+std::optional<JobState> parse_job_state(std::string_view text) {
+  return parse_name<JobState>(kStateNames, text);
+}
+std::optional<JobType> parse_job_type(std::string_view text) {
+  return parse_name<JobType>(kTypeNames, text);
+}
+std::optional<JobPriority> parse_job_priority(std::string_view text) {
+  return parse_name<JobPriority>(kPriorityNames, text);
+}
+std::optional<ProxyUsage> parse_proxy_usage(std::string_view text) {
+  return parse_name<ProxyUsage>(kProxyNames, text);
+}
+
+std::string to_string(const Guid& guid) {
+  const auto& b = guid.bytes;
+  std::array<char, 40> out{};
+  std::snprintf(out.data(), out.size(),
+                "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}", b[0],
+                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                b[14], b[15]);
+  return out.data();
+}
+
+std::optional<Guid> parse_guid(std::string_view text) {
+  // {XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}: 38 characters.
+  if (text.size() != 38 || text.front() != '{' || text.back() != '}') return std::nullopt;
+  Guid guid;
+  std::size_t out = 0;
+  for (std::size_t i = 1; i + 1 < text.size();) {
+    if (i == 9 || i == 14 || i == 19 || i == 24) {
+      if (text[i] != '-') return std::nullopt;
+      ++i;
+      continue;
+    }
+    int hi = hex_value(text[i]);
+    int lo = hex_value(text[i + 1]);
+    if (hi < 0 || lo < 0 || out >= guid.bytes.size()) return std::nullopt;
+    guid.bytes[out++] = static_cast<std::uint8_t>(hi * 16 + lo);
+    i += 2;
+  }
+  if (out != guid.bytes.size()) return std::nullopt;
+  return guid;
+}
+
+std::string hresult_hex(HRESULT code) {
+  std::array<char, 16> out{};
+  std::snprintf(out.data(), out.size(), "0x%08x", code);
+  return out.data();
+}
+
+}  // namespace openbits

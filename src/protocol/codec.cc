@@ -1,0 +1,236 @@
+// JSON codecs of the public model; see codec.h.
+#include "src/protocol/codec.h"
+
+#include "openbits/names.h"
+
+namespace openbits {
+namespace {
+
+using nlohmann::json;
+
+template <typename T>
+void put_optional(json& j, const char* key, const std::optional<T>& value) {
+  j[key] = value ? json(*value) : json(nullptr);
+}
+
+template <typename T>
+void get_optional(const json& j, const char* key, std::optional<T>& out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    out.reset();
+  } else {
+    out = it->get<T>();
+  }
+}
+
+template <typename Enum, typename Parser>
+void enum_from_json(const json& j, Enum& v, Parser parse, const char* what) {
+  auto parsed = parse(j.get<std::string>());
+  if (!parsed) throw json::other_error::create(501, std::string("unknown ") + what, &j);
+  v = *parsed;
+}
+
+}  // namespace
+
+void to_json(json& j, const Guid& v) { j = to_string(v); }
+void from_json(const json& j, Guid& v) {
+  auto parsed = parse_guid(j.get<std::string>());
+  if (!parsed) throw json::other_error::create(501, "malformed GUID", &j);
+  v = *parsed;
+}
+
+void to_json(json& j, JobState v) { j = to_string(v); }
+void from_json(const json& j, JobState& v) { enum_from_json(j, v, parse_job_state, "state"); }
+void to_json(json& j, JobType v) { j = to_string(v); }
+void from_json(const json& j, JobType& v) { enum_from_json(j, v, parse_job_type, "job type"); }
+void to_json(json& j, JobPriority v) { j = to_string(v); }
+void from_json(const json& j, JobPriority& v) {
+  enum_from_json(j, v, parse_job_priority, "priority");
+}
+void to_json(json& j, ProxyUsage v) { j = to_string(v); }
+void from_json(const json& j, ProxyUsage& v) {
+  enum_from_json(j, v, parse_proxy_usage, "proxy usage");
+}
+
+void to_json(json& j, const FileRange& v) {
+  j = {{"initial_offset", v.initial_offset}, {"length", v.length}};
+}
+void from_json(const json& j, FileRange& v) {
+  j.at("initial_offset").get_to(v.initial_offset);
+  j.at("length").get_to(v.length);
+}
+
+void to_json(json& j, const JobProgress& v) {
+  j = {{"bytes_total", v.bytes_total},
+       {"bytes_transferred", v.bytes_transferred},
+       {"files_total", v.files_total},
+       {"files_transferred", v.files_transferred}};
+}
+void from_json(const json& j, JobProgress& v) {
+  j.at("bytes_total").get_to(v.bytes_total);
+  j.at("bytes_transferred").get_to(v.bytes_transferred);
+  j.at("files_total").get_to(v.files_total);
+  j.at("files_transferred").get_to(v.files_transferred);
+}
+
+void to_json(json& j, const FileProgress& v) {
+  j = {{"bytes_total", v.bytes_total},
+       {"bytes_transferred", v.bytes_transferred},
+       {"completed", v.completed}};
+}
+void from_json(const json& j, FileProgress& v) {
+  j.at("bytes_total").get_to(v.bytes_total);
+  j.at("bytes_transferred").get_to(v.bytes_transferred);
+  j.at("completed").get_to(v.completed);
+}
+
+void to_json(json& j, const JobTimes& v) {
+  j = {{"creation_time", v.creation_time},
+       {"modification_time", v.modification_time},
+       {"transfer_completion_time", v.transfer_completion_time}};
+}
+void from_json(const json& j, JobTimes& v) {
+  j.at("creation_time").get_to(v.creation_time);
+  j.at("modification_time").get_to(v.modification_time);
+  j.at("transfer_completion_time").get_to(v.transfer_completion_time);
+}
+
+void to_json(json& j, const ErrorInfo& v) {
+  j = {{"code", v.code},
+       {"context", static_cast<int>(v.context)},
+       {"protocol", v.protocol},
+       {"description", v.description},
+       {"context_description", v.context_description}};
+  put_optional(j, "file_index", v.file_index);
+}
+void from_json(const json& j, ErrorInfo& v) {
+  j.at("code").get_to(v.code);
+  v.context = static_cast<ErrorContext>(j.at("context").get<int>());
+  v.protocol = j.value("protocol", "");
+  v.description = j.value("description", "");
+  v.context_description = j.value("context_description", "");
+  get_optional(j, "file_index", v.file_index);
+}
+
+void to_json(json& j, const FileInfo& v) {
+  j = {{"index", v.index},
+       {"remote_name", v.remote_name},
+       {"local_name", v.local_name},
+       {"temporary_name", v.temporary_name},
+       {"progress", v.progress},
+       {"ranges", v.ranges},
+       {"validation_state", v.validation_state},
+       {"validation_known", v.validation_known},
+       {"downloaded_from_peer", v.downloaded_from_peer},
+       {"bytes_from_origin", v.bytes_from_origin},
+       {"bytes_from_peers", v.bytes_from_peers}};
+}
+void from_json(const json& j, FileInfo& v) {
+  j.at("index").get_to(v.index);
+  j.at("remote_name").get_to(v.remote_name);
+  j.at("local_name").get_to(v.local_name);
+  v.temporary_name = j.value("temporary_name", "");
+  j.at("progress").get_to(v.progress);
+  v.ranges = j.value("ranges", std::vector<FileRange>{});
+  v.validation_state = j.value("validation_state", false);
+  v.validation_known = j.value("validation_known", false);
+  v.downloaded_from_peer = j.value("downloaded_from_peer", false);
+  v.bytes_from_origin = j.value("bytes_from_origin", std::uint64_t{0});
+  v.bytes_from_peers = j.value("bytes_from_peers", std::uint64_t{0});
+}
+
+void to_json(json& j, const ProxySettings& v) {
+  j = {{"usage", v.usage}};
+  put_optional(j, "proxy_list", v.proxy_list);
+  put_optional(j, "bypass_list", v.bypass_list);
+}
+void from_json(const json& j, ProxySettings& v) {
+  j.at("usage").get_to(v.usage);
+  get_optional(j, "proxy_list", v.proxy_list);
+  get_optional(j, "bypass_list", v.bypass_list);
+}
+
+void to_json(json& j, const JobInfo& v) {
+  j = {{"id", v.id},
+       {"type", v.type},
+       {"state", v.state},
+       {"priority", v.priority},
+       {"display_name", v.display_name},
+       {"description", v.description},
+       {"owner", v.owner},
+       {"owner_uid", v.owner_uid},
+       {"owner_name", v.owner_name},
+       {"owner_elevated", v.owner_elevated},
+       {"owner_integrity_level", v.owner_integrity_level},
+       {"progress", v.progress},
+       {"times", v.times},
+       {"error_count", v.error_count},
+       {"notify_flags", v.notify_flags},
+       {"notify_interface_registered", v.notify_interface_registered},
+       {"minimum_retry_delay", v.minimum_retry_delay},
+       {"no_progress_timeout", v.no_progress_timeout},
+       {"maximum_download_time", v.maximum_download_time},
+       {"proxy", v.proxy},
+       {"file_acl_flags", v.file_acl_flags},
+       {"peer_caching_flags", v.peer_caching_flags},
+       {"security_flags", v.security_flags},
+       {"custom_headers_write_only", v.custom_headers_write_only},
+       {"http_method", v.http_method},
+       {"dynamic_content", v.dynamic_content},
+       {"high_performance", v.high_performance},
+       {"max_download_size", v.max_download_size},
+       {"minimum_notification_interval_ms", v.minimum_notification_interval_ms},
+       {"files", v.files}};
+  put_optional(j, "notify_cmd_program", v.notify_cmd_program);
+  put_optional(j, "notify_cmd_parameters", v.notify_cmd_parameters);
+  put_optional(j, "custom_headers", v.custom_headers);
+  put_optional(j, "error", v.error);
+}
+
+void from_json(const json& j, JobInfo& v) {
+  j.at("id").get_to(v.id);
+  j.at("type").get_to(v.type);
+  j.at("state").get_to(v.state);
+  j.at("priority").get_to(v.priority);
+  j.at("display_name").get_to(v.display_name);
+  j.at("description").get_to(v.description);
+  j.at("owner").get_to(v.owner);
+  j.at("owner_uid").get_to(v.owner_uid);
+  j.at("owner_name").get_to(v.owner_name);
+  j.at("owner_elevated").get_to(v.owner_elevated);
+  j.at("owner_integrity_level").get_to(v.owner_integrity_level);
+  j.at("progress").get_to(v.progress);
+  j.at("times").get_to(v.times);
+  j.at("error_count").get_to(v.error_count);
+  j.at("notify_flags").get_to(v.notify_flags);
+  j.at("notify_interface_registered").get_to(v.notify_interface_registered);
+  j.at("minimum_retry_delay").get_to(v.minimum_retry_delay);
+  j.at("no_progress_timeout").get_to(v.no_progress_timeout);
+  j.at("maximum_download_time").get_to(v.maximum_download_time);
+  j.at("proxy").get_to(v.proxy);
+  j.at("file_acl_flags").get_to(v.file_acl_flags);
+  j.at("peer_caching_flags").get_to(v.peer_caching_flags);
+  j.at("security_flags").get_to(v.security_flags);
+  j.at("custom_headers_write_only").get_to(v.custom_headers_write_only);
+  j.at("http_method").get_to(v.http_method);
+  j.at("dynamic_content").get_to(v.dynamic_content);
+  j.at("high_performance").get_to(v.high_performance);
+  j.at("max_download_size").get_to(v.max_download_size);
+  j.at("minimum_notification_interval_ms").get_to(v.minimum_notification_interval_ms);
+  j.at("files").get_to(v.files);
+  get_optional(j, "notify_cmd_program", v.notify_cmd_program);
+  get_optional(j, "notify_cmd_parameters", v.notify_cmd_parameters);
+  get_optional(j, "custom_headers", v.custom_headers);
+  get_optional(j, "error", v.error);
+}
+
+void to_json(json& j, const FileSpec& v) {
+  j = {{"remote_name", v.remote_name}, {"local_name", v.local_name}, {"ranges", v.ranges}};
+}
+void from_json(const json& j, FileSpec& v) {
+  j.at("remote_name").get_to(v.remote_name);
+  j.at("local_name").get_to(v.local_name);
+  v.ranges = j.value("ranges", std::vector<FileRange>{});
+}
+
+}  // namespace openbits

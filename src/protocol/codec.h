@@ -1,0 +1,42 @@
+// JSON codecs of the public model (openbits/types.h) for the RPC, shared by the daemon
+// and the client library. Enums travel as their BITS tokens ("TRANSIENT_ERROR"), GUIDs
+// in braces, HRESULTs as unsigned numbers. from_json throws nlohmann::json::exception
+// on malformed input; callers at the RPC edge catch it and answer "invalid params".
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "openbits/types.h"
+
+namespace openbits {
+
+void to_json(nlohmann::json& j, const Guid& v);
+void from_json(const nlohmann::json& j, Guid& v);
+void to_json(nlohmann::json& j, JobState v);
+void from_json(const nlohmann::json& j, JobState& v);
+void to_json(nlohmann::json& j, JobType v);
+void from_json(const nlohmann::json& j, JobType& v);
+void to_json(nlohmann::json& j, JobPriority v);
+void from_json(const nlohmann::json& j, JobPriority& v);
+void to_json(nlohmann::json& j, ProxyUsage v);
+void from_json(const nlohmann::json& j, ProxyUsage& v);
+void to_json(nlohmann::json& j, const FileRange& v);
+void from_json(const nlohmann::json& j, FileRange& v);
+void to_json(nlohmann::json& j, const JobProgress& v);
+void from_json(const nlohmann::json& j, JobProgress& v);
+void to_json(nlohmann::json& j, const FileProgress& v);
+void from_json(const nlohmann::json& j, FileProgress& v);
+void to_json(nlohmann::json& j, const JobTimes& v);
+void from_json(const nlohmann::json& j, JobTimes& v);
+void to_json(nlohmann::json& j, const ErrorInfo& v);
+void from_json(const nlohmann::json& j, ErrorInfo& v);
+void to_json(nlohmann::json& j, const FileInfo& v);
+void from_json(const nlohmann::json& j, FileInfo& v);
+void to_json(nlohmann::json& j, const ProxySettings& v);
+void from_json(const nlohmann::json& j, ProxySettings& v);
+void to_json(nlohmann::json& j, const JobInfo& v);
+void from_json(const nlohmann::json& j, JobInfo& v);
+void to_json(nlohmann::json& j, const FileSpec& v);
+void from_json(const nlohmann::json& j, FileSpec& v);
+
+}  // namespace openbits

@@ -1,0 +1,54 @@
+// RPC wire conventions shared by bitsd and libopenbits: method names, framing limits and
+// the JSON-RPC 2.0 error shape. See docs/rpc-spec.md for the contract.
+//
+// Framing: one JSON-RPC message per line (compact JSON, '\n' terminated, UTF-8). Lines
+// longer than kMaxMessageBytes are a protocol error and close the connection.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "openbits/hresult.h"
+
+namespace openbits::rpc {
+
+inline constexpr std::size_t kMaxMessageBytes = 1 << 20;
+
+// JSON-RPC 2.0 reserved codes for protocol-level failures.
+inline constexpr int kParseError = -32700;
+inline constexpr int kInvalidRequest = -32600;
+inline constexpr int kMethodNotFound = -32601;
+inline constexpr int kInvalidParams = -32602;
+inline constexpr int kInternalError = -32603;
+
+namespace method {
+inline constexpr const char* kVersion = "daemon.version";
+inline constexpr const char* kCreateJob = "manager.create_job";
+inline constexpr const char* kGetJob = "manager.get_job";
+inline constexpr const char* kEnumJobs = "manager.enum_jobs";
+inline constexpr const char* kErrorDescription = "manager.error_description";
+inline constexpr const char* kGetJobInfo = "job.get";
+inline constexpr const char* kAddFiles = "job.add_files";
+inline constexpr const char* kResume = "job.resume";
+inline constexpr const char* kSuspend = "job.suspend";
+inline constexpr const char* kCancel = "job.cancel";
+inline constexpr const char* kComplete = "job.complete";
+inline constexpr const char* kTakeOwnership = "job.take_ownership";
+inline constexpr const char* kSetProperty = "job.set_property";
+inline constexpr const char* kGetError = "job.get_error";
+inline constexpr const char* kReplaceRemotePrefix = "job.replace_remote_prefix";
+inline constexpr const char* kSetRemoteName = "file.set_remote_name";
+inline constexpr const char* kSetValidationState = "file.set_validation_state";
+}  // namespace method
+
+// A BITS failure travels as a JSON-RPC error whose code is the HRESULT reinterpreted as
+// a signed 32-bit integer, with data {"hresult": <unsigned>}.
+inline int error_code_for(HRESULT code) { return static_cast<std::int32_t>(code); }
+inline HRESULT hresult_for(int error_code) {
+  return static_cast<HRESULT>(static_cast<std::int32_t>(error_code));
+}
+
+}  // namespace openbits::rpc
