@@ -1,0 +1,74 @@
+// Config file reader; see config.h.
+#include "src/daemon/config.h"
+
+#include <grp.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace openbits::daemon {
+namespace {
+
+Status bad(const std::string& path, const std::string& what) {
+  return Status(hr::E_INVALIDARG, "config " + path + ": " + what);
+}
+
+std::optional<gid_t> resolve_group(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) return value.get<gid_t>();
+  if (!value.is_string()) return std::nullopt;
+  struct group gr {};
+  struct group* found = nullptr;
+  std::vector<char> buffer(16384);
+  std::string name = value.get<std::string>();
+  if (getgrnam_r(name.c_str(), &gr, buffer.data(), buffer.size(), &found) != 0 || !found) {
+    return std::nullopt;
+  }
+  return gr.gr_gid;
+}
+
+}  // namespace
+
+Result<Config> load_config(const std::string& path) {
+  Config config;
+  std::ifstream in(path);
+  if (!in) return Status(hr::FILE_NOT_FOUND, "config " + path + ": cannot be read");
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return bad(path, "not a JSON object");
+  try {
+    for (const auto& [key, value] : doc.items()) {
+      if (key == "max_jobs_per_user") {
+        value.get_to(config.max_jobs_per_user);
+      } else if (key == "max_jobs_per_machine") {
+        value.get_to(config.max_jobs_per_machine);
+      } else if (key == "max_files_per_job") {
+        value.get_to(config.max_files_per_job);
+      } else if (key == "max_ranges_per_file") {
+        value.get_to(config.max_ranges_per_file);
+      } else if (key == "job_inactivity_timeout_s") {
+        value.get_to(config.job_inactivity_timeout_s);
+      } else if (key == "time_slice_ms") {
+        value.get_to(config.time_slice_ms);
+      } else if (key == "max_background_jobs") {
+        value.get_to(config.max_background_jobs);
+      } else if (key == "checkpoint_bytes") {
+        value.get_to(config.checkpoint_bytes);
+      } else if (key == "checkpoint_interval_ms") {
+        value.get_to(config.checkpoint_interval_ms);
+      } else if (key == "finished_job_retention_ms") {
+        value.get_to(config.finished_job_retention_ms);
+      } else if (key == "admin_group") {
+        config.admin_gid = resolve_group(value);
+        if (!config.admin_gid) return bad(path, "admin_group: unknown group");
+      } else {
+        return bad(path, "unknown key '" + key + "'");
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return bad(path, std::string("wrong type: ") + e.what());
+  }
+  if (config.max_background_jobs == 0) return bad(path, "max_background_jobs must be >= 1");
+  return config;
+}
+
+}  // namespace openbits::daemon

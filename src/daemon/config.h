@@ -1,0 +1,33 @@
+// Config: bitsd's settings, read from a JSON file (--config), with BITS's defaults.
+// Plain data; read once at start-up.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "openbits/status.h"
+
+namespace openbits::daemon {
+
+struct Config {
+  std::uint32_t max_jobs_per_user = 60;
+  std::uint32_t max_jobs_per_machine = 300;
+  std::uint32_t max_files_per_job = 200;
+  std::uint32_t max_ranges_per_file = 500;
+  std::int64_t job_inactivity_timeout_s = 90LL * 24 * 3600;
+  std::int64_t time_slice_ms = 2 * 60 * 1000;  // background round robin
+  std::uint32_t max_background_jobs = 1;        // BITS runs one background job at a time
+  std::optional<gid_t> admin_gid;               // members are administrators
+  std::uint64_t checkpoint_bytes = 8ull << 20;  // durable-progress window (bytes)...
+  std::int64_t checkpoint_interval_ms = 1000;   // ...or time, whichever comes first
+  std::int64_t finished_job_retention_ms = 3600 * 1000;  // final jobs answer getters this long
+};
+
+// Reads a JSON object whose keys are the field names above (admin_group takes a group
+// name or number). Unknown keys or wrong types -> E_INVALIDARG naming the key.
+Result<Config> load_config(const std::string& path);
+
+}  // namespace openbits::daemon

@@ -1,0 +1,153 @@
+// JSON-RPC method table of bitsd; see dispatcher.h and docs/rpc-spec.md.
+#include "src/daemon/dispatcher.h"
+
+#include "openbits/names.h"
+#include "src/protocol/codec.h"
+#include "src/protocol/rpc.h"
+
+namespace openbits::daemon {
+namespace {
+
+using nlohmann::json;
+
+json error_response(const json& id, int code, const std::string& message, HRESULT hresult) {
+  return {{"jsonrpc", "2.0"},
+          {"id", id},
+          {"error", {{"code", code}, {"message", message}, {"data", {{"hresult", hresult}}}}}};
+}
+
+json status_result(const Status& status) { return {{"hresult", status.code()}}; }
+
+Result<json> from_status(const Status& status) {
+  if (!status.ok()) return status;
+  return status_result(status);
+}
+
+Guid job_id(const json& params) { return params.at("job_id").get<Guid>(); }
+
+}  // namespace
+
+Dispatcher::Dispatcher(JobManager& jobs) : jobs_(jobs) { add_methods(); }
+
+void Dispatcher::add_methods() {
+  namespace m = rpc::method;
+  methods_[m::kVersion] = [](const Caller&, const json&) -> Result<json> {
+    return json{{"version", "0.1.0"}, {"protocol", 1}};
+  };
+  methods_[m::kCreateJob] = [this](const Caller& c, const json& p) -> Result<json> {
+    auto id = jobs_.create_job(c, p.at("display_name").get<std::string>(),
+                               p.value("type", JobType::kDownload));
+    if (!id.ok()) return id.status();
+    return json{{"job_id", *id}};
+  };
+  methods_[m::kGetJob] = [this](const Caller& c, const json& p) -> Result<json> {
+    auto info = jobs_.get_job(c, job_id(p));
+    if (!info.ok()) return info.status();
+    return json(*info);
+  };
+  methods_[m::kGetJobInfo] = [this](const Caller& c, const json& p) -> Result<json> {
+    auto info = jobs_.job_info(c, job_id(p));
+    if (!info.ok()) return info.status();
+    return json(*info);
+  };
+  methods_[m::kEnumJobs] = [this](const Caller& c, const json& p) -> Result<json> {
+    auto jobs = jobs_.enum_jobs(c, p.value("all_users", false));
+    if (!jobs.ok()) return jobs.status();
+    return json{{"jobs", *jobs}};
+  };
+  methods_[m::kErrorDescription] = [](const Caller&, const json& p) -> Result<json> {
+    return json{{"description", describe_hresult(p.at("hresult").get<HRESULT>())}};
+  };
+  methods_[m::kAddFiles] = [this](const Caller& c, const json& p) -> Result<json> {
+    return from_status(jobs_.add_files(c, job_id(p), p.at("files").get<std::vector<FileSpec>>()));
+  };
+  methods_[m::kResume] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.resume(c, job_id(p)));
+  };
+  methods_[m::kSuspend] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.suspend(c, job_id(p)));
+  };
+  methods_[m::kCancel] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.cancel(c, job_id(p)));
+  };
+  methods_[m::kComplete] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.complete(c, job_id(p)));
+  };
+  methods_[m::kTakeOwnership] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.take_ownership(c, job_id(p)));
+  };
+  methods_[m::kSetProperty] = [this](const Caller& c, const json& p) {
+    return from_status(
+        jobs_.set_property(c, job_id(p), p.at("name").get<std::string>(), p.at("value")));
+  };
+  methods_[m::kGetError] = [this](const Caller& c, const json& p) -> Result<json> {
+    auto error = jobs_.get_error(c, job_id(p));
+    if (!error.ok()) return error.status();
+    return json(*error);
+  };
+  methods_[m::kReplaceRemotePrefix] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.replace_remote_prefix(c, job_id(p),
+                                                   p.at("old_prefix").get<std::string>(),
+                                                   p.at("new_prefix").get<std::string>()));
+  };
+  methods_[m::kSetRemoteName] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.set_remote_name(c, job_id(p), p.at("file_index").get<std::uint32_t>(),
+                                             p.at("remote_name").get<std::string>()));
+  };
+  methods_[m::kSetValidationState] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.set_validation_state(
+        c, job_id(p), p.at("file_index").get<std::uint32_t>(), p.at("valid").get<bool>()));
+  };
+}
+
+std::optional<std::string> Dispatcher::handle_line(const Caller& caller, const std::string& line) {
+  json request = json::parse(line, nullptr, false);
+  if (request.is_discarded()) {
+    return error_response(nullptr, rpc::kParseError, "parse error: not JSON", hr::E_INVALIDARG)
+        .dump();
+  }
+  auto response = handle(caller, request);
+  if (!response) return std::nullopt;
+  return response->dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<json> Dispatcher::handle(const Caller& caller, const json& request) {
+  if (!request.is_object() || request.value("jsonrpc", json()) != "2.0" ||
+      !request.contains("method") || !request["method"].is_string()) {
+    json id = request.is_object() && request.contains("id") ? request["id"] : json();
+    return error_response(id, rpc::kInvalidRequest, "invalid JSON-RPC 2.0 request",
+                          hr::E_INVALIDARG);
+  }
+  bool notification = !request.contains("id");
+  json id = notification ? json() : request["id"];
+  if (!id.is_null() && !id.is_number_integer() && !id.is_string()) {
+    return error_response(nullptr, rpc::kInvalidRequest, "invalid id", hr::E_INVALIDARG);
+  }
+  auto method = methods_.find(request["method"].get<std::string>());
+  if (method == methods_.end()) {
+    if (notification) return std::nullopt;
+    return error_response(id, rpc::kMethodNotFound, "method not found", hr::E_NOTIMPL);
+  }
+  json params = request.value("params", json::object());
+  if (!params.is_object()) {
+    return error_response(id, rpc::kInvalidParams, "params must be an object", hr::E_INVALIDARG);
+  }
+  Result<json> result = Status(hr::E_UNEXPECTED);
+  try {
+    result = method->second(caller, params);
+  } catch (const json::exception& e) {
+    if (notification) return std::nullopt;
+    return error_response(id, rpc::kInvalidParams, std::string("invalid params: ") + e.what(),
+                          hr::E_INVALIDARG);
+  }
+  if (notification) return std::nullopt;
+  if (!result.ok()) {
+    Status s = result.status();
+    std::string message = describe_hresult(s.code());
+    if (!s.message().empty()) message += " (" + s.message() + ")";
+    return error_response(id, rpc::error_code_for(s.code()), message, s.code());
+  }
+  return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result).value()}};
+}
+
+}  // namespace openbits::daemon

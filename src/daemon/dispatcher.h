@@ -1,0 +1,38 @@
+// Dispatcher: the JSON-RPC 2.0 method table of bitsd. Turns one parsed request and the
+// caller's identity into one response (or none, for notifications). Knows nothing about
+// sockets, so it is tested directly. See docs/rpc-spec.md.
+//
+// Threading: stateless apart from the JobManager it calls, which is thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "src/daemon/caller.h"
+#include "src/daemon/job_manager.h"
+
+namespace openbits::daemon {
+
+class Dispatcher {
+ public:
+  explicit Dispatcher(JobManager& jobs);
+
+  // Handles one request line. Returns the response line, or nullopt for a notification
+  // (a request without "id"). Never throws.
+  std::optional<std::string> handle_line(const Caller& caller, const std::string& line);
+  // Same, for an already parsed message.
+  std::optional<nlohmann::json> handle(const Caller& caller, const nlohmann::json& request);
+
+ private:
+  using Handler = std::function<Result<nlohmann::json>(const Caller&, const nlohmann::json&)>;
+  void add_methods();
+
+  JobManager& jobs_;
+  std::map<std::string, Handler> methods_;
+};
+
+}  // namespace openbits::daemon

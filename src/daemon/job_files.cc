@@ -1,0 +1,91 @@
+// JobManager file operations on users' directories: delivering finished temp files on
+// Complete and deleting temp files on Cancel. Every call runs under the owner's
+// file-system identity (ScopedFsCredentials), so bitsd can never rename or delete where
+// the owner could not. See job_manager.h.
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "openbits/names.h"
+#include "src/daemon/job_manager.h"
+#include "src/daemon/security/fs_credentials.h"
+
+namespace openbits::daemon {
+namespace {
+
+HRESULT hresult_from_errno(int err) {
+  switch (err) {
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return hr::E_ACCESSDENIED;
+    case ENOENT:
+      return hr::FILE_NOT_FOUND;
+    case ENOTDIR:
+      return hr::PATH_NOT_FOUND;
+    case ENOSPC:
+    case EDQUOT:
+      return hr::DISK_FULL;
+    default:
+      return hr::E_FAIL;
+  }
+}
+
+void set_modification_time(const std::string& path, std::int64_t mtime_ms) {
+  if (mtime_ms <= 0) return;
+  struct timespec times[2];
+  times[0].tv_sec = mtime_ms / 1000;
+  times[0].tv_nsec = (mtime_ms % 1000) * 1000000;
+  times[1] = times[0];
+  (void)::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
+}
+
+}  // namespace
+
+HRESULT JobManager::delete_temp_files(const JobRecord& job, bool only_unfinished) {
+  ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
+  HRESULT result = hr::S_OK;
+  for (const FileRecord& file : job.files) {
+    if (only_unfinished && file.transferred) continue;
+    const std::string& temp = file.info.temporary_name;
+    if (!as_owner.ok() || (::unlink(temp.c_str()) != 0 && errno != ENOENT)) {
+      spdlog::warn("job {}: cannot delete temporary file {}: {}", to_string(job.info.id), temp,
+                   std::strerror(errno));
+      result = hr::BG_S_UNABLE_TO_DELETE_FILES;
+    }
+  }
+  return result;
+}
+
+Status JobManager::deliver_files(JobRecord& job) {
+  ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
+  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
+  for (FileRecord& file : job.files) {
+    if (!file.transferred || (file.info.validation_known && !file.info.validation_state)) {
+      continue;
+    }
+    const std::string& temp = file.info.temporary_name;
+    const std::string& local = file.info.local_name;
+    struct stat st {};
+    if (::lstat(temp.c_str(), &st) != 0 && errno == ENOENT && ::lstat(local.c_str(), &st) == 0) {
+      continue;  // delivered by an earlier Complete that did not finish
+    }
+    // rename(2) replaces the final component itself, never following a symlink there.
+    if (::rename(temp.c_str(), local.c_str()) != 0) {
+      int err = errno;
+      spdlog::warn("job {}: cannot rename {} to {}: {}", to_string(job.info.id), temp, local,
+                   std::strerror(err));
+      return Status(hresult_from_errno(err), "cannot deliver " + local + ": " + std::strerror(err));
+    }
+    set_modification_time(local, file.remote_mtime_ms);
+    file.info.validation_state = true;
+    file.info.validation_known = true;
+  }
+  return Status();
+}
+
+}  // namespace openbits::daemon

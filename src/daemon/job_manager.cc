@@ -1,0 +1,472 @@
+// JobManager: queue, ownership and the methods callers invoke; see job_manager.h.
+// Scheduling and transfer events live in scheduler.cc, file operations in job_files.cc,
+// property setters in job_properties.cc.
+#include "src/daemon/job_manager.h"
+
+#include <pwd.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <random>
+#include <set>
+
+#include "openbits/names.h"
+#include "src/daemon/security/fs_credentials.h"
+#include "src/daemon/text.h"
+#include "src/daemon/validation.h"
+
+namespace openbits::daemon {
+namespace {
+
+Guid new_guid() {
+  std::random_device rd;
+  Guid guid;
+  for (auto& b : guid.bytes) b = static_cast<std::uint8_t>(rd());
+  guid.bytes[6] = static_cast<std::uint8_t>((guid.bytes[6] & 0x0F) | 0x40);  // version 4
+  guid.bytes[8] = static_cast<std::uint8_t>((guid.bytes[8] & 0x3F) | 0x80);  // variant
+  return guid;
+}
+
+std::string temp_name_for(const std::string& local_name) {
+  std::random_device rd;
+  std::uint64_t value = (static_cast<std::uint64_t>(rd()) << 32) | rd();
+  char hex[17];
+  for (int i = 15; i >= 0; --i) {
+    hex[i] = "0123456789ABCDEF"[value & 0xF];
+    value >>= 4;
+  }
+  hex[16] = '\0';
+  return parent_directory(local_name) + (parent_directory(local_name) == "/" ? "" : "/") +
+         ".BIT" + hex + ".tmp";
+}
+
+std::string user_name(uid_t uid) {
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &found) == 0 && found) {
+    return pw.pw_name;
+  }
+  return std::to_string(uid);
+}
+
+// Checks, as the owner, that the destination directory exists and can take new files.
+Status check_destination(const Credentials& owner, const std::string& local_name) {
+  ScopedFsCredentials as_owner(owner);
+  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
+  std::string dir = parent_directory(local_name);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == EACCES) return Status(hr::E_ACCESSDENIED, "cannot reach " + dir);
+    return Status(hr::PATH_NOT_FOUND, "the directory " + dir + " does not exist");
+  }
+  if (!S_ISDIR(st.st_mode)) return Status(hr::PATH_NOT_FOUND, dir + " is not a directory");
+  if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
+    return Status(hr::E_ACCESSDENIED, "the job owner cannot write to " + dir);
+  }
+  if (::lstat(local_name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status(hr::E_INVALIDARG, local_name + " is a directory");
+  }
+  return Status();
+}
+
+}  // namespace
+
+JobManager::JobManager(Store& store, Clock& clock, Config config)
+    : store_(store), clock_(clock), config_(config) {}
+
+void JobManager::set_backend(TransferBackend* backend) {
+  std::lock_guard lock(mutex_);
+  backend_ = backend;
+}
+
+Status JobManager::load() {
+  std::lock_guard lock(mutex_);
+  auto loaded = store_.load_jobs();
+  if (!loaded.ok()) return loaded.status();
+  for (JobRecord& job : *loaded) {
+    job.info.owner_name = user_name(job.info.owner_uid);
+    if (job.is_active()) job.info.state = JobState::kQueued;
+    if (job.info.state == JobState::kTransientError) {
+      job.timers.retry_at_ms = clock_.monotonic_ms();  // retry soon after a restart
+      job.timers.no_progress_since_ms = clock_.monotonic_ms();
+    }
+    Guid id = job.info.id;
+    queue_order_[id] = next_queue_order_++;
+    jobs_[id] = std::make_unique<JobRecord>(std::move(job));
+  }
+  spdlog::info("loaded {} job(s) from the store", jobs_.size());
+  return Status();
+}
+
+Result<JobRecord*> JobManager::find(const Caller& caller, const Guid& id, Access access) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return Status(hr::BG_E_NOT_FOUND);
+  JobRecord* job = it->second.get();
+  if (job->info.owner_uid != caller.uid && !caller.admin) return Status(hr::E_ACCESSDENIED);
+  if (access == Access::kModify) {
+    if (caller.integrity_level < job->info.owner_integrity_level) {
+      return Status(hr::E_ACCESSDENIED, "the job was created at a higher integrity level");
+    }
+    if (job->is_final()) return Status(hr::BG_E_INVALID_STATE);
+    if (job->info.owner_uid != caller.uid) {
+      spdlog::info("admin uid {} acts on job {} of uid {}", caller.uid, to_string(id),
+                   job->info.owner_uid);
+    }
+  }
+  return job;
+}
+
+JobInfo JobManager::snapshot(const JobRecord& job) const {
+  JobInfo info = job.info;
+  info.progress = {};
+  info.progress.files_total = static_cast<std::uint32_t>(job.files.size());
+  bool size_unknown = false;
+  for (const FileRecord& file : job.files) {
+    info.files.push_back(file.info);
+    if (file.transferred) ++info.progress.files_transferred;
+    info.progress.bytes_transferred += file.info.progress.bytes_transferred;
+    if (file.info.progress.bytes_total == kSizeUnknown) {
+      size_unknown = true;
+    } else {
+      info.progress.bytes_total += file.info.progress.bytes_total;
+    }
+  }
+  if (size_unknown) info.progress.bytes_total = kSizeUnknown;
+  bool in_error = job.info.state == JobState::kError ||
+                  job.info.state == JobState::kTransientError;
+  if (!in_error) info.error.reset();
+  if (info.error) {
+    info.error->description = describe_hresult(info.error->code);
+    info.error->context_description = describe_context(info.error->context);
+  }
+  if (info.custom_headers_write_only) info.custom_headers.reset();
+  return info;
+}
+
+Status JobManager::persist(JobRecord& job) {
+  Status s = job.is_final() ? store_.delete_job(job.info.id) : store_.save_job(job);
+  if (!s.ok()) spdlog::error("cannot persist job {}: {}", to_string(job.info.id), s.message());
+  return s;
+}
+
+void JobManager::touch(JobRecord& job) {
+  job.info.times.modification_time = clock_.wall_ms();
+  job.last_activity_ms = job.info.times.modification_time;
+}
+
+void JobManager::set_state(JobRecord& job, JobState state) {
+  if (job.info.state == state) return;
+  job.info.state = state;
+  touch(job);
+  if (state == JobState::kTransferred) {
+    job.info.times.transfer_completion_time = clock_.wall_ms();
+  }
+  if (job.is_final()) finished_at_[job.info.id] = clock_.monotonic_ms();
+}
+
+Result<Guid> JobManager::create_job(const Caller& caller, const std::string& display_name,
+                                    JobType type) {
+  std::lock_guard lock(mutex_);
+  if (utf8_length(display_name) > kMaxDisplayName) return Status(hr::BG_E_STRING_TOO_LONG);
+  if (!caller.admin) {
+    std::size_t mine = 0;
+    std::size_t all = 0;
+    for (const auto& [id, job] : jobs_) {
+      if (job->is_final()) continue;
+      ++all;
+      if (job->info.owner_uid == caller.uid) ++mine;
+    }
+    if (mine >= config_.max_jobs_per_user) return Status(hr::BG_E_TOO_MANY_JOBS_PER_USER);
+    if (all >= config_.max_jobs_per_machine) return Status(hr::BG_E_TOO_MANY_JOBS_PER_MACHINE);
+  }
+  auto job = std::make_unique<JobRecord>();
+  JobInfo& info = job->info;
+  info.id = new_guid();
+  info.type = type;
+  info.display_name = display_name;
+  info.owner_uid = caller.uid;
+  info.owner = "S-1-22-1-" + std::to_string(caller.uid);
+  info.owner_name = user_name(caller.uid);
+  info.owner_elevated = caller.elevated;
+  info.owner_integrity_level = caller.integrity_level;
+  job->owner_gid = caller.gid;
+  info.times.creation_time = clock_.wall_ms();
+  touch(*job);
+  if (Status s = persist(*job); !s.ok()) return s;
+  Guid id = info.id;
+  spdlog::info("job {} '{}' created by uid {} ({})", to_string(id), display_name, caller.uid,
+               to_string(type));
+  queue_order_[id] = next_queue_order_++;
+  jobs_[id] = std::move(job);
+  return id;
+}
+
+Result<JobInfo> JobManager::get_job(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto job = find(caller, id, Access::kRead);
+  if (!job.ok()) return job.status();
+  if ((*job)->is_final()) return Status(hr::BG_E_NOT_FOUND);
+  return snapshot(**job);
+}
+
+Result<JobInfo> JobManager::job_info(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto job = find(caller, id, Access::kRead);
+  if (!job.ok()) return job.status();
+  return snapshot(**job);
+}
+
+Result<std::vector<JobInfo>> JobManager::enum_jobs(const Caller& caller, bool all_users) {
+  std::lock_guard lock(mutex_);
+  if (all_users && !caller.admin) return Status(hr::E_ACCESSDENIED);
+  std::vector<JobInfo> result;
+  for (const auto& [id, job] : jobs_) {
+    if (job->is_final()) continue;
+    if (!all_users && job->info.owner_uid != caller.uid) continue;
+    result.push_back(snapshot(*job));
+  }
+  return result;
+}
+
+Result<ErrorInfo> JobManager::get_error(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto job = find(caller, id, Access::kRead);
+  if (!job.ok()) return job.status();
+  JobInfo info = snapshot(**job);
+  if (!info.error) return Status(hr::BG_E_ERROR_INFORMATION_UNAVAILABLE);
+  return *info.error;
+}
+
+Status JobManager::validate_new_files(const Caller& caller, const JobRecord& job,
+                                      const std::vector<FileSpec>& files) const {
+  if (files.empty()) return Status(hr::E_INVALIDARG, "no files were given");
+  if (job.info.type != JobType::kDownload && job.files.size() + files.size() > 1) {
+    return Status(hr::BG_E_TOO_MANY_FILES);
+  }
+  if (!caller.admin && job.files.size() + files.size() > config_.max_files_per_job) {
+    return Status(hr::BG_E_TOO_MANY_FILES_IN_JOB);
+  }
+  std::set<std::string> locals;
+  for (const FileRecord& existing : job.files) locals.insert(existing.info.local_name);
+  Credentials owner = credentials_for(job.info.owner_uid, job.owner_gid);
+  for (const FileSpec& spec : files) {
+    auto remote = validate_remote_name(spec.remote_name);
+    if (!remote.ok()) return remote.status();
+    if (Status s = validate_local_name(spec.local_name); !s.ok()) return s;
+    if (!locals.insert(spec.local_name).second) {
+      return Status(hr::E_INVALIDARG, "two files of the job have the same local name");
+    }
+    if (!spec.ranges.empty()) {
+      if (job.info.type != JobType::kDownload) return Status(hr::E_NOTIMPL);
+      if (remote->kind == RemoteKind::kFile) {
+        return Status(hr::E_INVALIDARG, "byte ranges need an http(s) remote name");
+      }
+      std::size_t limit = caller.admin ? 0 : config_.max_ranges_per_file;
+      if (Status s = validate_ranges(spec.ranges, limit); !s.ok()) return s;
+    }
+    if (Status s = check_destination(owner, spec.local_name); !s.ok()) return s;
+  }
+  return Status();
+}
+
+Status JobManager::add_files(const Caller& caller, const Guid& id,
+                             const std::vector<FileSpec>& files) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (Status s = validate_new_files(caller, job, files); !s.ok()) return s;
+  for (const FileSpec& spec : files) {
+    FileRecord file;
+    file.info.index = static_cast<std::uint32_t>(job.files.size());
+    file.info.remote_name = spec.remote_name;
+    file.info.local_name = spec.local_name;
+    file.info.temporary_name = temp_name_for(spec.local_name);
+    file.info.ranges = spec.ranges;
+    job.files.push_back(std::move(file));
+  }
+  touch(job);
+  return persist(job);
+}
+
+Status JobManager::resume(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (job.files.empty()) return Status(hr::BG_E_EMPTY);
+  job.ever_resumed = true;
+  job.download_time_ms = 0;  // Resume resets the MaxDownloadTime clock
+  bool pending = job.next_pending_file().has_value();
+  switch (job.info.state) {
+    case JobState::kSuspended:
+    case JobState::kError:
+    case JobState::kTransientError:
+    case JobState::kTransferred:
+      job.timers = {};
+      job.info.error.reset();
+      set_state(job, pending ? JobState::kQueued : JobState::kTransferred);
+      queue_order_[id] = next_queue_order_++;
+      break;
+    default:
+      break;  // already queued or running
+  }
+  touch(job);
+  Status s = persist(job);
+  if (s.ok()) schedule();
+  return s;
+}
+
+Status JobManager::suspend(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (job.info.state == JobState::kSuspended) return Status();
+  stop_transfer(job);
+  set_state(job, JobState::kSuspended);
+  Status s = persist(job);
+  schedule();
+  return s;
+}
+
+Status JobManager::cancel(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  stop_transfer(job);
+  HRESULT deleted = delete_temp_files(job, false);
+  set_state(job, JobState::kCancelled);
+  if (Status s = persist(job); !s.ok()) return s;
+  spdlog::info("job {} cancelled by uid {}", to_string(id), caller.uid);
+  schedule();
+  return Status::ok_status(deleted);
+}
+
+Status JobManager::complete(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (job.info.type != JobType::kDownload && job.info.state != JobState::kTransferred) {
+    return Status(hr::BG_E_INVALID_STATE);
+  }
+  stop_transfer(job);
+  Status delivered = deliver_files(job);
+  if (!delivered.ok()) {
+    set_state(job, JobState::kTransferred);
+    (void)persist(job);
+    schedule();
+    return delivered;
+  }
+  bool all_done = !job.next_pending_file().has_value();
+  HRESULT deleted = delete_temp_files(job, true);
+  set_state(job, JobState::kAcknowledged);
+  if (Status s = persist(job); !s.ok()) return s;
+  spdlog::info("job {} completed by uid {}{}", to_string(id), caller.uid,
+               all_done ? "" : " (partial)");
+  schedule();
+  if (!all_done) return Status::ok_status(hr::BG_S_PARTIAL_COMPLETE);
+  return Status::ok_status(deleted);
+}
+
+Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (!caller.admin && caller.uid != job.info.owner_uid) return Status(hr::E_ACCESSDENIED);
+  spdlog::info("uid {} takes ownership of job {} from uid {}", caller.uid, to_string(id),
+               job.info.owner_uid);
+  job.info.owner_uid = caller.uid;
+  job.owner_gid = caller.gid;
+  job.info.owner = "S-1-22-1-" + std::to_string(caller.uid);
+  job.info.owner_name = user_name(caller.uid);
+  job.info.owner_elevated = caller.elevated;
+  job.info.owner_integrity_level = caller.integrity_level;
+  job.info.custom_headers.reset();
+  job.info.custom_headers_write_only = false;
+  job.info.notify_cmd_program.reset();
+  job.info.notify_cmd_parameters.reset();
+  touch(job);
+  return persist(job);
+}
+
+Status JobManager::replace_remote_prefix(const Caller& caller, const Guid& id,
+                                         const std::string& old_prefix,
+                                         const std::string& new_prefix) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (job.info.type != JobType::kDownload) return Status(hr::E_NOTIMPL);
+  if (old_prefix.empty() || new_prefix.empty()) return Status(hr::E_INVALIDARG);
+  std::vector<std::pair<std::uint32_t, std::string>> changes;
+  for (const FileRecord& file : job.files) {
+    if (file.transferred || file.info.remote_name.rfind(old_prefix, 0) != 0) continue;
+    std::string renamed = new_prefix + file.info.remote_name.substr(old_prefix.size());
+    if (auto s = validate_remote_name(renamed); !s.ok()) return s.status();
+    changes.emplace_back(file.info.index, renamed);
+  }
+  if (changes.empty()) return Status::ok_status(hr::S_FALSE);
+  bool running = job.is_active();
+  stop_transfer(job);
+  for (auto& [index, name] : changes) job.files[index].info.remote_name = name;
+  if (running) set_state(job, JobState::kQueued);
+  touch(job);
+  Status s = persist(job);
+  schedule();
+  return s;
+}
+
+Status JobManager::set_remote_name(const Caller& caller, const Guid& id,
+                                   std::uint32_t file_index, const std::string& remote_name) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (job.info.type != JobType::kDownload) return Status(hr::E_NOTIMPL);
+  if (file_index >= job.files.size()) return Status(hr::BG_E_FILE_NOT_FOUND);
+  if (auto s = validate_remote_name(remote_name); !s.ok()) return s.status();
+  bool running = job.is_active() && job.timers.transfer_file == file_index;
+  if (running) stop_transfer(job);
+  job.files[file_index].info.remote_name = remote_name;
+  if (running) set_state(job, JobState::kQueued);
+  touch(job);
+  Status s = persist(job);
+  schedule();
+  return s;
+}
+
+Status JobManager::set_validation_state(const Caller& caller, const Guid& id,
+                                        std::uint32_t file_index, bool valid) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (file_index >= job.files.size()) return Status(hr::BG_E_FILE_NOT_FOUND);
+  FileRecord& file = job.files[file_index];
+  if (!file.transferred) return Status(hr::E_PENDING);
+  file.info.validation_state = valid;
+  file.info.validation_known = true;
+  if (!valid) {
+    // Content from the origin failed the application's check: restart that file and
+    // report BG_E_VALIDATION_FAILED.
+    file.transferred = false;
+    file.info.progress.completed = false;
+    file.info.progress.bytes_transferred = 0;
+    stop_transfer(job);
+    ErrorInfo error;
+    error.code = hr::BG_E_VALIDATION_FAILED;
+    error.context = ErrorContext::kRemoteFile;
+    error.file_index = file_index;
+    job.info.error = error;
+    set_state(job, JobState::kError);
+  }
+  touch(job);
+  return persist(job);
+}
+
+}  // namespace openbits::daemon

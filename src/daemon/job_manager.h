@@ -1,0 +1,122 @@
+// JobManager: the queue of bitsd. Owns every JobRecord, enforces ownership and the BITS
+// legality table (bits-spec §2.4), persists every change through the Store before
+// answering, schedules transfers (foreground at once; background by priority, round robin)
+// and applies the automatic transitions (§2.5) from TransferObserver events and tick().
+//
+// Threading: every public method locks one mutex. Transfer events arrive on the engine
+// thread; RPCs and tick() on the event-loop thread. The backend's start()/stop() only
+// enqueue, so calling them under the mutex cannot deadlock.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "openbits/status.h"
+#include "openbits/types.h"
+#include "src/daemon/caller.h"
+#include "src/daemon/clock.h"
+#include "src/daemon/config.h"
+#include "src/daemon/job_record.h"
+#include "src/daemon/store.h"
+#include "src/daemon/transfer/transfer_engine.h"
+
+namespace openbits::daemon {
+
+// What the manager needs from a transfer engine; TransferEngine in production, a fake in
+// unit tests.
+class TransferBackend {
+ public:
+  virtual ~TransferBackend() = default;
+  virtual std::uint64_t start(TransferRequest request) = 0;
+  virtual void stop(std::uint64_t token) = 0;
+};
+
+class JobManager final : public TransferObserver {
+ public:
+  JobManager(Store& store, Clock& clock, Config config);
+  void set_backend(TransferBackend* backend);
+
+  // Loads the persisted queue: CONNECTING/TRANSFERRING jobs come back QUEUED and continue
+  // from their recorded byte counts.
+  Status load();
+
+  Result<Guid> create_job(const Caller& caller, const std::string& display_name, JobType type);
+  Result<JobInfo> get_job(const Caller& caller, const Guid& id);   // GetJob
+  Result<JobInfo> job_info(const Caller& caller, const Guid& id);  // also final jobs
+  Result<std::vector<JobInfo>> enum_jobs(const Caller& caller, bool all_users);
+  Result<ErrorInfo> get_error(const Caller& caller, const Guid& id);
+
+  Status add_files(const Caller& caller, const Guid& id, const std::vector<FileSpec>& files);
+  Status resume(const Caller& caller, const Guid& id);
+  Status suspend(const Caller& caller, const Guid& id);
+  Status cancel(const Caller& caller, const Guid& id);
+  Status complete(const Caller& caller, const Guid& id);
+  Status take_ownership(const Caller& caller, const Guid& id);
+  Status set_property(const Caller& caller, const Guid& id, const std::string& name,
+                      const nlohmann::json& value);
+  Status replace_remote_prefix(const Caller& caller, const Guid& id,
+                               const std::string& old_prefix, const std::string& new_prefix);
+  Status set_remote_name(const Caller& caller, const Guid& id, std::uint32_t file_index,
+                         const std::string& remote_name);
+  Status set_validation_state(const Caller& caller, const Guid& id, std::uint32_t file_index,
+                              bool valid);
+
+  // Automatic transitions and scheduling; the daemon calls it every ~250 ms.
+  void tick();
+  // Stops every transfer (shutdown); jobs keep their persisted state.
+  void stop_all();
+
+  // TransferObserver (engine thread).
+  void on_connected(std::uint64_t token) override;
+  void on_validators(std::uint64_t token, const RemoteValidators& validators,
+                     bool restarted) override;
+  void on_progress(std::uint64_t token, std::uint64_t durable_bytes) override;
+  void on_complete(std::uint64_t token, std::uint64_t total_bytes,
+                   std::int64_t last_modified_ms) override;
+  void on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
+                const std::string& detail) override;
+
+ private:
+  enum class Access { kRead, kModify };
+  Result<JobRecord*> find(const Caller& caller, const Guid& id, Access access);
+  JobInfo snapshot(const JobRecord& job) const;
+  Status persist(JobRecord& job);
+  void touch(JobRecord& job);
+  void set_state(JobRecord& job, JobState state);
+  Status validate_new_files(const Caller& caller, const JobRecord& job,
+                            const std::vector<FileSpec>& files) const;
+  Status apply_property(JobRecord& job, const std::string& name, const nlohmann::json& value);
+
+  // Scheduling (scheduler.cc).
+  void start_job(JobRecord& job);
+  void stop_transfer(JobRecord& job);
+  void schedule();
+  void apply_timers(JobRecord& job);
+  void enter_error(JobRecord& job, const ErrorInfo& error, bool transient);
+  void finish_file(JobRecord& job, std::uint32_t index);
+  JobRecord* by_token(std::uint64_t token);
+  void account_download_time(JobRecord& job);
+  void forget_final_jobs();
+
+  // File operations as the owner (job_files.cc).
+  HRESULT delete_temp_files(const JobRecord& job, bool only_unfinished);
+  Status deliver_files(JobRecord& job);
+
+  std::mutex mutex_;
+  Store& store_;
+  Clock& clock_;
+  Config config_;
+  TransferBackend* backend_ = nullptr;
+  std::map<Guid, std::unique_ptr<JobRecord>> jobs_;
+  std::map<Guid, std::int64_t> finished_at_;  // final jobs kept for getters, and when
+  std::map<std::uint64_t, Guid> tokens_;
+  std::map<Guid, std::uint64_t> queue_order_;  // round robin: lower runs first
+  std::uint64_t next_queue_order_ = 1;
+};
+
+}  // namespace openbits::daemon

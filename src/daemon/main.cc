@@ -1,0 +1,179 @@
+// bitsd: the openbits daemon. Parses the command line, opens the store, loads the queue,
+// and runs the RPC server and the scheduler on one event loop while the transfer engine
+// runs on its own thread. SIGTERM/SIGINT shut down cleanly; readiness is reported to
+// systemd with sd_notify.
+#include <fcntl.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
+
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <cstdlib>
+#include <filesystem>
+
+#include "src/daemon/config.h"
+#include "src/daemon/dispatcher.h"
+#include "src/daemon/job_manager.h"
+#include "src/daemon/rpc_server.h"
+#include "src/daemon/store.h"
+
+namespace asio = boost::asio;
+using namespace openbits;
+using namespace openbits::daemon;
+
+namespace {
+
+struct Options {
+  bool user = false;
+  std::string state_dir;
+  std::string socket;
+  std::string config;
+  std::string log_level = "info";
+};
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+void apply_default_paths(Options& o) {
+  bool system = !o.user;
+  std::string home = env_or("HOME", "/tmp");
+  if (o.state_dir.empty()) {
+    o.state_dir = system ? "/var/lib/openbits"
+                         : env_or("XDG_STATE_HOME", home + "/.local/state") + "/openbits";
+  }
+  if (o.socket.empty()) {
+    std::string runtime = env_or("XDG_RUNTIME_DIR", "/tmp/openbits-" + std::to_string(getuid()));
+    o.socket = env_or("OPENBITS_SOCKET",
+                      system ? "/run/openbits/bitsd.sock" : runtime + "/openbits/bitsd.sock");
+  }
+  if (o.config.empty() && system && std::filesystem::exists("/etc/openbits/bitsd.json")) {
+    o.config = "/etc/openbits/bitsd.json";
+  }
+}
+
+// One daemon per state directory: an exclusive lock held for the process's life.
+bool lock_state_dir(const std::string& dir) {
+  int fd = ::open((dir + "/bitsd.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  return fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0;  // fd stays open on purpose
+}
+
+class EngineBackend final : public TransferBackend {
+ public:
+  explicit EngineBackend(TransferEngine& engine) : engine_(engine) {}
+  std::uint64_t start(TransferRequest request) override { return engine_.start(std::move(request)); }
+  void stop(std::uint64_t token) override { engine_.stop(token); }
+
+ private:
+  TransferEngine& engine_;
+};
+
+void schedule_tick(asio::steady_timer& timer, JobManager& jobs) {
+  timer.expires_after(std::chrono::milliseconds(250));
+  timer.async_wait([&timer, &jobs](boost::system::error_code ec) {
+    if (ec) return;
+    jobs.tick();
+    schedule_tick(timer, jobs);
+  });
+}
+
+int run(const Options& options) {
+  Config config;
+  if (!options.config.empty()) {
+    auto loaded = load_config(options.config);
+    if (!loaded.ok()) {
+      spdlog::critical("{}", loaded.status().message());
+      return 1;
+    }
+    config = *loaded;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.state_dir, ec);
+  std::filesystem::create_directories(std::filesystem::path(options.socket).parent_path(), ec);
+  ::chmod(options.state_dir.c_str(), 0700);
+  if (!lock_state_dir(options.state_dir)) {
+    spdlog::critical("another bitsd is using {} (or it cannot be locked)", options.state_dir);
+    return 1;
+  }
+  std::string db_path = options.state_dir + "/jobs.db";
+  auto store = Store::open(db_path);
+  if (!store.ok()) {
+    spdlog::critical("{}. bitsd will not start over an unreadable store; move the file aside "
+                     "(and its -wal/-shm files) to start with an empty queue, or restore a backup.",
+                     store.status().message());
+    return 1;
+  }
+  SystemClock clock;
+  JobManager jobs(**store, clock, config);
+  if (Status s = jobs.load(); !s.ok()) {
+    spdlog::critical("cannot load jobs from {}: {}", db_path, s.message());
+    return 1;
+  }
+  TransferEngine engine(jobs);
+  EngineBackend backend(engine);
+  jobs.set_backend(&backend);
+
+  asio::io_context io;
+  Dispatcher dispatcher(jobs);
+  RpcServer::Options server_options;
+  server_options.socket_path = options.socket;
+  server_options.admin_gid = config.admin_gid;
+  if (options.user) {
+    server_options.only_uid = getuid();
+    server_options.mode = 0600;
+  }
+  RpcServer server(io, dispatcher, server_options);
+  if (Status s = server.listen(); !s.ok()) {
+    spdlog::critical("{}", s.message());
+    return 1;
+  }
+  asio::steady_timer ticker(io);
+  schedule_tick(ticker, jobs);
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](boost::system::error_code, int signal) {
+    spdlog::info("signal {}: shutting down", signal);
+    sd_notify(0, "STOPPING=1");
+    server.close();
+    ticker.cancel();
+    io.stop();
+  });
+  spdlog::info("bitsd ready: socket {}, state {}", options.socket, options.state_dir);
+  sd_notify(0, "READY=1");
+  io.run();
+  jobs.set_backend(nullptr);
+  jobs.stop_all();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bitsd: the openbits background transfer daemon"};
+  Options options;
+  app.add_flag("--user", options.user, "Run a per-user instance (that user's jobs only)");
+  app.add_option("--state-dir", options.state_dir, "Directory of the job store");
+  app.add_option("--socket", options.socket, "Path of the RPC socket");
+  app.add_option("--config", options.config, "JSON configuration file");
+  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.set_version_flag("--version", "bitsd 0.1.0");
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("bitsd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
+  if (!options.user && geteuid() != 0) {
+    spdlog::critical("the system instance must run as root; use --user for a per-user daemon");
+    return 1;
+  }
+  apply_default_paths(options);
+  return run(options);
+}

@@ -1,0 +1,295 @@
+// JobManager scheduling: which jobs transfer now, the automatic transitions of
+// bits-spec §2.5, and the transfer engine's events. See job_manager.h.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "openbits/names.h"
+#include "src/daemon/job_manager.h"
+#include "src/daemon/security/fs_credentials.h"
+#include "src/daemon/validation.h"
+
+namespace openbits::daemon {
+
+JobRecord* JobManager::by_token(std::uint64_t token) {
+  auto it = tokens_.find(token);
+  if (it == tokens_.end()) return nullptr;
+  auto job = jobs_.find(it->second);
+  if (job == jobs_.end() || job->second->timers.transfer_token != token) return nullptr;
+  return job->second.get();
+}
+
+void JobManager::account_download_time(JobRecord& job) {
+  if (job.timers.active_since_ms != 0) {
+    job.download_time_ms += clock_.monotonic_ms() - job.timers.active_since_ms;
+    job.timers.active_since_ms = 0;
+  }
+}
+
+void JobManager::stop_transfer(JobRecord& job) {
+  account_download_time(job);
+  if (job.timers.transfer_token == 0) return;
+  tokens_.erase(job.timers.transfer_token);
+  if (backend_) backend_->stop(job.timers.transfer_token);
+  job.timers.transfer_token = 0;
+}
+
+void JobManager::start_job(JobRecord& job) {
+  auto index = job.next_pending_file();
+  if (!index) {
+    set_state(job, JobState::kTransferred);
+    (void)persist(job);
+    return;
+  }
+  FileRecord& file = job.files[*index];
+  TransferRequest request;
+  request.job_id = job.info.id;
+  request.file_index = *index;
+  request.remote_name = file.info.remote_name;
+  request.temp_name = file.info.temporary_name;
+  request.durable_offset = file.info.progress.bytes_transferred;
+  request.validators.size = file.info.progress.bytes_total;
+  request.validators.etag = file.etag;
+  request.validators.last_modified = file.last_modified;
+  request.owner = credentials_for(job.info.owner_uid, job.owner_gid);
+  request.dynamic_content = job.info.dynamic_content;
+  request.custom_headers = job.info.custom_headers.value_or("");
+  request.security_flags = job.info.security_flags;
+  request.http_method = job.info.http_method;
+  request.checkpoint_bytes = config_.checkpoint_bytes;
+  request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
+  if (job.info.state != JobState::kTransferring) set_state(job, JobState::kConnecting);
+  if (job.timers.active_since_ms == 0) job.timers.active_since_ms = clock_.monotonic_ms();
+  if (job.timers.slice_started_ms == 0) job.timers.slice_started_ms = clock_.monotonic_ms();
+  std::uint64_t token = backend_ ? backend_->start(std::move(request)) : 0;
+  job.timers.transfer_token = token;
+  job.timers.transfer_file = *index;
+  if (token != 0) tokens_[token] = job.info.id;
+  (void)persist(job);
+}
+
+void JobManager::enter_error(JobRecord& job, const ErrorInfo& error, bool transient) {
+  stop_transfer(job);
+  job.info.error = error;
+  std::int64_t now = clock_.monotonic_ms();
+  bool retry = transient && job.info.no_progress_timeout != 0 &&
+               job.info.minimum_retry_delay <= job.info.no_progress_timeout;
+  if (retry) {
+    if (job.timers.no_progress_since_ms == 0) job.timers.no_progress_since_ms = now;
+    job.timers.retry_at_ms = now + std::int64_t{job.info.minimum_retry_delay} * 1000;
+    set_state(job, JobState::kTransientError);
+  } else {
+    set_state(job, JobState::kError);
+  }
+  job.timers.slice_started_ms = 0;
+  spdlog::warn("job {} {}: {} ({}){}", to_string(job.info.id),
+               retry ? "transient error" : "error", hresult_hex(error.code),
+               describe_hresult(error.code),
+               error.file_index ? " file " + std::to_string(*error.file_index) : "");
+  (void)persist(job);
+}
+
+void JobManager::finish_file(JobRecord& job, std::uint32_t index) {
+  FileRecord& file = job.files[index];
+  file.transferred = true;
+  file.info.progress.completed = true;
+  if (file.info.progress.bytes_total == kSizeUnknown) {
+    file.info.progress.bytes_total = file.info.progress.bytes_transferred;
+  }
+  touch(job);
+  tokens_.erase(job.timers.transfer_token);
+  job.timers.transfer_token = 0;
+  if (job.next_pending_file()) {
+    start_job(job);
+    return;
+  }
+  account_download_time(job);
+  job.timers.slice_started_ms = 0;
+  set_state(job, JobState::kTransferred);
+  spdlog::info("job {} transferred", to_string(job.info.id));
+  (void)persist(job);
+}
+
+void JobManager::apply_timers(JobRecord& job) {
+  std::int64_t now = clock_.monotonic_ms();
+  if (job.info.state == JobState::kTransientError) {
+    std::int64_t limit = std::int64_t{job.info.no_progress_timeout} * 1000;
+    if (now - job.timers.no_progress_since_ms >= limit) {
+      set_state(job, JobState::kError);
+      spdlog::warn("job {}: no progress for {} s, giving up", to_string(job.info.id),
+                   job.info.no_progress_timeout);
+      (void)persist(job);
+    } else if (now >= job.timers.retry_at_ms) {
+      set_state(job, JobState::kQueued);
+      queue_order_[job.info.id] = next_queue_order_++;
+    }
+  }
+  if (job.is_active()) {
+    std::int64_t used = job.download_time_ms + (now - job.timers.active_since_ms);
+    if (used > std::int64_t{job.info.maximum_download_time} * 1000) {
+      ErrorInfo error;
+      error.code = hr::BG_E_MAXDOWNLOAD_TIMEOUT;
+      error.context = ErrorContext::kGeneralQueueManager;
+      enter_error(job, error, false);
+    }
+  }
+  std::int64_t idle_ms = clock_.wall_ms() - job.last_activity_ms;
+  if (!job.is_final() && idle_ms > config_.job_inactivity_timeout_s * 1000) {
+    spdlog::warn("job {} cancelled after being inactive for more than {} days",
+                 to_string(job.info.id), config_.job_inactivity_timeout_s / 86400);
+    stop_transfer(job);
+    (void)delete_temp_files(job, false);
+    set_state(job, JobState::kCancelled);
+    (void)persist(job);
+  }
+}
+
+void JobManager::schedule() {
+  if (!backend_) return;
+  std::vector<JobRecord*> queued;
+  std::vector<JobRecord*> running_background;
+  for (auto& [id, job] : jobs_) {
+    bool foreground = job->info.priority == JobPriority::kForeground;
+    if (job->info.state == JobState::kQueued) {
+      if (foreground) {
+        start_job(*job);
+      } else {
+        queued.push_back(job.get());
+      }
+    } else if (job->is_active() && !foreground) {
+      running_background.push_back(job.get());
+    }
+  }
+  auto before = [this](const JobRecord* a, const JobRecord* b) {
+    if (a->info.priority != b->info.priority) return a->info.priority < b->info.priority;
+    return queue_order_[a->info.id] < queue_order_[b->info.id];
+  };
+  std::sort(queued.begin(), queued.end(), before);
+  std::sort(running_background.begin(), running_background.end(), before);
+  std::int64_t now = clock_.monotonic_ms();
+  for (JobRecord* candidate : queued) {
+    if (running_background.size() < config_.max_background_jobs) {
+      start_job(*candidate);
+      running_background.push_back(candidate);
+      continue;
+    }
+    JobRecord* victim = running_background.back();
+    bool higher = candidate->info.priority < victim->info.priority;
+    bool slice_over = candidate->info.priority == victim->info.priority &&
+                      now - victim->timers.slice_started_ms >= config_.time_slice_ms;
+    if (!higher && !slice_over) break;
+    stop_transfer(*victim);
+    victim->timers.slice_started_ms = 0;
+    set_state(*victim, JobState::kQueued);
+    queue_order_[victim->info.id] = next_queue_order_++;
+    (void)persist(*victim);
+    running_background.pop_back();
+    start_job(*candidate);
+    running_background.push_back(candidate);
+    std::sort(running_background.begin(), running_background.end(), before);
+  }
+}
+
+void JobManager::forget_final_jobs() {
+  std::int64_t now = clock_.monotonic_ms();
+  for (auto it = finished_at_.begin(); it != finished_at_.end();) {
+    if (now - it->second >= config_.finished_job_retention_ms) {
+      jobs_.erase(it->first);
+      queue_order_.erase(it->first);
+      it = finished_at_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void JobManager::tick() {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, job] : jobs_) {
+    if (!job->is_final()) apply_timers(*job);
+  }
+  schedule();
+  forget_final_jobs();
+}
+
+void JobManager::stop_all() {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, job] : jobs_) {
+    if (job->timers.transfer_token != 0) {
+      stop_transfer(*job);
+      (void)store_.save_job(*job);
+    }
+  }
+}
+
+void JobManager::on_connected(std::uint64_t token) {
+  std::lock_guard lock(mutex_);
+  JobRecord* job = by_token(token);
+  if (!job || job->info.state != JobState::kConnecting) return;
+  set_state(*job, JobState::kTransferring);
+  (void)persist(*job);
+}
+
+void JobManager::on_validators(std::uint64_t token, const RemoteValidators& validators,
+                               bool restarted) {
+  std::lock_guard lock(mutex_);
+  JobRecord* job = by_token(token);
+  if (!job) return;
+  FileRecord& file = job->files[job->timers.transfer_file];
+  file.info.progress.bytes_total = validators.size;
+  file.etag = validators.etag;
+  file.last_modified = validators.last_modified;
+  if (restarted) {
+    file.info.progress.bytes_transferred = 0;
+    spdlog::info("job {} file {}: the remote file changed, starting it again",
+                 to_string(job->info.id), file.info.index);
+  }
+  touch(*job);
+  (void)store_.save_progress(*job, file.info.index);
+}
+
+void JobManager::on_progress(std::uint64_t token, std::uint64_t durable_bytes) {
+  std::lock_guard lock(mutex_);
+  JobRecord* job = by_token(token);
+  if (!job) return;
+  FileRecord& file = job->files[job->timers.transfer_file];
+  if (durable_bytes > file.info.progress.bytes_transferred) job->timers.no_progress_since_ms = 0;
+  file.info.progress.bytes_transferred = durable_bytes;
+  if (job->info.state == JobState::kConnecting) set_state(*job, JobState::kTransferring);
+  touch(*job);
+  (void)store_.save_progress(*job, file.info.index);
+}
+
+void JobManager::on_complete(std::uint64_t token, std::uint64_t total_bytes,
+                             std::int64_t last_modified_ms) {
+  std::lock_guard lock(mutex_);
+  JobRecord* job = by_token(token);
+  if (!job) return;
+  FileRecord& file = job->files[job->timers.transfer_file];
+  file.info.progress.bytes_transferred = total_bytes;
+  file.info.progress.bytes_total = total_bytes;
+  file.remote_mtime_ms = last_modified_ms;
+  job->timers.no_progress_since_ms = 0;
+  finish_file(*job, file.info.index);
+  schedule();
+}
+
+void JobManager::on_error(std::uint64_t token, HRESULT code, ErrorContext context,
+                          bool transient, const std::string& detail) {
+  std::lock_guard lock(mutex_);
+  JobRecord* job = by_token(token);
+  if (!job) return;
+  ErrorInfo error;
+  error.code = code;
+  error.context = context;
+  error.file_index = job->timers.transfer_file;
+  const std::string& remote = job->files[job->timers.transfer_file].info.remote_name;
+  auto kind = validate_remote_name(remote);
+  error.protocol = kind.ok() && kind->kind == RemoteKind::kFile ? "file" : "http";
+  if (code != hr::BG_E_NETWORK_DISCONNECTED) ++job->info.error_count;
+  if (!detail.empty()) spdlog::info("job {}: {}", to_string(job->info.id), detail);
+  enter_error(*job, error, transient);
+  schedule();
+}
+
+}  // namespace openbits::daemon

@@ -1,0 +1,51 @@
+// Store: bitsd's persistent state in SQLite (WAL, synchronous=FULL). Every write is one
+// transaction that is durable when the call returns, so a state change is on disk before
+// the RPC that caused it answers. Schema and migrations: docs/schema.md.
+//
+// Threading: one Store per process, used under JobManager's mutex; not thread-safe itself.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "openbits/status.h"
+#include "src/daemon/job_record.h"
+
+struct sqlite3;
+
+namespace openbits::daemon {
+
+class Store {
+ public:
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Opens or creates the database and migrates it to the current schema. Refuses (error
+  // Status with a message naming the file) when the file is not a database, is damaged,
+  // has a newer schema, or cannot be written. A migration first copies the file to
+  // "<path>.v<N>.bak".
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+
+  static constexpr int kSchemaVersion = 1;
+
+  Result<std::vector<JobRecord>> load_jobs();
+  // Writes the job row and all its file rows (insert or replace).
+  Status save_job(const JobRecord& job);
+  // Writes only the progress columns of one file and the job's activity columns.
+  Status save_progress(const JobRecord& job, std::uint32_t file_index);
+  Status delete_job(const Guid& id);
+
+ private:
+  explicit Store(sqlite3* db, std::string path);
+  Status exec(const char* sql);
+  Status migrate();
+  Status save_file(const Guid& job_id, const FileRecord& file);
+  Status write_job_row(const JobRecord& job);
+
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace openbits::daemon

@@ -1,0 +1,218 @@
+// Automatic transitions (bits-spec §2.5) and scheduling, driven by a fake clock and a fake
+// transfer backend: retry delay, no-progress timeout, maximum download time, inactivity
+// cancel, priorities, round robin and restarts from the store.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/unit/daemon/daemon_fixture.h"
+
+namespace openbits::daemon::testing {
+namespace {
+
+class SchedulerTest : public DaemonTest {
+ protected:
+  Caller me = user_caller();
+
+  Guid transient_job(std::uint32_t retry_delay, std::uint32_t no_progress) {
+    Guid id = make_job(me);
+    EXPECT_TRUE(manager->set_property(me, id, "minimum_retry_delay", retry_delay).ok());
+    EXPECT_TRUE(manager->set_property(me, id, "no_progress_timeout", no_progress).ok());
+    EXPECT_TRUE(manager->resume(me, id).ok());
+    manager->on_error(backend.last_token(), hr::WINHTTP_CANNOT_CONNECT,
+                      ErrorContext::kGeneralTransport, true, "refused");
+    return id;
+  }
+};
+
+TEST_F(SchedulerTest, TransientErrorRetriesAfterMinimumRetryDelay) {
+  Guid id = transient_job(60, 3600);
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  clock.advance_s(59);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  clock.advance_s(1);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kConnecting);
+  EXPECT_EQ(backend.started.size(), 2u);
+  EXPECT_EQ(manager->job_info(me, id)->error_count, 1u);
+}
+
+TEST_F(SchedulerTest, RetryDelayBelowFiveSecondsIsRaisedToFive) {
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->set_property(me, id, "minimum_retry_delay", 1).ok());
+  EXPECT_EQ(manager->job_info(me, id)->minimum_retry_delay, 5u);
+}
+
+TEST_F(SchedulerTest, NoProgressTimeoutTurnsTransientIntoError) {
+  Guid id = transient_job(60, 150);
+  for (int i = 0; i < 2; ++i) {  // two failed retries without progress
+    clock.advance_s(60);
+    manager->tick();
+    manager->on_error(backend.last_token(), hr::WINHTTP_CANNOT_CONNECT,
+                      ErrorContext::kGeneralTransport, true, "refused");
+  }
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  clock.advance_s(30);  // 150 s since the first transient error
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kError);
+  EXPECT_EQ(manager->get_error(me, id)->code, hr::WINHTTP_CANNOT_CONNECT);
+  EXPECT_EQ(manager->job_info(me, id)->error_count, 3u);
+}
+
+TEST_F(SchedulerTest, ProgressResetsTheNoProgressTimer) {
+  Guid id = transient_job(60, 100);
+  clock.advance_s(60);
+  manager->tick();  // retry
+  manager->on_connected(backend.last_token());
+  manager->on_progress(backend.last_token(), 4096);
+  manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true, "");
+  clock.advance_s(90);  // 150 s after the first error, 90 s after progress
+  manager->tick();
+  EXPECT_NE(state_of(id), JobState::kError);
+}
+
+TEST_F(SchedulerTest, ZeroNoProgressTimeoutMakesEveryErrorFatal) {
+  Guid id = transient_job(60, 0);
+  EXPECT_EQ(state_of(id), JobState::kError);
+}
+
+TEST_F(SchedulerTest, RetryDelayLongerThanNoProgressTimeoutIsFatal) {
+  Guid id = transient_job(600, 300);
+  EXPECT_EQ(state_of(id), JobState::kError);
+}
+
+TEST_F(SchedulerTest, FatalHttpErrorGoesToErrorWithRemoteFileContext) {
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  manager->on_error(backend.last_token(), http_error(404), ErrorContext::kRemoteFile, false, "");
+  EXPECT_EQ(state_of(id), JobState::kError);
+  auto error = manager->get_error(me, id);
+  ASSERT_TRUE(error.ok());
+  EXPECT_EQ(error->code, 0x80190194u);
+  EXPECT_EQ(error->protocol, "http");
+  clock.advance_s(100000);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kError);  // never retried by itself
+}
+
+TEST_F(SchedulerTest, MaximumDownloadTimeEndsInError) {
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->set_property(me, id, "maximum_download_time", 30).ok());
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  manager->on_connected(backend.last_token());
+  clock.advance_s(31);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kError);
+  EXPECT_EQ(manager->get_error(me, id)->code, hr::BG_E_MAXDOWNLOAD_TIMEOUT);
+  EXPECT_TRUE(backend.running.empty());
+}
+
+TEST_F(SchedulerTest, TimeInTransientErrorDoesNotCountAsDownloadTime) {
+  Guid id = transient_job(60, 100000);
+  ASSERT_TRUE(manager->set_property(me, id, "maximum_download_time", 30).ok());
+  clock.advance_s(59);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+}
+
+TEST_F(SchedulerTest, InactiveJobIsCancelledAfterNinetyDays) {
+  Guid id = make_job(me);
+  clock.advance_s(90LL * 24 * 3600 + 1);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kCancelled);
+}
+
+TEST_F(SchedulerTest, FilesTransferOneAfterAnotherThenTransferred) {
+  Guid id = make_job(me, 3);
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(backend.running.size(), 1u);
+    EXPECT_EQ(backend.started.back().file_index, i);
+    finish_transfer(backend.last_token());
+  }
+  EXPECT_EQ(state_of(id), JobState::kTransferred);
+  auto info = manager->job_info(me, id);
+  EXPECT_EQ(info->progress.files_transferred, 3u);
+  EXPECT_EQ(info->progress.bytes_total, 30u);
+  EXPECT_NE(info->times.transfer_completion_time, 0);
+}
+
+TEST_F(SchedulerTest, ForegroundJobsRunTogetherWithOneBackgroundJob) {
+  std::vector<Guid> jobs;
+  for (int i = 0; i < 3; ++i) {
+    jobs.push_back(make_job(me));
+    ASSERT_TRUE(manager->set_property(me, jobs.back(), "priority", "FOREGROUND").ok());
+  }
+  Guid bg1 = make_job(me);
+  Guid bg2 = make_job(me);
+  for (Guid id : jobs) ASSERT_TRUE(manager->resume(me, id).ok());
+  ASSERT_TRUE(manager->resume(me, bg1).ok());
+  ASSERT_TRUE(manager->resume(me, bg2).ok());
+  EXPECT_EQ(backend.running.size(), 4u);
+  EXPECT_EQ(state_of(bg1), JobState::kConnecting);
+  EXPECT_EQ(state_of(bg2), JobState::kQueued);
+}
+
+TEST_F(SchedulerTest, HigherPriorityPreemptsLowerBackgroundJob) {
+  Guid low = make_job(me);
+  ASSERT_TRUE(manager->set_property(me, low, "priority", "LOW").ok());
+  ASSERT_TRUE(manager->resume(me, low).ok());
+  Guid high = make_job(me);
+  ASSERT_TRUE(manager->set_property(me, high, "priority", "HIGH").ok());
+  ASSERT_TRUE(manager->resume(me, high).ok());
+  EXPECT_EQ(state_of(high), JobState::kConnecting);
+  EXPECT_EQ(state_of(low), JobState::kQueued);
+}
+
+TEST_F(SchedulerTest, EqualPriorityJobsShareTimeRoundRobin) {
+  Guid a = make_job(me);
+  Guid b = make_job(me);
+  ASSERT_TRUE(manager->resume(me, a).ok());
+  ASSERT_TRUE(manager->resume(me, b).ok());
+  EXPECT_EQ(state_of(a), JobState::kConnecting);
+  EXPECT_EQ(state_of(b), JobState::kQueued);
+  clock.advance_ms(config.time_slice_ms);
+  manager->tick();
+  EXPECT_EQ(state_of(a), JobState::kQueued);
+  EXPECT_EQ(state_of(b), JobState::kConnecting);
+  clock.advance_ms(config.time_slice_ms);
+  manager->tick();
+  EXPECT_EQ(state_of(a), JobState::kConnecting);
+  EXPECT_EQ(state_of(b), JobState::kQueued);
+}
+
+TEST_F(SchedulerTest, StaleEventsOfAStoppedTransferAreIgnored) {
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  std::uint64_t old = backend.last_token();
+  ASSERT_TRUE(manager->suspend(me, id).ok());
+  manager->on_complete(old, 10, 0);
+  EXPECT_EQ(state_of(id), JobState::kSuspended);
+}
+
+TEST_F(SchedulerTest, RestartResumesActiveJobsFromRecordedBytes) {
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  manager->on_connected(backend.last_token());
+  manager->on_validators(backend.last_token(), {1000, "\"etag\"", "Mon", true}, false);
+  manager->on_progress(backend.last_token(), 600);
+  open_manager();  // as after SIGKILL: a new manager over the same store
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kConnecting);
+  const TransferRequest& request = backend.started.back();
+  EXPECT_EQ(request.durable_offset, 600u);
+  EXPECT_EQ(request.validators.size, 1000u);
+  EXPECT_EQ(request.validators.etag, "\"etag\"");
+}
+
+TEST_F(SchedulerTest, RemoteFileChangeRestartsFromZero) {
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  manager->on_progress(backend.last_token(), 600);
+  manager->on_validators(backend.last_token(), {2000, "\"new\"", "Tue", true}, true);
+  EXPECT_EQ(manager->job_info(me, id)->files[0].progress.bytes_transferred, 0u);
+}
+
+}  // namespace
+}  // namespace openbits::daemon::testing

@@ -1,0 +1,163 @@
+// Store: every field of a job and its files survives a write and a reopen; damaged or
+// newer databases are refused with a message naming the file.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <sqlite3.h>
+
+#include "openbits/names.h"
+#include "src/daemon/store.h"
+#include "src/protocol/codec.h"
+#include "tests/unit/daemon/daemon_fixture.h"
+
+namespace openbits::daemon::testing {
+namespace {
+
+JobRecord full_job() {
+  JobRecord job;
+  JobInfo& j = job.info;
+  j.id = *parse_guid("{C775D194-090F-431F-B5FB-8334D00D1CB6}");
+  j.type = JobType::kUploadReply;
+  j.state = JobState::kTransientError;
+  j.priority = JobPriority::kHigh;
+  j.display_name = "name \xC3\xA9";
+  j.description = "description";
+  j.owner_uid = 1234;
+  j.owner = "S-1-22-1-1234";
+  j.owner_elevated = true;
+  j.owner_integrity_level = 0x3000;
+  j.times = {111, 222, 333};
+  j.error_count = 7;
+  j.notify_flags = 0x1B;
+  j.notify_cmd_program = "/bin/true";
+  j.notify_cmd_parameters = "/bin/true a b";
+  j.minimum_retry_delay = 42;
+  j.no_progress_timeout = 4242;
+  j.maximum_download_time = 424242;
+  j.proxy = {ProxyUsage::kOverride, "proxy:80", "<local>"};
+  j.file_acl_flags = 0x5;
+  j.peer_caching_flags = 0x3;
+  j.security_flags = 0x101;
+  j.custom_headers = "X-A: b\r\n";
+  j.custom_headers_write_only = true;
+  j.http_method = "PUT";
+  j.dynamic_content = true;
+  j.high_performance = true;
+  j.max_download_size = 0xFFFFFFFFFFFFFFFEull;
+  j.minimum_notification_interval_ms = 750;
+  ErrorInfo error;
+  error.code = 0x801901F7;
+  error.context = ErrorContext::kRemoteFile;
+  error.file_index = 0;
+  j.error = error;
+  job.owner_gid = 99;
+  job.ever_resumed = true;
+  job.download_time_ms = 5555;
+  job.last_activity_ms = 6666;
+  FileRecord file;
+  file.info.index = 0;
+  file.info.remote_name = "http://example.invalid/a b";
+  file.info.local_name = "/tmp/a";
+  file.info.temporary_name = "/tmp/.BIT0123456789ABCDEF.tmp";
+  file.info.progress = {kSizeUnknown, 77, true};
+  file.info.ranges = {{0, 100}, {2000, kLengthToEof}};
+  file.info.validation_state = true;
+  file.info.validation_known = true;
+  file.info.downloaded_from_peer = true;
+  file.info.bytes_from_origin = 10;
+  file.info.bytes_from_peers = 67;
+  file.etag = "\"abc\"";
+  file.last_modified = "Mon, 01 Jan 2024 00:00:00 GMT";
+  file.remote_mtime_ms = 1704067200000;
+  file.transferred = true;
+  job.files.push_back(file);
+  return job;
+}
+
+TEST(StoreTest, ReopenRestoresEveryField) {
+  TempDir dir;
+  std::string path = dir.path() + "/jobs.db";
+  JobRecord original = full_job();
+  {
+    auto store = Store::open(path);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    ASSERT_TRUE((*store)->save_job(original).ok());
+  }
+  auto store = Store::open(path);
+  ASSERT_TRUE(store.ok());
+  auto jobs = (*store)->load_jobs();
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  const JobRecord& loaded = jobs->front();
+  nlohmann::json a = original.info;
+  nlohmann::json b = loaded.info;
+  a.erase("owner_name");
+  b.erase("owner_name");
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(loaded.owner_gid, 99u);
+  EXPECT_TRUE(loaded.ever_resumed);
+  EXPECT_EQ(loaded.download_time_ms, 5555);
+  EXPECT_EQ(loaded.last_activity_ms, 6666);
+  ASSERT_EQ(loaded.files.size(), 1u);
+  EXPECT_EQ(nlohmann::json(loaded.files[0].info), nlohmann::json(original.files[0].info));
+  EXPECT_EQ(loaded.files[0].etag, "\"abc\"");
+  EXPECT_EQ(loaded.files[0].last_modified, original.files[0].last_modified);
+  EXPECT_EQ(loaded.files[0].remote_mtime_ms, 1704067200000);
+  EXPECT_TRUE(loaded.files[0].transferred);
+}
+
+TEST(StoreTest, ProgressUpdateIsDurable) {
+  TempDir dir;
+  std::string path = dir.path() + "/jobs.db";
+  JobRecord job = full_job();
+  {
+    auto store = Store::open(path);
+    ASSERT_TRUE((*store)->save_job(job).ok());
+    job.files[0].info.progress.bytes_transferred = 123456;
+    job.files[0].info.progress.bytes_total = 999999;
+    ASSERT_TRUE((*store)->save_progress(job, 0).ok());
+  }
+  auto jobs = (*Store::open(path))->load_jobs();
+  EXPECT_EQ((*jobs)[0].files[0].info.progress.bytes_transferred, 123456u);
+  EXPECT_EQ((*jobs)[0].files[0].info.progress.bytes_total, 999999u);
+}
+
+TEST(StoreTest, DeleteRemovesJobAndFiles) {
+  TempDir dir;
+  auto store = Store::open(dir.path() + "/jobs.db");
+  JobRecord job = full_job();
+  ASSERT_TRUE((*store)->save_job(job).ok());
+  ASSERT_TRUE((*store)->delete_job(job.info.id).ok());
+  EXPECT_TRUE((*store)->load_jobs()->empty());
+}
+
+TEST(StoreTest, RefusesAFileThatIsNotADatabase) {
+  TempDir dir;
+  std::string path = dir.path() + "/jobs.db";
+  std::ofstream(path) << std::string(8192, 'x');
+  auto store = Store::open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find(path), std::string::npos);
+  std::ifstream in(path);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, std::string(8192, 'x'));  // never overwritten
+}
+
+TEST(StoreTest, RefusesANewerSchema) {
+  TempDir dir;
+  std::string path = dir.path() + "/jobs.db";
+  { auto store = Store::open(path); }
+  {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  auto store = Store::open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("newer"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace openbits::daemon::testing
