@@ -338,6 +338,16 @@ Status Store::write_job_row(const JobRecord& job) {
 
 Status Store::save_progress(const JobRecord& job, std::uint32_t file_index) {
   if (file_index >= job.files.size()) return Status(hr::E_INVALIDARG);
+  if (Status b = exec("BEGIN IMMEDIATE"); !b.ok()) return b;
+  Status result = write_progress(job, file_index);
+  if (!result.ok()) {
+    (void)exec("ROLLBACK");
+    return result;
+  }
+  return exec("COMMIT");
+}
+
+Status Store::write_progress(const JobRecord& job, std::uint32_t file_index) {
   const FileRecord& file = job.files[file_index];
   Stmt s(db_,
          "UPDATE files SET bytes_total = ?, bytes_transferred = ?, transferred = ?, "

@@ -43,6 +43,7 @@ class Store {
   Status migrate();
   Status save_file(const Guid& job_id, const FileRecord& file);
   Status write_job_row(const JobRecord& job);
+  Status write_progress(const JobRecord& job, std::uint32_t file_index);
 
   sqlite3* db_;
   std::string path_;
