@@ -282,7 +282,10 @@ Status JobManager::add_files(const Caller& caller, const Guid& id,
     file.info.index = static_cast<std::uint32_t>(job.files.size());
     file.info.remote_name = spec.remote_name;
     file.info.local_name = spec.local_name;
-    file.info.temporary_name = temp_name_for(spec.local_name);
+    // HIGH_PERFORMANCE jobs write straight into the destination (no temp file, nothing
+    // cleaned up on Cancel), as BITS does.
+    file.info.temporary_name =
+        job.info.high_performance ? spec.local_name : temp_name_for(spec.local_name);
     file.info.ranges = spec.ranges;
     job.files.push_back(std::move(file));
   }

@@ -183,3 +183,26 @@ TEST_F(DaemonTest, UploadJobsCompleteOnlyWhenTransferred) {
 
 }  // namespace
 }  // namespace openbits::daemon::testing
+
+namespace openbits::daemon::testing {
+namespace {
+
+TEST_F(DaemonTest, HighPerformanceJobsWriteStraightToTheDestination) {
+  Caller me = user_caller();
+  auto id = manager->create_job(me, "fast", JobType::kDownload);
+  ASSERT_TRUE(manager->set_property(me, *id, "high_performance", true).ok());
+  std::string local = dir.path() + "/direct.bin";
+  ASSERT_TRUE(manager->add_files(me, *id, {{"http://127.0.0.1:1/x", local, {}}}).ok());
+  EXPECT_EQ(manager->job_info(me, *id)->files[0].temporary_name, local);
+  ASSERT_TRUE(manager->resume(me, *id).ok());
+  EXPECT_EQ(backend.started.back().temp_name, local);
+  finish_transfer(backend.last_token(), "abc");
+  ASSERT_EQ(manager->complete(me, *id).code(), hr::S_OK);
+  std::ifstream in(local);
+  std::string content;
+  in >> content;
+  EXPECT_EQ(content, "abc");
+}
+
+}  // namespace
+}  // namespace openbits::daemon::testing
