@@ -380,7 +380,13 @@ Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
   auto found = find(caller, id, Access::kModify);
   if (!found.ok()) return found.status();
   JobRecord& job = **found;
-  if (!caller.admin && caller.uid != job.info.owner_uid) return Status(hr::E_ACCESSDENIED);
+  if (!caller.admin) return Status(hr::E_ACCESSDENIED, "only administrators take ownership");
+  Credentials new_owner = credentials_for(caller.uid, caller.gid);
+  for (const FileRecord& file : job.files) {
+    if (!check_destination(new_owner, file.info.local_name).ok()) {
+      return Status(hr::BG_E_NEW_OWNER_NO_FILE_ACCESS, file.info.local_name);
+    }
+  }
   spdlog::info("uid {} takes ownership of job {} from uid {}", caller.uid, to_string(id),
                job.info.owner_uid);
   job.info.owner_uid = caller.uid;
