@@ -3,8 +3,10 @@
 // property setters in job_properties.cc.
 #include "src/daemon/job_manager.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <random>

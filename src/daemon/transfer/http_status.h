@@ -1,0 +1,30 @@
+// Classification of transfer failures into BITS's terms: HRESULT, error context and
+// whether the job retries (TRANSIENT_ERROR) or stops (ERROR). Pure functions.
+#pragma once
+
+#include <curl/curl.h>
+
+#include "openbits/types.h"
+
+namespace openbits::daemon {
+
+struct Failure {
+  HRESULT code = hr::E_FAIL;
+  ErrorContext context = ErrorContext::kRemoteFile;
+  bool transient = true;
+};
+
+// bits-spec §2.5: 3xx transient except 300-305 and 307; 4xx fatal except 408 and 409;
+// 5xx transient except 501 and 505; anything else transient.
+bool is_transient_http_status(long status);
+
+// An HTTP error status: 0x80190000 + status, context REMOTE_FILE.
+Failure classify_http_status(long status);
+// A libcurl transport failure (connect, DNS, TLS, cut connection...).
+Failure classify_curl_error(CURLcode code);
+// An errno from work on the local (temp or destination) file.
+Failure classify_local_errno(int err);
+// An errno from reading a file:// source.
+Failure classify_source_errno(int err);
+
+}  // namespace openbits::daemon

@@ -1,0 +1,99 @@
+// TransferEngine: moves the bytes of one file at a time per job, on one engine thread.
+// HTTP(S) through a libcurl multi handle (HEAD for size and validators, then GET with
+// Range from the durable offset); file:// URLs and plain paths by chunked copy. Every
+// file-system operation runs as the job owner (ScopedFsCredentials). Progress is reported
+// only for bytes already fdatasync'ed, so the daemon never records bytes that a crash
+// could lose.
+//
+// Threading: start()/stop() are thread-safe and only enqueue; commands run in FIFO order
+// on the engine thread, which also makes every TransferObserver call. The engine never
+// holds its own lock while calling the observer, so the observer may call start()/stop().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "openbits/types.h"
+#include "src/daemon/security/fs_credentials.h"
+
+namespace openbits::daemon {
+
+struct RemoteValidators {
+  std::uint64_t size = kSizeUnknown;
+  std::string etag;
+  std::string last_modified;
+  bool accept_ranges = false;
+};
+
+struct TransferRequest {
+  Guid job_id;
+  std::uint32_t file_index = 0;
+  std::string remote_name;  // http://, https://, file:// URL, or an absolute path
+  std::string temp_name;    // created (as the owner) if missing
+  std::uint64_t durable_offset = 0;  // the temp file is truncated to this, then resumed
+  RemoteValidators validators;       // as recorded earlier; a change restarts the file
+  std::vector<FileRange> ranges;     // AddFileWithRanges: written back to back; empty = all
+  Credentials owner;
+  bool dynamic_content = false;
+  std::string custom_headers;  // "Name: value\r\n..."
+  std::uint32_t security_flags = 0;
+  std::string http_method = "GET";
+  std::uint64_t checkpoint_bytes = 8ull << 20;
+  std::chrono::milliseconds checkpoint_interval{1000};
+};
+
+class TransferObserver {
+ public:
+  virtual ~TransferObserver() = default;
+  virtual void on_connected(std::uint64_t token) = 0;
+  virtual void on_validators(std::uint64_t token, const RemoteValidators& validators,
+                             bool restarted) = 0;
+  virtual void on_progress(std::uint64_t token, std::uint64_t durable_bytes) = 0;
+  virtual void on_complete(std::uint64_t token, std::uint64_t total_bytes,
+                           std::int64_t last_modified_ms) = 0;
+  virtual void on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
+                        const std::string& detail) = 0;
+};
+
+class TransferEngine {
+ public:
+  explicit TransferEngine(TransferObserver& observer);
+  ~TransferEngine();
+  TransferEngine(const TransferEngine&) = delete;
+  TransferEngine& operator=(const TransferEngine&) = delete;
+
+  std::uint64_t start(TransferRequest request);
+  void stop(std::uint64_t token);
+
+  struct Transfer;  // internal; defined in transfer_engine.cc
+
+ private:
+  struct Command {
+    std::uint64_t token = 0;
+    std::unique_ptr<TransferRequest> request;  // null: stop
+  };
+  void run();
+  void process_commands();
+  void begin(std::uint64_t token, TransferRequest request);
+  void end(std::uint64_t token);
+  void handle_done(void* easy, int result);
+  void pump_copies();
+
+  TransferObserver& observer_;
+  void* multi_ = nullptr;  // CURLM*
+  std::mutex mutex_;
+  std::deque<Command> commands_;
+  bool quit_ = false;
+  std::uint64_t next_token_ = 1;
+  std::map<std::uint64_t, std::unique_ptr<Transfer>> transfers_;  // engine thread only
+  std::thread thread_;
+};
+
+}  // namespace openbits::daemon
