@@ -51,6 +51,12 @@ void JobManager::start_job(JobRecord& job) {
   request.validators.size = file.info.progress.bytes_total;
   request.validators.etag = file.etag;
   request.validators.last_modified = file.last_modified;
+  request.ranges = file.info.ranges;
+  if (!request.ranges.empty()) {
+    // The recorded total is the sum of the ranges, not the remote size: only ETag and
+    // Last-Modified can tell a changed remote file here.
+    request.validators.size = kSizeUnknown;
+  }
   request.owner = credentials_for(job.info.owner_uid, job.owner_gid);
   request.dynamic_content = job.info.dynamic_content;
   request.custom_headers = job.info.custom_headers.value_or("");
