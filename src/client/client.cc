@@ -1,0 +1,248 @@
+// libopenbits: Manager, Job and File over the RPC channel; see openbits/client.h.
+#include "openbits/client.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "src/client/connection.h"
+#include "src/protocol/codec.h"
+#include "src/protocol/rpc.h"
+
+namespace openbits {
+namespace {
+
+using nlohmann::json;
+namespace m = rpc::method;
+
+template <typename T>
+Result<T> decode(const Result<json>& result) {
+  if (!result.ok()) return result.status();
+  try {
+    return result->get<T>();
+  } catch (const json::exception& e) {
+    return Status(hr::E_FAIL, std::string("bitsd sent an unexpected reply: ") + e.what());
+  }
+}
+
+json job_params(const Guid& id) { return {{"job_id", id}}; }
+
+template <typename T>
+json optional_json(const std::optional<T>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+}  // namespace
+
+// --- Manager -------------------------------------------------------------------------
+
+Manager::Manager(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}
+
+std::string Manager::default_socket_path() {
+  if (const char* env = std::getenv("OPENBITS_SOCKET"); env && *env) return env;
+  const std::string system = "/run/openbits/bitsd.sock";
+  if (::access(system.c_str(), F_OK) == 0) return system;
+  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime) {
+    return std::string(runtime) + "/openbits/bitsd.sock";
+  }
+  return "/tmp/openbits-" + std::to_string(::getuid()) + "/openbits/bitsd.sock";
+}
+
+Result<Manager> Manager::connect(const std::string& socket_path) {
+  auto connection = Connection::open(socket_path.empty() ? default_socket_path() : socket_path);
+  if (!connection.ok()) return connection.status();
+  return Manager(std::move(connection).value());
+}
+
+Result<Job> Manager::create_job(std::string_view display_name, JobType type) {
+  auto result = connection_->call(
+      m::kCreateJob, {{"display_name", std::string(display_name)}, {"type", type}});
+  if (!result.ok()) return result.status();
+  auto id = decode<Guid>(result->value("job_id", json()));
+  if (!id.ok()) return id.status();
+  return Job(connection_, *id);
+}
+
+Result<Job> Manager::get_job(const Guid& id) {
+  auto result = connection_->call(m::kGetJob, job_params(id));
+  if (!result.ok()) return result.status();
+  return Job(connection_, id);
+}
+
+Result<std::vector<JobInfo>> Manager::enum_jobs(bool all_users) {
+  auto result = connection_->call(m::kEnumJobs, {{"all_users", all_users}});
+  if (!result.ok()) return result.status();
+  return decode<std::vector<JobInfo>>(result->value("jobs", json::array()));
+}
+
+Result<std::string> Manager::error_description(HRESULT code) {
+  auto result = connection_->call(m::kErrorDescription, {{"hresult", code}});
+  if (!result.ok()) return result.status();
+  return result->value("description", "");
+}
+
+Result<std::string> Manager::daemon_version() {
+  auto result = connection_->call(m::kVersion, json::object());
+  if (!result.ok()) return result.status();
+  return result->value("version", "");
+}
+
+// --- File ----------------------------------------------------------------------------
+
+File::File(std::shared_ptr<Connection> connection, Guid job_id, std::uint32_t index)
+    : connection_(std::move(connection)), job_id_(job_id), index_(index) {}
+
+Result<FileInfo> File::info() const {
+  auto job = decode<JobInfo>(connection_->call(m::kGetJobInfo, job_params(job_id_)));
+  if (!job.ok()) return job.status();
+  if (index_ >= job->files.size()) return Status(hr::BG_E_FILE_NOT_FOUND);
+  return job->files[index_];
+}
+
+Status File::set_remote_name(std::string_view url) {
+  return status_from_result(connection_->call(
+      m::kSetRemoteName,
+      {{"job_id", job_id_}, {"file_index", index_}, {"remote_name", std::string(url)}}));
+}
+
+Status File::set_validation_state(bool valid) {
+  return status_from_result(connection_->call(
+      m::kSetValidationState, {{"job_id", job_id_}, {"file_index", index_}, {"valid", valid}}));
+}
+
+// --- Job -----------------------------------------------------------------------------
+
+Job::Job(std::shared_ptr<Connection> connection, Guid id)
+    : connection_(std::move(connection)), id_(id) {}
+
+Result<JobInfo> Job::info() const {
+  return decode<JobInfo>(connection_->call(m::kGetJobInfo, job_params(id_)));
+}
+
+Result<JobState> Job::state() const {
+  auto job = info();
+  if (!job.ok()) return job.status();
+  return job->state;
+}
+
+Result<JobProgress> Job::progress() const {
+  auto job = info();
+  if (!job.ok()) return job.status();
+  return job->progress;
+}
+
+Result<std::vector<File>> Job::files() const {
+  auto job = info();
+  if (!job.ok()) return job.status();
+  std::vector<File> files;
+  for (const FileInfo& file : job->files) files.push_back(File(connection_, id_, file.index));
+  return files;
+}
+
+Result<ErrorInfo> Job::error() const {
+  return decode<ErrorInfo>(connection_->call(m::kGetError, job_params(id_)));
+}
+
+Status Job::add_file(std::string_view remote_url, std::string_view local_name) {
+  return add_file_set({{std::string(remote_url), std::string(local_name), {}}});
+}
+
+Status Job::add_file_set(const std::vector<FileSpec>& files) {
+  return status_from_result(
+      connection_->call(m::kAddFiles, {{"job_id", id_}, {"files", files}}));
+}
+
+Status Job::add_file_with_ranges(std::string_view remote_url, std::string_view local_name,
+                                 const std::vector<FileRange>& ranges) {
+  if (ranges.empty()) return Status(hr::E_INVALIDARG, "no byte ranges were given");
+  return add_file_set({{std::string(remote_url), std::string(local_name), ranges}});
+}
+
+Status Job::replace_remote_prefix(std::string_view old_prefix, std::string_view new_prefix) {
+  return status_from_result(connection_->call(m::kReplaceRemotePrefix,
+                                              {{"job_id", id_},
+                                               {"old_prefix", std::string(old_prefix)},
+                                               {"new_prefix", std::string(new_prefix)}}));
+}
+
+Status Job::resume() { return status_from_result(connection_->call(m::kResume, job_params(id_))); }
+Status Job::suspend() {
+  return status_from_result(connection_->call(m::kSuspend, job_params(id_)));
+}
+Status Job::cancel() { return status_from_result(connection_->call(m::kCancel, job_params(id_))); }
+Status Job::complete() {
+  return status_from_result(connection_->call(m::kComplete, job_params(id_)));
+}
+Status Job::take_ownership() {
+  return status_from_result(connection_->call(m::kTakeOwnership, job_params(id_)));
+}
+
+Status Job::set_property(std::string_view name, const std::string& json_value) {
+  json value = json::parse(json_value, nullptr, false);
+  if (value.is_discarded()) return Status(hr::E_INVALIDARG, "malformed property value");
+  return status_from_result(connection_->call(
+      m::kSetProperty, {{"job_id", id_}, {"name", std::string(name)}, {"value", value}}));
+}
+
+Status Job::set_display_name(std::string_view name) {
+  return set_property("display_name", json(std::string(name)).dump());
+}
+Status Job::set_description(std::string_view text) {
+  return set_property("description", json(std::string(text)).dump());
+}
+Status Job::set_priority(JobPriority priority) {
+  return set_property("priority", json(priority).dump());
+}
+Status Job::set_notify_flags(std::uint32_t flags) {
+  return set_property("notify_flags", json(flags).dump());
+}
+Status Job::set_notify_cmd_line(const std::optional<std::string>& program,
+                                const std::optional<std::string>& parameters) {
+  json value = {{"program", optional_json(program)}, {"parameters", optional_json(parameters)}};
+  return set_property("notify_cmd_line", value.dump());
+}
+Status Job::set_minimum_retry_delay(std::uint32_t seconds) {
+  return set_property("minimum_retry_delay", json(seconds).dump());
+}
+Status Job::set_no_progress_timeout(std::uint32_t seconds) {
+  return set_property("no_progress_timeout", json(seconds).dump());
+}
+Status Job::set_maximum_download_time(std::uint32_t seconds) {
+  return set_property("maximum_download_time", json(seconds).dump());
+}
+Status Job::set_proxy_settings(ProxyUsage usage, const std::optional<std::string>& proxy_list,
+                               const std::optional<std::string>& bypass_list) {
+  return set_property("proxy", json(ProxySettings{usage, proxy_list, bypass_list}).dump());
+}
+Status Job::set_file_acl_flags(std::uint32_t flags) {
+  return set_property("file_acl_flags", json(flags).dump());
+}
+Status Job::set_peer_caching_flags(std::uint32_t flags) {
+  return set_property("peer_caching_flags", json(flags).dump());
+}
+Status Job::set_security_flags(std::uint32_t flags) {
+  return set_property("security_flags", json(flags).dump());
+}
+Status Job::set_custom_headers(const std::optional<std::string>& headers) {
+  return set_property("custom_headers", optional_json(headers).dump());
+}
+Status Job::make_custom_headers_write_only() {
+  return set_property("custom_headers_write_only", "true");
+}
+Status Job::set_http_method(std::string_view method) {
+  return set_property("http_method", json(std::string(method)).dump());
+}
+Status Job::set_dynamic_content(bool enable) {
+  return set_property("dynamic_content", json(enable).dump());
+}
+Status Job::set_high_performance(bool enable) {
+  return set_property("high_performance", json(enable).dump());
+}
+Status Job::set_max_download_size(std::uint64_t bytes) {
+  return set_property("max_download_size", json(bytes).dump());
+}
+Status Job::set_minimum_notification_interval(std::uint32_t milliseconds) {
+  return set_property("minimum_notification_interval_ms", json(milliseconds).dump());
+}
+
+}  // namespace openbits

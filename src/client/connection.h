@@ -1,0 +1,45 @@
+// Connection: libopenbits's channel to bitsd. A blocking AF_UNIX stream socket carrying
+// newline-framed JSON-RPC 2.0 (docs/rpc-spec.md). call() sends one request and waits for
+// its response; daemon notifications that arrive meanwhile are queued for later use.
+//
+// Threading: call() takes a mutex, so one Connection may be shared by threads.
+#pragma once
+
+#include <deque>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "openbits/status.h"
+
+namespace openbits {
+
+class Connection {
+ public:
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  static Result<std::shared_ptr<Connection>> open(const std::string& socket_path);
+
+  // Calls `method`; a JSON-RPC error becomes a Status carrying the daemon's HRESULT.
+  Result<nlohmann::json> call(const std::string& method, nlohmann::json params);
+
+ private:
+  Connection(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  Status send_line(const std::string& line);
+  Result<std::string> read_line();
+
+  int fd_;
+  std::string path_;
+  std::mutex mutex_;
+  std::string buffer_;
+  std::int64_t next_id_ = 1;
+  std::deque<nlohmann::json> notifications_;
+};
+
+// A call's {"hresult": code} result as a Status (ok for S_OK, S_FALSE, BG_S_*).
+Status status_from_result(const Result<nlohmann::json>& result);
+
+}  // namespace openbits
