@@ -121,4 +121,7 @@ class OPENBITS_EXPORT Job {
   Guid id_;
 };
 
+// JobInfo as the JSON object the RPC uses (docs/rpc-spec.md); indent < 0 is compact.
+OPENBITS_EXPORT std::string to_json(const JobInfo& info, int indent = 2);
+
 }  // namespace openbits

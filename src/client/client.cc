@@ -34,6 +34,8 @@ json optional_json(const std::optional<T>& value) {
 
 }  // namespace
 
+std::string to_json(const JobInfo& info, int indent) { return json(info).dump(indent); }
+
 // --- Manager -------------------------------------------------------------------------
 
 Manager::Manager(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}

@@ -1,0 +1,164 @@
+// bitsadmin command dispatch and shared helpers; see commands.h.
+#include "src/cli/commands.h"
+
+#include <ostream>
+
+#include "src/cli/format.h"
+
+namespace openbits::cli {
+
+Result<Manager*> Context::manager() {
+  if (!manager_) {
+    auto connected = Manager::connect();
+    if (!connected.ok()) return connected.status();
+    manager_.emplace(std::move(connected).value());
+  }
+  return &*manager_;
+}
+
+Result<Job> Context::resolve(const std::string& reference) {
+  auto m = manager();
+  if (!m.ok()) return m.status();
+  if (auto guid = parse_guid(reference)) return (*m)->get_job(*guid);
+  auto jobs = (*m)->enum_jobs(false);
+  if (!jobs.ok()) return jobs.status();
+  std::optional<Guid> match;
+  for (const JobInfo& job : *jobs) {
+    if (job.display_name != reference) continue;
+    if (match) {
+      return Status(hr::E_INVALIDARG, "More than one job is named '" + reference +
+                                          "'; use the job's GUID instead.");
+    }
+    match = job.id;
+  }
+  if (!match) {
+    return Status(hr::BG_E_NOT_FOUND,
+                  "The requested job was not found: no job is named '" + reference + "'.");
+  }
+  return (*m)->get_job(*match);
+}
+
+int Context::fail(const std::string& action, const Status& status) {
+  std::string text = status.message().empty() ? describe_hresult(status.code())
+                                              : status.message();
+  err << "Unable to " << action << " - " << hresult_hex(status.code()) << ". " << text << '\n';
+  return 1;
+}
+
+int Context::usage(const std::string& synopsis) {
+  err << "Invalid arguments. Usage: bitsadmin " << synopsis << '\n';
+  return 1;
+}
+
+int Context::value(const std::string& text) {
+  out << text;
+  if (!inv.raw) out << '\n';
+  return 0;
+}
+
+namespace {
+
+int help(Context& ctx) {
+  ctx.out << R"(USAGE: BITSADMIN [/RAWRETURN] [/WRAP | /NOWRAP] command
+The following commands are available:
+
+/HELP                                    Prints this help
+/?                                       Prints this help
+/LIST    [/ALLUSERS] [/VERBOSE] [--json] List the jobs
+/INFO    job [/VERBOSE] [--json]         Display information about the job
+/RESET   [/ALLUSERS]                     Deletes all jobs in the manager
+/TRANSFER name [type] [/PRIORITY priority] [/ACLFLAGS flags] [/DYNAMIC]
+         remote_url local_name [remote_url local_name ...]
+                                         Transfers files and waits for them
+/CREATE  [type] display_name             Creates a job (type: /DOWNLOAD, /UPLOAD,
+                                         /UPLOAD-REPLY)
+/ADDFILE job remote_url local_name       Adds a file to the job
+/ADDFILESET job textfile                 Adds "remote local" pairs listed in a file
+/ADDFILEWITHRANGES job remote_url local_name range_list
+                                         range_list: offset:length,... (length may be eof)
+/REPLACEREMOTEPREFIX job old_prefix new_prefix
+/LISTFILES job                           Lists the files in the job
+/SUSPEND job     /RESUME job     /CANCEL job     /COMPLETE job
+/TAKEOWNERSHIP job                       Take ownership of the job (administrators)
+/GETTYPE /GETSTATE /GETPRIORITY /GETBYTESTOTAL /GETBYTESTRANSFERRED /GETFILESTOTAL
+/GETFILESTRANSFERRED /GETCREATIONTIME /GETMODIFICATIONTIME /GETCOMPLETIONTIME
+/GETERROR /GETERRORCOUNT /GETOWNER /GETDISPLAYNAME /GETDESCRIPTION /GETNOTIFYFLAGS
+/GETNOTIFYINTERFACE /GETNOTIFYCMDLINE /GETMINRETRYDELAY /GETNOPROGRESSTIMEOUT
+/GETMAXDOWNLOADTIME /GETPROXYUSAGE /GETPROXYLIST /GETPROXYBYPASSLIST /GETACLFLAGS
+/GETPEERCACHINGFLAGS /GETSECURITYFLAGS /GETHTTPMETHOD /GETCUSTOMHEADERS
+/GETOWNERELEVATIONSTATE /GETOWNERINTEGRITYLEVEL                    job
+/GETTEMPORARYNAME job file_index /GETVALIDATIONSTATE job file_index
+/SETDISPLAYNAME job name         /SETDESCRIPTION job text
+/SETPRIORITY job priority        (FOREGROUND, HIGH, NORMAL, LOW)
+/SETNOTIFYFLAGS job flags        /SETNOTIFYCMDLINE job program [parameters]
+/SETMINRETRYDELAY job seconds    /SETNOPROGRESSTIMEOUT job seconds
+/SETMAXDOWNLOADTIME job seconds
+/SETPROXYSETTINGS job usage [proxy_list bypass_list]
+                                 (PRECONFIG, NO_PROXY, AUTODETECT, OVERRIDE)
+/SETACLFLAGS job flags           (any of O G D S)
+/SETPEERCACHINGFLAGS job flags   /SETSECURITYFLAGS job flags
+/SETHTTPMETHOD job verb          /SETCUSTOMHEADERS job header [header ...]
+/MAKECUSTOMHEADERSWRITEONLY job  /SETVALIDATIONSTATE job file_index TRUE|FALSE
+/GETERRORDESCRIPTION hresult     Prints the description of an error code
+
+Numbers may be decimal or 0x hexadecimal; NULL stands for "none".
+Command words may be written without the leading slash, in any case.
+"job" is a display name or a {GUID}; when several jobs share a name, use the GUID.
+)";
+  return 0;
+}
+
+std::map<std::string, Handler> build_table() {
+  std::map<std::string, Handler> table;
+  table["help"] = help;
+  table["?"] = help;
+  table["geterrordescription"] = [](Context& ctx) {
+    if (ctx.inv.args.size() != 1) return ctx.usage("/GETERRORDESCRIPTION hresult");
+    auto code = parse_number(ctx.inv.args[0]);
+    if (!code || *code > 0xFFFFFFFFull) {
+      return ctx.fail("get error description", Status(hr::E_INVALIDARG));
+    }
+    return ctx.value(describe_hresult(static_cast<HRESULT>(*code)));
+  };
+  add_lifecycle_commands(table);
+  add_file_commands(table);
+  add_property_commands(table);
+  add_transfer_commands(table);
+  for (const char* later : {"upload", "getreplydata", "getreplyfilename", "setreplyfilename",
+                            "getreplyprogress", "setcredentials", "removecredentials",
+                            "setclientcertificatebyid", "setclientcertificatebyname",
+                            "removeclientcertificate", "getclientcertificate", "monitor",
+                            "sethelpertoken", "sethelpertokenflags",
+                            "gethelpertokenflags", "gethelpertokensid", "getpeerstats",
+                            "cache", "peers", "peercaching", "util", "examples"}) {
+    if (table.count(later)) continue;
+    table[later] = [](Context& ctx) {
+      return ctx.fail(ctx.inv.command, Status(hr::E_NOTIMPL, "This command is not "
+                                                             "available in this version of "
+                                                             "openbits yet."));
+    };
+  }
+  return table;
+}
+
+}  // namespace
+
+const std::map<std::string, Handler>& command_table() {
+  static const std::map<std::string, Handler> table = build_table();
+  return table;
+}
+
+int run(const Invocation& invocation, std::ostream& out, std::ostream& err) {
+  const auto& table = command_table();
+  auto it = table.find(invocation.command);
+  if (it == table.end()) {
+    out << "Invalid command\n";
+    Context ctx(invocation, out, err);
+    help(ctx);
+    return 1;
+  }
+  Context ctx(invocation, out, err);
+  return it->second(ctx);
+}
+
+}  // namespace openbits::cli

@@ -1,0 +1,51 @@
+// bitsadmin commands: a table from command word to handler, run over libopenbits only.
+// Handlers print to the given streams and return the process exit status.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "openbits/client.h"
+#include "src/cli/parser.h"
+
+namespace openbits::cli {
+
+class Context {
+ public:
+  Context(Invocation invocation, std::ostream& out_stream, std::ostream& err_stream)
+      : inv(std::move(invocation)), out(out_stream), err(err_stream) {}
+
+  // Connects on first use.
+  Result<Manager*> manager();
+  // A display name or {GUID} -> the job; errors are BITS HRESULTs.
+  Result<Job> resolve(const std::string& reference);
+  // Prints "Unable to <action> - 0x<code>. <description>" and returns 1.
+  int fail(const std::string& action, const Status& status);
+  // Prints a usage error for the current command and returns 1.
+  int usage(const std::string& synopsis);
+  // Prints a getter's value: bare (no newline) with /RAWRETURN.
+  int value(const std::string& text);
+
+  Invocation inv;
+  std::ostream& out;
+  std::ostream& err;
+
+ private:
+  std::optional<Manager> manager_;
+};
+
+using Handler = std::function<int(Context&)>;
+const std::map<std::string, Handler>& command_table();
+
+// Runs one invocation (after the banner); the process's exit status.
+int run(const Invocation& invocation, std::ostream& out, std::ostream& err);
+
+void add_lifecycle_commands(std::map<std::string, Handler>& table);
+void add_file_commands(std::map<std::string, Handler>& table);
+void add_property_commands(std::map<std::string, Handler>& table);
+void add_transfer_commands(std::map<std::string, Handler>& table);
+
+}  // namespace openbits::cli

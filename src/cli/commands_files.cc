@@ -1,0 +1,85 @@
+// bitsadmin file commands: /ADDFILE /ADDFILESET /ADDFILEWITHRANGES /REPLACEREMOTEPREFIX.
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include "src/cli/commands.h"
+
+namespace openbits::cli {
+namespace {
+
+int addfile(Context& ctx) {
+  if (ctx.inv.args.size() != 3) return ctx.usage("/ADDFILE job remote_url local_name");
+  auto job = ctx.resolve(ctx.inv.args[0]);
+  if (!job.ok()) return ctx.fail("add file to job", job.status());
+  if (Status s = job->add_file(ctx.inv.args[1], ctx.inv.args[2]); !s.ok()) {
+    return ctx.fail("add file to job", s);
+  }
+  ctx.out << "Added " << ctx.inv.args[1] << " -> " << ctx.inv.args[2] << " to job.\n";
+  return 0;
+}
+
+int addfileset(Context& ctx) {
+  if (ctx.inv.args.size() != 2) return ctx.usage("/ADDFILESET job textfile");
+  std::ifstream in(ctx.inv.args[1]);
+  if (!in) return ctx.fail("add file set to job", Status(hr::FILE_NOT_FOUND, ctx.inv.args[1]));
+  std::vector<FileSpec> files;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::istringstream fields(line);
+    std::string remote;
+    std::string local;
+    if (!(fields >> remote) || remote.front() == '#') continue;
+    std::string extra;
+    if (!(fields >> local) || (fields >> extra)) {
+      return ctx.fail("add file set to job",
+                      Status(hr::E_INVALIDARG, "malformed line: '" + line + "'"));
+    }
+    files.push_back({remote, local, {}});
+  }
+  auto job = ctx.resolve(ctx.inv.args[0]);
+  if (!job.ok()) return ctx.fail("add file set to job", job.status());
+  if (Status s = job->add_file_set(files); !s.ok()) return ctx.fail("add file set to job", s);
+  ctx.out << "Added " << files.size() << " file(s) to job.\n";
+  return 0;
+}
+
+int addfilewithranges(Context& ctx) {
+  const char* synopsis = "/ADDFILEWITHRANGES job remote_url local_name range_list";
+  if (ctx.inv.args.size() != 4) return ctx.usage(synopsis);
+  auto ranges = parse_range_list(ctx.inv.args[3]);
+  if (!ranges) {
+    return ctx.fail("add file to job",
+                    Status(hr::E_INVALIDARG, "the range list must look like 0:100,2000:eof"));
+  }
+  auto job = ctx.resolve(ctx.inv.args[0]);
+  if (!job.ok()) return ctx.fail("add file to job", job.status());
+  if (Status s = job->add_file_with_ranges(ctx.inv.args[1], ctx.inv.args[2], *ranges); !s.ok()) {
+    return ctx.fail("add file to job", s);
+  }
+  ctx.out << "Added " << ctx.inv.args[1] << " -> " << ctx.inv.args[2] << " to job.\n";
+  return 0;
+}
+
+int replaceremoteprefix(Context& ctx) {
+  if (ctx.inv.args.size() != 3) return ctx.usage("/REPLACEREMOTEPREFIX job old_prefix new_prefix");
+  auto job = ctx.resolve(ctx.inv.args[0]);
+  if (!job.ok()) return ctx.fail("replace remote prefix", job.status());
+  Status s = job->replace_remote_prefix(ctx.inv.args[1], ctx.inv.args[2]);
+  if (!s.ok()) return ctx.fail("replace remote prefix", s);
+  ctx.out << (s.code() == hr::S_FALSE ? "No remote names matched the prefix.\n"
+                                      : "Remote prefix replaced.\n");
+  return 0;
+}
+
+}  // namespace
+
+void add_file_commands(std::map<std::string, Handler>& table) {
+  table["addfile"] = addfile;
+  table["addfileset"] = addfileset;
+  table["addfilewithranges"] = addfilewithranges;
+  table["replaceremoteprefix"] = replaceremoteprefix;
+}
+
+}  // namespace openbits::cli

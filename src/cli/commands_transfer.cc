@@ -1,0 +1,168 @@
+// bitsadmin /TRANSFER: create a job, add the files, resume, follow it to the end, complete
+// it. Live progress is drawn in place only on a terminal; otherwise only the final frame.
+// A fatal error or Ctrl+C cancels the job this command created.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ostream>
+#include <thread>
+
+#include "src/cli/commands.h"
+#include "src/cli/format.h"
+
+namespace openbits::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void on_sigint(int) { g_interrupted = true; }
+
+struct TransferArgs {
+  std::string name;
+  JobPriority priority = JobPriority::kNormal;
+  std::optional<std::uint32_t> acl_flags;
+  bool dynamic = false;
+  std::vector<FileSpec> files;
+};
+
+std::optional<TransferArgs> parse_transfer(const std::vector<std::string>& args) {
+  if (args.empty()) return std::nullopt;
+  TransferArgs t;
+  t.name = args[0];  // always the name, even if it looks like a switch
+  std::size_t i = 1;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (is_switch(a, "download")) continue;
+    if (is_switch(a, "dynamic")) {
+      t.dynamic = true;
+    } else if (is_switch(a, "priority") && i + 1 < args.size()) {
+      auto p = parse_job_priority(args[++i]);
+      if (!p) return std::nullopt;
+      t.priority = *p;
+    } else if (is_switch(a, "aclflags") && i + 1 < args.size()) {
+      t.acl_flags = parse_acl_flags(args[++i]);
+      if (!t.acl_flags) return std::nullopt;
+    } else {
+      break;
+    }
+  }
+  if (i >= args.size() || (args.size() - i) % 2 != 0) return std::nullopt;
+  for (; i < args.size(); i += 2) t.files.push_back({args[i], args[i + 1], {}});
+  return t;
+}
+
+Status configure(Job& job, const TransferArgs& args) {
+  if (Status s = job.set_priority(args.priority); !s.ok()) return s;
+  if (args.acl_flags) {
+    if (Status s = job.set_file_acl_flags(*args.acl_flags); !s.ok()) return s;
+  }
+  if (args.dynamic) {
+    if (Status s = job.set_dynamic_content(true); !s.ok()) return s;
+  }
+  if (Status s = job.add_file_set(args.files); !s.ok()) return s;
+  return job.resume();
+}
+
+class Progress {
+ public:
+  Progress(std::ostream& out, bool tty) : out_(out), tty_(tty) {}
+  void draw(const JobInfo& info) {
+    if (!tty_) return;
+    std::string frame = transfer_frame(info) + rate(info);
+    if (drawn_) out_ << "\r\033[1A";
+    out_ << "\033[2K" << frame.substr(0, frame.find('\n')) << "\n\033[2K"
+         << frame.substr(frame.find('\n') + 1) << std::flush;
+    drawn_ = true;
+  }
+  void final(const JobInfo& info) {
+    if (drawn_) out_ << "\r\033[1A\033[2K";
+    out_ << transfer_frame(info) << (tty_ ? "\033[K" : "") << '\n';
+  }
+
+ private:
+  std::string rate(const JobInfo& info) {
+    auto now = std::chrono::steady_clock::now();
+    std::uint64_t bytes = info.progress.bytes_transferred;
+    if (last_bytes_ <= bytes && last_time_.time_since_epoch().count() != 0) {
+      double seconds = std::chrono::duration<double>(now - last_time_).count();
+      if (seconds > 0) rate_ = 0.7 * rate_ + 0.3 * (static_cast<double>(bytes - last_bytes_) / seconds);
+    }
+    last_bytes_ = bytes;
+    last_time_ = now;
+    char text[96];
+    std::uint64_t total = info.progress.bytes_total;
+    long eta = (rate_ > 1 && total != kSizeUnknown && total >= bytes)
+                   ? static_cast<long>(static_cast<double>(total - bytes) / rate_)
+                   : -1;
+    std::snprintf(text, sizeof(text), " %.1f MB/s ETA %s", rate_ / 1e6,
+                  eta < 0 ? "--:--" : (std::to_string(eta / 60) + ":" +
+                                       (eta % 60 < 10 ? "0" : "") + std::to_string(eta % 60))
+                                          .c_str());
+    return text;
+  }
+  std::ostream& out_;
+  bool tty_;
+  bool drawn_ = false;
+  std::uint64_t last_bytes_ = 0;
+  std::chrono::steady_clock::time_point last_time_{};
+  double rate_ = 0;
+};
+
+int follow(Context& ctx, Job& job) {
+  Progress progress(ctx.out, ::isatty(STDOUT_FILENO) == 1);
+  for (;;) {
+    auto info = job.info();
+    if (!info.ok()) return ctx.fail("transfer", info.status());
+    if (g_interrupted) {
+      (void)job.cancel();
+      progress.final(*info);
+      ctx.err << "Transfer canceled.\n";
+      return 130;
+    }
+    if (info->state == JobState::kTransferred) {
+      Status s = job.complete();
+      if (!s.ok()) return ctx.fail("complete job", s);
+      progress.final(*info);
+      ctx.out << "Transfer complete.\n";
+      return 0;
+    }
+    if (info->state == JobState::kError) {
+      progress.final(*info);
+      ctx.out << error_block(*info);
+      (void)job.cancel();
+      ctx.err << "Unable to complete transfer - " << hresult_hex(info->error->code) << ". "
+              << describe_hresult(info->error->code) << '\n';
+      return 1;
+    }
+    progress.draw(*info);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+int transfer(Context& ctx) {
+  auto args = parse_transfer(ctx.inv.args);
+  if (!args) {
+    return ctx.usage("/TRANSFER name [/DOWNLOAD] [/PRIORITY priority] [/ACLFLAGS flags] "
+                     "[/DYNAMIC] remote_url local_name [remote_url local_name ...]");
+  }
+  auto m = ctx.manager();
+  if (!m.ok()) return ctx.fail("create job", m.status());
+  auto job = (*m)->create_job(args->name, JobType::kDownload);
+  if (!job.ok()) return ctx.fail("create job", job.status());
+  if (Status s = configure(*job, *args); !s.ok()) {
+    (void)job->cancel();  // leave no job behind
+    return ctx.fail("add file to job", s);
+  }
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  return follow(ctx, *job);
+}
+
+}  // namespace
+
+void add_transfer_commands(std::map<std::string, Handler>& table) { table["transfer"] = transfer; }
+
+}  // namespace openbits::cli

@@ -1,0 +1,134 @@
+// bitsadmin output layouts; see format.h.
+#include "src/cli/format.h"
+
+#include <ctime>
+#include <sstream>
+
+#include "openbits/names.h"
+#include "src/cli/parser.h"
+
+namespace openbits::cli {
+
+std::string banner() {
+  return "\nBITSADMIN version 3.0 [openbits 0.1.0]\nBITS administration utility.\n"
+         "(C) openbits contributors.\n\n";
+}
+
+std::string bytes_text(std::uint64_t bytes) {
+  return bytes == kSizeUnknown ? "UNKNOWN" : std::to_string(bytes);
+}
+
+std::string time_text(std::int64_t epoch_ms) {
+  if (epoch_ms == 0) return "UNKNOWN";
+  std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm tm{};
+  localtime_r(&seconds, &tm);
+  int hour12 = tm.tm_hour % 12 == 0 ? 12 : tm.tm_hour % 12;
+  char out[64];
+  std::snprintf(out, sizeof(out), "%d/%d/%d %d:%02d:%02d %s", tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_year + 1900, hour12, tm.tm_min, tm.tm_sec, tm.tm_hour < 12 ? "AM" : "PM");
+  return out;
+}
+
+std::string integrity_text(std::uint32_t level) {
+  switch (level) {
+    case 0x1000: return "LOW";
+    case 0x2000: return "MEDIUM";
+    case 0x3000: return "HIGH";
+    case 0x4000: return "SYSTEM";
+    default: return hresult_hex(level);
+  }
+}
+
+std::string list_line(const JobInfo& job) {
+  std::ostringstream out;
+  out << to_string(job.id) << " '" << job.display_name << "' " << to_string(job.state) << ' '
+      << job.progress.files_transferred << " / " << job.progress.files_total << ' '
+      << bytes_text(job.progress.bytes_transferred) << " / "
+      << bytes_text(job.progress.bytes_total);
+  return out.str();
+}
+
+std::string file_line(const FileInfo& file) {
+  return "\t" + bytes_text(file.progress.bytes_transferred) + " / " +
+         bytes_text(file.progress.bytes_total) + " " +
+         (file.progress.completed ? "COMPLETED" : "WORKING") + " " + file.remote_name + " -> " +
+         file.local_name;
+}
+
+std::string error_block(const JobInfo& job) {
+  if (!job.error) return {};
+  const ErrorInfo& e = *job.error;
+  std::string file = "(none)";
+  if (e.file_index && *e.file_index < job.files.size()) {
+    const FileInfo& f = job.files[*e.file_index];
+    file = f.remote_name + " -> " + f.local_name;
+  }
+  return "ERROR FILE:    " + file + "\nERROR CODE:    " + hresult_hex(e.code) + " - " +
+         describe_hresult(e.code) + "\nERROR CONTEXT: " +
+         hresult_hex(static_cast<HRESULT>(e.context)) + " - " + describe_context(e.context) + "\n";
+}
+
+std::string notify_cmd_text(const JobInfo& job) {
+  if (!job.notify_cmd_program) return "none";
+  std::string text = *job.notify_cmd_program;
+  if (job.notify_cmd_parameters) text += " " + *job.notify_cmd_parameters;
+  return text;
+}
+
+std::string verbose_block(const JobInfo& job) {
+  std::ostringstream out;
+  auto null_text = [](const std::optional<std::string>& v) { return v ? *v : "NULL"; };
+  out << "GUID: " << to_string(job.id) << " DISPLAY: '" << job.display_name << "'\n"
+      << "TYPE: " << to_string(job.type) << " STATE: " << to_string(job.state)
+      << " OWNER: " << job.owner_name << '\n'
+      << "PRIORITY: " << to_string(job.priority) << " FILES: " << job.progress.files_transferred
+      << " / " << job.progress.files_total << " BYTES: "
+      << bytes_text(job.progress.bytes_transferred) << " / "
+      << bytes_text(job.progress.bytes_total) << '\n'
+      << "CREATION TIME: " << time_text(job.times.creation_time)
+      << " MODIFICATION TIME: " << time_text(job.times.modification_time) << '\n'
+      << "COMPLETION TIME: " << time_text(job.times.transfer_completion_time)
+      << " ACL FLAGS: " << acl_letters(job.file_acl_flags) << '\n'
+      << "NOTIFY INTERFACE: " << (job.notify_interface_registered ? "REGISTERED" : "UNREGISTERED")
+      << " NOTIFICATION FLAGS: " << job.notify_flags << '\n'
+      << "RETRY DELAY: " << job.minimum_retry_delay
+      << " NO PROGRESS TIMEOUT: " << job.no_progress_timeout
+      << " ERROR COUNT: " << job.error_count << '\n'
+      << "PROXY USAGE: " << to_string(job.proxy.usage)
+      << " PROXY LIST: " << null_text(job.proxy.proxy_list)
+      << " PROXY BYPASS LIST: " << null_text(job.proxy.bypass_list) << '\n'
+      << error_block(job) << "DESCRIPTION: " << job.description << '\n'
+      << "JOB FILES:\n";
+  for (const FileInfo& file : job.files) out << file_line(file) << '\n';
+  out << "NOTIFICATION COMMAND LINE: " << notify_cmd_text(job) << '\n'
+      << "owner MIC integrity level: " << integrity_text(job.owner_integrity_level) << '\n'
+      << "owner elevated ?           " << (job.owner_elevated ? "true" : "false") << '\n'
+      << "Peercaching flags\n"
+      << "\tEnable download from peers      :"
+      << ((job.peer_caching_flags & 0x1) ? "true" : "false") << '\n'
+      << "\tEnable serving to peers         :"
+      << ((job.peer_caching_flags & 0x2) ? "true" : "false") << '\n'
+      << "CUSTOM HEADERS: "
+      << (job.custom_headers_write_only ? "(write-only)" : null_text(job.custom_headers)) << '\n'
+      << "MAXIMUM DOWNLOAD TIME: " << job.maximum_download_time << '\n';
+  return out.str();
+}
+
+std::string transfer_frame(const JobInfo& job) {
+  std::uint64_t done = job.progress.bytes_transferred;
+  std::uint64_t total = job.progress.bytes_total;
+  unsigned percent = 0;
+  if (total != kSizeUnknown && total > 0) {
+    percent = static_cast<unsigned>(done * 100 / total);
+  }
+  std::ostringstream out;
+  out << "DISPLAY: '" << job.display_name << "' TYPE: " << to_string(job.type)
+      << " STATE: " << to_string(job.state) << '\n'
+      << "PRIORITY: " << to_string(job.priority) << " FILES: " << job.progress.files_transferred
+      << " / " << job.progress.files_total << " BYTES: " << bytes_text(done) << " / "
+      << bytes_text(total) << " (" << percent << "%)";
+  return out.str();
+}
+
+}  // namespace openbits::cli

@@ -1,0 +1,32 @@
+// bitsadmin's output layouts (bitsadmin.md §6, §8, §9) as pure functions of JobInfo values,
+// so every layout is unit-tested without a daemon.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "openbits/types.h"
+
+namespace openbits::cli {
+
+std::string banner();
+// "12345" or "UNKNOWN" for BG_SIZE_UNKNOWN.
+std::string bytes_text(std::uint64_t bytes);
+// Local time as "M/D/YYYY h:mm:ss AM"; "UNKNOWN" for 0.
+std::string time_text(std::int64_t epoch_ms);
+std::string integrity_text(std::uint32_t level);  // LOW MEDIUM HIGH SYSTEM or hex
+
+// "{GUID} 'name' STATE f / F b / B"
+std::string list_line(const JobInfo& job);
+// "\t<done> / <total> <WORKING|COMPLETED> <remote> -> <local>"
+std::string file_line(const FileInfo& file);
+// The three ERROR lines (with trailing newline); empty when the job has no error.
+std::string error_block(const JobInfo& job);
+// The /INFO /VERBOSE block.
+std::string verbose_block(const JobInfo& job);
+// The two /TRANSFER status lines (no trailing newline).
+std::string transfer_frame(const JobInfo& job);
+// "NOTIFICATION COMMAND LINE" value: "none" or program + parameters.
+std::string notify_cmd_text(const JobInfo& job);
+
+}  // namespace openbits::cli
