@@ -1,0 +1,284 @@
+// Integration-test fixture; see fixture.h.
+#include "tests/integration/fixture.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace openbits::itest {
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  std::string templ = (fs::temp_directory_path() / "openbits-itest-XXXXXX").string();
+  if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = templ;
+  fs::permissions(path_, fs::perms::all);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+namespace {
+
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return ready();
+}
+
+bool port_open(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+void stop_child(pid_t& pid, int signal) {
+  if (pid <= 0) return;
+  ::kill(pid, signal);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  pid = -1;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+Nginx::Nginx(const std::string& dir) : dir_(dir + "/nginx"), root_(dir + "/www") {
+  fs::create_directories(dir_);
+  fs::create_directories(root_);
+  fs::permissions(root_, fs::perms::all);
+}
+
+Nginx::~Nginx() { stop(); }
+
+void Nginx::start(int port) {
+  port_ = port;
+  std::ofstream conf(dir_ + "/nginx.conf");
+  conf << "worker_processes 1; daemon off; master_process off; user root;\n"
+       << "pid " << dir_ << "/nginx.pid; error_log " << dir_ << "/error.log;\n"
+       << "events { worker_connections 256; }\n"
+       << "http {\n  log_format bytes '$request_uri $status $body_bytes_sent';\n"
+       << "  access_log " << dir_ << "/access.log bytes;\n"
+       << "  client_body_temp_path " << dir_ << "; proxy_temp_path " << dir_ << ";\n"
+       << "  fastcgi_temp_path " << dir_ << "; uwsgi_temp_path " << dir_ << ";\n"
+       << "  scgi_temp_path " << dir_ << ";\n"
+       << "  server { listen 127.0.0.1:" << port << "; root " << root_ << ";\n"
+       << "    location /slow/ { alias " << root_ << "/; limit_rate $arg_rate; } }\n}\n";
+  conf.close();
+  pid_ = spawn({"/usr/sbin/nginx", "-c", dir_ + "/nginx.conf", "-p", dir_}, dir_ + "/stderr.log");
+  if (!wait_until([port] { return port_open(port); }, std::chrono::seconds(10))) {
+    throw std::runtime_error("nginx did not start: " + read_all(dir_ + "/error.log"));
+  }
+}
+
+void Nginx::stop() { stop_child(pid_, SIGTERM); }
+
+std::string Nginx::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::uint64_t Nginx::bytes_sent() const {
+  std::ifstream in(dir_ + "/access.log");
+  std::string uri;
+  std::string status;
+  std::uint64_t bytes = 0;
+  std::uint64_t total = 0;
+  while (in >> uri >> status >> bytes) total += bytes;
+  return total;
+}
+
+int Nginx::requests() const {
+  std::ifstream in(dir_ + "/access.log");
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) ++n;
+  return n;
+}
+
+Bitsd::Bitsd(const std::string& dir) : dir_(dir + "/bitsd"), socket_(dir + "/bitsd/bitsd.sock") {
+  fs::create_directories(dir_);
+}
+
+Bitsd::~Bitsd() { stop_child(pid_, SIGKILL); }
+
+void Bitsd::start(const std::vector<std::string>& extra_args) {
+  std::vector<std::string> argv = {OPENBITS_BITSD_PATH, "--state-dir", dir_ + "/state",
+                                   "--socket", socket_};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  pid_ = spawn(argv, dir_ + "/bitsd.log");
+  bool up = wait_until(
+      [this] {
+        auto m = Manager::connect(socket_);
+        return m.ok() && m->daemon_version().ok();
+      },
+      std::chrono::seconds(10));
+  if (!up) throw std::runtime_error("bitsd did not start: " + log());
+}
+
+void Bitsd::kill9() { stop_child(pid_, SIGKILL); }
+void Bitsd::terminate() { stop_child(pid_, SIGTERM); }
+std::string Bitsd::log() const { return read_all(dir_ + "/bitsd.log"); }
+
+Manager Bitsd::connect() const {
+  auto m = Manager::connect(socket_);
+  if (!m.ok()) throw std::runtime_error("cannot connect: " + m.status().message());
+  return std::move(m).value();
+}
+
+void make_file(const std::string& path, std::uint64_t size, std::uint32_t seed) {
+  std::ofstream out(path, std::ios::binary);
+  std::vector<std::uint64_t> block(1 << 16);
+  std::uint64_t x = 0x9E3779B97F4A7C15ull ^ seed;
+  for (std::uint64_t written = 0; written < size;) {
+    for (auto& word : block) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      word = x;
+    }
+    std::uint64_t n = std::min<std::uint64_t>(size - written, block.size() * 8);
+    out.write(reinterpret_cast<const char*>(block.data()), static_cast<std::streamsize>(n));
+    written += n;
+  }
+  out.close();
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                            fs::perms::others_read);
+}
+
+bool files_equal(const std::string& a, const std::string& b) {
+  std::ifstream fa(a, std::ios::binary);
+  std::ifstream fb(b, std::ios::binary);
+  if (!fa || !fb) return false;
+  std::vector<char> ba(1 << 20);
+  std::vector<char> bb(1 << 20);
+  for (;;) {
+    fa.read(ba.data(), static_cast<std::streamsize>(ba.size()));
+    fb.read(bb.data(), static_cast<std::streamsize>(bb.size()));
+    if (fa.gcount() != fb.gcount()) return false;
+    if (!std::equal(ba.begin(), ba.begin() + fa.gcount(), bb.begin())) return false;
+    if (fa.gcount() == 0) return true;
+  }
+}
+
+bool exists(const std::string& path) { return fs::exists(path); }
+
+std::vector<std::string> temp_files_in(const std::string& dir) {
+  std::vector<std::string> found;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(".BIT", 0) == 0) found.push_back(name);
+  }
+  return found;
+}
+
+JobState wait_for_state(const Job& job, const std::set<JobState>& states,
+                        std::chrono::milliseconds timeout) {
+  JobState state = JobState::kSuspended;
+  wait_until(
+      [&] {
+        auto s = job.state();
+        if (s.ok()) state = *s;
+        return s.ok() && states.count(*s) > 0;
+      },
+      timeout);
+  return state;
+}
+
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::vector<std::string>& env, std::optional<uid_t> uid) {
+  int out_pipe[2];
+  int err_pipe[2];
+  if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) return {};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    if (uid) {
+      if (::setgroups(0, nullptr) != 0 || ::setgid(*uid) != 0 || ::setuid(*uid) != 0) _exit(126);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    std::vector<char*> envp;
+    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    ::execve(args[0], args.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  CommandResult result;
+  auto drain = [](int fd, std::string& into) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof(buf))) > 0) into.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+  };
+  std::thread err_reader(drain, err_pipe[0], std::ref(result.err));
+  drain(out_pipe[0], result.out);
+  err_reader.join();
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+}  // namespace openbits::itest

@@ -1,0 +1,86 @@
+// Integration-test fixture: a temporary directory, a real nginx origin on a free loopback
+// port (counting the bytes it sends), a real bitsd child process (killable with SIGKILL),
+// deterministic test files, and running commands as other users.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "openbits/client.h"
+
+namespace openbits::itest {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+int free_port();
+
+class Nginx {
+ public:
+  explicit Nginx(const std::string& dir);
+  ~Nginx();
+  void start(int port);
+  void stop();
+  int port() const { return port_; }
+  std::string url(const std::string& path) const;
+  const std::string& root() const { return root_; }
+  std::uint64_t bytes_sent() const;  // sum of $body_bytes_sent in the access log
+  int requests() const;
+
+ private:
+  std::string dir_;
+  std::string root_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+class Bitsd {
+ public:
+  explicit Bitsd(const std::string& dir);
+  ~Bitsd();
+  void start(const std::vector<std::string>& extra_args = {});
+  void kill9();
+  void terminate();  // SIGTERM; returns once the process exited
+  const std::string& socket() const { return socket_; }
+  std::string log() const;
+  Manager connect() const;
+
+ private:
+  std::string dir_;
+  std::string socket_;
+  pid_t pid_ = -1;
+};
+
+void make_file(const std::string& path, std::uint64_t size, std::uint32_t seed);
+bool files_equal(const std::string& a, const std::string& b);
+bool exists(const std::string& path);
+std::vector<std::string> temp_files_in(const std::string& dir);  // .BIT*.tmp
+
+// Polls the job every 50 ms until its state is one of `states` or the timeout passes.
+JobState wait_for_state(const Job& job, const std::set<JobState>& states,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+// fork/exec without a shell; with `uid`, the child drops to that uid/gid first.
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::vector<std::string>& env = {},
+                          std::optional<uid_t> uid = std::nullopt);
+
+}  // namespace openbits::itest
