@@ -1,0 +1,68 @@
+// bitsadmin grammar: prefix options, slash-less and any-case commands, value parsers.
+#include "src/cli/parser.h"
+
+#include <gtest/gtest.h>
+
+namespace openbits::cli {
+namespace {
+
+TEST(ParserTest, PrefixOptionsThenCommandAndArguments) {
+  Invocation inv = parse_invocation({"/RAWRETURN", "/NOWRAP", "/GetState", "my job"});
+  EXPECT_TRUE(inv.raw);
+  EXPECT_TRUE(inv.nowrap);
+  EXPECT_EQ(inv.command, "getstate");
+  EXPECT_EQ(inv.args, std::vector<std::string>{"my job"});
+}
+
+TEST(ParserTest, CommandWordsWithoutSlashOrWithDashAnyCase) {
+  EXPECT_EQ(parse_invocation({"getstate", "j"}).command, "getstate");
+  EXPECT_EQ(parse_invocation({"-GETSTATE", "j"}).command, "getstate");
+  EXPECT_EQ(parse_invocation({"/TRANSFER", "/Download"}).args[0], "/Download");
+  EXPECT_EQ(parse_invocation({}).command, "");
+}
+
+TEST(ParserTest, SwitchesMatchCaseInsensitively) {
+  EXPECT_TRUE(is_switch("/AllUsers", "allusers"));
+  EXPECT_TRUE(is_switch("-verbose", "verbose"));
+  EXPECT_TRUE(is_switch("--json", "json"));
+  EXPECT_FALSE(is_switch("allusers", "allusers"));
+  EXPECT_FALSE(is_switch("/tmp/file", "allusers"));
+}
+
+TEST(ParserTest, NumbersAreDecimalOrHex) {
+  EXPECT_EQ(parse_number("600"), 600u);
+  EXPECT_EQ(parse_number("0x0001"), 1u);
+  EXPECT_EQ(parse_number("0X1F"), 31u);
+  EXPECT_FALSE(parse_number("12a").has_value());
+  EXPECT_FALSE(parse_number("").has_value());
+  EXPECT_FALSE(parse_number("0x").has_value());
+  EXPECT_FALSE(parse_number("-1").has_value());
+}
+
+TEST(ParserTest, RangeListsWithEof) {
+  auto ranges = parse_range_list("0:100,2000:100,5000:eof");
+  ASSERT_TRUE(ranges.has_value());
+  ASSERT_EQ(ranges->size(), 3u);
+  EXPECT_EQ((*ranges)[1], (FileRange{2000, 100}));
+  EXPECT_EQ((*ranges)[2], (FileRange{5000, kLengthToEof}));
+  auto zero_first = parse_range_list("100:0,100:5");
+  ASSERT_TRUE(zero_first.has_value());
+  EXPECT_EQ((*zero_first)[0], (FileRange{100, 0}));
+  EXPECT_FALSE(parse_range_list("100").has_value());
+  EXPECT_FALSE(parse_range_list("1:2,").has_value());
+  EXPECT_FALSE(parse_range_list("a:b").has_value());
+  EXPECT_FALSE(parse_range_list("").has_value());
+}
+
+TEST(ParserTest, NullAndAclFlags) {
+  EXPECT_FALSE(null_or("NULL").has_value());
+  EXPECT_FALSE(null_or("null").has_value());
+  EXPECT_EQ(null_or("x"), "x");
+  EXPECT_EQ(parse_acl_flags("OGDS"), kCopyFileAll);
+  EXPECT_EQ(parse_acl_flags("gd"), kCopyFileGroup | kCopyFileDacl);
+  EXPECT_FALSE(parse_acl_flags("OX").has_value());
+  EXPECT_EQ(acl_letters(kCopyFileOwner | kCopyFileSacl), "os");
+}
+
+}  // namespace
+}  // namespace openbits::cli
