@@ -70,7 +70,9 @@ class Progress {
  public:
   Progress(std::ostream& out, bool tty) : out_(out), tty_(tty) {}
   void draw(const JobInfo& info) {
-    if (!tty_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!tty_ || now - last_draw_ < std::chrono::milliseconds(200)) return;
+    last_draw_ = now;
     std::string frame = transfer_frame(info) + rate(info);
     if (drawn_) out_ << "\r\033[1A";
     out_ << "\033[2K" << frame.substr(0, frame.find('\n')) << "\n\033[2K"
@@ -108,6 +110,7 @@ class Progress {
   bool drawn_ = false;
   std::uint64_t last_bytes_ = 0;
   std::chrono::steady_clock::time_point last_time_{};
+  std::chrono::steady_clock::time_point last_draw_{};
   double rate_ = 0;
 };
 
@@ -138,7 +141,7 @@ int follow(Context& ctx, Job& job) {
       return 1;
     }
     progress.draw(*info);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 

@@ -303,6 +303,12 @@ Status JobManager::resume(const Caller& caller, const Guid& id) {
   if (job.files.empty()) return Status(hr::BG_E_EMPTY);
   job.ever_resumed = true;
   job.download_time_ms = 0;  // Resume resets the MaxDownloadTime clock
+  if (job.info.http_method != "GET" && (job.info.state == JobState::kError ||
+                                        job.info.state == JobState::kTransientError)) {
+    for (FileRecord& file : job.files) {  // a custom verb restarts from byte 0
+      if (!file.transferred) file.info.progress.bytes_transferred = 0;
+    }
+  }
   bool pending = job.next_pending_file().has_value();
   switch (job.info.state) {
     case JobState::kSuspended:

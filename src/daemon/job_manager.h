@@ -99,6 +99,7 @@ class JobManager final : public TransferObserver {
   void apply_timers(JobRecord& job);
   void enter_error(JobRecord& job, const ErrorInfo& error, bool transient);
   void finish_file(JobRecord& job, std::uint32_t index);
+  bool over_download_size(JobRecord& job);
   JobRecord* by_token(std::uint64_t token);
   void account_download_time(JobRecord& job);
   void forget_final_jobs();

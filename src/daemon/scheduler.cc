@@ -78,7 +78,9 @@ void JobManager::enter_error(JobRecord& job, const ErrorInfo& error, bool transi
   stop_transfer(job);
   job.info.error = error;
   std::int64_t now = clock_.monotonic_ms();
-  bool retry = transient && job.info.no_progress_timeout != 0 &&
+  // A job with a custom HTTP verb never retries by itself (bits-spec §1.4).
+  bool custom_verb = job.info.http_method != "GET";
+  bool retry = transient && !custom_verb && job.info.no_progress_timeout != 0 &&
                job.info.minimum_retry_delay <= job.info.no_progress_timeout;
   if (retry) {
     if (job.timers.no_progress_since_ms == 0) job.timers.no_progress_since_ms = now;
@@ -93,6 +95,22 @@ void JobManager::enter_error(JobRecord& job, const ErrorInfo& error, bool transi
                describe_hresult(error.code),
                error.file_index ? " file " + std::to_string(*error.file_index) : "");
   (void)persist(job);
+}
+
+bool JobManager::over_download_size(JobRecord& job) {
+  if (job.info.max_download_size == kSizeUnknown) return false;
+  std::uint64_t bytes = 0;
+  for (const FileRecord& file : job.files) {
+    std::uint64_t known = file.info.progress.bytes_total;
+    bytes += known == kSizeUnknown ? file.info.progress.bytes_transferred : known;
+  }
+  if (bytes <= job.info.max_download_size) return false;
+  ErrorInfo error;
+  error.code = hr::BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED;
+  error.context = ErrorContext::kRemoteFile;
+  error.file_index = job.timers.transfer_file;
+  enter_error(job, error, false);
+  return true;
 }
 
 void JobManager::finish_file(JobRecord& job, std::uint32_t index) {
@@ -252,6 +270,7 @@ void JobManager::on_validators(std::uint64_t token, const RemoteValidators& vali
   }
   touch(*job);
   (void)store_.save_progress(*job, file.info.index);
+  (void)over_download_size(*job);
 }
 
 void JobManager::on_progress(std::uint64_t token, std::uint64_t durable_bytes) {
@@ -264,6 +283,7 @@ void JobManager::on_progress(std::uint64_t token, std::uint64_t durable_bytes) {
   if (job->info.state == JobState::kConnecting) set_state(*job, JobState::kTransferring);
   touch(*job);
   (void)store_.save_progress(*job, file.info.index);
+  (void)over_download_size(*job);
 }
 
 void JobManager::on_complete(std::uint64_t token, std::uint64_t total_bytes,

@@ -216,3 +216,41 @@ TEST_F(SchedulerTest, RemoteFileChangeRestartsFromZero) {
 
 }  // namespace
 }  // namespace openbits::daemon::testing
+
+namespace openbits::daemon::testing {
+namespace {
+
+class SchedulerLimitsTest : public DaemonTest {
+ protected:
+  Caller me = user_caller();
+};
+
+TEST_F(SchedulerLimitsTest, MaxDownloadSizeStopsTheJob) {
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->set_property(me, id, "max_download_size", 1000).ok());
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  EXPECT_EQ(manager->set_property(me, id, "max_download_size", 5).code(),
+            hr::BG_E_READ_ONLY_PROPERTY_AFTER_RESUME);
+  manager->on_validators(backend.last_token(), {5000, "", "", true}, false);
+  EXPECT_EQ(state_of(id), JobState::kError);
+  EXPECT_EQ(manager->get_error(me, id)->code, hr::BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED);
+  EXPECT_EQ(manager->set_property(me, id, "max_download_size", 0).code(),
+            hr::BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE);
+}
+
+TEST_F(SchedulerLimitsTest, CustomVerbJobsNeverRetryAndRestartFromZero) {
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->set_property(me, id, "http_method", "POST").ok());
+  EXPECT_EQ(manager->job_info(me, id)->priority, JobPriority::kForeground);
+  EXPECT_EQ(manager->set_property(me, id, "priority", "LOW").code(),
+            hr::BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD);
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  manager->on_progress(backend.last_token(), 500);
+  manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true, "");
+  EXPECT_EQ(state_of(id), JobState::kError);
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  EXPECT_EQ(backend.started.back().durable_offset, 0u);
+}
+
+}  // namespace
+}  // namespace openbits::daemon::testing
