@@ -147,9 +147,9 @@ struct JobInfo {
   JobPriority priority = JobPriority::kNormal;
   std::string display_name;
   std::string description;
-  std::string owner;        // "S-1-22-1-<uid>"
+  std::string owner;  // "S-1-22-1-<uid>"
   std::uint32_t owner_uid = 0;
-  std::string owner_name;   // passwd name, or the uid in decimal
+  std::string owner_name;  // passwd name, or the uid in decimal
   bool owner_elevated = false;
   std::uint32_t owner_integrity_level = 0x2000;
   JobProgress progress;

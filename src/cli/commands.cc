@@ -26,8 +26,8 @@ Result<Job> Context::resolve(const std::string& reference) {
   for (const JobInfo& job : *jobs) {
     if (job.display_name != reference) continue;
     if (match) {
-      return Status(hr::E_INVALIDARG, "More than one job is named '" + reference +
-                                          "'; use the job's GUID instead.");
+      return Status(hr::E_INVALIDARG,
+                    "More than one job is named '" + reference + "'; use the job's GUID instead.");
     }
     match = job.id;
   }
@@ -39,8 +39,7 @@ Result<Job> Context::resolve(const std::string& reference) {
 }
 
 int Context::fail(const std::string& action, const Status& status) {
-  std::string text = status.message().empty() ? describe_hresult(status.code())
-                                              : status.message();
+  std::string text = status.message().empty() ? describe_hresult(status.code()) : status.message();
   err << "Unable to " << action << " - " << hresult_hex(status.code()) << ". " << text << '\n';
   return 1;
 }
@@ -124,18 +123,34 @@ std::map<std::string, Handler> build_table() {
   add_file_commands(table);
   add_property_commands(table);
   add_transfer_commands(table);
-  for (const char* later : {"upload", "getreplydata", "getreplyfilename", "setreplyfilename",
-                            "getreplyprogress", "setcredentials", "removecredentials",
-                            "setclientcertificatebyid", "setclientcertificatebyname",
-                            "removeclientcertificate", "getclientcertificate", "monitor",
-                            "sethelpertoken", "sethelpertokenflags",
-                            "gethelpertokenflags", "gethelpertokensid", "getpeerstats",
-                            "cache", "peers", "peercaching", "util", "examples"}) {
+  for (const char* later : {"upload",
+                            "getreplydata",
+                            "getreplyfilename",
+                            "setreplyfilename",
+                            "getreplyprogress",
+                            "setcredentials",
+                            "removecredentials",
+                            "setclientcertificatebyid",
+                            "setclientcertificatebyname",
+                            "removeclientcertificate",
+                            "getclientcertificate",
+                            "monitor",
+                            "sethelpertoken",
+                            "sethelpertokenflags",
+                            "gethelpertokenflags",
+                            "gethelpertokensid",
+                            "getpeerstats",
+                            "cache",
+                            "peers",
+                            "peercaching",
+                            "util",
+                            "examples"}) {
     if (table.count(later)) continue;
     table[later] = [](Context& ctx) {
-      return ctx.fail(ctx.inv.command, Status(hr::E_NOTIMPL, "This command is not "
-                                                             "available in this version of "
-                                                             "openbits yet."));
+      return ctx.fail(ctx.inv.command, Status(hr::E_NOTIMPL,
+                                              "This command is not "
+                                              "available in this version of "
+                                              "openbits yet."));
     };
   }
   return table;

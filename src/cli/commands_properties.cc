@@ -66,8 +66,9 @@ void add_getters(std::map<std::string, Handler>& t) {
   t["getpriority"] = getter("priority", [](const JobInfo& j) { return to_string(j.priority); });
   t["getbytestotal"] =
       getter("bytes total", [](const JobInfo& j) { return bytes_text(j.progress.bytes_total); });
-  t["getbytestransferred"] = getter(
-      "bytes transferred", [](const JobInfo& j) { return bytes_text(j.progress.bytes_transferred); });
+  t["getbytestransferred"] = getter("bytes transferred", [](const JobInfo& j) {
+    return bytes_text(j.progress.bytes_transferred);
+  });
   t["getfilestotal"] = getter(
       "files total", [](const JobInfo& j) { return std::to_string(j.progress.files_total); });
   t["getfilestransferred"] = getter("files transferred", [](const JobInfo& j) {
@@ -91,8 +92,9 @@ void add_getters(std::map<std::string, Handler>& t) {
     return std::string(j.notify_interface_registered ? "REGISTERED" : "UNREGISTERED");
   });
   t["getnotifycmdline"] = getter("notify command line", notify_cmd_text);
-  t["getminretrydelay"] = getter(
-      "minimum retry delay", [](const JobInfo& j) { return std::to_string(j.minimum_retry_delay); });
+  t["getminretrydelay"] = getter("minimum retry delay", [](const JobInfo& j) {
+    return std::to_string(j.minimum_retry_delay);
+  });
   t["getnoprogresstimeout"] = getter("no progress timeout", [](const JobInfo& j) {
     return std::to_string(j.no_progress_timeout);
   });
@@ -101,14 +103,16 @@ void add_getters(std::map<std::string, Handler>& t) {
   });
   t["getproxyusage"] =
       getter("proxy usage", [](const JobInfo& j) { return to_string(j.proxy.usage); });
-  t["getproxylist"] = getter("proxy list", [](const JobInfo& j) { return opt(j.proxy.proxy_list); });
+  t["getproxylist"] =
+      getter("proxy list", [](const JobInfo& j) { return opt(j.proxy.proxy_list); });
   t["getproxybypasslist"] =
       getter("proxy bypass list", [](const JobInfo& j) { return opt(j.proxy.bypass_list); });
-  t["getaclflags"] = getter("ACL flags", [](const JobInfo& j) { return acl_letters(j.file_acl_flags); });
+  t["getaclflags"] =
+      getter("ACL flags", [](const JobInfo& j) { return acl_letters(j.file_acl_flags); });
   t["getpeercachingflags"] = getter(
       "peer caching flags", [](const JobInfo& j) { return std::to_string(j.peer_caching_flags); });
-  t["getsecurityflags"] = getter(
-      "security flags", [](const JobInfo& j) { return std::to_string(j.security_flags); });
+  t["getsecurityflags"] =
+      getter("security flags", [](const JobInfo& j) { return std::to_string(j.security_flags); });
   t["gethttpmethod"] = getter("HTTP method", [](const JobInfo& j) { return j.http_method; });
   t["getownerelevationstate"] = getter("owner elevation state", [](const JobInfo& j) {
     return std::string(j.owner_elevated ? "true" : "false");
@@ -158,46 +162,44 @@ void add_setters(std::map<std::string, Handler>& t) {
                                [joined](Job& j, Args a) { return j.set_display_name(joined(a)); });
   t["setdescription"] = setter("description", "/SETDESCRIPTION job text", 1,
                                [joined](Job& j, Args a) { return j.set_description(joined(a)); });
-  t["setpriority"] = setter("priority", "/SETPRIORITY job FOREGROUND|HIGH|NORMAL|LOW", 1,
-                            [](Job& j, Args a) {
-                              auto p = parse_job_priority(a[0]);
-                              if (!p) return Status(hr::E_NOTIMPL, "unknown priority " + a[0]);
-                              return j.set_priority(*p);
-                            });
+  t["setpriority"] =
+      setter("priority", "/SETPRIORITY job FOREGROUND|HIGH|NORMAL|LOW", 1, [](Job& j, Args a) {
+        auto p = parse_job_priority(a[0]);
+        if (!p) return Status(hr::E_NOTIMPL, "unknown priority " + a[0]);
+        return j.set_priority(*p);
+      });
   t["setnotifyflags"] = setter("notify flags", "/SETNOTIFYFLAGS job flags", 1, [](Job& j, Args a) {
     return with_number(a[0], [&j](std::uint32_t n) { return j.set_notify_flags(n); });
   });
-  t["setnotifycmdline"] = setter(
-      "notification command line", "/SETNOTIFYCMDLINE job program [parameters]", 1,
-      [](Job& j, Args a) {
-        std::optional<std::string> parameters;
-        if (a.size() > 1) parameters = null_or(a[1]);
-        return j.set_notify_cmd_line(null_or(a[0]), parameters);
+  t["setnotifycmdline"] =
+      setter("notification command line", "/SETNOTIFYCMDLINE job program [parameters]", 1,
+             [](Job& j, Args a) {
+               std::optional<std::string> parameters;
+               if (a.size() > 1) parameters = null_or(a[1]);
+               return j.set_notify_cmd_line(null_or(a[0]), parameters);
+             });
+  t["setminretrydelay"] =
+      setter("minimum retry delay", "/SETMINRETRYDELAY job seconds", 1, [](Job& j, Args a) {
+        return with_number(a[0], [&j](std::uint32_t n) { return j.set_minimum_retry_delay(n); });
       });
-  t["setminretrydelay"] = setter("minimum retry delay", "/SETMINRETRYDELAY job seconds", 1,
-                                 [](Job& j, Args a) {
-                                   return with_number(a[0], [&j](std::uint32_t n) {
-                                     return j.set_minimum_retry_delay(n);
-                                   });
-                                 });
-  t["setnoprogresstimeout"] = setter(
-      "no progress timeout", "/SETNOPROGRESSTIMEOUT job seconds", 1, [](Job& j, Args a) {
+  t["setnoprogresstimeout"] =
+      setter("no progress timeout", "/SETNOPROGRESSTIMEOUT job seconds", 1, [](Job& j, Args a) {
         return with_number(a[0], [&j](std::uint32_t n) { return j.set_no_progress_timeout(n); });
       });
-  t["setmaxdownloadtime"] = setter(
-      "maximum download time", "/SETMAXDOWNLOADTIME job seconds", 1, [](Job& j, Args a) {
+  t["setmaxdownloadtime"] =
+      setter("maximum download time", "/SETMAXDOWNLOADTIME job seconds", 1, [](Job& j, Args a) {
         return with_number(a[0], [&j](std::uint32_t n) { return j.set_maximum_download_time(n); });
       });
-  t["setproxysettings"] = setter(
-      "proxy settings", "/SETPROXYSETTINGS job usage [proxy_list bypass_list]", 1,
-      [](Job& j, Args a) {
-        auto usage = parse_proxy_usage(a[0]);
-        if (!usage) return Status(hr::E_NOTIMPL, "unknown proxy usage " + a[0]);
-        std::optional<std::string> list = a.size() > 1 ? null_or(a[1]) : std::nullopt;
-        std::optional<std::string> bypass = a.size() > 2 ? null_or(a[2]) : std::nullopt;
-        if (bypass && bypass->empty()) bypass.reset();
-        return j.set_proxy_settings(*usage, list, bypass);
-      });
+  t["setproxysettings"] =
+      setter("proxy settings", "/SETPROXYSETTINGS job usage [proxy_list bypass_list]", 1,
+             [](Job& j, Args a) {
+               auto usage = parse_proxy_usage(a[0]);
+               if (!usage) return Status(hr::E_NOTIMPL, "unknown proxy usage " + a[0]);
+               std::optional<std::string> list = a.size() > 1 ? null_or(a[1]) : std::nullopt;
+               std::optional<std::string> bypass = a.size() > 2 ? null_or(a[2]) : std::nullopt;
+               if (bypass && bypass->empty()) bypass.reset();
+               return j.set_proxy_settings(*usage, list, bypass);
+             });
   auto acl = [](Job& j, Args a) {
     auto flags = parse_acl_flags(a[0]);
     if (!flags) return Status(hr::E_INVALIDARG, "ACL flags are letters among O G D S");
@@ -205,18 +207,18 @@ void add_setters(std::map<std::string, Handler>& t) {
   };
   t["setaclflags"] = setter("ACL flags", "/SETACLFLAGS job flags", 1, acl);
   t["setaclflag"] = setter("ACL flags", "/SETACLFLAG job flags", 1, acl);
-  t["setpeercachingflags"] = setter(
-      "peer caching flags", "/SETPEERCACHINGFLAGS job flags", 1, [](Job& j, Args a) {
+  t["setpeercachingflags"] =
+      setter("peer caching flags", "/SETPEERCACHINGFLAGS job flags", 1, [](Job& j, Args a) {
         return with_number(a[0], [&j](std::uint32_t n) { return j.set_peer_caching_flags(n); });
       });
-  t["setsecurityflags"] = setter(
-      "security flags", "/SETSECURITYFLAGS job flags", 1, [](Job& j, Args a) {
+  t["setsecurityflags"] =
+      setter("security flags", "/SETSECURITYFLAGS job flags", 1, [](Job& j, Args a) {
         return with_number(a[0], [&j](std::uint32_t n) { return j.set_security_flags(n); });
       });
   t["sethttpmethod"] = setter("HTTP method", "/SETHTTPMETHOD job verb", 1,
                               [](Job& j, Args a) { return j.set_http_method(a[0]); });
-  t["setcustomheaders"] = setter(
-      "custom headers", "/SETCUSTOMHEADERS job header [header ...]", 1, [](Job& j, Args a) {
+  t["setcustomheaders"] =
+      setter("custom headers", "/SETCUSTOMHEADERS job header [header ...]", 1, [](Job& j, Args a) {
         if (a.size() == 1 && !null_or(a[0])) return j.set_custom_headers(std::nullopt);
         std::string headers;
         for (const auto& h : a) headers += h + "\r\n";
@@ -226,8 +228,7 @@ void add_setters(std::map<std::string, Handler>& t) {
       setter("custom headers write-only", "/MAKECUSTOMHEADERSWRITEONLY job", 0,
              [](Job& j, Args) { return j.make_custom_headers_write_only(); });
   t["setvalidationstate"] = setter(
-      "validation state", "/SETVALIDATIONSTATE job file_index TRUE|FALSE", 2,
-      [](Job& j, Args a) {
+      "validation state", "/SETVALIDATIONSTATE job file_index TRUE|FALSE", 2, [](Job& j, Args a) {
         auto index = parse_number(a[0]);
         auto files = j.files();
         if (!files.ok()) return files.status();

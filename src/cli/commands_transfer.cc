@@ -90,7 +90,8 @@ class Progress {
     std::uint64_t bytes = info.progress.bytes_transferred;
     if (last_bytes_ <= bytes && last_time_.time_since_epoch().count() != 0) {
       double seconds = std::chrono::duration<double>(now - last_time_).count();
-      if (seconds > 0) rate_ = 0.7 * rate_ + 0.3 * (static_cast<double>(bytes - last_bytes_) / seconds);
+      if (seconds > 0)
+        rate_ = 0.7 * rate_ + 0.3 * (static_cast<double>(bytes - last_bytes_) / seconds);
     }
     last_bytes_ = bytes;
     last_time_ = now;
@@ -100,9 +101,10 @@ class Progress {
                    ? static_cast<long>(static_cast<double>(total - bytes) / rate_)
                    : -1;
     std::snprintf(text, sizeof(text), " %.1f MB/s ETA %s", rate_ / 1e6,
-                  eta < 0 ? "--:--" : (std::to_string(eta / 60) + ":" +
-                                       (eta % 60 < 10 ? "0" : "") + std::to_string(eta % 60))
-                                          .c_str());
+                  eta < 0 ? "--:--"
+                          : (std::to_string(eta / 60) + ":" + (eta % 60 < 10 ? "0" : "") +
+                             std::to_string(eta % 60))
+                                .c_str());
     return text;
   }
   std::ostream& out_;
@@ -148,8 +150,9 @@ int follow(Context& ctx, Job& job) {
 int transfer(Context& ctx) {
   auto args = parse_transfer(ctx.inv.args);
   if (!args) {
-    return ctx.usage("/TRANSFER name [/DOWNLOAD] [/PRIORITY priority] [/ACLFLAGS flags] "
-                     "[/DYNAMIC] remote_url local_name [remote_url local_name ...]");
+    return ctx.usage(
+        "/TRANSFER name [/DOWNLOAD] [/PRIORITY priority] [/ACLFLAGS flags] "
+        "[/DYNAMIC] remote_url local_name [remote_url local_name ...]");
   }
   auto m = ctx.manager();
   if (!m.ok()) return ctx.fail("create job", m.status());

@@ -32,11 +32,16 @@ std::string time_text(std::int64_t epoch_ms) {
 
 std::string integrity_text(std::uint32_t level) {
   switch (level) {
-    case 0x1000: return "LOW";
-    case 0x2000: return "MEDIUM";
-    case 0x3000: return "HIGH";
-    case 0x4000: return "SYSTEM";
-    default: return hresult_hex(level);
+    case 0x1000:
+      return "LOW";
+    case 0x2000:
+      return "MEDIUM";
+    case 0x3000:
+      return "HIGH";
+    case 0x4000:
+      return "SYSTEM";
+    default:
+      return hresult_hex(level);
   }
 }
 
@@ -65,8 +70,9 @@ std::string error_block(const JobInfo& job) {
     file = f.remote_name + " -> " + f.local_name;
   }
   return "ERROR FILE:    " + file + "\nERROR CODE:    " + hresult_hex(e.code) + " - " +
-         describe_hresult(e.code) + "\nERROR CONTEXT: " +
-         hresult_hex(static_cast<HRESULT>(e.context)) + " - " + describe_context(e.context) + "\n";
+         describe_hresult(e.code) +
+         "\nERROR CONTEXT: " + hresult_hex(static_cast<HRESULT>(e.context)) + " - " +
+         describe_context(e.context) + "\n";
 }
 
 std::string notify_cmd_text(const JobInfo& job) {
@@ -83,8 +89,8 @@ std::string verbose_block(const JobInfo& job) {
       << "TYPE: " << to_string(job.type) << " STATE: " << to_string(job.state)
       << " OWNER: " << job.owner_name << '\n'
       << "PRIORITY: " << to_string(job.priority) << " FILES: " << job.progress.files_transferred
-      << " / " << job.progress.files_total << " BYTES: "
-      << bytes_text(job.progress.bytes_transferred) << " / "
+      << " / " << job.progress.files_total
+      << " BYTES: " << bytes_text(job.progress.bytes_transferred) << " / "
       << bytes_text(job.progress.bytes_total) << '\n'
       << "CREATION TIME: " << time_text(job.times.creation_time)
       << " MODIFICATION TIME: " << time_text(job.times.modification_time) << '\n'
@@ -93,8 +99,8 @@ std::string verbose_block(const JobInfo& job) {
       << "NOTIFY INTERFACE: " << (job.notify_interface_registered ? "REGISTERED" : "UNREGISTERED")
       << " NOTIFICATION FLAGS: " << job.notify_flags << '\n'
       << "RETRY DELAY: " << job.minimum_retry_delay
-      << " NO PROGRESS TIMEOUT: " << job.no_progress_timeout
-      << " ERROR COUNT: " << job.error_count << '\n'
+      << " NO PROGRESS TIMEOUT: " << job.no_progress_timeout << " ERROR COUNT: " << job.error_count
+      << '\n'
       << "PROXY USAGE: " << to_string(job.proxy.usage)
       << " PROXY LIST: " << null_text(job.proxy.proxy_list)
       << " PROXY BYPASS LIST: " << null_text(job.proxy.bypass_list) << '\n'

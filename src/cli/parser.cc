@@ -70,9 +70,9 @@ std::optional<std::vector<FileRange>> parse_range_list(std::string_view text) {
     if (colon == std::string_view::npos) return std::nullopt;
     auto offset = parse_number(item.substr(0, colon));
     std::string_view length_text = item.substr(colon + 1);
-    std::optional<std::uint64_t> length =
-        lower(length_text) == "eof" ? std::optional<std::uint64_t>(kLengthToEof)
-                                    : parse_number(length_text);
+    std::optional<std::uint64_t> length = lower(length_text) == "eof"
+                                              ? std::optional<std::uint64_t>(kLengthToEof)
+                                              : parse_number(length_text);
     if (!offset || !length) return std::nullopt;
     ranges.push_back({*offset, *length});
     if (comma == std::string_view::npos) break;
@@ -92,11 +92,20 @@ std::optional<std::uint32_t> parse_acl_flags(std::string_view text) {
   std::uint32_t flags = 0;
   for (char c : lower(text)) {
     switch (c) {
-      case 'o': flags |= kCopyFileOwner; break;
-      case 'g': flags |= kCopyFileGroup; break;
-      case 'd': flags |= kCopyFileDacl; break;
-      case 's': flags |= kCopyFileSacl; break;
-      default: return std::nullopt;
+      case 'o':
+        flags |= kCopyFileOwner;
+        break;
+      case 'g':
+        flags |= kCopyFileGroup;
+        break;
+      case 'd':
+        flags |= kCopyFileDacl;
+        break;
+      case 's':
+        flags |= kCopyFileSacl;
+        break;
+      default:
+        return std::nullopt;
     }
   }
   return flags;

@@ -57,8 +57,8 @@ Result<Manager> Manager::connect(const std::string& socket_path) {
 }
 
 Result<Job> Manager::create_job(std::string_view display_name, JobType type) {
-  auto result = connection_->call(
-      m::kCreateJob, {{"display_name", std::string(display_name)}, {"type", type}});
+  auto result = connection_->call(m::kCreateJob,
+                                  {{"display_name", std::string(display_name)}, {"type", type}});
   if (!result.ok()) return result.status();
   auto id = decode<Guid>(result->value("job_id", json()));
   if (!id.ok()) return id.status();
@@ -150,8 +150,7 @@ Status Job::add_file(std::string_view remote_url, std::string_view local_name) {
 }
 
 Status Job::add_file_set(const std::vector<FileSpec>& files) {
-  return status_from_result(
-      connection_->call(m::kAddFiles, {{"job_id", id_}, {"files", files}}));
+  return status_from_result(connection_->call(m::kAddFiles, {{"job_id", id_}, {"files", files}}));
 }
 
 Status Job::add_file_with_ranges(std::string_view remote_url, std::string_view local_name,
@@ -161,10 +160,10 @@ Status Job::add_file_with_ranges(std::string_view remote_url, std::string_view l
 }
 
 Status Job::replace_remote_prefix(std::string_view old_prefix, std::string_view new_prefix) {
-  return status_from_result(connection_->call(m::kReplaceRemotePrefix,
-                                              {{"job_id", id_},
-                                               {"old_prefix", std::string(old_prefix)},
-                                               {"new_prefix", std::string(new_prefix)}}));
+  return status_from_result(
+      connection_->call(m::kReplaceRemotePrefix, {{"job_id", id_},
+                                                  {"old_prefix", std::string(old_prefix)},
+                                                  {"new_prefix", std::string(new_prefix)}}));
 }
 
 Status Job::resume() { return status_from_result(connection_->call(m::kResume, job_params(id_))); }

@@ -7,9 +7,8 @@
 
 #include <deque>
 #include <mutex>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "openbits/status.h"
 

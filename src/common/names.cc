@@ -10,7 +10,7 @@ namespace openbits {
 namespace {
 
 constexpr std::array<const char*, 9> kStateNames = {
-    "QUEUED", "CONNECTING", "TRANSFERRING", "SUSPENDED", "ERROR",
+    "QUEUED",          "CONNECTING",  "TRANSFERRING", "SUSPENDED", "ERROR",
     "TRANSIENT_ERROR", "TRANSFERRED", "ACKNOWLEDGED", "CANCELLED"};
 constexpr std::array<const char*, 3> kTypeNames = {"DOWNLOAD", "UPLOAD", "UPLOAD-REPLY"};
 constexpr std::array<const char*, 4> kPriorityNames = {"FOREGROUND", "HIGH", "NORMAL", "LOW"};
@@ -18,8 +18,7 @@ constexpr std::array<const char*, 4> kProxyNames = {"PRECONFIG", "NO_PROXY", "OV
                                                     "AUTODETECT"};
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::toupper(static_cast<unsigned char>(x)) ==
                   std::toupper(static_cast<unsigned char>(y));
          });

@@ -18,11 +18,11 @@ struct Config {
   std::uint32_t max_files_per_job = 200;
   std::uint32_t max_ranges_per_file = 500;
   std::int64_t job_inactivity_timeout_s = 90LL * 24 * 3600;
-  std::int64_t time_slice_ms = 2 * 60 * 1000;  // background round robin
-  std::uint32_t max_background_jobs = 1;        // BITS runs one background job at a time
-  std::optional<gid_t> admin_gid;               // members are administrators
-  std::uint64_t checkpoint_bytes = 8ull << 20;  // durable-progress window (bytes)...
-  std::int64_t checkpoint_interval_ms = 1000;   // ...or time, whichever comes first
+  std::int64_t time_slice_ms = 2 * 60 * 1000;            // background round robin
+  std::uint32_t max_background_jobs = 1;                 // BITS runs one background job at a time
+  std::optional<gid_t> admin_gid;                        // members are administrators
+  std::uint64_t checkpoint_bytes = 8ull << 20;           // durable-progress window (bytes)...
+  std::int64_t checkpoint_interval_ms = 1000;            // ...or time, whichever comes first
   std::int64_t finished_job_retention_ms = 3600 * 1000;  // final jobs answer getters this long
 };
 

@@ -7,10 +7,9 @@
 
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "src/daemon/caller.h"
 #include "src/daemon/job_manager.h"

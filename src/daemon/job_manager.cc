@@ -38,8 +38,8 @@ std::string temp_name_for(const std::string& local_name) {
     value >>= 4;
   }
   hex[16] = '\0';
-  return parent_directory(local_name) + (parent_directory(local_name) == "/" ? "" : "/") +
-         ".BIT" + hex + ".tmp";
+  return parent_directory(local_name) + (parent_directory(local_name) == "/" ? "" : "/") + ".BIT" +
+         hex + ".tmp";
 }
 
 std::string user_name(uid_t uid) {
@@ -135,8 +135,7 @@ JobInfo JobManager::snapshot(const JobRecord& job) const {
     }
   }
   if (size_unknown) info.progress.bytes_total = kSizeUnknown;
-  bool in_error = job.info.state == JobState::kError ||
-                  job.info.state == JobState::kTransientError;
+  bool in_error = job.info.state == JobState::kError || job.info.state == JobState::kTransientError;
   if (!in_error) info.error.reset();
   if (info.error) {
     info.error->description = describe_hresult(info.error->code);
@@ -303,8 +302,8 @@ Status JobManager::resume(const Caller& caller, const Guid& id) {
   if (job.files.empty()) return Status(hr::BG_E_EMPTY);
   job.ever_resumed = true;
   job.download_time_ms = 0;  // Resume resets the MaxDownloadTime clock
-  if (job.info.http_method != "GET" && (job.info.state == JobState::kError ||
-                                        job.info.state == JobState::kTransientError)) {
+  if (job.info.http_method != "GET" &&
+      (job.info.state == JobState::kError || job.info.state == JobState::kTransientError)) {
     for (FileRecord& file : job.files) {  // a custom verb restarts from byte 0
       if (!file.transferred) file.info.progress.bytes_transferred = 0;
     }
@@ -438,8 +437,8 @@ Status JobManager::replace_remote_prefix(const Caller& caller, const Guid& id,
   return s;
 }
 
-Status JobManager::set_remote_name(const Caller& caller, const Guid& id,
-                                   std::uint32_t file_index, const std::string& remote_name) {
+Status JobManager::set_remote_name(const Caller& caller, const Guid& id, std::uint32_t file_index,
+                                   const std::string& remote_name) {
   std::lock_guard lock(mutex_);
   auto found = find(caller, id, Access::kModify);
   if (!found.ok()) return found.status();

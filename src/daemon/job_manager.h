@@ -11,10 +11,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "openbits/status.h"
 #include "openbits/types.h"
@@ -59,8 +58,8 @@ class JobManager final : public TransferObserver {
   Status take_ownership(const Caller& caller, const Guid& id);
   Status set_property(const Caller& caller, const Guid& id, const std::string& name,
                       const nlohmann::json& value);
-  Status replace_remote_prefix(const Caller& caller, const Guid& id,
-                               const std::string& old_prefix, const std::string& new_prefix);
+  Status replace_remote_prefix(const Caller& caller, const Guid& id, const std::string& old_prefix,
+                               const std::string& new_prefix);
   Status set_remote_name(const Caller& caller, const Guid& id, std::uint32_t file_index,
                          const std::string& remote_name);
   Status set_validation_state(const Caller& caller, const Guid& id, std::uint32_t file_index,

@@ -73,8 +73,9 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
   } else if (name == "security_flags") {
     auto flags = value.get<std::uint32_t>();
     if (Status s = validate_security_flags(flags); !s.ok()) return s;
-    if (flags & 0xE) spdlog::warn("job {}: certificate checks relaxed (security flags 0x{:x})",
-                                  to_string(info.id), flags);
+    if (flags & 0xE)
+      spdlog::warn("job {}: certificate checks relaxed (security flags 0x{:x})", to_string(info.id),
+                   flags);
     info.security_flags = flags;
   } else if (name == "custom_headers") {
     if (value.is_null()) {

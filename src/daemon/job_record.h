@@ -25,12 +25,12 @@ struct FileRecord {
 
 // Timers that live only while the daemon runs (monotonic clock).
 struct JobTimers {
-  std::int64_t retry_at_ms = 0;          // TRANSIENT_ERROR: when to go back to QUEUED
-  std::int64_t no_progress_since_ms = 0; // first transient error without progress since
-  std::int64_t active_since_ms = 0;      // CONNECTING/TRANSFERRING: start of the current stint
-  std::int64_t slice_started_ms = 0;     // background round robin
-  std::uint64_t transfer_token = 0;      // engine token of the running transfer, 0 if none
-  std::uint32_t transfer_file = 0;       // file index the token belongs to
+  std::int64_t retry_at_ms = 0;           // TRANSIENT_ERROR: when to go back to QUEUED
+  std::int64_t no_progress_since_ms = 0;  // first transient error without progress since
+  std::int64_t active_since_ms = 0;       // CONNECTING/TRANSFERRING: start of the current stint
+  std::int64_t slice_started_ms = 0;      // background round robin
+  std::uint64_t transfer_token = 0;       // engine token of the running transfer, 0 if none
+  std::uint32_t transfer_file = 0;        // file index the token belongs to
 };
 
 struct JobRecord {

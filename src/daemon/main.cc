@@ -10,13 +10,11 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
-
 #include <CLI/CLI.hpp>
-#include <boost/asio.hpp>
 #include <cstdlib>
 #include <filesystem>
 
+#include "src/common/asio.h"
 #include "src/daemon/config.h"
 #include "src/daemon/dispatcher.h"
 #include "src/daemon/job_manager.h"
@@ -68,7 +66,9 @@ bool lock_state_dir(const std::string& dir) {
 class EngineBackend final : public TransferBackend {
  public:
   explicit EngineBackend(TransferEngine& engine) : engine_(engine) {}
-  std::uint64_t start(TransferRequest request) override { return engine_.start(std::move(request)); }
+  std::uint64_t start(TransferRequest request) override {
+    return engine_.start(std::move(request));
+  }
   void stop(std::uint64_t token) override { engine_.stop(token); }
 
  private:
@@ -105,9 +105,10 @@ int run(const Options& options) {
   std::string db_path = options.state_dir + "/jobs.db";
   auto store = Store::open(db_path);
   if (!store.ok()) {
-    spdlog::critical("{}. bitsd will not start over an unreadable store; move the file aside "
-                     "(and its -wal/-shm files) to start with an empty queue, or restore a backup.",
-                     store.status().message());
+    spdlog::critical(
+        "{}. bitsd will not start over an unreadable store; move the file aside "
+        "(and its -wal/-shm files) to start with an empty queue, or restore a backup.",
+        store.status().message());
     return 1;
   }
   SystemClock clock;

@@ -19,8 +19,11 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Dispatcher& dispatcher, std::shared_ptr<std::map<uid_t, std::size_t>> counts,
           Socket socket, Caller caller)
-      : dispatcher_(dispatcher), counts_(std::move(counts)), socket_(std::move(socket)),
-        caller_(caller), buffer_(rpc::kMaxMessageBytes + 1) {}
+      : dispatcher_(dispatcher),
+        counts_(std::move(counts)),
+        socket_(std::move(socket)),
+        caller_(caller),
+        buffer_(rpc::kMaxMessageBytes + 1) {}
   ~Session() { --(*counts_)[caller_.uid]; }
 
   void start() { read(); }

@@ -7,15 +7,13 @@
 
 #include <sys/types.h>
 
-#include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
-
-#include <boost/asio.hpp>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "openbits/status.h"
+#include "src/common/asio.h"
 #include "src/daemon/dispatcher.h"
 
 namespace openbits::daemon {
@@ -24,8 +22,8 @@ class RpcServer {
  public:
   struct Options {
     std::string socket_path;
-    unsigned mode = 0666;                       // anyone may connect; the daemon decides
-    std::optional<uid_t> only_uid;              // user instance: refuse other uids
+    unsigned mode = 0666;           // anyone may connect; the daemon decides
+    std::optional<uid_t> only_uid;  // user instance: refuse other uids
     std::optional<gid_t> admin_gid;
     std::size_t max_connections_per_uid = 128;
   };

@@ -90,9 +90,8 @@ void JobManager::enter_error(JobRecord& job, const ErrorInfo& error, bool transi
     set_state(job, JobState::kError);
   }
   job.timers.slice_started_ms = 0;
-  spdlog::warn("job {} {}: {} ({}){}", to_string(job.info.id),
-               retry ? "transient error" : "error", hresult_hex(error.code),
-               describe_hresult(error.code),
+  spdlog::warn("job {} {}: {} ({}){}", to_string(job.info.id), retry ? "transient error" : "error",
+               hresult_hex(error.code), describe_hresult(error.code),
                error.file_index ? " file " + std::to_string(*error.file_index) : "");
   (void)persist(job);
 }
@@ -300,8 +299,8 @@ void JobManager::on_complete(std::uint64_t token, std::uint64_t total_bytes,
   schedule();
 }
 
-void JobManager::on_error(std::uint64_t token, HRESULT code, ErrorContext context,
-                          bool transient, const std::string& detail) {
+void JobManager::on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
+                          const std::string& detail) {
   std::lock_guard lock(mutex_);
   JobRecord* job = by_token(token);
   if (!job) return;

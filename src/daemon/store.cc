@@ -115,9 +115,7 @@ Status sql_error(const std::string& path, const char* what, const char* detail) 
                 "job store " + path + ": " + what + ": " + (detail ? detail : "unknown error"));
 }
 
-void fill_owner_text(JobInfo& info) {
-  info.owner = "S-1-22-1-" + std::to_string(info.owner_uid);
-}
+void fill_owner_text(JobInfo& info) { info.owner = "S-1-22-1-" + std::to_string(info.owner_uid); }
 
 JobRecord read_job(const Stmt& s) {
   JobRecord job;
@@ -177,8 +175,8 @@ FileRecord read_file(const Stmt& s) {
   auto ranges = nlohmann::json::parse(s.text(9), nullptr, false);
   if (ranges.is_array()) {
     for (const auto& r : ranges) {
-      f.ranges.push_back({r.value("initial_offset", std::uint64_t{0}),
-                          r.value("length", std::uint64_t{0})});
+      f.ranges.push_back(
+          {r.value("initial_offset", std::uint64_t{0}), r.value("length", std::uint64_t{0})});
     }
   }
   f.validation_state = s.i64(10) != 0;
@@ -304,9 +302,10 @@ Status Store::save_job(const JobRecord& job) {
 
 Status Store::write_job_row(const JobRecord& job) {
   const JobInfo& j = job.info;
-  std::string sql = std::string("INSERT OR REPLACE INTO jobs (") + kJobColumns +
-                    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-                    "?,?,?)";
+  std::string sql =
+      std::string("INSERT OR REPLACE INTO jobs (") + kJobColumns +
+      ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+      "?,?,?)";
   Stmt s(db_, sql.c_str());
   if (!s.prepared()) return sql_error(path_, "cannot save job", s.error());
   s.bind(to_string(j.id)).bind(static_cast<int>(j.type)).bind(static_cast<int>(j.state));
@@ -359,8 +358,9 @@ Status Store::write_progress(const JobRecord& job, std::uint32_t file_index) {
   s.bind(file.last_modified).bind(file.remote_mtime_ms).bind(to_string(job.info.id));
   s.bind(file_index);
   if (s.step() != SQLITE_DONE) return sql_error(path_, "cannot save progress", s.error());
-  Stmt t(db_, "UPDATE jobs SET last_activity_ms = ?, modification_time = ?, "
-              "download_time_ms = ? WHERE id = ?");
+  Stmt t(db_,
+         "UPDATE jobs SET last_activity_ms = ?, modification_time = ?, "
+         "download_time_ms = ? WHERE id = ?");
   if (!t.prepared()) return sql_error(path_, "cannot save progress", t.error());
   t.bind(job.last_activity_ms).bind(job.info.times.modification_time);
   t.bind(job.download_time_ms).bind(to_string(job.info.id));

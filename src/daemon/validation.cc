@@ -166,7 +166,8 @@ Status validate_notify_cmd_line(const std::optional<std::string>& program,
     if (parameters) return invalid("parameters were given without a program");
     return Status();
   }
-  if (program->size() > kMaxLocalName || (parameters && parameters->size() > kMaxNotifyParameters)) {
+  if (program->size() > kMaxLocalName ||
+      (parameters && parameters->size() > kMaxNotifyParameters)) {
     return Status(hr::BG_E_STRING_TOO_LONG);
   }
   if (program->empty() || program->front() != '/') {
@@ -226,9 +227,8 @@ Status validate_custom_headers(std::string_view headers) {
     if (!line.empty() && (colon == 0 || colon == std::string_view::npos)) {
       return invalid("each custom header must be a 'Name: value' line");
     }
-    if (std::any_of(line.begin(), line.end(), [](char c) {
-          return c == '\r' || c == '\n' || c == '\0';
-        })) {
+    if (std::any_of(line.begin(), line.end(),
+                    [](char c) { return c == '\r' || c == '\n' || c == '\0'; })) {
       return invalid("a custom header contains a line break");
     }
     start = end + 2;

@@ -23,7 +23,8 @@ TEST_F(BitsadminTest, CreateAddResumeCompleteDeliversTheFile) {
   EXPECT_EQ(state.out, "SUSPENDED");
   EXPECT_EQ(admin({"/Resume", "cli job"}).exit_code, 0);
   auto job = manager->get_job(*parse_guid(created.out));
-  ASSERT_EQ(wait_for_state(*job, {JobState::kTransferred, JobState::kError}), JobState::kTransferred);
+  ASSERT_EQ(wait_for_state(*job, {JobState::kTransferred, JobState::kError}),
+            JobState::kTransferred);
   auto info = admin({"/info", "cli job", "/verbose"});
   EXPECT_NE(info.out.find("GUID: " + created.out + " DISPLAY: 'cli job'"), std::string::npos);
   EXPECT_NE(info.out.find("TYPE: DOWNLOAD STATE: TRANSFERRED OWNER: root"), std::string::npos);

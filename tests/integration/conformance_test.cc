@@ -9,20 +9,19 @@ class ConformanceTest : public ServiceTest {
  protected:
   void local_copy(Job& job, const std::string& prefix) {  // items 16-17
     auto& t = *this;
-  make_file(t.nginx.root() + "/one", 100000, 1);
-  make_file(t.nginx.root() + "/two", 1, 2);
-  ASSERT_TRUE(job.add_file(prefix + t.nginx.root() + "/one", t.out + "/one").ok());
-  ASSERT_TRUE(job.add_file(prefix + t.nginx.root() + "/two", t.out + "/two").ok());
-  ASSERT_TRUE(job.resume().ok());
-  JobState state = wait_for_state(job, {JobState::kTransferred, JobState::kError},
-                                  std::chrono::seconds(30));
-  ASSERT_EQ(state, JobState::kTransferred);
-  EXPECT_EQ(job.complete().code(), hr::S_OK);
-  EXPECT_EQ(*job.state(), JobState::kAcknowledged);
-  EXPECT_TRUE(files_equal(t.nginx.root() + "/one", t.out + "/one"));
-  EXPECT_TRUE(files_equal(t.nginx.root() + "/two", t.out + "/two"));
-}
-
+    make_file(t.nginx.root() + "/one", 100000, 1);
+    make_file(t.nginx.root() + "/two", 1, 2);
+    ASSERT_TRUE(job.add_file(prefix + t.nginx.root() + "/one", t.out + "/one").ok());
+    ASSERT_TRUE(job.add_file(prefix + t.nginx.root() + "/two", t.out + "/two").ok());
+    ASSERT_TRUE(job.resume().ok());
+    JobState state =
+        wait_for_state(job, {JobState::kTransferred, JobState::kError}, std::chrono::seconds(30));
+    ASSERT_EQ(state, JobState::kTransferred);
+    EXPECT_EQ(job.complete().code(), hr::S_OK);
+    EXPECT_EQ(*job.state(), JobState::kAcknowledged);
+    EXPECT_TRUE(files_equal(t.nginx.root() + "/one", t.out + "/one"));
+    EXPECT_TRUE(files_equal(t.nginx.root() + "/two", t.out + "/two"));
+  }
 };
 
 TEST_F(ConformanceTest, NewJobHasBitsDefaults) {  // §7 items 1, 5-12
@@ -66,7 +65,9 @@ TEST_F(ConformanceTest, AddFileAndAddFileSetAndFileNames) {  // items 13-15, 21-
   std::string url = "file://" + nginx.root() + "/a.bin";
   ASSERT_TRUE(job.add_file(url, out + "/a").ok());
   ASSERT_TRUE(job.add_file(nginx.url("/b.bin"), out + "/b").ok());
-  ASSERT_TRUE(job.add_file_set({{nginx.url("/c"), out + "/c", {}}, {nginx.url("/d"), out + "/d", {}}}).ok());
+  ASSERT_TRUE(
+      job.add_file_set({{nginx.url("/c"), out + "/c", {}}, {nginx.url("/d"), out + "/d", {}}})
+          .ok());
   auto files = job.files();
   ASSERT_TRUE(files.ok());
   ASSERT_EQ(files->size(), 4u);
@@ -102,8 +103,9 @@ TEST_F(ConformanceTest, HttpDownloadThenCompleteTwice) {  // item 20
   ASSERT_TRUE(job.set_notify_flags(0x1F).ok());
   ASSERT_TRUE(job.add_file(nginx.url("/f.bin"), out + "/f.bin").ok());
   ASSERT_TRUE(job.resume().ok());
-  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, std::chrono::seconds(30)),
-            JobState::kTransferred);
+  ASSERT_EQ(
+      wait_for_state(job, {JobState::kTransferred, JobState::kError}, std::chrono::seconds(30)),
+      JobState::kTransferred);
   EXPECT_EQ(job.error().code(), hr::BG_E_ERROR_INFORMATION_UNAVAILABLE);
   EXPECT_EQ(job.info()->security_flags, 0u);
   ASSERT_TRUE(job.set_security_flags(0).ok());

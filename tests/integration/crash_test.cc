@@ -29,8 +29,9 @@ TEST_F(CrashTest, SigkillDuringTransferResumesFromDurableBytes) {
   ASSERT_TRUE(job.ok());
   auto progress = job->progress();
   EXPECT_GT(progress->bytes_transferred, 0u);  // not from zero
-  ASSERT_EQ(wait_for_state(*job, {JobState::kTransferred, JobState::kError}, std::chrono::seconds(60)),
-            JobState::kTransferred);
+  ASSERT_EQ(
+      wait_for_state(*job, {JobState::kTransferred, JobState::kError}, std::chrono::seconds(60)),
+      JobState::kTransferred);
   ASSERT_EQ(job->complete().code(), hr::S_OK);
   EXPECT_TRUE(files_equal(nginx.root() + "/big", out + "/big"));
   // One copy plus at most one checkpoint window (8 MiB or 1 s at 4 MiB/s) re-sent.

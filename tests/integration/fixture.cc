@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -158,8 +158,8 @@ Bitsd::Bitsd(const std::string& dir) : dir_(dir + "/bitsd"), socket_(dir + "/bit
 Bitsd::~Bitsd() { stop_child(pid_, SIGKILL); }
 
 void Bitsd::start(const std::vector<std::string>& extra_args) {
-  std::vector<std::string> argv = {OPENBITS_BITSD_PATH, "--state-dir", dir_ + "/state",
-                                   "--socket", socket_};
+  std::vector<std::string> argv = {OPENBITS_BITSD_PATH, "--state-dir", dir_ + "/state", "--socket",
+                                   socket_};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   pid_ = spawn(argv, dir_ + "/bitsd.log");
   bool up = wait_until(
@@ -240,8 +240,8 @@ JobState wait_for_state(const Job& job, const std::set<JobState>& states,
   return state;
 }
 
-CommandResult run_command(const std::vector<std::string>& argv,
-                          const std::vector<std::string>& env, std::optional<uid_t> uid) {
+CommandResult run_command(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                          std::optional<uid_t> uid) {
   int out_pipe[2];
   int err_pipe[2];
   if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) return {};

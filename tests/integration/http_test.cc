@@ -18,14 +18,16 @@ TEST_F(HttpTest, LargeFileAndManySmallFilesArriveByteIdentical) {
   std::vector<FileSpec> files = {{nginx.url("/large.bin"), out + "/large.bin", {}}};
   for (int i = 0; i < 50; ++i) {
     std::string name = "/small" + std::to_string(i);
-    make_file(nginx.root() + name, static_cast<std::uint64_t>(i) * 997, static_cast<std::uint32_t>(i));
+    make_file(nginx.root() + name, static_cast<std::uint64_t>(i) * 997,
+              static_cast<std::uint32_t>(i));
     files.push_back({nginx.url(name), out + name, {}});
   }
   ASSERT_TRUE(job.add_file_set(files).ok());
   ASSERT_TRUE(job.set_priority(JobPriority::kForeground).ok());
   ASSERT_TRUE(job.resume().ok());
-  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, std::chrono::seconds(300)),
-            JobState::kTransferred);
+  ASSERT_EQ(
+      wait_for_state(job, {JobState::kTransferred, JobState::kError}, std::chrono::seconds(300)),
+      JobState::kTransferred);
   auto info = job.info();
   EXPECT_EQ(info->progress.files_transferred, 51u);
   ASSERT_EQ(job.complete().code(), hr::S_OK);
@@ -96,7 +98,8 @@ TEST_F(HttpTest, CompleteOfAPartialJobDeliversFinishedFilesOnly) {
     auto info = job.info();
     return info.ok() && info->progress.files_transferred == 1;
   };
-  for (int i = 0; i < 300 && !first_done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 300 && !first_done(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_TRUE(first_done());
   EXPECT_EQ(job.complete().code(), hr::BG_S_PARTIAL_COMPLETE);
   EXPECT_EQ(*job.state(), JobState::kAcknowledged);
@@ -112,15 +115,16 @@ TEST_F(HttpTest, RangesAreWrittenBackToBack) {
                                        {{100, 100}, {900, 100}, {400, 100}, {9990, kLengthToEof}})
                   .ok());
   ASSERT_TRUE(job.resume().ok());
-  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}), JobState::kTransferred);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}),
+            JobState::kTransferred);
   EXPECT_EQ(job.info()->progress.bytes_total, 310u);
   ASSERT_EQ(job.complete().code(), hr::S_OK);
   std::ifstream src(nginx.root() + "/r", std::ios::binary);
   std::string all((std::istreambuf_iterator<char>(src)), std::istreambuf_iterator<char>());
   std::ifstream got(out + "/r", std::ios::binary);
   std::string result((std::istreambuf_iterator<char>(got)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(result, all.substr(100, 100) + all.substr(900, 100) + all.substr(400, 100) +
-                        all.substr(9990));
+  EXPECT_EQ(result,
+            all.substr(100, 100) + all.substr(900, 100) + all.substr(400, 100) + all.substr(9990));
 }
 
 TEST_F(HttpTest, BadInputGetsTheBitsErrorAndChangesNothing) {

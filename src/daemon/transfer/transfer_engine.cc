@@ -187,8 +187,8 @@ bool resolve_plan(Transfer& t) {
   }
   t.total = 0;
   for (const FileRange& r : ranges) {
-    std::uint64_t length = r.length == kLengthToEof ? t.seen.size - std::min(r.initial_offset, t.seen.size)
-                                                    : r.length;
+    std::uint64_t length =
+        r.length == kLengthToEof ? t.seen.size - std::min(r.initial_offset, t.seen.size) : r.length;
     if (r.initial_offset > t.seen.size || r.initial_offset + length > t.seen.size) {
       t.fail({hr::BG_E_INVALID_RANGE, ErrorContext::kRemoteFile, false}, "range beyond the end");
       return false;
@@ -291,7 +291,8 @@ bool prepare_easy(Transfer& t, bool head) {
     while (start < all.size()) {
       std::size_t end = all.find("\r\n", start);
       if (end == std::string::npos) end = all.size();
-      if (end > start) t.headers = curl_slist_append(t.headers, all.substr(start, end - start).c_str());
+      if (end > start)
+        t.headers = curl_slist_append(t.headers, all.substr(start, end - start).c_str());
       start = end + 2;
     }
   }
@@ -432,7 +433,8 @@ bool open_source(Transfer& t) {
     return false;
   }
   t.seen.size = static_cast<std::uint64_t>(st.st_size);
-  t.seen.last_modified = std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  t.seen.last_modified =
+      std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
   t.seen.accept_ranges = true;
   t.mtime_ms = std::int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000;
   return true;
@@ -521,8 +523,7 @@ void TransferEngine::handle_done(void* easy, int result) {
       running = after_validators(*t, observer_, multi);
     }
   } else if (t->get_remaining != kSizeUnknown && t->get_remaining > 0) {
-    t->fail({hr::BG_E_CONNECTION_CLOSED, ErrorContext::kRemoteFile, true},
-            "the body ended early");
+    t->fail({hr::BG_E_CONNECTION_CLOSED, ErrorContext::kRemoteFile, true}, "the body ended early");
   } else if (t->total != kSizeUnknown && t->offset < t->total) {
     running = start_get(*t, multi);  // next range
   } else {
@@ -539,8 +540,8 @@ void TransferEngine::pump_copies() {
   for (auto& [token, t] : transfers_) {
     if (t->phase != Transfer::Phase::kCopy) continue;
     for (int i = 0; i < kCopyChunksPerPump && t->offset < t->total && !t->failure; ++i) {
-      std::size_t want = static_cast<std::size_t>(
-          std::min<std::uint64_t>(buffer.size(), t->total - t->offset));
+      std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), t->total - t->offset));
       ssize_t n = ::pread(t->source_fd, buffer.data(), want, static_cast<off_t>(t->offset));
       if (n <= 0) {
         t->fail(n == 0 ? Failure{hr::BG_E_REMOTE_FILE_CHANGED, ErrorContext::kRemoteFile, true}

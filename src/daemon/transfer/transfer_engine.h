@@ -35,8 +35,8 @@ struct RemoteValidators {
 struct TransferRequest {
   Guid job_id;
   std::uint32_t file_index = 0;
-  std::string remote_name;  // http://, https://, file:// URL, or an absolute path
-  std::string temp_name;    // created (as the owner) if missing
+  std::string remote_name;           // http://, https://, file:// URL, or an absolute path
+  std::string temp_name;             // created (as the owner) if missing
   std::uint64_t durable_offset = 0;  // the temp file is truncated to this, then resumed
   RemoteValidators validators;       // as recorded earlier; a change restarts the file
   std::vector<FileRange> ranges;     // AddFileWithRanges: written back to back; empty = all

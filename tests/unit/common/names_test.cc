@@ -12,8 +12,9 @@ TEST(NamesTest, GuidRoundTripsInUpperCaseBraces) {
   auto guid = parse_guid("{c775d194-090f-431f-b5fb-8334d00d1cb6}");
   ASSERT_TRUE(guid.has_value());
   EXPECT_EQ(to_string(*guid), "{C775D194-090F-431F-B5FB-8334D00D1CB6}");
-  for (const char* bad : {"", "C775D194-090F-431F-B5FB-8334D00D1CB6", "{C775D194-090F-431F-B5FB-8334D00D1CB}",
-                          "{C775D194+090F-431F-B5FB-8334D00D1CB6}", "{G775D194-090F-431F-B5FB-8334D00D1CB6}"}) {
+  for (const char* bad :
+       {"", "C775D194-090F-431F-B5FB-8334D00D1CB6", "{C775D194-090F-431F-B5FB-8334D00D1CB}",
+        "{C775D194+090F-431F-B5FB-8334D00D1CB6}", "{G775D194-090F-431F-B5FB-8334D00D1CB6}"}) {
     EXPECT_FALSE(parse_guid(bad).has_value()) << bad;
   }
 }

@@ -87,8 +87,8 @@ TEST_F(DispatcherTest, ProtocolErrorsUseJsonRpcCodes) {
   EXPECT_EQ(call(me, "manager.get_job", {{"job_id", 5}})["error"]["code"], rpc::kInvalidParams);
   EXPECT_EQ(call(me, "manager.get_job", {{"job_id", "{zz}"}})["error"]["code"],
             rpc::kInvalidParams);
-  EXPECT_EQ(call(me, "manager.create_job", {{"display_name", "x"}, {"type", "SIDEWAYS"}})
-                ["error"]["code"],
+  EXPECT_EQ(call(me, "manager.create_job",
+                 {{"display_name", "x"}, {"type", "SIDEWAYS"}})["error"]["code"],
             rpc::kInvalidParams);
 }
 

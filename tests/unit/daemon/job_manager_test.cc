@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "tests/unit/daemon/daemon_fixture.h"
@@ -27,7 +26,6 @@ TEST_F(DaemonTest, HighPerformanceJobsWriteStraightToTheDestination) {
   in >> content;
   EXPECT_EQ(content, "abc");
 }
-
 
 TEST_F(DaemonTest, OnlyAdministratorsTakeOwnership) {
   Caller me = user_caller();
@@ -75,8 +73,10 @@ TEST_F(DaemonTest, AddFileRulesAreAllOrNothing) {
                                  {"http://h/b", "relative/b", {}}};
   EXPECT_EQ(manager->add_files(me, id, files).code(), hr::E_INVALIDARG);
   EXPECT_TRUE(manager->job_info(me, id)->files.empty());
-  EXPECT_EQ(manager->add_files(me, id, {{"http://h/a", dir.path() + "/x", {}},
-                                        {"http://h/b", dir.path() + "/x", {}}})
+  EXPECT_EQ(manager
+                ->add_files(
+                    me, id,
+                    {{"http://h/a", dir.path() + "/x", {}}, {"http://h/b", dir.path() + "/x", {}}})
                 .code(),
             hr::E_INVALIDARG);  // duplicate local names
   EXPECT_EQ(manager->add_files(me, id, {{"http://h/a", dir.path() + "/missing/x", {}}}).code(),
@@ -84,8 +84,10 @@ TEST_F(DaemonTest, AddFileRulesAreAllOrNothing) {
   EXPECT_EQ(manager->add_files(me, id, {{"gopher://h/a", dir.path() + "/y", {}}}).code(),
             hr::E_INVALIDARG);
   auto upload = manager->create_job(me, "up", JobType::kUpload);
-  EXPECT_EQ(manager->add_files(me, *upload, {{"http://h/a", dir.path() + "/1", {}},
-                                             {"http://h/b", dir.path() + "/2", {}}})
+  EXPECT_EQ(manager
+                ->add_files(
+                    me, *upload,
+                    {{"http://h/a", dir.path() + "/1", {}}, {"http://h/b", dir.path() + "/2", {}}})
                 .code(),
             hr::BG_E_TOO_MANY_FILES);
 }

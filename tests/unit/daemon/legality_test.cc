@@ -11,9 +11,9 @@ namespace openbits::daemon::testing {
 namespace {
 
 constexpr JobState kAllStates[] = {
-    JobState::kSuspended,     JobState::kQueued, JobState::kConnecting,
-    JobState::kTransferring,  JobState::kTransientError, JobState::kError,
-    JobState::kTransferred,   JobState::kAcknowledged,   JobState::kCancelled};
+    JobState::kSuspended,    JobState::kQueued,         JobState::kConnecting,
+    JobState::kTransferring, JobState::kTransientError, JobState::kError,
+    JobState::kTransferred,  JobState::kAcknowledged,   JobState::kCancelled};
 
 bool is_final(JobState s) { return s == JobState::kAcknowledged || s == JobState::kCancelled; }
 
@@ -76,8 +76,7 @@ TEST_P(LegalityTest, CompleteAcknowledgesDownloadsInAnyNonFinalState) {
     EXPECT_EQ(state_of(id), GetParam());
     return;
   }
-  HRESULT expected =
-      GetParam() == JobState::kTransferred ? hr::S_OK : hr::BG_S_PARTIAL_COMPLETE;
+  HRESULT expected = GetParam() == JobState::kTransferred ? hr::S_OK : hr::BG_S_PARTIAL_COMPLETE;
   EXPECT_EQ(s.code(), expected);
   EXPECT_EQ(state_of(id), JobState::kAcknowledged);
 }
@@ -136,19 +135,19 @@ TEST_P(LegalityTest, GettersWorkInEveryState) {
   auto info = manager->job_info(me, id);
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->state, GetParam());
-  EXPECT_EQ(manager->get_job(me, id).code(),
-            is_final(GetParam()) ? hr::BG_E_NOT_FOUND : hr::S_OK);
+  EXPECT_EQ(manager->get_job(me, id).code(), is_final(GetParam()) ? hr::BG_E_NOT_FOUND : hr::S_OK);
 }
 
 TEST_P(LegalityTest, DynamicContentFrozenAfterFirstResume) {
   Guid id = job_in_state(GetParam(), me);
-  HRESULT expected = is_final(GetParam())                ? hr::BG_E_INVALID_STATE
-                     : GetParam() == JobState::kSuspended ? hr::S_OK
-                                                          : hr::BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
+  HRESULT expected = is_final(GetParam()) ? hr::BG_E_INVALID_STATE
+                     : GetParam() == JobState::kSuspended
+                         ? hr::S_OK
+                         : hr::BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
   EXPECT_EQ(manager->set_property(me, id, "dynamic_content", true).code(), expected);
-  EXPECT_EQ(manager->set_property(me, id, "high_performance", true).code(),
-            is_final(GetParam()) ? hr::BG_E_INVALID_STATE
-                                 : hr::BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE);
+  EXPECT_EQ(
+      manager->set_property(me, id, "high_performance", true).code(),
+      is_final(GetParam()) ? hr::BG_E_INVALID_STATE : hr::BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStates, LegalityTest, ::testing::ValuesIn(kAllStates),

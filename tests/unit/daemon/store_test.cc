@@ -1,13 +1,13 @@
 // Store: every field of a job and its files survives a write and a reopen; damaged or
 // newer databases are refused with a message naming the file.
+#include "src/daemon/store.h"
+
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <fstream>
 
-#include <sqlite3.h>
-
 #include "openbits/names.h"
-#include "src/daemon/store.h"
 #include "src/protocol/codec.h"
 #include "tests/unit/daemon/daemon_fixture.h"
 

@@ -28,8 +28,8 @@ TEST(ValidationTest, RejectsBadRemoteNamesWithInvalidArg) {
 
 TEST(ValidationTest, LocalNamesMustBeAbsoluteAndNormalised) {
   EXPECT_TRUE(validate_local_name("/tmp/a file.bin").ok());
-  for (const char* bad : {"", "a", "./a", "/tmp/../etc/x", "/tmp//x", "/tmp/", "/tmp/./x",
-                          "/tmp/*", "/tmp/a\nb"}) {
+  for (const char* bad :
+       {"", "a", "./a", "/tmp/../etc/x", "/tmp//x", "/tmp/", "/tmp/./x", "/tmp/*", "/tmp/a\nb"}) {
     EXPECT_EQ(validate_local_name(bad).code(), hr::E_INVALIDARG) << bad;
   }
   EXPECT_EQ(validate_local_name("/" + std::string(260, 'a')).code(), hr::E_INVALIDARG);
