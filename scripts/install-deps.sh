@@ -11,7 +11,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libboost-dev libsystemd-dev
   # tests and tooling
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format clang-tidy
-  nginx curl aria2 sqlite3 python3 bc tmux util-linux iproute2 procps
+  nginx openssl curl aria2 sqlite3 python3 bc tmux util-linux iproute2 procps
 )
 
 missing=()

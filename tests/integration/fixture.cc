@@ -107,6 +107,19 @@ Nginx::Nginx(const std::string& dir) : dir_(dir + "/nginx"), root_(dir + "/www")
 
 Nginx::~Nginx() { stop(); }
 
+void Nginx::start_with_tls(int port, int tls_port) {
+  tls_port_ = tls_port;
+  auto made = run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-days", "2", "-subj", "/CN=openbits-test", "-keyout", dir_ + "/key.pem",
+                           "-out", dir_ + "/cert.pem"});
+  if (made.exit_code != 0) throw std::runtime_error("openssl failed: " + made.err);
+  start(port);
+}
+
+std::string Nginx::tls_url(const std::string& path) const {
+  return "https://127.0.0.1:" + std::to_string(tls_port_) + path;
+}
+
 void Nginx::start(int port) {
   port_ = port;
   std::ofstream conf(dir_ + "/nginx.conf");
@@ -119,7 +132,13 @@ void Nginx::start(int port) {
        << "  fastcgi_temp_path " << dir_ << "; uwsgi_temp_path " << dir_ << ";\n"
        << "  scgi_temp_path " << dir_ << ";\n"
        << "  server { listen 127.0.0.1:" << port << "; root " << root_ << ";\n"
-       << "    location /slow/ { alias " << root_ << "/; limit_rate $arg_rate; } }\n}\n";
+       << "    location /slow/ { alias " << root_ << "/; limit_rate $arg_rate; } }\n";
+  if (tls_port_ != 0) {
+    conf << "  server { listen 127.0.0.1:" << tls_port_ << " ssl; root " << root_ << ";\n"
+         << "    ssl_certificate " << dir_ << "/cert.pem; ssl_certificate_key " << dir_
+         << "/key.pem; }\n";
+  }
+  conf << "}\n";
   conf.close();
   pid_ = spawn({"/usr/sbin/nginx", "-c", dir_ + "/nginx.conf", "-p", dir_}, dir_ + "/stderr.log");
   if (!wait_until([port] { return port_open(port); }, std::chrono::seconds(10))) {

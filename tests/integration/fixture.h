@@ -33,6 +33,9 @@ class Nginx {
   explicit Nginx(const std::string& dir);
   ~Nginx();
   void start(int port);
+  // Also serves HTTPS on `tls_port` with a fresh self-signed certificate for 127.0.0.1.
+  void start_with_tls(int port, int tls_port);
+  std::string tls_url(const std::string& path) const;
   void stop();
   int port() const { return port_; }
   std::string url(const std::string& path) const;
@@ -44,6 +47,7 @@ class Nginx {
   std::string dir_;
   std::string root_;
   int port_ = 0;
+  int tls_port_ = 0;
   pid_t pid_ = -1;
 };
 
