@@ -324,7 +324,11 @@ Status JobManager::resume(const Caller& caller, const Guid& id) {
   }
   touch(job);
   Status s = persist(job);
-  if (s.ok()) schedule();
+  if (s.ok()) {
+    spdlog::info("job {} resumed by uid {} ({})", to_string(id), caller.uid,
+                 to_string(job.info.state));
+    schedule();
+  }
   return s;
 }
 
@@ -336,6 +340,7 @@ Status JobManager::suspend(const Caller& caller, const Guid& id) {
   if (job.info.state == JobState::kSuspended) return Status();
   stop_transfer(job);
   set_state(job, JobState::kSuspended);
+  spdlog::info("job {} suspended by uid {}", to_string(id), caller.uid);
   Status s = persist(job);
   schedule();
   return s;
