@@ -268,8 +268,9 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::vecto
   if (pid == 0) {
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
-    ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
+    // Close every pipe end but 1 and 2: a daemon the command starts (tmux) must not keep
+    // the write ends open, or the parent would wait for that daemon to exit.
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
     if (uid) {
       if (::setgroups(0, nullptr) != 0 || ::setgid(*uid) != 0 || ::setuid(*uid) != 0) _exit(126);
     }
