@@ -6,7 +6,9 @@
 // open, rename and unlink against the owner, not root: per capabilities(7), moving the
 // fsuid from 0 to another uid clears CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
 // CAP_CHOWN and CAP_FSETID from the effective set; they return when the fsuid goes back to
-// 0. Other threads are unaffected, so this is race-free within the daemon.
+// 0. Other threads are unaffected, so this is race-free within the daemon. (A thread
+// created while the guard is active inherits the owner's identity, as clone(2) copies the
+// creating thread's credentials: do not start threads inside the scope.)
 // When the process is not root (a --user instance) every job belongs to that user and the
 // guard does nothing.
 #pragma once

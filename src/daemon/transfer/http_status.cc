@@ -5,15 +5,15 @@
 
 namespace openbits::daemon {
 
-bool is_transient_http_status(long status) {
+bool is_transient_http_status(int status) {
   if (status >= 300 && status < 400) return !(status <= 305 || status == 307);
   if (status >= 400 && status < 500) return status == 408 || status == 409;
   if (status >= 500 && status < 600) return !(status == 501 || status == 505);
   return true;
 }
 
-Failure classify_http_status(long status) {
-  return {http_error(static_cast<int>(status)), ErrorContext::kRemoteFile,
+Failure classify_http_status(int status) {
+  return {http_error(status), ErrorContext::kRemoteFile,
           is_transient_http_status(status)};
 }
 
@@ -21,11 +21,11 @@ Failure classify_curl_error(CURLcode code) {
   switch (code) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
-      return {hr::WINHTTP_NAME_NOT_RESOLVED, ErrorContext::kRemoteFile, true};
+      return {hr::WINHTTP_NAME_NOT_RESOLVED, ErrorContext::kGeneralTransport, true};
     case CURLE_COULDNT_CONNECT:
-      return {hr::WINHTTP_CANNOT_CONNECT, ErrorContext::kRemoteFile, true};
+      return {hr::WINHTTP_CANNOT_CONNECT, ErrorContext::kGeneralTransport, true};
     case CURLE_OPERATION_TIMEDOUT:
-      return {hr::WINHTTP_TIMEOUT, ErrorContext::kRemoteFile, true};
+      return {hr::WINHTTP_TIMEOUT, ErrorContext::kGeneralTransport, true};
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
@@ -36,6 +36,9 @@ Failure classify_curl_error(CURLcode code) {
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
       return {hr::WINHTTP_SECURE_FAILURE, ErrorContext::kRemoteFile, false};
     case CURLE_TOO_MANY_REDIRECTS:
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -43,7 +46,7 @@ Failure classify_curl_error(CURLcode code) {
     case CURLE_WEIRD_SERVER_REPLY:
       return {hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, true};
     default:
-      return {hr::WINHTTP_CONNECTION_ERROR, ErrorContext::kRemoteFile, true};
+      return {hr::WINHTTP_CONNECTION_ERROR, ErrorContext::kGeneralTransport, true};
   }
 }
 

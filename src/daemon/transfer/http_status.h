@@ -1,5 +1,5 @@
 // Classification of transfer failures into BITS's terms: HRESULT, error context and
-// whether the job retries (TRANSIENT_ERROR) or stops (ERROR). Pure functions.
+// whether the job retries (TRANSIENT_ERROR) or stops (ERROR). Pure functions; thread-safe.
 #pragma once
 
 #include <curl/curl.h>
@@ -16,15 +16,16 @@ struct Failure {
 
 // bits-spec §2.5: 3xx transient except 300-305 and 307; 4xx fatal except 408 and 409;
 // 5xx transient except 501 and 505; anything else transient.
-bool is_transient_http_status(long status);
+bool is_transient_http_status(int status);
 
 // An HTTP error status: 0x80190000 + status, context REMOTE_FILE.
-Failure classify_http_status(long status);
-// A libcurl transport failure (connect, DNS, TLS, cut connection...).
+Failure classify_http_status(int status);
+// A libcurl failure. Connect, DNS and timeouts are GENERAL_TRANSPORT and transient; a
+// connection cut mid-body is BG_E_CONNECTION_CLOSED (transient); TLS failures are fatal.
 Failure classify_curl_error(CURLcode code);
-// An errno from work on the local (temp or destination) file.
+// An errno from work on the local (temp or destination) file: context LOCAL_FILE.
 Failure classify_local_errno(int err);
-// An errno from reading a file:// source.
+// An errno from reading a file:// source: context REMOTE_FILE.
 Failure classify_source_errno(int err);
 
 }  // namespace openbits::daemon

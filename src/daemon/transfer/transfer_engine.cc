@@ -1,138 +1,38 @@
-// TransferEngine; see transfer_engine.h. One Transfer per running file: HEAD (or stat of a
-// local source), a resolved plan of byte ranges, then GETs (or chunked copies) that append
-// to the temp file at the durable offset, with fdatasync checkpoints.
+// TransferEngine; see transfer_engine.h. The engine thread runs the command queue, the
+// libcurl multi handle and the chunked file copies. One Transfer per running file: HEAD (or
+// the source's stat), a resolved plan of byte ranges, then GETs (or copies) that append to
+// the temp file from the durable offset, with fdatasync checkpoints. HTTP details are in
+// http_transfer.cc, file copies in file_copy.cc.
 #include "src/daemon/transfer/transfer_engine.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <optional>
 
-#include "src/daemon/transfer/http_status.h"
+#include "src/daemon/security/fs_credentials.h"
+#include "src/daemon/transfer/transfer_internal.h"
 
 namespace openbits::daemon {
-namespace {
+namespace transfer_detail {
 
-using Clock = std::chrono::steady_clock;
-constexpr std::size_t kCopyChunk = 1 << 20;
-constexpr int kCopyChunksPerPump = 8;
-constexpr const char* kUserAgent = "Microsoft BITS/7.8 openbits/0.1";
-
-bool is_file_source(const std::string& remote) {
-  return remote.rfind("/", 0) == 0 || remote.rfind("file://", 0) == 0 ||
-         remote.rfind("FILE://", 0) == 0;
-}
-
-std::string file_source_path(const std::string& remote) {
-  if (remote.front() == '/') return remote;
-  std::string path = remote.substr(7);
-  if (path.rfind("localhost/", 0) == 0) path = path.substr(9);
-  return path;
-}
-
-std::string trim(std::string text) {
-  while (!text.empty() && (text.back() == '\r' || text.back() == '\n' || text.back() == ' ')) {
-    text.pop_back();
-  }
-  std::size_t start = text.find_first_not_of(' ');
-  return start == std::string::npos ? std::string() : text.substr(start);
-}
-
-bool header_is(const std::string& line, const char* name) {
-  std::size_t n = std::strlen(name);
-  return line.size() > n && strncasecmp(line.c_str(), name, n) == 0 && line[n] == ':';
-}
-
-bool validators_changed(const RemoteValidators& before, const RemoteValidators& now) {
-  if (before.size == kSizeUnknown && before.etag.empty() && before.last_modified.empty()) {
-    return false;  // first start
-  }
-  if (before.size != kSizeUnknown && now.size != kSizeUnknown && before.size != now.size) {
-    return true;
-  }
-  if (!before.etag.empty() && !now.etag.empty() && before.etag != now.etag) return true;
-  return !before.last_modified.empty() && !now.last_modified.empty() &&
-         before.last_modified != now.last_modified;
-}
-
-// "bytes 100-199/1000" -> 100.
-std::optional<std::uint64_t> content_range_start(const std::string& value) {
-  std::size_t space = value.find(' ');
-  if (space == std::string::npos) return std::nullopt;
-  try {
-    return std::stoull(value.substr(space + 1));
-  } catch (...) {
-    return std::nullopt;
-  }
-}
-
-}  // namespace
-
-struct TransferEngine::Transfer {
-  enum class Phase { kHead, kGet, kCopy };
-  std::uint64_t token = 0;
-  TransferRequest request;
-  TransferObserver* observer = nullptr;
-  Phase phase = Phase::kHead;
-  CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
-  int fd = -1;
-  int source_fd = -1;
-  std::uint64_t offset = 0;  // bytes in the temp file (local offset)
-  std::uint64_t synced = 0;  // bytes known durable
-  Clock::time_point last_sync = Clock::now();
-  RemoteValidators seen;
-  std::int64_t mtime_ms = 0;
-  std::vector<FileRange> plan;  // resolved (lengths known); empty: one body of unknown size
-  std::uint64_t total = kSizeUnknown;
-  // The GET in flight.
-  bool ranged_get = false;
-  std::uint64_t get_remote_start = 0;
-  std::uint64_t get_remaining = kSizeUnknown;
-  bool body_checked = false;
-  std::optional<Failure> failure;
-  std::string detail;
-  std::string content_range;
-
-  ~Transfer() {
-    if (easy) curl_easy_cleanup(easy);
-    if (headers) curl_slist_free_all(headers);
-    if (fd >= 0) ::close(fd);
-    if (source_fd >= 0) ::close(source_fd);
-  }
-
-  void fail(Failure f, std::string why) {
-    if (!failure) {
-      failure = f;
-      detail = std::move(why);
-    }
-  }
-};
-
-namespace {
-
-using Transfer = TransferEngine::Transfer;
-
-// Makes the written bytes durable and tells the observer. Returns false on a flush error.
-bool checkpoint(Transfer& t, TransferObserver& observer) {
+bool checkpoint(Transfer& t) {
   if (t.fd < 0 || t.offset == t.synced) return true;
   if (::fdatasync(t.fd) != 0) {
     t.fail(classify_local_errno(errno), std::string("fdatasync: ") + std::strerror(errno));
     return false;
   }
   t.synced = t.offset;
-  t.last_sync = Clock::now();
-  observer.on_progress(t.token, t.synced);
+  t.last_sync = Transfer::Clock::now();
+  t.observer->on_progress(t.token, t.synced);
   return true;
 }
 
 bool checkpoint_due(const Transfer& t) {
+  if (t.offset == t.synced) return false;
   return t.offset - t.synced >= t.request.checkpoint_bytes ||
-         (t.offset > t.synced && Clock::now() - t.last_sync >= t.request.checkpoint_interval);
+         Transfer::Clock::now() - t.last_sync >= t.request.checkpoint_interval;
 }
 
 bool write_all(Transfer& t, const char* data, std::size_t size) {
@@ -150,17 +50,26 @@ bool write_all(Transfer& t, const char* data, std::size_t size) {
   return true;
 }
 
-// Opens (creating if needed) the temp file as the owner and cuts it to `length`.
 bool open_temp(Transfer& t, std::uint64_t length) {
-  ScopedFsCredentials as_owner(t.request.owner);
-  if (!as_owner.ok()) {
-    t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false}, "cannot assume owner");
-    return false;
+  {
+    ScopedFsCredentials as_owner(t.request.owner);
+    if (!as_owner.ok()) {
+      t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false}, "cannot assume the owner");
+      return false;
+    }
+    // O_NOFOLLOW: never through a symlink; O_NONBLOCK: a FIFO must not hang the thread.
+    t.fd = ::open(t.request.temp_name.c_str(),
+                  O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
   }
-  t.fd = ::open(t.request.temp_name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (t.fd < 0) {
     t.fail(classify_local_errno(errno),
            "cannot open " + t.request.temp_name + ": " + std::strerror(errno));
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(t.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false},
+           t.request.temp_name + " is not a regular file");
     return false;
   }
   if (::ftruncate(t.fd, static_cast<off_t>(length)) != 0) {
@@ -171,11 +80,30 @@ bool open_temp(Transfer& t, std::uint64_t length) {
   return true;
 }
 
+void announce(Transfer& t) {
+  if (t.announced) return;
+  t.announced = true;
+  t.observer->on_connected(t.token);
+  RemoteValidators reported = t.seen;
+  if (t.total != kSizeUnknown) reported.size = t.total;
+  t.observer->on_validators(t.token, reported, t.restarted);
+}
+
+}  // namespace transfer_detail
+
+namespace {
+
+using transfer_detail::Transfer;
+using namespace transfer_detail;  // NOLINT(google-build-using-namespace): module-internal
+
+constexpr std::size_t kCopyChunk = 1 << 20;
+constexpr std::uint64_t kCopyBudgetPerLoop = 8ull << 20;
+
 // Resolves the requested ranges against the remote size.
 bool resolve_plan(Transfer& t) {
   const auto& ranges = t.request.ranges;
   if (ranges.empty()) {
-    if (t.seen.size != kSizeUnknown) {
+    if (t.seen.size != kSizeUnknown && !t.without_head()) {
       t.plan = {{0, t.seen.size}};
       t.total = t.seen.size;
     }
@@ -187,9 +115,10 @@ bool resolve_plan(Transfer& t) {
   }
   t.total = 0;
   for (const FileRange& r : ranges) {
+    std::uint64_t size = t.seen.size;
     std::uint64_t length =
-        r.length == kLengthToEof ? t.seen.size - std::min(r.initial_offset, t.seen.size) : r.length;
-    if (r.initial_offset > t.seen.size || r.initial_offset + length > t.seen.size) {
+        r.length == kLengthToEof ? size - std::min(r.initial_offset, size) : r.length;
+    if (r.initial_offset > size || length > size - r.initial_offset) {
       t.fail({hr::BG_E_INVALID_RANGE, ErrorContext::kRemoteFile, false}, "range beyond the end");
       return false;
     }
@@ -199,139 +128,63 @@ bool resolve_plan(Transfer& t) {
   return true;
 }
 
-size_t on_header(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  std::string line(data, size * count);
-  if (line.rfind("HTTP/", 0) == 0) {  // a new response (after a redirect): start over
-    t->seen.etag.clear();
-    t->seen.last_modified.clear();
-    t->seen.accept_ranges = false;
-    t->content_range.clear();
-  } else if (header_is(line, "etag")) {
-    t->seen.etag = trim(line.substr(5));
-  } else if (header_is(line, "last-modified")) {
-    t->seen.last_modified = trim(line.substr(14));
-  } else if (header_is(line, "accept-ranges")) {
-    t->seen.accept_ranges = trim(line.substr(14)) == "bytes";
-  } else if (header_is(line, "content-range")) {
-    t->content_range = trim(line.substr(14));
-  }
-  return size * count;
+// Reports a failed transfer: bytes already written become durable first, so a retry
+// resumes after them.
+void report_failure(Transfer& t) {
+  Failure f = *t.failure;
+  if (f.context != ErrorContext::kLocalFile) (void)checkpoint(t);
+  t.observer->on_error(t.token, f.code, f.context, f.transient, t.detail);
 }
 
-// Checks the first bytes of a GET's body against what was asked for.
-bool check_body_start(Transfer& t) {
-  t.body_checked = true;
-  long status = 0;
-  curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
-  if (!t.ranged_get) return true;
-  if (status == 200) {
-    if (t.request.dynamic_content && t.plan.size() <= 1) {  // restart the body from zero
-      t.offset = 0;
-      t.get_remaining = t.total;
-      return ::ftruncate(t.fd, 0) == 0;
-    }
-    t.fail({hr::BG_E_INSUFFICIENT_RANGE_SUPPORT, ErrorContext::kRemoteFile, false},
-           "the server ignored the Range header");
+// Final flush (it also covers the ftruncate) and report.
+void report_complete(Transfer& t) {
+  if (::fdatasync(t.fd) != 0) {
+    t.fail(classify_local_errno(errno), std::string("fdatasync: ") + std::strerror(errno));
+    report_failure(t);
+    return;
+  }
+  ::close(t.fd);
+  t.fd = -1;
+  t.observer->on_complete(t.token, t.offset, t.mtime_ms);
+}
+
+// Validators are known (HEAD answered or the source was opened), or not needed (dynamic
+// content, custom verb): decide where to resume, open the temp file and start moving bytes.
+// Returns false when the transfer is over (failed or complete).
+bool after_validators(Transfer& t, CURLM* multi) {
+  bool changed = validators_changed(t.request.validators, t.seen);
+  if (!resolve_plan(t)) return false;
+  std::uint64_t resume_at = t.without_head() || changed ? 0 : t.request.durable_offset;
+  if (t.total != kSizeUnknown && resume_at > t.total) resume_at = 0;
+  t.restarted = changed || resume_at < t.request.durable_offset;
+  if (!open_temp(t, resume_at)) return false;
+  if (!t.without_head() || t.source_fd >= 0) announce(t);
+  if (t.total != kSizeUnknown && t.offset == t.total) {
+    report_complete(t);
     return false;
   }
-  auto start = content_range_start(t.content_range);
-  if (status != 206 || !start || *start != t.get_remote_start) {
-    t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, false},
-           "unexpected Content-Range '" + t.content_range + "'");
+  if (t.source_fd >= 0) {
+    t.phase = Transfer::Phase::kCopy;
+    return true;
+  }
+  if (!start_get(t, multi)) {
+    t.fail({hr::E_FAIL, ErrorContext::kRemoteFile, true}, "cannot start the request");
     return false;
   }
   return true;
 }
 
-size_t on_body(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  std::size_t n = size * count;
-  if (!t->body_checked && !check_body_start(*t)) return 0;
-  std::size_t take = n;
-  if (t->get_remaining != kSizeUnknown) {
-    take = static_cast<std::size_t>(std::min<std::uint64_t>(n, t->get_remaining));
-    t->get_remaining -= take;
+// A GET finished without a transport error.
+bool after_get(Transfer& t, CURLM* multi) {
+  if (!finish_get(t)) return false;
+  if (t.get_remaining != kSizeUnknown && t.get_remaining > 0) {
+    t.fail({hr::BG_E_CONNECTION_CLOSED, ErrorContext::kRemoteFile, true}, "the body ended early");
+    return false;
   }
-  if (!write_all(*t, data, take)) return 0;
-  if (checkpoint_due(*t) && !checkpoint(*t, *t->observer)) return 0;
-  return n;
-}
-
-// Sets up an easy handle for a HEAD or a GET of the remote URL.
-bool prepare_easy(Transfer& t, bool head) {
-  if (!t.easy) t.easy = curl_easy_init();
-  if (!t.easy) return false;
-  CURL* e = t.easy;
-  curl_easy_reset(e);
-  bool https = strncasecmp(t.request.remote_name.c_str(), "https://", 8) == 0;
-  bool allow_downgrade = (t.request.security_flags & 0x800) != 0;
-  curl_easy_setopt(e, CURLOPT_URL, t.request.remote_name.c_str());
-  curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
-                   https && !allow_downgrade ? "https" : "http,https");
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, kUserAgent);
-  curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 512L * 1024L);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-  if (t.request.security_flags & 0x2) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-  if (t.request.security_flags & 0x8) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-  if (!t.headers) {
-    std::string all = t.request.custom_headers;
-    std::size_t start = 0;
-    while (start < all.size()) {
-      std::size_t end = all.find("\r\n", start);
-      if (end == std::string::npos) end = all.size();
-      if (end > start)
-        t.headers = curl_slist_append(t.headers, all.substr(start, end - start).c_str());
-      start = end + 2;
-    }
-  }
-  if (t.headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
-  if (head) {
-    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-  } else {
-    if (t.request.http_method != "GET") {
-      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t.request.http_method.c_str());
-    }
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-  }
-  return true;
-}
-
-// Starts the GET for the range containing the current offset.
-bool start_get(Transfer& t, CURLM* multi) {
-  t.phase = Transfer::Phase::kGet;
-  t.body_checked = false;
-  t.ranged_get = false;
-  t.get_remaining = kSizeUnknown;
-  if (!prepare_easy(t, false)) return false;
-  std::uint64_t local_start = 0;
-  for (const FileRange& r : t.plan) {
-    if (t.offset < local_start + r.length) {
-      std::uint64_t skip = t.offset - local_start;
-      t.get_remote_start = r.initial_offset + skip;
-      t.get_remaining = r.length - skip;
-      bool whole_file = t.request.ranges.empty();
-      t.ranged_get = t.get_remote_start > 0 || !whole_file;
-      std::string range = std::to_string(t.get_remote_start) + "-";
-      if (!whole_file) range += std::to_string(r.initial_offset + r.length - 1);
-      if (t.ranged_get) curl_easy_setopt(t.easy, CURLOPT_RANGE, range.c_str());
-      break;
-    }
-    local_start += r.length;
-  }
-  return curl_multi_add_handle(multi, t.easy) == CURLM_OK;
+  if (t.total != kSizeUnknown && t.offset < t.total) return start_get(t, multi);  // next range
+  announce(t);  // an empty body of dynamic content
+  report_complete(t);
+  return false;
 }
 
 }  // namespace
@@ -357,7 +210,7 @@ TransferEngine::~TransferEngine() {
 }
 
 std::uint64_t TransferEngine::start(TransferRequest request) {
-  std::uint64_t token;
+  std::uint64_t token = 0;
   {
     std::lock_guard lock(mutex_);
     token = next_token_++;
@@ -394,80 +247,7 @@ void TransferEngine::end(std::uint64_t token) {
   auto it = transfers_.find(token);
   if (it == transfers_.end()) return;
   if (it->second->easy) curl_multi_remove_handle(static_cast<CURLM*>(multi_), it->second->easy);
-  transfers_.erase(it);
-}
-
-namespace {
-
-// Reports a failed transfer: bytes already written become durable first, so a retry
-// resumes after them.
-void report_failure(Transfer& t, TransferObserver& observer) {
-  Failure f = *t.failure;
-  if (f.context != ErrorContext::kLocalFile) (void)checkpoint(t, observer);
-  observer.on_error(t.token, f.code, f.context, f.transient, t.detail);
-}
-
-// Final flush and report; the caller removes the transfer.
-void report_complete(Transfer& t, TransferObserver& observer) {
-  if (::fdatasync(t.fd) != 0) {
-    t.fail(classify_local_errno(errno), std::string("fdatasync: ") + std::strerror(errno));
-    report_failure(t, observer);
-    return;
-  }
-  ::close(t.fd);
-  t.fd = -1;
-  observer.on_complete(t.token, t.offset, t.mtime_ms);
-}
-
-bool open_source(Transfer& t) {
-  ScopedFsCredentials as_owner(t.request.owner);
-  std::string path = file_source_path(t.request.remote_name);
-  t.source_fd = as_owner.ok() ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC) : -1;
-  struct stat st {};
-  if (t.source_fd < 0 || ::fstat(t.source_fd, &st) != 0) {
-    t.fail(classify_source_errno(errno), "cannot read " + path + ": " + std::strerror(errno));
-    return false;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    t.fail({hr::E_INVALIDARG, ErrorContext::kRemoteFile, false}, path + " is not a file");
-    return false;
-  }
-  t.seen.size = static_cast<std::uint64_t>(st.st_size);
-  t.seen.last_modified =
-      std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-  t.seen.accept_ranges = true;
-  t.mtime_ms = std::int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000;
-  return true;
-}
-
-}  // namespace
-
-// Validators are known (HEAD answered or the source was opened): decide where to resume,
-// open the temp file and start moving bytes. Returns false when the transfer is over
-// (failed or complete); the caller then removes it.
-static bool after_validators(Transfer& t, TransferObserver& observer, CURLM* multi) {
-  bool restarted = validators_changed(t.request.validators, t.seen);
-  if (!resolve_plan(t)) return false;
-  std::uint64_t resume_at = t.request.dynamic_content || restarted ? 0 : t.request.durable_offset;
-  if (t.total != kSizeUnknown && resume_at > t.total) resume_at = 0;
-  if (!open_temp(t, resume_at)) return false;
-  observer.on_connected(t.token);
-  RemoteValidators reported = t.seen;
-  reported.size = t.total;
-  observer.on_validators(t.token, reported, restarted);
-  if (t.total != kSizeUnknown && t.offset == t.total) {
-    report_complete(t, observer);
-    return false;
-  }
-  if (t.source_fd >= 0) {
-    t.phase = Transfer::Phase::kCopy;
-    return true;
-  }
-  if (!start_get(t, multi)) {
-    t.fail({hr::E_FAIL, ErrorContext::kRemoteFile, true}, "cannot start the request");
-    return false;
-  }
-  return true;
+  transfers_.erase(it);  // closes the temp file; it stays for a later resume
 }
 
 void TransferEngine::begin(std::uint64_t token, TransferRequest request) {
@@ -476,21 +256,20 @@ void TransferEngine::begin(std::uint64_t token, TransferRequest request) {
   t->request = std::move(request);
   t->observer = &observer_;
   auto* multi = static_cast<CURLM*>(multi_);
-  bool running = true;
+  bool running = false;
   if (is_file_source(t->request.remote_name)) {
-    running = open_source(*t) && after_validators(*t, observer_, multi);
-  } else if (t->request.dynamic_content) {
-    running = after_validators(*t, observer_, multi);  // no HEAD: size may stay unknown
+    running = open_source(*t) && after_validators(*t, multi);
+  } else if (t->without_head()) {
+    running = after_validators(*t, multi);
   } else {
-    t->phase = Transfer::Phase::kHead;
-    running = prepare_easy(*t, true) && curl_multi_add_handle(multi, t->easy) == CURLM_OK;
+    running = start_head(*t, multi);
     if (!running) t->fail({hr::E_FAIL, ErrorContext::kRemoteFile, true}, "cannot start HEAD");
   }
-  if (!running) {
-    if (t->failure) report_failure(*t, observer_);
-    return;
+  if (running) {
+    transfers_[token] = std::move(t);
+  } else if (t->failure) {
+    report_failure(*t);
   }
-  transfers_[token] = std::move(t);
 }
 
 void TransferEngine::handle_done(void* easy, int result) {
@@ -500,37 +279,22 @@ void TransferEngine::handle_done(void* easy, int result) {
   auto* multi = static_cast<CURLM*>(multi_);
   curl_multi_remove_handle(multi, t->easy);
   auto code = static_cast<CURLcode>(result);
-  long status = 0;
-  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   bool running = false;
   if (t->failure) {
     // set by a callback, which aborted the request
   } else if (code == CURLE_HTTP_RETURNED_ERROR) {
-    t->fail(classify_http_status(status), "HTTP status " + std::to_string(status));
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    t->fail(status_failure(*t, status), "HTTP status " + std::to_string(status));
   } else if (code != CURLE_OK) {
     t->fail(classify_curl_error(code), curl_easy_strerror(code));
   } else if (t->phase == Transfer::Phase::kHead) {
-    curl_off_t length = -1;
-    curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-    curl_off_t filetime = -1;
-    curl_easy_getinfo(t->easy, CURLINFO_FILETIME_T, &filetime);
-    if (filetime > 0) t->mtime_ms = std::int64_t{filetime} * 1000;
-    if (length < 0) {
-      t->fail({hr::BG_E_MISSING_FILE_SIZE, ErrorContext::kRemoteFile, false},
-              "the server did not give the file size");
-    } else {
-      t->seen.size = static_cast<std::uint64_t>(length);
-      running = after_validators(*t, observer_, multi);
-    }
-  } else if (t->get_remaining != kSizeUnknown && t->get_remaining > 0) {
-    t->fail({hr::BG_E_CONNECTION_CLOSED, ErrorContext::kRemoteFile, true}, "the body ended early");
-  } else if (t->total != kSizeUnknown && t->offset < t->total) {
-    running = start_get(*t, multi);  // next range
+    running = finish_head(*t) && after_validators(*t, multi);
   } else {
-    report_complete(*t, observer_);
+    running = after_get(*t, multi);
   }
   if (running) return;
-  if (t->failure) report_failure(*t, observer_);
+  if (t->failure) report_failure(*t);
   transfers_.erase(t->token);
 }
 
@@ -539,24 +303,12 @@ void TransferEngine::pump_copies() {
   std::vector<std::uint64_t> finished;
   for (auto& [token, t] : transfers_) {
     if (t->phase != Transfer::Phase::kCopy) continue;
-    for (int i = 0; i < kCopyChunksPerPump && t->offset < t->total && !t->failure; ++i) {
-      std::size_t want =
-          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), t->total - t->offset));
-      ssize_t n = ::pread(t->source_fd, buffer.data(), want, static_cast<off_t>(t->offset));
-      if (n <= 0) {
-        t->fail(n == 0 ? Failure{hr::BG_E_REMOTE_FILE_CHANGED, ErrorContext::kRemoteFile, true}
-                       : classify_source_errno(errno),
-                "reading the source failed");
-        break;
-      }
-      if (!write_all(*t, buffer.data(), static_cast<std::size_t>(n))) break;
-      if (checkpoint_due(*t)) (void)checkpoint(*t, observer_);
-    }
+    copy_some(*t, buffer, kCopyBudgetPerLoop);
     if (t->failure) {
-      report_failure(*t, observer_);
+      report_failure(*t);
       finished.push_back(token);
     } else if (t->offset >= t->total) {
-      report_complete(*t, observer_);
+      report_complete(*t);
       finished.push_back(token);
     }
   }
@@ -581,7 +333,8 @@ void TransferEngine::run() {
     bool copying = false;
     for (auto& [token, t] : transfers_) {
       if (t->phase == Transfer::Phase::kCopy) copying = true;
-      if (t->phase == Transfer::Phase::kGet && checkpoint_due(*t)) (void)checkpoint(*t, observer_);
+      // A slow body: the time window passes between callbacks.
+      if (t->phase == Transfer::Phase::kGet && checkpoint_due(*t)) (void)checkpoint(*t);
     }
     curl_multi_poll(multi, nullptr, 0, copying ? 0 : 200, nullptr);
   }

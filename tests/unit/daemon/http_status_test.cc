@@ -1,44 +1,100 @@
-// Classification of HTTP statuses and transport/local failures (bits-spec §2.5), checked
-// for every status from 100 to 599 against the rule.
+// Classification of HTTP statuses and transport/local failures (bits-spec §2.5). Every
+// status from 100 to 599 is checked against explicit lists of the exceptions.
 #include "src/daemon/transfer/http_status.h"
 
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <set>
 
 namespace openbits::daemon {
 namespace {
 
-TEST(HttpStatusTest, EveryStatusFollowsTheBitsRule) {
-  for (long s = 100; s < 600; ++s) {
-    bool expected = true;
-    if (s >= 300 && s < 400) expected = !(s <= 305 || s == 307);
-    if (s >= 400 && s < 500) expected = s == 408 || s == 409;
-    if (s >= 500) expected = !(s == 501 || s == 505);
-    EXPECT_EQ(is_transient_http_status(s), expected) << s;
+// The statuses whose class differs from the default of their hundred.
+const std::set<int> kFatal3xx = {300, 301, 302, 303, 304, 305, 307};
+const std::set<int> kTransient4xx = {408, 409};
+const std::set<int> kFatal5xx = {501, 505};
+
+bool expected_transient(int s) {
+  if (s / 100 == 3) return kFatal3xx.count(s) == 0;
+  if (s / 100 == 4) return kTransient4xx.count(s) != 0;
+  if (s / 100 == 5) return kFatal5xx.count(s) == 0;
+  return true;  // 1xx, 2xx
+}
+
+TEST(HttpStatusTest, EveryStatusFrom100To599FollowsTheBitsRule) {
+  int fatal = 0;
+  for (int s = 100; s < 600; ++s) {
+    EXPECT_EQ(is_transient_http_status(s), expected_transient(s)) << s;
     Failure f = classify_http_status(s);
-    EXPECT_EQ(f.code, 0x80190000u + static_cast<HRESULT>(s));
-    EXPECT_EQ(f.context, ErrorContext::kRemoteFile);
+    EXPECT_EQ(f.code, 0x80190000u + static_cast<HRESULT>(s)) << s;
+    EXPECT_EQ(f.context, ErrorContext::kRemoteFile) << s;
+    EXPECT_EQ(f.transient, expected_transient(s)) << s;
+    if (!f.transient) ++fatal;
   }
+  // 7 fatal 3xx + 98 fatal 4xx + 2 fatal 5xx.
+  EXPECT_EQ(fatal, 7 + 98 + 2);
+}
+
+TEST(HttpStatusTest, WellKnownStatuses) {
+  EXPECT_EQ(classify_http_status(404).code, 0x80190194u);
   EXPECT_FALSE(is_transient_http_status(404));
-  EXPECT_TRUE(is_transient_http_status(503));
+  EXPECT_FALSE(is_transient_http_status(403));
+  EXPECT_FALSE(is_transient_http_status(307));
+  EXPECT_TRUE(is_transient_http_status(306));
+  EXPECT_TRUE(is_transient_http_status(308));
   EXPECT_TRUE(is_transient_http_status(408));
+  EXPECT_TRUE(is_transient_http_status(409));
+  EXPECT_TRUE(is_transient_http_status(500));
+  EXPECT_TRUE(is_transient_http_status(503));
+  EXPECT_FALSE(is_transient_http_status(501));
   EXPECT_FALSE(is_transient_http_status(505));
 }
 
-TEST(HttpStatusTest, TransportAndLocalFailures) {
-  EXPECT_EQ(classify_curl_error(CURLE_COULDNT_CONNECT).code, hr::WINHTTP_CANNOT_CONNECT);
-  EXPECT_TRUE(classify_curl_error(CURLE_COULDNT_CONNECT).transient);
-  EXPECT_EQ(classify_curl_error(CURLE_PARTIAL_FILE).code, hr::BG_E_CONNECTION_CLOSED);
+void expect_failure(Failure f, HRESULT code, ErrorContext context, bool transient) {
+  EXPECT_EQ(f.code, code);
+  EXPECT_EQ(f.context, context);
+  EXPECT_EQ(f.transient, transient);
+}
+
+TEST(HttpStatusTest, TransportFailuresAreGeneralTransportAndTransient) {
+  expect_failure(classify_curl_error(CURLE_COULDNT_CONNECT), hr::WINHTTP_CANNOT_CONNECT,
+                 ErrorContext::kGeneralTransport, true);
+  expect_failure(classify_curl_error(CURLE_COULDNT_RESOLVE_HOST), hr::WINHTTP_NAME_NOT_RESOLVED,
+                 ErrorContext::kGeneralTransport, true);
+  expect_failure(classify_curl_error(CURLE_OPERATION_TIMEDOUT), hr::WINHTTP_TIMEOUT,
+                 ErrorContext::kGeneralTransport, true);
+  expect_failure(classify_curl_error(CURLE_PARTIAL_FILE), hr::BG_E_CONNECTION_CLOSED,
+                 ErrorContext::kRemoteFile, true);
+  expect_failure(classify_curl_error(CURLE_RECV_ERROR), hr::BG_E_CONNECTION_CLOSED,
+                 ErrorContext::kRemoteFile, true);
+}
+
+TEST(HttpStatusTest, TlsFailuresAreFatal) {
+  EXPECT_EQ(classify_curl_error(CURLE_PEER_FAILED_VERIFICATION).code,
+            hr::WINHTTP_SECURE_FAILURE);
   EXPECT_FALSE(classify_curl_error(CURLE_PEER_FAILED_VERIFICATION).transient);
-  Failure full = classify_local_errno(ENOSPC);
-  EXPECT_EQ(full.code, hr::DISK_FULL);
-  EXPECT_TRUE(full.transient);
-  EXPECT_EQ(full.context, ErrorContext::kLocalFile);
-  Failure denied = classify_local_errno(EACCES);
-  EXPECT_EQ(denied.code, hr::E_ACCESSDENIED);
-  EXPECT_FALSE(denied.transient);
-  EXPECT_EQ(classify_source_errno(ENOENT).code, hr::FILE_NOT_FOUND);
+  EXPECT_FALSE(classify_curl_error(CURLE_SSL_CONNECT_ERROR).transient);
+}
+
+TEST(HttpStatusTest, LocalFileErrors) {
+  expect_failure(classify_local_errno(EACCES), hr::E_ACCESSDENIED, ErrorContext::kLocalFile,
+                 false);
+  expect_failure(classify_local_errno(EPERM), hr::E_ACCESSDENIED, ErrorContext::kLocalFile,
+                 false);
+  expect_failure(classify_local_errno(ENOSPC), hr::DISK_FULL, ErrorContext::kLocalFile, true);
+  expect_failure(classify_local_errno(EDQUOT), hr::DISK_FULL, ErrorContext::kLocalFile, true);
+  expect_failure(classify_local_errno(ENOENT), hr::PATH_NOT_FOUND, ErrorContext::kLocalFile,
+                 false);
+  expect_failure(classify_local_errno(ENOTDIR), hr::PATH_NOT_FOUND, ErrorContext::kLocalFile,
+                 false);
+}
+
+TEST(HttpStatusTest, FileSourceErrors) {
+  expect_failure(classify_source_errno(ENOENT), hr::FILE_NOT_FOUND, ErrorContext::kRemoteFile,
+                 false);
+  expect_failure(classify_source_errno(EACCES), hr::E_ACCESSDENIED, ErrorContext::kRemoteFile,
+                 false);
 }
 
 }  // namespace

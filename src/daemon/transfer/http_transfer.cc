@@ -1,0 +1,296 @@
+// The HTTP(S) path of the transfer engine: easy-handle set-up (TLS verification, redirect
+// policy, protocols, timeouts, custom headers), response header parsing, and the body
+// callback that checks the first bytes of each GET against what was asked for and writes
+// straight into the temp file. libcurl calls these on the engine thread.
+#include <strings.h>
+
+#include <cstring>
+
+#include "src/daemon/transfer/transfer_internal.h"
+
+namespace openbits::daemon::transfer_detail {
+namespace {
+
+constexpr const char* kUserAgent = "Microsoft BITS/7.8 openbits/0.1";
+constexpr long kBufferSize = 512L * 1024L;
+constexpr std::uint32_t kIgnoreCertCnInvalid = 0x0002;
+constexpr std::uint32_t kIgnoreUnknownCa = 0x0008;
+constexpr std::uint32_t kRedirectPolicyMask = 0x0700;
+constexpr std::uint32_t kRedirectDisallow = 0x0200;
+constexpr std::uint32_t kRedirectAllowHttpsToHttp = 0x0800;
+
+std::string trim(std::string text) {
+  while (!text.empty() && (text.back() == '\r' || text.back() == '\n' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  std::size_t start = text.find_first_not_of(" \t");
+  return start == std::string::npos ? std::string() : text.substr(start);
+}
+
+// The value of `line` if it is the header `name` (case-insensitive), else nullopt.
+std::optional<std::string> header_value(const std::string& line, const char* name) {
+  std::size_t n = std::strlen(name);
+  if (line.size() <= n || strncasecmp(line.c_str(), name, n) != 0 || line[n] != ':') {
+    return std::nullopt;
+  }
+  return trim(line.substr(n + 1));
+}
+
+std::optional<std::uint64_t> parse_number(const std::string& text) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  std::uint64_t value = 0;
+  for (char c : text) value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  return value;
+}
+
+// "bytes 100-199/1000": start 100, total 1000 (total none for "*").
+struct ContentRange {
+  std::optional<std::uint64_t> start;
+  std::optional<std::uint64_t> total;
+};
+ContentRange parse_content_range(const std::string& value) {
+  ContentRange range;
+  std::size_t space = value.find(' ');
+  std::size_t dash = value.find('-');
+  std::size_t slash = value.find('/');
+  if (space == std::string::npos || dash == std::string::npos || dash < space) return range;
+  range.start = parse_number(value.substr(space + 1, dash - space - 1));
+  if (slash != std::string::npos) range.total = parse_number(value.substr(slash + 1));
+  return range;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::string line(data, size * count);
+  if (line.rfind("HTTP/", 0) == 0) {  // a new response (after a redirect): start over
+    t->seen.etag.clear();
+    t->seen.last_modified.clear();
+    t->seen.accept_ranges = false;
+    t->content_range.clear();
+  } else if (auto etag = header_value(line, "etag")) {
+    t->seen.etag = *etag;
+  } else if (auto modified = header_value(line, "last-modified")) {
+    t->seen.last_modified = *modified;
+  } else if (auto ranges = header_value(line, "accept-ranges")) {
+    t->seen.accept_ranges = strcasecmp(ranges->c_str(), "bytes") == 0;
+  } else if (auto content_range = header_value(line, "content-range")) {
+    t->content_range = *content_range;
+  }
+  return size * count;
+}
+
+long response_status(const Transfer& t) {
+  long status = 0;
+  curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+  return status;
+}
+
+// The validators of the GET response, to compare with those HEAD gave.
+RemoteValidators response_validators(const Transfer& t, long status) {
+  RemoteValidators now = t.seen;
+  now.size = kSizeUnknown;
+  if (status == 206) {
+    now.size = parse_content_range(t.content_range).total.value_or(kSizeUnknown);
+  } else {
+    curl_off_t length = -1;
+    curl_easy_getinfo(t.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    if (length >= 0) now.size = static_cast<std::uint64_t>(length);
+  }
+  return now;
+}
+
+// Checks the start of a GET's body against what was asked for. False (with t.failure)
+// aborts the request.
+bool check_body_start(Transfer& t) {
+  t.body_checked = true;
+  long status = response_status(t);
+  if (status / 100 != 2) {
+    t.fail(status_failure(t, status), "HTTP status " + std::to_string(status));
+    return false;
+  }
+  if (t.without_head()) {  // the response is the first word from the server
+    t.seen = response_validators(t, status);
+    announce(t);
+    return true;
+  }
+  if (validators_changed(t.expected, response_validators(t, status))) {
+    t.fail({hr::BG_E_REMOTE_FILE_CHANGED, ErrorContext::kRemoteFile, true},
+           "the remote file changed between HEAD and GET");
+    return false;
+  }
+  if (!t.ranged_get) return true;
+  if (status == 200) {
+    t.fail({hr::BG_E_INSUFFICIENT_RANGE_SUPPORT, ErrorContext::kRemoteFile, false},
+           "the server ignored the Range header");
+    return false;
+  }
+  auto start = parse_content_range(t.content_range).start;
+  if (status != 206 || !start || *start != t.get_remote_start) {
+    t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, false},
+           "unexpected Content-Range '" + t.content_range + "'");
+    return false;
+  }
+  return true;
+}
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::size_t n = size * count;
+  if (t->failure) return 0;  // e.g. a checkpoint from the engine loop failed
+  if (!t->body_checked && !check_body_start(*t)) return 0;
+  std::size_t take = n;
+  if (t->get_remaining != kSizeUnknown) {
+    take = static_cast<std::size_t>(std::min<std::uint64_t>(n, t->get_remaining));
+    t->get_remaining -= take;
+  }
+  if (!write_all(*t, data, take)) return 0;
+  if (checkpoint_due(*t) && !checkpoint(*t)) return 0;
+  return n;
+}
+
+void set_custom_headers(Transfer& t) {
+  if (!t.headers) {
+    const std::string& all = t.request.custom_headers;
+    std::size_t start = 0;
+    while (start < all.size()) {
+      std::size_t end = all.find("\r\n", start);
+      if (end == std::string::npos) end = all.size();
+      if (end > start) {
+        t.headers = curl_slist_append(t.headers, all.substr(start, end - start).c_str());
+      }
+      start = end + 2;
+    }
+  }
+  if (t.headers) curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, t.headers);
+}
+
+void set_security(Transfer& t) {
+  CURL* e = t.easy;
+  std::uint32_t flags = t.request.security_flags;
+  bool https = strncasecmp(t.request.remote_name.c_str(), "https://", 8) == 0;
+  bool allow_downgrade = (flags & kRedirectAllowHttpsToHttp) != 0;
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
+                   https && !allow_downgrade ? "https" : "http,https");
+  bool follow = (flags & kRedirectPolicyMask) != kRedirectDisallow;
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+  if (flags & kIgnoreCertCnInvalid) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  if (flags & kIgnoreUnknownCa) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+}
+
+// Sets up the easy handle for a HEAD or a GET of the remote URL.
+bool prepare_easy(Transfer& t, bool head) {
+  if (!t.easy) t.easy = curl_easy_init();
+  if (!t.easy) return false;
+  CURL* e = t.easy;
+  curl_easy_reset(e);
+  curl_easy_setopt(e, CURLOPT_URL, t.request.remote_name.c_str());
+  curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+  set_security(t);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, kUserAgent);
+  curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);  // stalled 60 s: WINHTTP_TIMEOUT
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kBufferSize);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+  set_custom_headers(t);
+  if (head) {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    return true;
+  }
+  if (t.request.http_method != "GET") {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t.request.http_method.c_str());
+  }
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+  return true;
+}
+
+}  // namespace
+
+Failure status_failure(const Transfer& t, long status) {
+  bool redirect = status == 300 || status == 301 || status == 302 || status == 303 ||
+                  status == 307 || status == 308;
+  if (redirect && (t.request.security_flags & kRedirectPolicyMask) == kRedirectDisallow) {
+    // bits-spec §1.4: a disallowed redirect is fatal with HRESULT_FROM_WIN32(status).
+    return {0x80070000u | static_cast<HRESULT>(status), ErrorContext::kRemoteFile, false};
+  }
+  return classify_http_status(static_cast<int>(status));
+}
+
+bool validators_changed(const RemoteValidators& before, const RemoteValidators& now) {
+  if (before.size != kSizeUnknown && now.size != kSizeUnknown && before.size != now.size) {
+    return true;
+  }
+  if (!before.etag.empty() && !now.etag.empty() && before.etag != now.etag) return true;
+  return !before.last_modified.empty() && !now.last_modified.empty() &&
+         before.last_modified != now.last_modified;
+}
+
+bool start_head(Transfer& t, CURLM* multi) {
+  t.phase = Transfer::Phase::kHead;
+  return prepare_easy(t, true) && curl_multi_add_handle(multi, t.easy) == CURLM_OK;
+}
+
+bool finish_head(Transfer& t) {
+  long status = response_status(t);
+  if (status / 100 != 2) {
+    t.fail(status_failure(t, status), "HEAD: HTTP status " + std::to_string(status));
+    return false;
+  }
+  curl_off_t length = -1;
+  curl_easy_getinfo(t.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  curl_off_t filetime = -1;
+  curl_easy_getinfo(t.easy, CURLINFO_FILETIME_T, &filetime);
+  if (filetime > 0) t.mtime_ms = std::int64_t{filetime} * 1000;
+  if (length < 0) {
+    t.fail({hr::BG_E_MISSING_FILE_SIZE, ErrorContext::kRemoteFile, false},
+           "the server did not give the file size");
+    return false;
+  }
+  t.seen.size = static_cast<std::uint64_t>(length);
+  t.expected = t.seen;
+  return true;
+}
+
+bool finish_get(Transfer& t) {
+  if (!t.body_checked && !check_body_start(t)) return false;
+  curl_off_t filetime = -1;
+  curl_easy_getinfo(t.easy, CURLINFO_FILETIME_T, &filetime);
+  if (t.mtime_ms == 0 && filetime > 0) t.mtime_ms = std::int64_t{filetime} * 1000;
+  return true;
+}
+
+// Starts the GET for the range containing the current offset.
+bool start_get(Transfer& t, CURLM* multi) {
+  t.phase = Transfer::Phase::kGet;
+  t.body_checked = false;
+  t.ranged_get = false;
+  t.get_remaining = kSizeUnknown;
+  if (!prepare_easy(t, false)) return false;
+  std::uint64_t local_start = 0;
+  for (const FileRange& r : t.plan) {
+    if (t.offset < local_start + r.length) {
+      std::uint64_t skip = t.offset - local_start;
+      t.get_remote_start = r.initial_offset + skip;
+      t.get_remaining = r.length - skip;
+      bool whole_file = t.request.ranges.empty();
+      t.ranged_get = t.get_remote_start > 0 || !whole_file;
+      std::string range = std::to_string(t.get_remote_start) + "-";
+      if (!whole_file) range += std::to_string(r.initial_offset + r.length - 1);
+      if (t.ranged_get) curl_easy_setopt(t.easy, CURLOPT_RANGE, range.c_str());
+      break;
+    }
+    local_start += r.length;
+  }
+  return curl_multi_add_handle(multi, t.easy) == CURLM_OK;
+}
+
+}  // namespace openbits::daemon::transfer_detail

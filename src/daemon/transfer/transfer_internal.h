@@ -1,0 +1,104 @@
+// Internal to the transfer module: the state of one running file (TransferEngine::Transfer)
+// and the helpers shared by the HTTP path (http_transfer.cc), the file-copy path
+// (file_copy.cc) and the engine loop (transfer_engine.cc). Everything here runs on the
+// engine thread only.
+#pragma once
+
+#include <curl/curl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/daemon/transfer/http_status.h"
+#include "src/daemon/transfer/transfer_engine.h"
+
+namespace openbits::daemon {
+
+struct TransferEngine::Transfer {
+  using Clock = std::chrono::steady_clock;
+  enum class Phase { kHead, kGet, kCopy };
+
+  std::uint64_t token = 0;
+  TransferRequest request;
+  TransferObserver* observer = nullptr;
+  Phase phase = Phase::kHead;
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  int fd = -1;         // the temp file
+  int source_fd = -1;  // file:// sources
+  std::uint64_t offset = 0;  // bytes in the temp file
+  std::uint64_t synced = 0;  // bytes known durable
+  Clock::time_point last_sync = Clock::now();
+  RemoteValidators seen;      // from the latest response (or the source's stat)
+  RemoteValidators expected;  // from HEAD, checked against each GET response
+  std::int64_t mtime_ms = 0;
+  std::vector<FileRange> plan;  // resolved ranges; empty: one body of unknown size
+  std::uint64_t total = kSizeUnknown;
+  bool announced = false;  // on_connected/on_validators sent
+  bool restarted = false;  // the temp file was cut below request.durable_offset
+  // The GET in flight.
+  bool ranged_get = false;
+  std::uint64_t get_remote_start = 0;
+  std::uint64_t get_remaining = kSizeUnknown;
+  bool body_checked = false;
+  std::string content_range;
+  std::optional<Failure> failure;
+  std::string detail;
+
+  Transfer() = default;
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+  ~Transfer() {
+    if (easy) curl_easy_cleanup(easy);
+    if (headers) curl_slist_free_all(headers);
+    if (fd >= 0) ::close(fd);
+    if (source_fd >= 0) ::close(source_fd);
+  }
+
+  // Records the first failure; later ones are consequences of it.
+  void fail(Failure f, std::string why) {
+    if (!failure) {
+      failure = f;
+      detail = std::move(why);
+    }
+  }
+  // HEAD is skipped (and resume is impossible) for dynamic content and custom verbs.
+  bool without_head() const { return request.dynamic_content || request.http_method != "GET"; }
+};
+
+namespace transfer_detail {
+
+using Transfer = TransferEngine::Transfer;
+
+// Temp file: open/create as the owner and cut to `length`; write; flush + report.
+bool open_temp(Transfer& t, std::uint64_t length);
+bool write_all(Transfer& t, const char* data, std::size_t size);
+bool checkpoint_due(const Transfer& t);
+bool checkpoint(Transfer& t);  // fdatasync, then on_progress; false on a flush error
+// Sends on_connected and on_validators once.
+void announce(Transfer& t);
+
+// HTTP (http_transfer.cc).
+bool start_head(Transfer& t, CURLM* multi);
+bool start_get(Transfer& t, CURLM* multi);
+// Reads the size and time of a finished HEAD; false (with t.failure) if unusable.
+bool finish_head(Transfer& t);
+// Checks a finished GET that may have had no body; false (with t.failure) if unusable.
+bool finish_get(Transfer& t);
+// The failure for a non-2xx status, honouring the redirect policy.
+Failure status_failure(const Transfer& t, long status);
+// True if `now` contradicts `before` (size, ETag or Last-Modified both known and different).
+bool validators_changed(const RemoteValidators& before, const RemoteValidators& now);
+
+// file:// and plain paths (file_copy.cc).
+bool is_file_source(const std::string& remote);
+bool open_source(Transfer& t);  // as the owner; fills t.seen and t.mtime_ms
+// Copies up to `budget` bytes; checkpoints as due. Sets t.failure on errors.
+void copy_some(Transfer& t, std::vector<char>& buffer, std::uint64_t budget);
+
+}  // namespace transfer_detail
+}  // namespace openbits::daemon
