@@ -106,6 +106,9 @@ class JobManager final : public TransferObserver {
   // File operations as the owner (job_files.cc).
   HRESULT delete_temp_files(const JobRecord& job, bool only_unfinished);
   Status deliver_files(JobRecord& job);
+  // SetFileACLFlags for file:// sources: owner, group and mode of the source, applied to
+  // the finished temp file as the job owner.
+  Status apply_acl_flags(const JobRecord& job, const FileRecord& file);
 
   std::mutex mutex_;
   Store& store_;

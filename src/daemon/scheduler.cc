@@ -295,6 +295,16 @@ void JobManager::on_complete(std::uint64_t token, std::uint64_t total_bytes,
   file.info.progress.bytes_total = total_bytes;
   file.remote_mtime_ms = last_modified_ms;
   job->timers.no_progress_since_ms = 0;
+  if (Status acl = apply_acl_flags(*job, file); !acl.ok()) {
+    // BITS: missing privileges for the ACL flags leave the job in TRANSIENT_ERROR.
+    spdlog::warn("job {} file {}: {}", to_string(job->info.id), file.info.index, acl.message());
+    ErrorInfo error;
+    error.code = acl.code();
+    error.context = ErrorContext::kLocalFile;
+    error.file_index = file.info.index;
+    enter_error(*job, error, true);
+    return;
+  }
   finish_file(*job, file.info.index);
   schedule();
 }

@@ -3,6 +3,8 @@
 // they could not read themselves.
 #include <sys/stat.h>
 
+#include <thread>
+
 #include "tests/integration/itest.h"
 
 namespace openbits::itest {
@@ -58,6 +60,53 @@ TEST_F(OwnerTest, FileUrlsCannotReadWhatTheOwnerCannot) {
   EXPECT_NE(r.out.find("ERROR CODE:    0x80070005"), std::string::npos) << r.out;
   EXPECT_FALSE(exists(mine + "/copy"));
   EXPECT_TRUE(temp_files_in(mine).empty());
+}
+
+}  // namespace
+}  // namespace openbits::itest
+
+namespace openbits::itest {
+namespace {
+
+TEST_F(OwnerTest, AclFlagsCopyOwnerGroupAndModeOfFileSources) {
+  std::string source = dir.path() + "/source";
+  make_file(source, 2048, 33);
+  ::chown(source.c_str(), kNobody, kNobody);
+  ::chmod(source.c_str(), 0640);
+  auto job = manager->create_job("acl");
+  ASSERT_TRUE(job->set_file_acl_flags(kCopyFileOwner | kCopyFileGroup | kCopyFileDacl).ok());
+  ASSERT_TRUE(job->add_file("file://" + source, out + "/copy").ok());
+  ASSERT_TRUE(job->resume().ok());
+  ASSERT_EQ(
+      wait_for_state(*job, {JobState::kTransferred, JobState::kError, JobState::kTransientError}),
+      JobState::kTransferred);
+  ASSERT_EQ(job->complete().code(), hr::S_OK);
+  struct stat st {};
+  ASSERT_EQ(::stat((out + "/copy").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kNobody);
+  EXPECT_EQ(st.st_gid, kNobody);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_TRUE(files_equal(source, out + "/copy"));
+}
+
+TEST_F(OwnerTest, AclOwnerFlagWithoutPrivilegeIsATransientAccessDenied) {
+  std::string source = dir.path() + "/rootfile";
+  make_file(source, 100, 34);
+  std::string mine = user_dir();
+  as_nobody({"/create", "acl-denied"});
+  as_nobody({"/setaclflags", "acl-denied", "O"});
+  as_nobody({"/addfile", "acl-denied", "file://" + source, mine + "/copy"});
+  as_nobody({"/resume", "acl-denied"});
+  std::string state;
+  for (int i = 0; i < 100 && state != "TRANSIENT_ERROR"; ++i) {
+    state = as_nobody({"/rawreturn", "/getstate", "acl-denied"}).out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(state, "TRANSIENT_ERROR");
+  auto error = as_nobody({"/geterror", "acl-denied"});
+  EXPECT_NE(error.out.find("ERROR CODE:    0x80070005"), std::string::npos) << error.out;
+  EXPECT_NE(error.out.find("ERROR CONTEXT: 0x00000004"), std::string::npos) << error.out;
+  EXPECT_FALSE(exists(mine + "/copy"));
 }
 
 }  // namespace
