@@ -1,5 +1,7 @@
 // bitsadmin end to end against a real bitsd and nginx: output layouts, exit statuses,
 // errors on stderr, and what another (unprivileged) user may see and do.
+#include <fstream>
+
 #include "tests/integration/itest.h"
 
 namespace openbits::itest {
@@ -107,6 +109,37 @@ TEST_F(BitsadminTest, JsonListingIsMachineReadable) {
   auto r = admin({"/rawreturn", "/list", "--json"});
   EXPECT_EQ(r.out.front(), '[');
   EXPECT_NE(r.out.find("\"display_name\":\"json job\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace openbits::itest
+
+namespace openbits::itest {
+namespace {
+
+class BitsadminFileSetTest : public ServiceTest {
+ protected:
+  CommandResult admin(std::vector<std::string> args) {
+    args.insert(args.begin(), OPENBITS_BITSADMIN_PATH);
+    return run_command(args, {"OPENBITS_SOCKET=" + bitsd.socket()});
+  }
+};
+
+TEST_F(BitsadminFileSetTest, AddFileSetIsAllOrNothing) {
+  std::string list = dir.path() + "/files.txt";
+  std::ofstream(list) << "# remote local\n"
+                      << nginx.url("/a") << " " << out << "/a\n"
+                      << nginx.url("/b") << " " << out << "/b\n";
+  admin({"/create", "set"});
+  auto ok = admin({"/addfileset", "set", list});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  std::string bad = dir.path() + "/bad.txt";
+  std::ofstream(bad) << nginx.url("/c") << " " << out << "/c\n"
+                     << nginx.url("/d") << " relative/d\n";
+  auto refused = admin({"/addfileset", "set", bad});
+  EXPECT_EQ(refused.err.rfind("Unable to add file set to job - 0x80070057.", 0), 0u) << refused.err;
+  auto files = admin({"/listfiles", "set"});
+  EXPECT_NE(files.out.find("Listed 2 file(s)."), std::string::npos) << files.out;
 }
 
 }  // namespace
