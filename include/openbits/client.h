@@ -28,6 +28,34 @@ class Connection;  // internal: the RPC channel
 class Job;
 class File;
 
+// A snapshot cursor with the semantics of IEnumBackgroundCopyJobs/Files: the items are
+// fixed when the enumerator is made (later jobs do not appear), the position moves with
+// next()/skip(), reset() rewinds, clone() copies the position, count() is the snapshot size.
+template <typename T>
+class Enumerator {
+ public:
+  explicit Enumerator(std::vector<T> items) : items_(std::move(items)) {}
+  // Appends up to `count` items to `out`: S_OK when exactly `count` came, else S_FALSE.
+  Status next(std::size_t count, std::vector<T>& out) {
+    std::size_t n = 0;
+    for (; n < count && position_ < items_.size(); ++n) out.push_back(items_[position_++]);
+    return Status::ok_status(n == count ? hr::S_OK : hr::S_FALSE);
+  }
+  // S_OK when `count` items could be skipped, S_FALSE when the end came first.
+  Status skip(std::size_t count) {
+    bool whole = items_.size() - position_ >= count;
+    position_ = whole ? position_ + count : items_.size();
+    return Status::ok_status(whole ? hr::S_OK : hr::S_FALSE);
+  }
+  void reset() { position_ = 0; }
+  Enumerator clone() const { return *this; }
+  std::size_t count() const { return items_.size(); }
+
+ private:
+  std::vector<T> items_;
+  std::size_t position_ = 0;
+};
+
 class OPENBITS_EXPORT Manager {
  public:
   // Connects to bitsd. An empty path means: $OPENBITS_SOCKET, else the system socket
@@ -41,6 +69,8 @@ class OPENBITS_EXPORT Manager {
   Result<Job> get_job(const Guid& id);
   // EnumJobs: a snapshot of the caller's non-final jobs (all users': admins only).
   Result<std::vector<JobInfo>> enum_jobs(bool all_users = false);
+  // EnumJobs as a cursor over job handles.
+  Result<Enumerator<Job>> enum_job_handles(bool all_users = false);
   Result<std::string> error_description(HRESULT code);
   Result<std::string> daemon_version();
 
@@ -75,6 +105,7 @@ class OPENBITS_EXPORT Job {
   Result<JobState> state() const;
   Result<JobProgress> progress() const;
   Result<std::vector<File>> files() const;  // EnumFiles, insertion order
+  Result<Enumerator<File>> enum_files() const;
   // GetError: BG_E_ERROR_INFORMATION_UNAVAILABLE unless in ERROR/TRANSIENT_ERROR.
   Result<ErrorInfo> error() const;
 

@@ -77,6 +77,14 @@ Result<std::vector<JobInfo>> Manager::enum_jobs(bool all_users) {
   return decode<std::vector<JobInfo>>(result->value("jobs", json::array()));
 }
 
+Result<Enumerator<Job>> Manager::enum_job_handles(bool all_users) {
+  auto jobs = enum_jobs(all_users);
+  if (!jobs.ok()) return jobs.status();
+  std::vector<Job> handles;
+  for (const JobInfo& info : *jobs) handles.push_back(Job(connection_, info.id));
+  return Enumerator<Job>(std::move(handles));
+}
+
 Result<std::string> Manager::error_description(HRESULT code) {
   auto result = connection_->call(m::kErrorDescription, {{"hresult", code}});
   if (!result.ok()) return result.status();
@@ -139,6 +147,12 @@ Result<std::vector<File>> Job::files() const {
   std::vector<File> files;
   for (const FileInfo& file : job->files) files.push_back(File(connection_, id_, file.index));
   return files;
+}
+
+Result<Enumerator<File>> Job::enum_files() const {
+  auto list = files();
+  if (!list.ok()) return list.status();
+  return Enumerator<File>(std::move(list).value());
 }
 
 Result<ErrorInfo> Job::error() const {

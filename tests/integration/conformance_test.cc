@@ -124,5 +124,49 @@ TEST_F(ConformanceTest, CustomHeadersSetAndClear) {  // item 19
   EXPECT_FALSE(job.info()->custom_headers.has_value());
 }
 
+TEST_F(ConformanceTest, FileEnumeratorFollowsBitsCursorRules) {  // items 25-32
+  Job job = create();
+  ASSERT_TRUE(job.add_file(nginx.url("/1"), out + "/1").ok());
+  ASSERT_TRUE(job.add_file(nginx.url("/2"), out + "/2").ok());
+  auto files = job.enum_files();
+  ASSERT_TRUE(files.ok());
+  EXPECT_EQ(files->count(), 2u);
+  std::vector<File> got;
+  EXPECT_EQ(files->next(1, got).code(), hr::S_OK);
+  EXPECT_EQ(files->next(1, got).code(), hr::S_OK);
+  EXPECT_EQ(files->next(1, got).code(), hr::S_FALSE);
+  EXPECT_EQ(got.size(), 2u);
+  files->reset();
+  got.clear();
+  EXPECT_EQ(files->next(2, got).code(), hr::S_OK);
+  EXPECT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].info()->local_name, out + "/2");
+  files->reset();
+  EXPECT_EQ(files->skip(1).code(), hr::S_OK);
+  EXPECT_EQ(files->skip(1).code(), hr::S_OK);
+  EXPECT_EQ(files->skip(1).code(), hr::S_FALSE);
+  files->reset();
+  EXPECT_EQ(files->skip(3).code(), hr::S_FALSE);
+  files->reset();
+  EXPECT_EQ(files->skip(2).code(), hr::S_OK);
+  files->reset();
+  EXPECT_EQ(files->skip(2).code(), hr::S_OK);
+}
+
+TEST_F(ConformanceTest, JobEnumeratorsAreSnapshots) {  // items 33-34
+  Job a = create("A");
+  auto first = manager->enum_job_handles();
+  Job b = create("B");
+  auto second = manager->enum_job_handles();
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(second->count(), first->count() + 1);
+  auto copy = second->clone();
+  std::vector<Job> got;
+  EXPECT_EQ(second->next(second->count(), got).code(), hr::S_OK);
+  EXPECT_EQ(second->next(1, got).code(), hr::S_FALSE);
+  EXPECT_EQ(copy.next(1, got).code(), hr::S_OK);  // the clone kept its own position
+  EXPECT_EQ(second->skip(1).code(), hr::S_FALSE);
+}
+
 }  // namespace
 }  // namespace openbits::itest
