@@ -109,5 +109,19 @@ TEST_F(OwnerTest, AclOwnerFlagWithoutPrivilegeIsATransientAccessDenied) {
   EXPECT_FALSE(exists(mine + "/copy"));
 }
 
+TEST_F(OwnerTest, UserInstanceServesOnlyItsOwnUser) {
+  bitsd.terminate();
+  bitsd.start({"--user"});  // run by root here: a private instance of uid 0
+  auto mine =
+      run_command({OPENBITS_BITSADMIN_PATH, "/list"}, {"OPENBITS_SOCKET=" + bitsd.socket()});
+  EXPECT_EQ(mine.exit_code, 0) << mine.err;
+  auto other = as_nobody({"/list"});
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_EQ(other.err.rfind("Unable to list jobs - ", 0), 0u) << other.err;
+  struct stat st {};
+  ASSERT_EQ(::stat(bitsd.socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
 }  // namespace
 }  // namespace openbits::itest
