@@ -13,8 +13,7 @@ bool is_transient_http_status(int status) {
 }
 
 Failure classify_http_status(int status) {
-  return {http_error(status), ErrorContext::kRemoteFile,
-          is_transient_http_status(status)};
+  return {http_error(status), ErrorContext::kRemoteFile, is_transient_http_status(status)};
 }
 
 Failure classify_curl_error(CURLcode code) {

@@ -28,8 +28,8 @@ struct TransferEngine::Transfer {
   Phase phase = Phase::kHead;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
-  int fd = -1;         // the temp file
-  int source_fd = -1;  // file:// sources
+  int fd = -1;               // the temp file
+  int source_fd = -1;        // file:// sources
   std::uint64_t offset = 0;  // bytes in the temp file
   std::uint64_t synced = 0;  // bytes known durable
   Clock::time_point last_sync = Clock::now();

@@ -71,21 +71,17 @@ TEST(HttpStatusTest, TransportFailuresAreGeneralTransportAndTransient) {
 }
 
 TEST(HttpStatusTest, TlsFailuresAreFatal) {
-  EXPECT_EQ(classify_curl_error(CURLE_PEER_FAILED_VERIFICATION).code,
-            hr::WINHTTP_SECURE_FAILURE);
+  EXPECT_EQ(classify_curl_error(CURLE_PEER_FAILED_VERIFICATION).code, hr::WINHTTP_SECURE_FAILURE);
   EXPECT_FALSE(classify_curl_error(CURLE_PEER_FAILED_VERIFICATION).transient);
   EXPECT_FALSE(classify_curl_error(CURLE_SSL_CONNECT_ERROR).transient);
 }
 
 TEST(HttpStatusTest, LocalFileErrors) {
-  expect_failure(classify_local_errno(EACCES), hr::E_ACCESSDENIED, ErrorContext::kLocalFile,
-                 false);
-  expect_failure(classify_local_errno(EPERM), hr::E_ACCESSDENIED, ErrorContext::kLocalFile,
-                 false);
+  expect_failure(classify_local_errno(EACCES), hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false);
+  expect_failure(classify_local_errno(EPERM), hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false);
   expect_failure(classify_local_errno(ENOSPC), hr::DISK_FULL, ErrorContext::kLocalFile, true);
   expect_failure(classify_local_errno(EDQUOT), hr::DISK_FULL, ErrorContext::kLocalFile, true);
-  expect_failure(classify_local_errno(ENOENT), hr::PATH_NOT_FOUND, ErrorContext::kLocalFile,
-                 false);
+  expect_failure(classify_local_errno(ENOENT), hr::PATH_NOT_FOUND, ErrorContext::kLocalFile, false);
   expect_failure(classify_local_errno(ENOTDIR), hr::PATH_NOT_FOUND, ErrorContext::kLocalFile,
                  false);
 }

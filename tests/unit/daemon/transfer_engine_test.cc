@@ -84,8 +84,8 @@ class Nginx {
            "$http_range';\n"
         << "  access_log " << dir_ << "/access.log bytes;\n"
         << "  client_body_temp_path " << dir_ << "; proxy_temp_path " << dir_ << ";\n"
-        << "  fastcgi_temp_path " << dir_ << "; uwsgi_temp_path " << dir_
-        << "; scgi_temp_path " << dir_ << ";\n"
+        << "  fastcgi_temp_path " << dir_ << "; uwsgi_temp_path " << dir_ << "; scgi_temp_path "
+        << dir_ << ";\n"
         << "  server { listen 127.0.0.1:" << port_ << "; root " << www() << ";\n"
         << "    location /slow/ { alias " << www() << "/; limit_rate 64k; }\n"
         << "    location /norange/ { alias " << www() << "/; max_ranges 0; }\n"
@@ -97,7 +97,8 @@ class Nginx {
       ::execl("/usr/sbin/nginx", "nginx", "-c", conf.c_str(), "-p", dir_.c_str(), nullptr);
       ::_exit(127);
     }
-    for (int i = 0; i < 250 && !port_open(port_); ++i) std::this_thread::sleep_for(milliseconds(20));
+    for (int i = 0; i < 250 && !port_open(port_); ++i)
+      std::this_thread::sleep_for(milliseconds(20));
   }
   ~Nginx() {
     if (pid_ > 0) {
@@ -481,8 +482,8 @@ TEST_F(TransferEngineTest, FileUrlAndPlainPathCopiesAreIdentical) {
   EXPECT_GE(recorder_.of(a, Event::kProgress).size(), 4u);
   struct stat st {};
   ASSERT_EQ(::stat(source.c_str(), &st), 0);
-  EXPECT_EQ(done_a.last_modified_ms, std::int64_t{st.st_mtim.tv_sec} * 1000 +
-                                         st.st_mtim.tv_nsec / 1000000);
+  EXPECT_EQ(done_a.last_modified_ms,
+            std::int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000);
 }
 
 TEST_F(TransferEngineTest, MissingFileSourceIsFatal) {
