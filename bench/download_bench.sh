@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Download benchmark: a file (default 1 GiB) from nginx on loopback into one directory,
 # bitsd (a FOREGROUND job through `bitsadmin /transfer`) against `curl -o` and `aria2c`,
-# median of RUNS (default 5) each, reported as MB/s and as ratios to curl.
+# RUNS rounds (default 7) with the tools interleaved in each round, median per tool,
+# reported as MB/s and as ratios to curl.
 #   * "engine" run: destination on tmpfs, so the disk does not hide the engine.
 #   * "durable" run: destination on disk; curl and aria2 are followed by an fdatasync of
 #     the file (sync -d), since bitsd's progress is durable by design.
@@ -9,7 +10,7 @@
 set -euo pipefail
 BUILD=${1:-build}
 SIZE_MB=${SIZE_MB:-1024}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-7}
 BIN=$(cd "$BUILD/bin" && pwd)
 WORK=$(mktemp -d /var/tmp/openbits-bench-XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -64,14 +65,20 @@ echo "| destination | tool | median s | MB/s | ratio to curl |"
 echo "|---|---|---|---|---|"
 for target in tmpfs disk; do
   dir="$WORK/$target"; durable=0; [ "$target" = disk ] && durable=1
-  declare -A med=()
+  # Rounds interleave the tools so that drift in the machine's speed hits all of them.
+  declare -A times=() med=()
+  for _ in $(seq "$RUNS"); do
+    for tool in curl bitsd aria2; do
+      times[$tool]+="$(time_one $tool "$dir" $durable) "
+    done
+  done
   for tool in curl bitsd aria2; do
-    med[$tool]=$(for _ in $(seq "$RUNS"); do time_one $tool "$dir" $durable; done | median)
+    med[$tool]=$(tr ' ' '\n' <<<"${times[$tool]}" | grep . | median)
   done
   for tool in curl bitsd aria2; do
     mbs=$(echo "$SIZE_MB * 1.048576 / ${med[$tool]}" | bc -l)
     ratio=$(echo "${med[curl]} / ${med[$tool]}" | bc -l)
     printf "| %s | %s | %.3f | %.0f | %.2f |\n" "$target" "$tool" "${med[$tool]}" "$mbs" "$ratio"
   done
-  unset med
+  unset med times
 done
