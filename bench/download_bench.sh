@@ -6,7 +6,7 @@
 #   * "engine" run: destination on tmpfs, so the disk does not hide the engine.
 #   * "durable" run: destination on disk; curl and aria2 are followed by an fdatasync of
 #     the file (sync -d), since bitsd's progress is durable by design.
-# Usage: sudo bench/download_bench.sh [BUILD_DIR]   (needs nginx, curl, aria2c; root for tmpfs)
+# Usage (as root, for the tmpfs mount): bench/download_bench.sh [BUILD_DIR]
 set -euo pipefail
 BUILD=${1:-build}
 SIZE_MB=${SIZE_MB:-1024}
