@@ -19,3 +19,6 @@ cmake --build --preset asan-ubsan
 echo "== asan-ubsan tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j2 --timeout 900
+
+echo "== fuzz smoke (libFuzzer, bounded)"
+scripts/fuzz-smoke.sh 20

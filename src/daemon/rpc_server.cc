@@ -90,7 +90,7 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
 };
 
 RpcServer::RpcServer(asio::io_context& io, Dispatcher& dispatcher, Options options)
-    : io_(io), dispatcher_(dispatcher), options_(std::move(options)), acceptor_(io) {}
+    : dispatcher_(dispatcher), options_(std::move(options)), acceptor_(io) {}
 
 RpcServer::~RpcServer() { close(); }
 

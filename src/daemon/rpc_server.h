@@ -38,7 +38,6 @@ class RpcServer {
   class Session;
   void accept_next();
 
-  boost::asio::io_context& io_;
   Dispatcher& dispatcher_;
   Options options_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
