@@ -5,9 +5,8 @@
 
 #include <filesystem>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "src/daemon/clock.h"
 #include "src/daemon/dispatcher.h"
