@@ -1,8 +1,12 @@
-// Descriptions of HRESULTs and error contexts (openbits/names.h). Texts are openbits's own
-// wording in the style of BITS's messages.
+// Descriptions of HRESULTs and error contexts (openbits/names.h): BITS facility codes,
+// generic COM/Win32 codes, WinHTTP-style transport codes, HTTP statuses (0x80190000 +
+// status) and other HRESULT_FROM_WIN32 values. Texts are openbits's own wording in the
+// style of BITS's messages. Thread-safe: immutable tables (function-local statics).
 #include <array>
-#include <cstdio>
+#include <cstdint>
 #include <map>
+#include <optional>
+#include <string>
 
 #include "openbits/names.h"
 
@@ -40,6 +44,23 @@ const std::map<HRESULT, const char*>& texts() {
        "The redirect failed because it would lower security or "
        "leave the HTTP protocols."},
       {hr::WINHTTP_INVALID_SERVER_RESPONSE, "The server response could not be parsed."},
+      // Other WinHTTP codes (0x80072EE0 + n) that BITS reports for transport failures.
+      {0x80072EE4, "An internal error occurred in the HTTP transport."},
+      {0x80072EE5, "The URL is not valid."},
+      {0x80072EE6, "The URL uses a scheme other than http or https."},
+      {0x80072EF1, "The operation was canceled, usually because the connection was closed."},
+      {0x80072F05, "The server's certificate has expired or is not yet valid."},
+      {0x80072F06, "The server's certificate was issued for a different host name."},
+      {0x80072F0C, "The server requires a client certificate, and none was supplied."},
+      {0x80072F0D, "The server's certificate was issued by an authority that is not trusted."},
+      {0x80072F19, "The revocation status of the server's certificate could not be checked."},
+      {0x80072F86, "The proxy auto-configuration script contains an error."},
+      {0x80072F87, "The proxy auto-configuration script could not be downloaded."},
+      {0x80072F89, "The server's certificate is not valid."},
+      {0x80072F8A, "The server's certificate has been revoked."},
+      {0x80072F94, "The proxy auto-configuration URL could not be found."},
+      {0x80072F99, "The client certificate has no private key."},
+      {0x80072F9A, "The private key of the client certificate cannot be accessed."},
       {hr::BG_E_NOT_FOUND, "The requested job was not found."},
       {hr::BG_E_INVALID_STATE,
        "The requested action is not allowed in the current job state. The job might have been "
@@ -218,107 +239,178 @@ const std::map<HRESULT, const char*>& texts() {
   return table;
 }
 
-const char* http_text(int status) {
-  switch (status) {
-    case 100:
-      return "The request can be continued.";
-    case 101:
-      return "The server switched protocols in an upgrade header.";
-    case 200:
-      return "The server returned 200 where BITS expected something else: the "
-             "response was not valid.";
-    case 201:
-      return "HTTP status 201: Created.";
-    case 202:
-      return "HTTP status 202: Accepted.";
-    case 203:
-      return "HTTP status 203: Non-Authoritative Information.";
-    case 204:
-      return "HTTP status 204: No Content.";
-    case 205:
-      return "HTTP status 205: Reset Content.";
-    case 206:
-      return "HTTP status 206: Partial Content (unexpected here).";
-    case 300:
-      return "The server could not decide what to return (multiple choices).";
-    case 301:
-      return "The requested resource was assigned a new permanent URL.";
-    case 302:
-      return "The requested resource resides temporarily under a different URL.";
-    case 303:
-      return "The response to the request can be found under a different URL.";
-    case 304:
-      return "The requested resource has not been modified.";
-    case 305:
-      return "The requested resource must be accessed through a proxy.";
-    case 307:
-      return "The redirected request keeps the same HTTP verb.";
-    case 400:
-      return "The request could not be processed by the server due to invalid syntax.";
-    case 401:
-      return "The requested resource requires user authentication.";
-    case 402:
-      return "HTTP status 402: Payment Required.";
-    case 403:
-      return "The client does not have sufficient access rights to the requested "
-             "server object.";
-    case 404:
-      return "The requested URL does not exist on the server.";
-    case 405:
-      return "The HTTP verb used is not allowed.";
-    case 406:
-      return "Client browser does not accept the MIME type of the requested page.";
-    case 407:
-      return "Proxy authentication is required.";
-    case 408:
-      return "The server timed out waiting for the request.";
-    case 409:
-      return "The request could not be completed due to a conflict with the current "
-             "state of the resource.";
-    case 410:
-      return "The requested resource is no longer available at the server.";
-    case 411:
-      return "The server refused to accept the request without a defined content "
-             "length.";
-    case 412:
-      return "The precondition given in one or more of the request header fields "
-             "evaluated to false.";
-    case 413:
-      return "The server is refusing to process a request because the request entity "
-             "is larger than the server is able to process.";
-    case 414:
-      return "The server is refusing to service the request because the request URI "
-             "is longer than the server is willing to interpret.";
-    case 415:
-      return "The server is refusing to service the request because the entity of the "
-             "request is in a format not supported.";
-    case 416:
-      return "The server could not satisfy the range request.";
-    case 417:
-      return "The server could not meet the expectation given in an Expect request "
-             "header.";
-    case 429:
-      return "HTTP status 429: Too Many Requests.";
-    case 449:
-      return "The request should be retried after doing the appropriate action.";
-    case 500:
-      return "An unexpected condition prevented the server from fulfilling the "
-             "request.";
-    case 501:
-      return "The server does not support the functionality required to fulfill the "
-             "request.";
-    case 502:
-      return "The server, while acting as a gateway or proxy, received an invalid "
-             "response from the upstream server.";
-    case 503:
-      return "The service is temporarily overloaded.";
-    case 504:
-      return "The request was timed out waiting for a gateway.";
-    case 505:
-      return "The server does not support the HTTP protocol version that was used.";
-    default:
-      return nullptr;
+struct HttpStatus {
+  int status;
+  const char* phrase;    // the standard reason phrase
+  const char* sentence;  // BITS-style text for the statuses BITS names; else null
+};
+
+// Every registered HTTP status (RFC 9110 and the IANA registry, plus IIS's 449).
+constexpr std::array<HttpStatus, 63> kHttpStatuses = {{
+    {100, "Continue", "The request can be continued."},
+    {101, "Switching Protocols", "The server switched protocols in an upgrade header."},
+    {102, "Processing", nullptr},
+    {103, "Early Hints", nullptr},
+    {200, "OK",
+     "The server returned 200 where BITS expected something else: the response was not "
+     "valid."},
+    {201, "Created", nullptr},
+    {202, "Accepted", nullptr},
+    {203, "Non-Authoritative Information", nullptr},
+    {204, "No Content", nullptr},
+    {205, "Reset Content", nullptr},
+    {206, "Partial Content", nullptr},
+    {207, "Multi-Status", nullptr},
+    {208, "Already Reported", nullptr},
+    {226, "IM Used", nullptr},
+    {300, "Multiple Choices", "The server could not decide what to return (multiple choices)."},
+    {301, "Moved Permanently", "The requested resource was assigned a new permanent URL."},
+    {302, "Found", "The requested resource resides temporarily under a different URL."},
+    {303, "See Other", "The response to the request can be found under a different URL."},
+    {304, "Not Modified", "The requested resource has not been modified."},
+    {305, "Use Proxy", "The requested resource must be accessed through a proxy."},
+    {307, "Temporary Redirect", "The redirected request keeps the same HTTP verb."},
+    {308, "Permanent Redirect", nullptr},
+    {400, "Bad Request", "The request could not be processed by the server due to invalid syntax."},
+    {401, "Unauthorized", "The requested resource requires user authentication."},
+    {402, "Payment Required", nullptr},
+    {403, "Forbidden",
+     "The client does not have sufficient access rights to the requested server object."},
+    {404, "Not Found", "The requested URL does not exist on the server."},
+    {405, "Method Not Allowed", "The HTTP verb used is not allowed."},
+    {406, "Not Acceptable", "The server cannot return the resource in a type the client accepts."},
+    {407, "Proxy Authentication Required", "Proxy authentication is required."},
+    {408, "Request Timeout", "The server timed out waiting for the request."},
+    {409, "Conflict",
+     "The request could not be completed due to a conflict with the current state of the "
+     "resource."},
+    {410, "Gone", "The requested resource is no longer available at the server."},
+    {411, "Length Required",
+     "The server refused to accept the request without a defined content length."},
+    {412, "Precondition Failed",
+     "The precondition given in one or more of the request header fields evaluated to false."},
+    {413, "Content Too Large",
+     "The server is refusing to process a request because the request entity is larger than "
+     "the server is able to process."},
+    {414, "URI Too Long",
+     "The server is refusing to service the request because the request URI is longer than "
+     "the server is willing to interpret."},
+    {415, "Unsupported Media Type",
+     "The server is refusing to service the request because the entity of the request is in "
+     "a format not supported."},
+    {416, "Range Not Satisfiable", "The server could not satisfy the range request."},
+    {417, "Expectation Failed",
+     "The server could not meet the expectation given in an Expect request header."},
+    {418, "I'm a teapot", nullptr},
+    {421, "Misdirected Request", nullptr},
+    {422, "Unprocessable Content", nullptr},
+    {423, "Locked", nullptr},
+    {424, "Failed Dependency", nullptr},
+    {425, "Too Early", nullptr},
+    {426, "Upgrade Required", nullptr},
+    {428, "Precondition Required", nullptr},
+    {429, "Too Many Requests", nullptr},
+    {431, "Request Header Fields Too Large", nullptr},
+    {449, "Retry With", "The request should be retried after doing the appropriate action."},
+    {451, "Unavailable For Legal Reasons", nullptr},
+    {500, "Internal Server Error",
+     "An unexpected condition prevented the server from fulfilling the request."},
+    {501, "Not Implemented",
+     "The server does not support the functionality required to fulfill the request."},
+    {502, "Bad Gateway",
+     "The server, while acting as a gateway or proxy, received an invalid response from the "
+     "upstream server."},
+    {503, "Service Unavailable", "The service is temporarily overloaded."},
+    {504, "Gateway Timeout", "The request was timed out waiting for a gateway."},
+    {505, "HTTP Version Not Supported",
+     "The server does not support the HTTP protocol version that was used."},
+    {506, "Variant Also Negotiates", nullptr},
+    {507, "Insufficient Storage", nullptr},
+    {508, "Loop Detected", nullptr},
+    {510, "Not Extended", nullptr},
+    {511, "Network Authentication Required", nullptr},
+}};
+
+std::string http_text(int status) {
+  for (const HttpStatus& entry : kHttpStatuses) {
+    if (entry.status != status) continue;
+    if (entry.sentence) return entry.sentence;
+    return "HTTP status " + std::to_string(status) + ": " + entry.phrase + ".";
   }
+  return "HTTP status " + std::to_string(status) + ".";
+}
+
+// Texts of Win32 error codes (the low 16 bits of HRESULT_FROM_WIN32 values) that a
+// program may meet; the ones in texts() win.
+const std::map<std::uint32_t, const char*>& win32_texts() {
+  static const std::map<std::uint32_t, const char*> table = {
+      {1, "Incorrect function."},
+      {4, "The system cannot open the file: too many files are open."},
+      {6, "The handle is invalid."},
+      {8, "Not enough memory resources are available to process this command."},
+      {15, "The system cannot find the drive specified."},
+      {17, "The system cannot move the file to a different disk drive."},
+      {19, "The media is write protected."},
+      {21, "The device is not ready."},
+      {23, "Data error (cyclic redundancy check)."},
+      {31, "A device attached to the system is not functioning."},
+      {32, "The process cannot access the file because it is being used by another process."},
+      {33,
+       "The process cannot access the file because another process has locked a portion "
+       "of it."},
+      {38, "Reached the end of the file."},
+      {39, "The disk is full."},
+      {50, "The request is not supported."},
+      {53, "The network path was not found."},
+      {59, "An unexpected network error occurred."},
+      {64, "The specified network name is no longer available."},
+      {80, "The file exists."},
+      {82, "The directory or file cannot be created."},
+      {109, "The pipe has been ended."},
+      {110, "The system cannot open the device or file specified."},
+      {122, "The data area passed to a system call is too small."},
+      {123, "The file name, directory name, or volume label syntax is incorrect."},
+      {145, "The directory is not empty."},
+      {161, "The specified path is invalid."},
+      {170, "The requested resource is in use."},
+      {183, "Cannot create a file when that file already exists."},
+      {232, "The pipe is being closed."},
+      {267, "The directory name is invalid."},
+      {1053, "The service did not respond to the start or control request in time."},
+      {1058, "The service cannot be started because it is disabled."},
+      {1117, "The request could not be performed because of an I/O device error."},
+      {1222, "The network is not present or not started."},
+      {1223, "The operation was canceled by the user."},
+      {1231, "The network location cannot be reached."},
+      {1232, "The remote host cannot be reached."},
+      {1235, "The request was aborted."},
+      {1236, "The network connection was aborted by the local system."},
+      {1326, "The user name or password is incorrect."},
+      {1392, "The file or directory is corrupted and unreadable."},
+      {1460, "This operation returned because the timeout period expired."},
+      {1816, "Not enough quota is available to process this command."},
+  };
+  return table;
+}
+
+// openbits reports a redirect refused by BG_HTTP_REDIRECT_POLICY_DISALLOW as
+// HRESULT_FROM_WIN32(<3xx status>) (bits-spec §1.4); the Win32 codes with those numbers are
+// unrelated oplock and disk errors that openbits never reports, so name the redirect.
+std::optional<std::string> redirect_text(std::uint32_t win32) {
+  if (win32 < 300 || win32 > 308 || win32 == 304 || win32 == 305 || win32 == 306) {
+    return std::nullopt;
+  }
+  return "The server redirected the request (HTTP status " + std::to_string(win32) +
+         "), and the job's redirect policy does not allow redirects.";
+}
+
+std::optional<std::string> win32_text(HRESULT code) {
+  if ((code & 0xFFFF0000u) != 0x80070000u) return std::nullopt;
+  std::uint32_t win32 = code & 0xFFFFu;
+  if (auto redirect = redirect_text(win32)) return redirect;
+  const auto& table = win32_texts();
+  if (auto it = table.find(win32); it != table.end()) return std::string(it->second);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -326,11 +418,8 @@ const char* http_text(int status) {
 std::string describe_hresult(HRESULT code) {
   const auto& table = texts();
   if (auto it = table.find(code); it != table.end()) return it->second;
-  if (is_http_error(code)) {
-    int status = static_cast<int>(code - hr::kHttpFacilityBase);
-    if (const char* text = http_text(status)) return text;
-    return "HTTP status " + std::to_string(status) + ".";
-  }
+  if (is_http_error(code)) return http_text(static_cast<int>(code - hr::kHttpFacilityBase));
+  if (auto text = win32_text(code)) return *text;
   return "Unknown error " + hresult_hex(code) + ".";
 }
 
