@@ -3,9 +3,46 @@
 
 #include <ostream>
 
+#include "src/cli/arguments.h"
 #include "src/cli/format.h"
 
 namespace openbits::cli {
+namespace {
+
+// Commands of the switch inventory that later releases implement, with the action their
+// "Unable to <action>" error names.
+const std::map<std::string, std::string> kLaterCommands = {
+    {"examples", "show examples"},
+    {"monitor", "monitor jobs"},
+    {"setcredentials", "set credentials"},
+    {"removecredentials", "remove credentials"},
+    {"getclientcertificate", "get client certificate"},
+    {"setclientcertificatebyid", "set client certificate"},
+    {"setclientcertificatebyname", "set client certificate"},
+    {"removeclientcertificate", "remove client certificate"},
+    {"getreplyfilename", "get reply file name"},
+    {"setreplyfilename", "set reply file name"},
+    {"getreplyprogress", "get reply progress"},
+    {"getreplydata", "get reply data"},
+    {"sethelpertoken", "set helper token"},
+    {"gethelpertokensid", "get helper token SID"},
+    {"sethelpertokenflags", "set helper token flags"},
+    {"gethelpertokenflags", "get helper token flags"},
+    {"getpeerstats", "get peer statistics"},
+    {"cache", "manage the peer cache"},
+    {"peers", "manage peers"},
+    {"peercaching", "manage peer caching"},
+    {"util", "run utility command"},
+};
+
+std::string action_of(const std::string& command) {
+  if (auto it = kLaterCommands.find(command); it != kLaterCommands.end()) return it->second;
+  if (command == "transfer") return "transfer files";
+  if (command == "create") return "create job";
+  return command;
+}
+
+}  // namespace
 
 Result<Manager*> Context::manager() {
   if (!manager_) {
@@ -19,21 +56,22 @@ Result<Manager*> Context::manager() {
 Result<Job> Context::resolve(const std::string& reference) {
   auto m = manager();
   if (!m.ok()) return m.status();
-  if (auto guid = parse_guid(reference)) return (*m)->get_job(*guid);
+  JobReference ref = classify_job_reference(reference);
+  if (ref.guid) return (*m)->get_job(*ref.guid);
   auto jobs = (*m)->enum_jobs(false);
   if (!jobs.ok()) return jobs.status();
   std::optional<Guid> match;
   for (const JobInfo& job : *jobs) {
-    if (job.display_name != reference) continue;
+    if (job.display_name != ref.name) continue;
     if (match) {
       return Status(hr::E_INVALIDARG,
-                    "More than one job is named '" + reference + "'; use the job's GUID instead.");
+                    "More than one job is named '" + ref.name + "'; use the job's GUID instead.");
     }
     match = job.id;
   }
   if (!match) {
     return Status(hr::BG_E_NOT_FOUND,
-                  "The requested job was not found: no job is named '" + reference + "'.");
+                  "The requested job was not found: no job is named '" + ref.name + "'.");
   }
   return (*m)->get_job(*match);
 }
@@ -44,8 +82,11 @@ int Context::fail(const std::string& action, const Status& status) {
   return 1;
 }
 
-int Context::usage(const std::string& synopsis) {
-  err << "Invalid arguments. Usage: bitsadmin " << synopsis << '\n';
+int Context::usage(const std::string& synopsis, const Status& problem) {
+  if (problem.code() == hr::E_NOTIMPL) return fail(action_of(inv.command), problem);
+  err << "Invalid arguments";
+  if (!problem.message().empty()) err << ": " << problem.message();
+  err << ".\nUsage: bitsadmin " << synopsis << '\n';
   return 1;
 }
 
@@ -121,37 +162,15 @@ std::map<std::string, Handler> build_table() {
   };
   add_lifecycle_commands(table);
   add_file_commands(table);
-  add_property_commands(table);
+  add_getter_commands(table);
+  add_setter_commands(table);
   add_transfer_commands(table);
-  for (const char* later : {"upload",
-                            "getreplydata",
-                            "getreplyfilename",
-                            "setreplyfilename",
-                            "getreplyprogress",
-                            "setcredentials",
-                            "removecredentials",
-                            "setclientcertificatebyid",
-                            "setclientcertificatebyname",
-                            "removeclientcertificate",
-                            "getclientcertificate",
-                            "monitor",
-                            "sethelpertoken",
-                            "sethelpertokenflags",
-                            "gethelpertokenflags",
-                            "gethelpertokensid",
-                            "getpeerstats",
-                            "cache",
-                            "peers",
-                            "peercaching",
-                            "util",
-                            "examples"}) {
-    if (table.count(later)) continue;
-    table[later] = [](Context& ctx) {
-      return ctx.fail(ctx.inv.command, Status(hr::E_NOTIMPL,
-                                              "This command is not "
-                                              "available in this version of "
-                                              "openbits yet."));
-    };
+  for (const auto& [command, action] : kLaterCommands) {
+    table.try_emplace(command, [](Context& ctx) {
+      return ctx.fail(action_of(ctx.inv.command),
+                      Status(hr::E_NOTIMPL, "This command is not available in this version of "
+                                            "openbits yet."));
+    });
   }
   return table;
 }

@@ -24,8 +24,9 @@ class Context {
   Result<Job> resolve(const std::string& reference);
   // Prints "Unable to <action> - 0x<code>. <description>" and returns 1.
   int fail(const std::string& action, const Status& status);
-  // Prints a usage error for the current command and returns 1.
-  int usage(const std::string& synopsis);
+  // Prints a usage error for the current command and returns 1; `problem` (an
+  // E_INVALIDARG from arguments.h) says what was wrong, E_NOTIMPL goes through fail().
+  int usage(const std::string& synopsis, const Status& problem = Status());
   // Prints a getter's value: bare (no newline) with /RAWRETURN.
   int value(const std::string& text);
 
@@ -45,7 +46,8 @@ int run(const Invocation& invocation, std::ostream& out, std::ostream& err);
 
 void add_lifecycle_commands(std::map<std::string, Handler>& table);
 void add_file_commands(std::map<std::string, Handler>& table);
-void add_property_commands(std::map<std::string, Handler>& table);
+void add_getter_commands(std::map<std::string, Handler>& table);
+void add_setter_commands(std::map<std::string, Handler>& table);
 void add_transfer_commands(std::map<std::string, Handler>& table);
 
 }  // namespace openbits::cli

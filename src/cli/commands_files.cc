@@ -3,6 +3,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "src/cli/arguments.h"
 #include "src/cli/commands.h"
 
 namespace openbits::cli {
@@ -21,27 +22,16 @@ int addfile(Context& ctx) {
 
 int addfileset(Context& ctx) {
   if (ctx.inv.args.size() != 2) return ctx.usage("/ADDFILESET job textfile");
-  std::ifstream in(ctx.inv.args[1]);
+  std::ifstream in(ctx.inv.args[1], std::ios::binary);
   if (!in) return ctx.fail("add file set to job", Status(hr::FILE_NOT_FOUND, ctx.inv.args[1]));
-  std::vector<FileSpec> files;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::istringstream fields(line);
-    std::string remote;
-    std::string local;
-    if (!(fields >> remote) || remote.front() == '#') continue;
-    std::string extra;
-    if (!(fields >> local) || (fields >> extra)) {
-      return ctx.fail("add file set to job",
-                      Status(hr::E_INVALIDARG, "malformed line: '" + line + "'"));
-    }
-    files.push_back({remote, local, {}});
-  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto files = parse_file_set(text.str());  // the whole file before anything is added
+  if (!files.ok()) return ctx.fail("add file set to job", files.status());
   auto job = ctx.resolve(ctx.inv.args[0]);
   if (!job.ok()) return ctx.fail("add file set to job", job.status());
-  if (Status s = job->add_file_set(files); !s.ok()) return ctx.fail("add file set to job", s);
-  ctx.out << "Added " << files.size() << " file(s) to job.\n";
+  if (Status s = job->add_file_set(*files); !s.ok()) return ctx.fail("add file set to job", s);
+  ctx.out << "Added " << files->size() << " file(s) to job.\n";
   return 0;
 }
 

@@ -1,40 +1,27 @@
 // bitsadmin job lifecycle and inspection commands: /CREATE /RESUME /SUSPEND /CANCEL
 // /COMPLETE /TAKEOWNERSHIP /RESET /LIST /INFO /LISTFILES.
+#include <cctype>
 #include <ostream>
 
+#include "src/cli/arguments.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
 
 namespace openbits::cli {
 namespace {
 
-bool has_switch(const std::vector<std::string>& args, std::string_view name) {
-  for (const auto& a : args) {
-    if (is_switch(a, name)) return true;
-  }
-  return false;
+std::string upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
 }
 
 int create(Context& ctx) {
-  JobType type = JobType::kDownload;
-  std::optional<std::string> name;
-  for (const std::string& arg : ctx.inv.args) {
-    if (is_switch(arg, "download")) {
-      type = JobType::kDownload;
-    } else if (is_switch(arg, "upload")) {
-      type = JobType::kUpload;
-    } else if (is_switch(arg, "upload-reply")) {
-      type = JobType::kUploadReply;
-    } else if (!name) {
-      name = arg;
-    } else {
-      return ctx.usage("/CREATE [/DOWNLOAD | /UPLOAD | /UPLOAD-REPLY] display_name");
-    }
-  }
-  if (!name) return ctx.usage("/CREATE [/DOWNLOAD | /UPLOAD | /UPLOAD-REPLY] display_name");
+  const char* synopsis = "/CREATE [/DOWNLOAD | /UPLOAD | /UPLOAD-REPLY] display_name";
+  auto args = parse_create_args(ctx.inv.args);
+  if (!args.ok()) return ctx.usage(synopsis, args.status());
   auto m = ctx.manager();
   if (!m.ok()) return ctx.fail("create job", m.status());
-  auto job = (*m)->create_job(*name, type);
+  auto job = (*m)->create_job(args->name, args->type);
   if (!job.ok()) return ctx.fail("create job", job.status());
   if (ctx.inv.raw) {
     ctx.out << to_string(job->id());
@@ -47,7 +34,7 @@ int create(Context& ctx) {
 // /RESUME, /SUSPEND, /CANCEL, /COMPLETE, /TAKEOWNERSHIP: one job, one call.
 Handler job_action(std::string verb, std::string done, Status (Job::*action)()) {
   return [verb, done, action](Context& ctx) {
-    if (ctx.inv.args.size() != 1) return ctx.usage("/" + verb + " job");
+    if (ctx.inv.args.size() != 1) return ctx.usage(upper("/" + verb) + " job");
     std::string what = verb == "takeownership" ? "take ownership of job" : verb + " job";
     auto job = ctx.resolve(ctx.inv.args[0]);
     if (!job.ok()) return ctx.fail(what, job.status());
@@ -65,10 +52,11 @@ Handler job_action(std::string verb, std::string done, Status (Job::*action)()) 
 }
 
 int reset(Context& ctx) {
-  bool all = has_switch(ctx.inv.args, "allusers");
+  auto args = parse_reset_args(ctx.inv.args);
+  if (!args.ok()) return ctx.usage("/RESET [/ALLUSERS]", args.status());
   auto m = ctx.manager();
   if (!m.ok()) return ctx.fail("reset jobs", m.status());
-  auto jobs = (*m)->enum_jobs(all);
+  auto jobs = (*m)->enum_jobs(args->all_users);
   if (!jobs.ok()) return ctx.fail("reset jobs", jobs.status());
   std::size_t cancelled = 0;
   for (const JobInfo& info : *jobs) {
@@ -78,8 +66,8 @@ int reset(Context& ctx) {
       ++cancelled;
       ctx.out << to_string(info.id) << " canceled.\n";
     } else {
-      ctx.err << to_string(info.id) << ": " << hresult_hex(s.code()) << " "
-              << describe_hresult(s.code()) << '\n';
+      ctx.err << "Unable to cancel " << to_string(info.id) << " - " << hresult_hex(s.code())
+              << ". " << (s.message().empty() ? describe_hresult(s.code()) : s.message()) << '\n';
     }
   }
   ctx.out << cancelled << " out of " << jobs->size() << " jobs canceled.\n";
@@ -87,37 +75,34 @@ int reset(Context& ctx) {
 }
 
 int list(Context& ctx) {
-  bool all = has_switch(ctx.inv.args, "allusers");
-  bool verbose = has_switch(ctx.inv.args, "verbose");
-  bool json = has_switch(ctx.inv.args, "json");
+  auto args = parse_list_args(ctx.inv.args);
+  if (!args.ok()) return ctx.usage("/LIST [/ALLUSERS] [/VERBOSE] [--json]", args.status());
   auto m = ctx.manager();
   if (!m.ok()) return ctx.fail("list jobs", m.status());
-  auto jobs = (*m)->enum_jobs(all);
+  auto jobs = (*m)->enum_jobs(args->all_users);
   if (!jobs.ok()) return ctx.fail("list jobs", jobs.status());
-  if (json) {
-    ctx.out << '[';
-    for (std::size_t i = 0; i < jobs->size(); ++i) {
-      ctx.out << (i ? "," : "") << to_json((*jobs)[i], -1);
-    }
-    ctx.out << "]\n";
+  if (args->json) {
+    ctx.out << json_array(*jobs) << '\n';
     return 0;
   }
   for (const JobInfo& job : *jobs) {
-    ctx.out << (verbose ? verbose_block(job) + "\n" : list_line(job) + "\n");
+    ctx.out << (args->verbose ? verbose_block(job) : list_line(job)) << '\n';
   }
-  ctx.out << "\nListed " << jobs->size() << " job(s).\n";
+  if (!args->verbose) ctx.out << '\n';  // verbose blocks already end with a blank line
+  ctx.out << "Listed " << jobs->size() << " job(s).\n";
   return 0;
 }
 
 int info(Context& ctx) {
-  if (ctx.inv.args.empty()) return ctx.usage("/INFO job [/VERBOSE] [--json]");
-  auto job = ctx.resolve(ctx.inv.args[0]);
+  auto args = parse_info_args(ctx.inv.args);
+  if (!args.ok()) return ctx.usage("/INFO job [/VERBOSE] [--json]", args.status());
+  auto job = ctx.resolve(args->job);
   if (!job.ok()) return ctx.fail("get job information", job.status());
   auto data = job->info();
   if (!data.ok()) return ctx.fail("get job information", data.status());
-  if (has_switch(ctx.inv.args, "json")) {
+  if (args->json) {
     ctx.out << to_json(*data) << '\n';
-  } else if (has_switch(ctx.inv.args, "verbose")) {
+  } else if (args->verbose) {
     ctx.out << verbose_block(*data);
   } else {
     ctx.out << list_line(*data) << '\n';
@@ -131,12 +116,7 @@ int listfiles(Context& ctx) {
   if (!job.ok()) return ctx.fail("list files", job.status());
   auto data = job->info();
   if (!data.ok()) return ctx.fail("list files", data.status());
-  for (const FileInfo& file : data->files) {
-    ctx.out << bytes_text(file.progress.bytes_transferred) << " / "
-            << bytes_text(file.progress.bytes_total) << ' '
-            << (file.progress.completed ? "COMPLETED" : "WORKING") << ' ' << file.remote_name
-            << " -> " << file.local_name << '\n';
-  }
+  for (const FileInfo& file : data->files) ctx.out << file_line(file).substr(1) << '\n';
   ctx.out << "Listed " << data->files.size() << " file(s).\n";
   return 0;
 }

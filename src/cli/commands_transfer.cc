@@ -10,6 +10,7 @@
 #include <ostream>
 #include <thread>
 
+#include "src/cli/arguments.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
 
@@ -19,40 +20,6 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 
 void on_sigint(int) { g_interrupted = true; }
-
-struct TransferArgs {
-  std::string name;
-  JobPriority priority = JobPriority::kNormal;
-  std::optional<std::uint32_t> acl_flags;
-  bool dynamic = false;
-  std::vector<FileSpec> files;
-};
-
-std::optional<TransferArgs> parse_transfer(const std::vector<std::string>& args) {
-  if (args.empty()) return std::nullopt;
-  TransferArgs t;
-  t.name = args[0];  // always the name, even if it looks like a switch
-  std::size_t i = 1;
-  for (; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (is_switch(a, "download")) continue;
-    if (is_switch(a, "dynamic")) {
-      t.dynamic = true;
-    } else if (is_switch(a, "priority") && i + 1 < args.size()) {
-      auto p = parse_job_priority(args[++i]);
-      if (!p) return std::nullopt;
-      t.priority = *p;
-    } else if (is_switch(a, "aclflags") && i + 1 < args.size()) {
-      t.acl_flags = parse_acl_flags(args[++i]);
-      if (!t.acl_flags) return std::nullopt;
-    } else {
-      break;
-    }
-  }
-  if (i >= args.size() || (args.size() - i) % 2 != 0) return std::nullopt;
-  for (; i < args.size(); i += 2) t.files.push_back({args[i], args[i + 1], {}});
-  return t;
-}
 
 Status configure(Job& job, const TransferArgs& args) {
   if (Status s = job.set_priority(args.priority); !s.ok()) return s;
@@ -148,12 +115,16 @@ int follow(Context& ctx, Job& job) {
 }
 
 int transfer(Context& ctx) {
-  auto args = parse_transfer(ctx.inv.args);
-  if (!args) {
+  auto args = parse_transfer_args(ctx.inv.args);
+  if (!args.ok()) {
     return ctx.usage(
         "/TRANSFER name [/DOWNLOAD] [/PRIORITY priority] [/ACLFLAGS flags] "
-        "[/DYNAMIC] remote_url local_name [remote_url local_name ...]");
+        "[/DYNAMIC] remote_url local_name [remote_url local_name ...]",
+        args.status());
   }
+  // From here on Ctrl+C cancels the job this command creates.
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
   auto m = ctx.manager();
   if (!m.ok()) return ctx.fail("create job", m.status());
   auto job = (*m)->create_job(args->name, JobType::kDownload);
@@ -162,8 +133,6 @@ int transfer(Context& ctx) {
     (void)job->cancel();  // leave no job behind
     return ctx.fail("add file to job", s);
   }
-  std::signal(SIGINT, on_sigint);
-  std::signal(SIGTERM, on_sigint);
   return follow(ctx, *job);
 }
 

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "openbits/client.h"
 #include "openbits/names.h"
 #include "src/cli/parser.h"
 
@@ -116,8 +117,7 @@ std::string verbose_block(const JobInfo& job) {
       << "\tEnable serving to peers         :"
       << ((job.peer_caching_flags & 0x2) ? "true" : "false") << '\n'
       << "CUSTOM HEADERS: "
-      << (job.custom_headers_write_only ? "(write-only)" : null_text(job.custom_headers)) << '\n'
-      << "MAXIMUM DOWNLOAD TIME: " << job.maximum_download_time << '\n';
+      << (job.custom_headers_write_only ? "(write-only)" : null_text(job.custom_headers)) << '\n';
   return out.str();
 }
 
@@ -135,6 +135,15 @@ std::string transfer_frame(const JobInfo& job) {
       << " / " << job.progress.files_total << " BYTES: " << bytes_text(done) << " / "
       << bytes_text(total) << " (" << percent << "%)";
   return out.str();
+}
+
+std::string json_array(const std::vector<JobInfo>& jobs) {
+  std::string out = "[";
+  for (const JobInfo& job : jobs) {
+    if (out.size() > 1) out += ',';
+    out += to_json(job, -1);
+  }
+  return out + "]";
 }
 
 }  // namespace openbits::cli

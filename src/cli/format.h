@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "openbits/types.h"
 
@@ -26,6 +27,8 @@ std::string error_block(const JobInfo& job);
 std::string verbose_block(const JobInfo& job);
 // The two /TRANSFER status lines (no trailing newline).
 std::string transfer_frame(const JobInfo& job);
+// /LIST --json: a one-line JSON array of the jobs (openbits::to_json of each).
+std::string json_array(const std::vector<JobInfo>& jobs);
 // "NOTIFICATION COMMAND LINE" value: "none" or program + parameters.
 std::string notify_cmd_text(const JobInfo& job);
 

@@ -13,7 +13,7 @@
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   openbits::cli::Invocation invocation = openbits::cli::parse_invocation(args);
-  if (!invocation.raw) std::cout << openbits::cli::banner();
+  if (!invocation.raw && !invocation.json) std::cout << openbits::cli::banner();
   // /NOWRAP on a terminal: cut every output line at the terminal's width.
   struct winsize size {};
   bool truncate = invocation.nowrap && ::isatty(STDOUT_FILENO) == 1 &&

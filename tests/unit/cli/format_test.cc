@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <ctime>
+
 #include "openbits/names.h"
 
 namespace openbits::cli {
@@ -85,6 +88,131 @@ TEST(FormatTest, TimesAndSizes) {
   EXPECT_EQ(integrity_text(0x4000), "SYSTEM");
   std::string t = time_text(1700000000000);
   EXPECT_TRUE(t.find(" AM") != std::string::npos || t.find(" PM") != std::string::npos) << t;
+}
+
+// Times in these tests are rendered in UTC.
+class FormatUtcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::setenv("TZ", "UTC", 1);
+    ::tzset();
+  }
+};
+
+TEST_F(FormatUtcTest, TimesAreMonthDayYearTwelveHour) {
+  EXPECT_EQ(time_text(1700000000000), "11/14/2023 10:13:20 PM");
+  EXPECT_EQ(time_text(1704067200000), "1/1/2024 12:00:00 AM");   // midnight
+  EXPECT_EQ(time_text(1704110405000), "1/1/2024 12:00:05 PM");   // noon
+  EXPECT_EQ(time_text(1704070861999), "1/1/2024 1:01:01 AM");    // milliseconds dropped
+}
+
+TEST_F(FormatUtcTest, VerboseBlockIsExactlyTheDocumentedLayout) {
+  JobInfo job = sample();
+  job.description = "Music Downloads";
+  job.times = {1700000000000, 1700000030000, 0};
+  job.error_count = 2;
+  job.files.push_back(job.files[0]);
+  job.files[1].remote_name = "http://h/done";
+  job.files[1].local_name = "/srv/done";
+  job.files[1].progress = {30, 30, true};
+  job.progress = {kSizeUnknown, 30, 2, 1};
+  job.file_acl_flags = kCopyFileOwner | kCopyFileDacl;
+  job.notify_cmd_program = "/usr/bin/logger";
+  job.notify_cmd_parameters = "/usr/bin/logger done";
+  job.peer_caching_flags = 0x2;
+  job.custom_headers = "X-A: 1";
+  EXPECT_EQ(verbose_block(job),
+            "GUID: {482FCAF0-74BF-469B-8929-5CCD028C9499} DISPLAY: 'myDownloadJob'\n"
+            "TYPE: DOWNLOAD STATE: TRANSIENT_ERROR OWNER: ann\n"
+            "PRIORITY: NORMAL FILES: 1 / 2 BYTES: 30 / UNKNOWN\n"
+            "CREATION TIME: 11/14/2023 10:13:20 PM MODIFICATION TIME: 11/14/2023 10:13:50 PM\n"
+            "COMPLETION TIME: UNKNOWN ACL FLAGS: od\n"
+            "NOTIFY INTERFACE: UNREGISTERED NOTIFICATION FLAGS: 3\n"
+            "RETRY DELAY: 600 NO PROGRESS TIMEOUT: 1209600 ERROR COUNT: 2\n"
+            "PROXY USAGE: PRECONFIG PROXY LIST: NULL PROXY BYPASS LIST: NULL\n"
+            "ERROR FILE:    https://downloadsrv/10mb.zip -> /srv/10mb.zip\n"
+            "ERROR CODE:    0x80072ee7 - " +
+                describe_hresult(hr::WINHTTP_NAME_NOT_RESOLVED) +
+                "\n"
+                "ERROR CONTEXT: 0x00000005 - The error occurred while the remote file was being "
+                "processed.\n"
+                "DESCRIPTION: Music Downloads\n"
+                "JOB FILES:\n"
+                "\t0 / UNKNOWN WORKING https://downloadsrv/10mb.zip -> /srv/10mb.zip\n"
+                "\t30 / 30 COMPLETED http://h/done -> /srv/done\n"
+                "NOTIFICATION COMMAND LINE: /usr/bin/logger /usr/bin/logger done\n"
+                "owner MIC integrity level: MEDIUM\n"
+                "owner elevated ?           false\n"
+                "Peercaching flags\n"
+                "\tEnable download from peers      :false\n"
+                "\tEnable serving to peers         :true\n"
+                "CUSTOM HEADERS: X-A: 1\n");
+}
+
+TEST(FormatTest, VerboseBlockWithoutErrorOmitsTheErrorLines) {
+  JobInfo job = sample();
+  job.error.reset();
+  job.owner_elevated = true;
+  job.owner_integrity_level = 0x3000;
+  job.custom_headers_write_only = true;
+  std::string block = verbose_block(job);
+  EXPECT_EQ(block.find("ERROR FILE"), std::string::npos);
+  EXPECT_NE(block.find("PROXY BYPASS LIST: NULL\nDESCRIPTION: \n"), std::string::npos) << block;
+  EXPECT_NE(block.find("owner MIC integrity level: HIGH\nowner elevated ?           true\n"),
+            std::string::npos);
+  EXPECT_NE(block.find("CUSTOM HEADERS: (write-only)\n"), std::string::npos);
+}
+
+TEST(FormatTest, ErrorBlockForAJobLevelError) {
+  JobInfo job = sample();
+  job.error->file_index.reset();
+  job.error->code = hr::E_ACCESSDENIED;
+  job.error->context = ErrorContext::kLocalFile;
+  EXPECT_EQ(error_block(job), "ERROR FILE:    (none)\nERROR CODE:    0x80070005 - " +
+                                  describe_hresult(hr::E_ACCESSDENIED) +
+                                  "\nERROR CONTEXT: 0x00000004 - " +
+                                  describe_context(ErrorContext::kLocalFile) + "\n");
+}
+
+TEST(FormatTest, ListLinesForFreshAndFinishedJobs) {
+  JobInfo fresh;
+  fresh.id = *parse_guid("{6AF46E48-41D3-453F-B7AF-A694BBC823F7}");
+  fresh.display_name = "job1";
+  fresh.progress = {0, 0, 0, 0};
+  EXPECT_EQ(list_line(fresh), "{6AF46E48-41D3-453F-B7AF-A694BBC823F7} 'job1' SUSPENDED 0 / 0 0 / 0");
+  fresh.state = JobState::kTransferred;
+  fresh.progress = {100379370, 100379370, 1, 1};
+  EXPECT_EQ(list_line(fresh),
+            "{6AF46E48-41D3-453F-B7AF-A694BBC823F7} 'job1' TRANSFERRED 1 / 1 100379370 / 100379370");
+}
+
+TEST(FormatTest, TransferFrameWhileRunning) {
+  JobInfo job = sample();
+  job.display_name = "big";
+  job.priority = JobPriority::kForeground;
+  job.state = JobState::kTransferring;
+  job.progress = {1000, 333, 2, 0};
+  EXPECT_EQ(transfer_frame(job),
+            "DISPLAY: 'big' TYPE: DOWNLOAD STATE: TRANSFERRING\n"
+            "PRIORITY: FOREGROUND FILES: 0 / 2 BYTES: 333 / 1000 (33%)");
+  job.state = JobState::kConnecting;
+  job.progress = {kSizeUnknown, 0, 1, 0};
+  EXPECT_EQ(transfer_frame(job),
+            "DISPLAY: 'big' TYPE: DOWNLOAD STATE: CONNECTING\n"
+            "PRIORITY: FOREGROUND FILES: 0 / 1 BYTES: 0 / UNKNOWN (0%)");
+}
+
+TEST(FormatTest, NotifyCommandTextAndJsonArray) {
+  JobInfo job = sample();
+  EXPECT_EQ(notify_cmd_text(job), "none");
+  job.notify_cmd_program = "/bin/true";
+  EXPECT_EQ(notify_cmd_text(job), "/bin/true");
+  EXPECT_EQ(json_array({}), "[]");
+  std::string two = json_array({job, job});
+  EXPECT_EQ(two.front(), '[');
+  EXPECT_EQ(two.back(), ']');
+  EXPECT_EQ(two.find('\n'), std::string::npos);
+  EXPECT_NE(two.find("\"display_name\":\"myDownloadJob\""), std::string::npos) << two;
 }
 
 }  // namespace

@@ -64,5 +64,44 @@ TEST(ParserTest, NullAndAclFlags) {
   EXPECT_EQ(acl_letters(kCopyFileOwner | kCopyFileSacl), "os");
 }
 
+TEST(ParserTest, PrefixOptionsCombineAndTheLastWrapWins) {
+  Invocation inv = parse_invocation({"-rawreturn", "/NOWRAP", "/wrap", "INFO", "j"});
+  EXPECT_TRUE(inv.raw);
+  EXPECT_FALSE(inv.nowrap);
+  EXPECT_EQ(inv.command, "info");
+  // Prefix options after the command word are its arguments.
+  Invocation late = parse_invocation({"/getstate", "/rawreturn"});
+  EXPECT_FALSE(late.raw);
+  EXPECT_EQ(late.args, std::vector<std::string>{"/rawreturn"});
+  EXPECT_EQ(parse_invocation({"/rawreturn"}).command, "");
+}
+
+TEST(ParserTest, HelpSpellings) {
+  EXPECT_EQ(parse_invocation({"/?"}).command, "?");
+  EXPECT_EQ(parse_invocation({"/HELP"}).command, "help");
+  EXPECT_EQ(parse_invocation({"-?"}).command, "?");
+}
+
+TEST(ParserTest, JsonOnListAndInfoDropsTheBanner) {
+  EXPECT_TRUE(parse_invocation({"/list", "--json"}).json);
+  EXPECT_TRUE(parse_invocation({"info", "j", "/JSON"}).json);
+  EXPECT_FALSE(parse_invocation({"/list"}).json);
+  EXPECT_FALSE(parse_invocation({"/setdescription", "j", "--json"}).json);
+}
+
+TEST(ParserTest, RangeListsAcceptHexAndAnyCaseEof) {
+  auto ranges = parse_range_list("0x10:0x20,100:EOF");
+  ASSERT_TRUE(ranges.has_value());
+  EXPECT_EQ((*ranges)[0], (FileRange{16, 32}));
+  EXPECT_EQ((*ranges)[1], (FileRange{100, kLengthToEof}));
+  auto zero_last = parse_range_list("100:5,100:0");
+  ASSERT_TRUE(zero_last.has_value());
+  EXPECT_EQ((*zero_last)[1], (FileRange{100, 0}));
+  EXPECT_FALSE(parse_range_list("eof:10").has_value());
+  EXPECT_FALSE(parse_range_list(",1:2").has_value());
+  EXPECT_FALSE(parse_range_list("1:2:3").has_value());
+  EXPECT_FALSE(parse_range_list("1:").has_value());
+}
+
 }  // namespace
 }  // namespace openbits::cli

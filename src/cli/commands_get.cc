@@ -1,0 +1,170 @@
+// bitsadmin property getters: every /GET* of a download job, each printing one value
+// (bare, without newline, under /RAWRETURN), plus /GETERROR's block. Single-threaded.
+#include <cctype>
+#include <ostream>
+
+#include "src/cli/arguments.h"
+#include "src/cli/commands.h"
+#include "src/cli/format.h"
+
+namespace openbits::cli {
+namespace {
+
+using JobText = std::string (*)(const JobInfo&);
+
+struct GetterSpec {
+  const char* command;
+  const char* what;  // "get <what>" in errors
+  JobText get;
+};
+
+std::string opt(const std::optional<std::string>& v) { return v ? *v : "NULL"; }
+std::string yes_no(bool v) { return v ? "true" : "false"; }
+
+const GetterSpec kGetters[] = {
+    {"gettype", "type", [](const JobInfo& j) { return to_string(j.type); }},
+    {"getstate", "state", [](const JobInfo& j) { return to_string(j.state); }},
+    {"getpriority", "priority", [](const JobInfo& j) { return to_string(j.priority); }},
+    {"getbytestotal", "bytes total",
+     [](const JobInfo& j) { return bytes_text(j.progress.bytes_total); }},
+    {"getbytestransferred", "bytes transferred",
+     [](const JobInfo& j) { return bytes_text(j.progress.bytes_transferred); }},
+    {"getfilestotal", "files total",
+     [](const JobInfo& j) { return std::to_string(j.progress.files_total); }},
+    {"getfilestransferred", "files transferred",
+     [](const JobInfo& j) { return std::to_string(j.progress.files_transferred); }},
+    {"getcreationtime", "creation time",
+     [](const JobInfo& j) { return time_text(j.times.creation_time); }},
+    {"getmodificationtime", "modification time",
+     [](const JobInfo& j) { return time_text(j.times.modification_time); }},
+    {"getcompletiontime", "completion time",
+     [](const JobInfo& j) { return time_text(j.times.transfer_completion_time); }},
+    {"geterrorcount", "error count", [](const JobInfo& j) { return std::to_string(j.error_count); }},
+    {"getowner", "owner", [](const JobInfo& j) { return j.owner_name; }},
+    {"getdisplayname", "display name", [](const JobInfo& j) { return j.display_name; }},
+    {"getdescription", "description", [](const JobInfo& j) { return j.description; }},
+    {"getnotifyflags", "notify flags",
+     [](const JobInfo& j) { return std::to_string(j.notify_flags); }},
+    {"getnotifyinterface", "notify interface",
+     [](const JobInfo& j) {
+       return std::string(j.notify_interface_registered ? "REGISTERED" : "UNREGISTERED");
+     }},
+    {"getnotifycmdline", "notify command line", notify_cmd_text},
+    {"getminretrydelay", "minimum retry delay",
+     [](const JobInfo& j) { return std::to_string(j.minimum_retry_delay); }},
+    {"getnoprogresstimeout", "no progress timeout",
+     [](const JobInfo& j) { return std::to_string(j.no_progress_timeout); }},
+    {"getmaxdownloadtime", "maximum download time",
+     [](const JobInfo& j) { return std::to_string(j.maximum_download_time); }},
+    {"getproxyusage", "proxy usage", [](const JobInfo& j) { return to_string(j.proxy.usage); }},
+    {"getproxylist", "proxy list", [](const JobInfo& j) { return opt(j.proxy.proxy_list); }},
+    {"getproxybypasslist", "proxy bypass list",
+     [](const JobInfo& j) { return opt(j.proxy.bypass_list); }},
+    {"getaclflags", "ACL flags", [](const JobInfo& j) { return acl_letters(j.file_acl_flags); }},
+    {"getpeercachingflags", "peer caching flags",
+     [](const JobInfo& j) { return std::to_string(j.peer_caching_flags); }},
+    {"getsecurityflags", "security flags",
+     [](const JobInfo& j) { return std::to_string(j.security_flags); }},
+    {"gethttpmethod", "HTTP method", [](const JobInfo& j) { return j.http_method; }},
+    {"getownerelevationstate", "owner elevation state",
+     [](const JobInfo& j) { return yes_no(j.owner_elevated); }},
+    {"getownerintegritylevel", "owner integrity level",
+     [](const JobInfo& j) { return integrity_text(j.owner_integrity_level); }},
+};
+
+std::string upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// Resolves the job argument (of `argc` arguments) and reads its snapshot; prints the
+// failure itself and returns nullopt.
+std::optional<JobInfo> job_info(Context& ctx, const std::string& what, std::size_t argc) {
+  if (ctx.inv.args.size() != argc) {
+    (void)ctx.usage("/" + upper(ctx.inv.command) + (argc == 1 ? " job" : " job file_index"));
+    return std::nullopt;
+  }
+  auto job = ctx.resolve(ctx.inv.args[0]);
+  if (!job.ok()) {
+    (void)ctx.fail("get " + what, job.status());
+    return std::nullopt;
+  }
+  auto info = job->info();
+  if (!info.ok()) {
+    (void)ctx.fail("get " + what, info.status());
+    return std::nullopt;
+  }
+  return std::move(info).value();
+}
+
+Handler getter(const GetterSpec& spec) {
+  return [spec](Context& ctx) {
+    auto info = job_info(ctx, spec.what, 1);
+    return info ? ctx.value(spec.get(*info)) : 1;
+  };
+}
+
+// Getters that name a file by its 0-based index.
+Handler file_getter(std::string what, Result<std::string> (*get)(const FileInfo&)) {
+  return [what, get](Context& ctx) {
+    auto info = job_info(ctx, what, 2);
+    if (!info) return 1;
+    auto index = parse_number(ctx.inv.args[1]);
+    if (!index || *index >= info->files.size()) {
+      return ctx.fail("get " + what, Status(hr::BG_E_FILE_NOT_FOUND));
+    }
+    auto text = get(info->files[*index]);
+    if (!text.ok()) return ctx.fail("get " + what, text.status());
+    return ctx.value(*text);
+  };
+}
+
+int get_custom_headers(Context& ctx) {
+  auto info = job_info(ctx, "custom headers", 1);
+  if (!info) return 1;
+  if (info->custom_headers_write_only) {
+    return ctx.fail("get custom headers",
+                    Status(hr::E_ACCESSDENIED, "The custom headers are write-only."));
+  }
+  return ctx.value(opt(info->custom_headers));
+}
+
+int get_error(Context& ctx) {
+  auto info = job_info(ctx, "error", 1);
+  if (!info) return 1;
+  if (!info->error) return ctx.fail("get error", Status(hr::BG_E_ERROR_INFORMATION_UNAVAILABLE));
+  ctx.out << error_block(*info);
+  return 0;
+}
+
+int get_error_description(Context& ctx) {
+  if (ctx.inv.args.size() != 1) return ctx.usage("/GETERRORDESCRIPTION hresult");
+  auto code = parse_u32(ctx.inv.args[0]);
+  if (!code.ok()) return ctx.fail("get error description", code.status());
+  auto hresult = static_cast<HRESULT>(*code);
+  // The daemon's text when it runs, else the library's own table.
+  if (auto m = ctx.manager(); m.ok()) {
+    if (auto text = (*m)->error_description(hresult); text.ok()) return ctx.value(*text);
+  }
+  return ctx.value(describe_hresult(hresult));
+}
+
+}  // namespace
+
+void add_getter_commands(std::map<std::string, Handler>& table) {
+  for (const GetterSpec& spec : kGetters) table[spec.command] = getter(spec);
+  table["getcustomheaders"] = get_custom_headers;
+  table["geterror"] = get_error;
+  table["geterrordescription"] = get_error_description;
+  table["gettemporaryname"] =
+      file_getter("temporary name", [](const FileInfo& f) -> Result<std::string> {
+        return f.temporary_name;
+      });
+  table["getvalidationstate"] =
+      file_getter("validation state", [](const FileInfo& f) -> Result<std::string> {
+        if (!f.progress.completed) return Status(hr::E_PENDING);
+        return std::string(f.validation_state ? "TRUE" : "FALSE");
+      });
+}
+
+}  // namespace openbits::cli
