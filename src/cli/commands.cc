@@ -168,8 +168,9 @@ std::map<std::string, Handler> build_table() {
   for (const auto& [command, action] : kLaterCommands) {
     table.try_emplace(command, [](Context& ctx) {
       return ctx.fail(action_of(ctx.inv.command),
-                      Status(hr::E_NOTIMPL, "This command is not available in this version of "
-                                            "openbits yet."));
+                      Status(hr::E_NOTIMPL,
+                             "This command is not available in this version of "
+                             "openbits yet."));
     });
   }
   return table;

@@ -39,7 +39,8 @@ const GetterSpec kGetters[] = {
      [](const JobInfo& j) { return time_text(j.times.modification_time); }},
     {"getcompletiontime", "completion time",
      [](const JobInfo& j) { return time_text(j.times.transfer_completion_time); }},
-    {"geterrorcount", "error count", [](const JobInfo& j) { return std::to_string(j.error_count); }},
+    {"geterrorcount", "error count",
+     [](const JobInfo& j) { return std::to_string(j.error_count); }},
     {"getowner", "owner", [](const JobInfo& j) { return j.owner_name; }},
     {"getdisplayname", "display name", [](const JobInfo& j) { return j.display_name; }},
     {"getdescription", "description", [](const JobInfo& j) { return j.description; }},
@@ -156,10 +157,8 @@ void add_getter_commands(std::map<std::string, Handler>& table) {
   table["getcustomheaders"] = get_custom_headers;
   table["geterror"] = get_error;
   table["geterrordescription"] = get_error_description;
-  table["gettemporaryname"] =
-      file_getter("temporary name", [](const FileInfo& f) -> Result<std::string> {
-        return f.temporary_name;
-      });
+  table["gettemporaryname"] = file_getter(
+      "temporary name", [](const FileInfo& f) -> Result<std::string> { return f.temporary_name; });
   table["getvalidationstate"] =
       file_getter("validation state", [](const FileInfo& f) -> Result<std::string> {
         if (!f.progress.completed) return Status(hr::E_PENDING);

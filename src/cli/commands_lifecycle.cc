@@ -66,8 +66,8 @@ int reset(Context& ctx) {
       ++cancelled;
       ctx.out << to_string(info.id) << " canceled.\n";
     } else {
-      ctx.err << "Unable to cancel " << to_string(info.id) << " - " << hresult_hex(s.code())
-              << ". " << (s.message().empty() ? describe_hresult(s.code()) : s.message()) << '\n';
+      ctx.err << "Unable to cancel " << to_string(info.id) << " - " << hresult_hex(s.code()) << ". "
+              << (s.message().empty() ? describe_hresult(s.code()) : s.message()) << '\n';
     }
   }
   ctx.out << cancelled << " out of " << jobs->size() << " jobs canceled.\n";

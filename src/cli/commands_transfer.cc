@@ -83,32 +83,40 @@ class Progress {
   double rate_ = 0;
 };
 
+// The exit status once the job reached an end (or Ctrl+C came); nullopt while it runs.
+std::optional<int> finished(Context& ctx, Job& job, const JobInfo& info, Progress& progress) {
+  if (g_interrupted) {
+    (void)job.cancel();
+    progress.final(info);
+    ctx.err << "Transfer canceled.\n";
+    return 130;
+  }
+  if (info.state == JobState::kTransferred) {
+    Status s = job.complete();
+    if (!s.ok()) return ctx.fail("complete job", s);
+    progress.final(info);
+    ctx.out << "Transfer complete.\n";
+    return 0;
+  }
+  if (info.state != JobState::kError) return std::nullopt;
+  progress.final(info);
+  ctx.out << error_block(info);
+  (void)job.cancel();
+  HRESULT code = info.error ? info.error->code : hr::E_FAIL;
+  ctx.err << "Unable to complete transfer - " << hresult_hex(code) << ". " << describe_hresult(code)
+          << '\n';
+  return 1;
+}
+
 int follow(Context& ctx, Job& job) {
   Progress progress(ctx.out, ::isatty(STDOUT_FILENO) == 1);
   for (;;) {
     auto info = job.info();
-    if (!info.ok()) return ctx.fail("transfer", info.status());
-    if (g_interrupted) {
-      (void)job.cancel();
-      progress.final(*info);
-      ctx.err << "Transfer canceled.\n";
-      return 130;
+    if (!info.ok()) {
+      if (g_interrupted) (void)job.cancel();
+      return ctx.fail("transfer", info.status());
     }
-    if (info->state == JobState::kTransferred) {
-      Status s = job.complete();
-      if (!s.ok()) return ctx.fail("complete job", s);
-      progress.final(*info);
-      ctx.out << "Transfer complete.\n";
-      return 0;
-    }
-    if (info->state == JobState::kError) {
-      progress.final(*info);
-      ctx.out << error_block(*info);
-      (void)job.cancel();
-      ctx.err << "Unable to complete transfer - " << hresult_hex(info->error->code) << ". "
-              << describe_hresult(info->error->code) << '\n';
-      return 1;
-    }
+    if (auto status = finished(ctx, job, *info, progress)) return *status;
     progress.draw(*info);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

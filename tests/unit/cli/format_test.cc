@@ -101,9 +101,9 @@ class FormatUtcTest : public ::testing::Test {
 
 TEST_F(FormatUtcTest, TimesAreMonthDayYearTwelveHour) {
   EXPECT_EQ(time_text(1700000000000), "11/14/2023 10:13:20 PM");
-  EXPECT_EQ(time_text(1704067200000), "1/1/2024 12:00:00 AM");   // midnight
-  EXPECT_EQ(time_text(1704110405000), "1/1/2024 12:00:05 PM");   // noon
-  EXPECT_EQ(time_text(1704070861999), "1/1/2024 1:01:01 AM");    // milliseconds dropped
+  EXPECT_EQ(time_text(1704067200000), "1/1/2024 12:00:00 AM");  // midnight
+  EXPECT_EQ(time_text(1704110405000), "1/1/2024 12:00:05 PM");  // noon
+  EXPECT_EQ(time_text(1704070861999), "1/1/2024 1:01:01 AM");   // milliseconds dropped
 }
 
 TEST_F(FormatUtcTest, VerboseBlockIsExactlyTheDocumentedLayout) {
@@ -179,11 +179,13 @@ TEST(FormatTest, ListLinesForFreshAndFinishedJobs) {
   fresh.id = *parse_guid("{6AF46E48-41D3-453F-B7AF-A694BBC823F7}");
   fresh.display_name = "job1";
   fresh.progress = {0, 0, 0, 0};
-  EXPECT_EQ(list_line(fresh), "{6AF46E48-41D3-453F-B7AF-A694BBC823F7} 'job1' SUSPENDED 0 / 0 0 / 0");
+  EXPECT_EQ(list_line(fresh),
+            "{6AF46E48-41D3-453F-B7AF-A694BBC823F7} 'job1' SUSPENDED 0 / 0 0 / 0");
   fresh.state = JobState::kTransferred;
   fresh.progress = {100379370, 100379370, 1, 1};
-  EXPECT_EQ(list_line(fresh),
-            "{6AF46E48-41D3-453F-B7AF-A694BBC823F7} 'job1' TRANSFERRED 1 / 1 100379370 / 100379370");
+  EXPECT_EQ(
+      list_line(fresh),
+      "{6AF46E48-41D3-453F-B7AF-A694BBC823F7} 'job1' TRANSFERRED 1 / 1 100379370 / 100379370");
 }
 
 TEST(FormatTest, TransferFrameWhileRunning) {
