@@ -25,7 +25,21 @@ Result<T> decode(const Result<json>& result) {
   }
 }
 
+// Member `key` of a call's result object, decoded as T.
+template <typename T>
+Result<T> field(const Result<json>& result, const char* key) {
+  if (!result.ok()) return result.status();
+  auto it = result->find(key);
+  if (it == result->end()) return Status(hr::E_FAIL, std::string("bitsd's reply lacks ") + key);
+  return decode<T>(*it);
+}
+
 json job_params(const Guid& id) { return {{"job_id", id}}; }
+
+Status set_job_property(Connection& connection, const Guid& id, std::string_view name, json value) {
+  return status_from_result(connection.call(
+      m::kSetProperty, {{"job_id", id}, {"name", std::string(name)}, {"value", std::move(value)}}));
+}
 
 template <typename T>
 json optional_json(const std::optional<T>& value) {
@@ -59,8 +73,7 @@ Result<Manager> Manager::connect(const std::string& socket_path) {
 Result<Job> Manager::create_job(std::string_view display_name, JobType type) {
   auto result = connection_->call(m::kCreateJob,
                                   {{"display_name", std::string(display_name)}, {"type", type}});
-  if (!result.ok()) return result.status();
-  auto id = decode<Guid>(result->value("job_id", json()));
+  auto id = field<Guid>(result, "job_id");
   if (!id.ok()) return id.status();
   return Job(connection_, *id);
 }
@@ -72,9 +85,8 @@ Result<Job> Manager::get_job(const Guid& id) {
 }
 
 Result<std::vector<JobInfo>> Manager::enum_jobs(bool all_users) {
-  auto result = connection_->call(m::kEnumJobs, {{"all_users", all_users}});
-  if (!result.ok()) return result.status();
-  return decode<std::vector<JobInfo>>(result->value("jobs", json::array()));
+  return field<std::vector<JobInfo>>(connection_->call(m::kEnumJobs, {{"all_users", all_users}}),
+                                     "jobs");
 }
 
 Result<Enumerator<Job>> Manager::enum_job_handles(bool all_users) {
@@ -86,15 +98,12 @@ Result<Enumerator<Job>> Manager::enum_job_handles(bool all_users) {
 }
 
 Result<std::string> Manager::error_description(HRESULT code) {
-  auto result = connection_->call(m::kErrorDescription, {{"hresult", code}});
-  if (!result.ok()) return result.status();
-  return result->value("description", "");
+  return field<std::string>(connection_->call(m::kErrorDescription, {{"hresult", code}}),
+                            "description");
 }
 
 Result<std::string> Manager::daemon_version() {
-  auto result = connection_->call(m::kVersion, json::object());
-  if (!result.ok()) return result.status();
-  return result->value("version", "");
+  return field<std::string>(connection_->call(m::kVersion, json::object()), "version");
 }
 
 // --- File ----------------------------------------------------------------------------
@@ -195,69 +204,70 @@ Status Job::take_ownership() {
 Status Job::set_property(std::string_view name, const std::string& json_value) {
   json value = json::parse(json_value, nullptr, false);
   if (value.is_discarded()) return Status(hr::E_INVALIDARG, "malformed property value");
-  return status_from_result(connection_->call(
-      m::kSetProperty, {{"job_id", id_}, {"name", std::string(name)}, {"value", value}}));
+  return set_job_property(*connection_, id_, name, std::move(value));
 }
 
 Status Job::set_display_name(std::string_view name) {
-  return set_property("display_name", json(std::string(name)).dump());
+  return set_job_property(*connection_, id_, "display_name", json(std::string(name)));
 }
 Status Job::set_description(std::string_view text) {
-  return set_property("description", json(std::string(text)).dump());
+  return set_job_property(*connection_, id_, "description", json(std::string(text)));
 }
 Status Job::set_priority(JobPriority priority) {
-  return set_property("priority", json(priority).dump());
+  return set_job_property(*connection_, id_, "priority", json(priority));
 }
 Status Job::set_notify_flags(std::uint32_t flags) {
-  return set_property("notify_flags", json(flags).dump());
+  return set_job_property(*connection_, id_, "notify_flags", json(flags));
 }
 Status Job::set_notify_cmd_line(const std::optional<std::string>& program,
                                 const std::optional<std::string>& parameters) {
   json value = {{"program", optional_json(program)}, {"parameters", optional_json(parameters)}};
-  return set_property("notify_cmd_line", value.dump());
+  return set_job_property(*connection_, id_, "notify_cmd_line", value);
 }
 Status Job::set_minimum_retry_delay(std::uint32_t seconds) {
-  return set_property("minimum_retry_delay", json(seconds).dump());
+  return set_job_property(*connection_, id_, "minimum_retry_delay", json(seconds));
 }
 Status Job::set_no_progress_timeout(std::uint32_t seconds) {
-  return set_property("no_progress_timeout", json(seconds).dump());
+  return set_job_property(*connection_, id_, "no_progress_timeout", json(seconds));
 }
 Status Job::set_maximum_download_time(std::uint32_t seconds) {
-  return set_property("maximum_download_time", json(seconds).dump());
+  return set_job_property(*connection_, id_, "maximum_download_time", json(seconds));
 }
 Status Job::set_proxy_settings(ProxyUsage usage, const std::optional<std::string>& proxy_list,
                                const std::optional<std::string>& bypass_list) {
-  return set_property("proxy", json(ProxySettings{usage, proxy_list, bypass_list}).dump());
+  return set_job_property(*connection_, id_, "proxy",
+                          json(ProxySettings{usage, proxy_list, bypass_list}));
 }
 Status Job::set_file_acl_flags(std::uint32_t flags) {
-  return set_property("file_acl_flags", json(flags).dump());
+  return set_job_property(*connection_, id_, "file_acl_flags", json(flags));
 }
 Status Job::set_peer_caching_flags(std::uint32_t flags) {
-  return set_property("peer_caching_flags", json(flags).dump());
+  return set_job_property(*connection_, id_, "peer_caching_flags", json(flags));
 }
 Status Job::set_security_flags(std::uint32_t flags) {
-  return set_property("security_flags", json(flags).dump());
+  return set_job_property(*connection_, id_, "security_flags", json(flags));
 }
 Status Job::set_custom_headers(const std::optional<std::string>& headers) {
-  return set_property("custom_headers", optional_json(headers).dump());
+  return set_job_property(*connection_, id_, "custom_headers", optional_json(headers));
 }
 Status Job::make_custom_headers_write_only() {
-  return set_property("custom_headers_write_only", "true");
+  return set_job_property(*connection_, id_, "custom_headers_write_only", true);
 }
 Status Job::set_http_method(std::string_view method) {
-  return set_property("http_method", json(std::string(method)).dump());
+  return set_job_property(*connection_, id_, "http_method", json(std::string(method)));
 }
 Status Job::set_dynamic_content(bool enable) {
-  return set_property("dynamic_content", json(enable).dump());
+  return set_job_property(*connection_, id_, "dynamic_content", json(enable));
 }
 Status Job::set_high_performance(bool enable) {
-  return set_property("high_performance", json(enable).dump());
+  return set_job_property(*connection_, id_, "high_performance", json(enable));
 }
 Status Job::set_max_download_size(std::uint64_t bytes) {
-  return set_property("max_download_size", json(bytes).dump());
+  return set_job_property(*connection_, id_, "max_download_size", json(bytes));
 }
 Status Job::set_minimum_notification_interval(std::uint32_t milliseconds) {
-  return set_property("minimum_notification_interval_ms", json(milliseconds).dump());
+  return set_job_property(*connection_, id_, "minimum_notification_interval_ms",
+                          json(milliseconds));
 }
 
 }  // namespace openbits

@@ -15,14 +15,22 @@ namespace {
 
 constexpr HRESULT kServiceNotActive = 0x80070426;  // HRESULT_FROM_WIN32(ERROR_SERVICE_NOT_ACTIVE)
 
+// A JSON-RPC error object as a Status: data.hresult when present, else the protocol code
+// (-32602 invalid params is E_INVALIDARG; every other failure is E_FAIL).
 Status error_to_status(const nlohmann::json& error) {
-  std::string message = error.value("message", "");
+  if (!error.is_object()) return Status(hr::E_FAIL, "bitsd sent a malformed error");
+  auto text = error.find("message");
+  std::string message = text != error.end() && text->is_string() ? text->get<std::string>() : "";
   auto data = error.find("data");
-  if (data != error.end() && data->is_object() && data->contains("hresult")) {
-    return Status(data->at("hresult").get<HRESULT>(), message);
+  if (data != error.end() && data->is_object()) {
+    auto hresult = data->find("hresult");
+    if (hresult != data->end() && hresult->is_number_unsigned() && *hresult <= 0xFFFFFFFFu) {
+      return Status(hresult->get<HRESULT>(), message);
+    }
   }
-  int code = error.value("code", rpc::kInternalError);
-  return Status(code == rpc::kInvalidParams ? hr::E_INVALIDARG : hr::E_FAIL, message);
+  auto code = error.find("code");
+  bool invalid_params = code != error.end() && *code == rpc::kInvalidParams;
+  return Status(invalid_params ? hr::E_INVALIDARG : hr::E_FAIL, message);
 }
 
 }  // namespace
@@ -64,10 +72,15 @@ Result<std::string> Connection::read_line() {
       buffer_.erase(0, newline + 1);
       return line;
     }
+    if (buffer_.size() > rpc::kMaxMessageBytes) {
+      return Status(hr::E_FAIL, "bitsd sent a message longer than 1 MiB");
+    }
     char chunk[65536];
     ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status(hr::E_FAIL, "bitsd closed the connection (" + path_ + ")");
+    if (n <= 0) {
+      return Status(hr::E_FAIL, "bitsd closed the connection before answering (" + path_ + ")");
+    }
     buffer_.append(chunk, static_cast<std::size_t>(n));
   }
 }
@@ -77,25 +90,43 @@ Result<nlohmann::json> Connection::call(const std::string& method, nlohmann::jso
   std::int64_t id = next_id_++;
   nlohmann::json request = {
       {"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
-  if (Status s = send_line(request.dump() + "\n"); !s.ok()) return s;
+  std::string line;
+  try {
+    line = request.dump() + "\n";
+  } catch (const nlohmann::json::exception&) {  // a string that is not UTF-8
+    return Status(hr::E_INVALIDARG, "a string argument is not valid UTF-8");
+  }
+  if (Status s = send_line(line); !s.ok()) return s;
   for (;;) {
-    auto line = read_line();
-    if (!line.ok()) return line.status();
-    nlohmann::json response = nlohmann::json::parse(*line, nullptr, false);
+    auto received = read_line();
+    if (!received.ok()) return received.status();
+    nlohmann::json response = nlohmann::json::parse(*received, nullptr, false);
     if (!response.is_object()) return Status(hr::E_FAIL, "bitsd sent a malformed message");
     if (!response.contains("id")) {  // a notification
       notifications_.push_back(std::move(response));
       continue;
     }
-    if (response["id"] != id) continue;
+    const nlohmann::json& response_id = response["id"];
+    // A protocol error about an unreadable request carries "id": null; it answers ours.
+    bool ours = response_id == id || (response_id.is_null() && response.contains("error"));
+    if (!ours) continue;  // a stale answer to an earlier request
     if (response.contains("error")) return error_to_status(response["error"]);
-    return response.value("result", nlohmann::json::object());
+    auto result = response.find("result");
+    if (result == response.end() || !result->is_object()) {
+      return Status(hr::E_FAIL, "bitsd sent a reply without a result object");
+    }
+    return std::move(*result);
   }
 }
 
 Status status_from_result(const Result<nlohmann::json>& result) {
   if (!result.ok()) return result.status();
-  return Status::ok_status(result->value("hresult", hr::S_OK));
+  auto code = result->find("hresult");
+  if (code == result->end()) return Status();
+  if (!code->is_number_unsigned() || *code > 0xFFFFFFFFu) {
+    return Status(hr::E_FAIL, "bitsd sent a malformed hresult");
+  }
+  return Status::ok_status(code->get<HRESULT>());
 }
 
 }  // namespace openbits
