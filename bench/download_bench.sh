@@ -39,8 +39,12 @@ NGINX_PID=$!
 export OPENBITS_SOCKET="$WORK/bitsd.sock"
 "$BIN/bitsd" --state-dir "$WORK/state" --socket "$OPENBITS_SOCKET" --log-level warn &
 BITSD_PID=$!
-sleep 1
 URL="http://127.0.0.1:$PORT/file.bin"
+for _ in $(seq 100); do  # both servers up, at most 10 s
+  [ -S "$OPENBITS_SOCKET" ] && curl -sfI -o /dev/null "$URL" && break
+  sleep 0.1
+done
+[ -S "$OPENBITS_SOCKET" ] || { echo "bench: bitsd did not start" >&2; exit 1; }
 
 now() { date +%s.%N; }
 # time_one TOOL DIR DURABLE -> seconds

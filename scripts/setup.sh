@@ -27,12 +27,17 @@ else
     for _ in $(seq 50); do kill -0 "$(cat /run/openbits/bitsd.pid)" 2>/dev/null || break; sleep 0.1; done
   fi
   rm -f /run/openbits/bitsd.sock
-  setsid /usr/local/sbin/bitsd >>/var/log/openbits/bitsd.log 2>&1 </dev/null &
+  # The system instance must not pick up a caller's OPENBITS_SOCKET.
+  env -u OPENBITS_SOCKET setsid /usr/local/sbin/bitsd >>/var/log/openbits/bitsd.log 2>&1 \
+    </dev/null &
   echo $! >/run/openbits/bitsd.pid
 fi
 
 for _ in $(seq 100); do
   [ -S /run/openbits/bitsd.sock ] && break
+  if [ -f /run/openbits/bitsd.pid ] && ! kill -0 "$(cat /run/openbits/bitsd.pid)" 2>/dev/null; then
+    break  # it exited: no point in waiting
+  fi
   sleep 0.1
 done
 if [ ! -S /run/openbits/bitsd.sock ]; then

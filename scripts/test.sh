@@ -1,30 +1,50 @@
 #!/usr/bin/env bash
-# README command 2 (and all that .ci/run does): install what is missing, build the dev
-# preset with warnings as errors, run every test (unit + integration against real nginx
-# and bitsd), then build the AddressSanitizer/UBSan preset and run the whole suite again.
+# README command 2 (and all that .ci/run does), as root: install what is missing, build the
+# dev preset (build/, Ninja, -j2, warnings as errors) and run every test (unit +
+# integration; the integration tests start their own nginx and bitsd instances), then
+# build the AddressSanitizer/UBSan preset (build-asan/) and run the whole suite again under
+# the sanitizers, then a bounded libFuzzer smoke run. Stops at the first failure with a
+# non-zero exit; on success prints CTest's summary line of each run and, last, one
+# "N passed, N failed" line over both CTest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
+summary=()
+# run_ctest LABEL BUILD_DIR [ctest args...]: runs ctest, keeps its summary line.
+run_ctest() {
+  local label=$1 dir=$2 log
+  shift 2
+  log=$(mktemp)
+  if ! ctest --test-dir "$dir" --output-on-failure -j2 --timeout 600 "$@" 2>&1 | tee "$log"; then
+    rm -f "$log"
+    echo "test.sh: $label tests FAILED" >&2
+    exit 1
+  fi
+  summary+=("$label: $(grep -E 'tests passed, .* tests failed out of' "$log" | tail -1)")
+  rm -f "$log"
+}
+
 echo "== dev build"
 cmake --preset dev
 cmake --build --preset dev
-summaries=$(mktemp)
-trap 'rm -f "$summaries"' EXIT
 echo "== dev tests"
-ctest --test-dir build --output-on-failure -j2 --timeout 900 | tee -a "$summaries"
+run_ctest dev build
 
 echo "== asan-ubsan build"
 cmake --preset asan-ubsan
 cmake --build --preset asan-ubsan
 echo "== asan-ubsan tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 | tee -a "$summaries"
+  run_ctest asan-ubsan build-asan
 
 echo "== fuzz smoke (libFuzzer, bounded)"
 scripts/fuzz-smoke.sh 20
 
-# One closing line for both CTest runs (each also printed its own summary above).
-awk '/tests passed, .* tests failed out of/ { total += $NF; failed += $4 }
-     END { printf "%d passed, %d failed\n", total - failed, failed }' "$summaries"
+echo "== summary"
+printf '%s\n' "${summary[@]}" "fuzz smoke: no findings"
+# One closing line for both CTest runs.
+printf '%s\n' "${summary[@]}" |
+  awk '/tests passed, .* tests failed out of/ { total += $NF; failed += $5 }
+       END { printf "%d passed, %d failed\n", total - failed, failed }'
