@@ -106,7 +106,7 @@ Handler getter(const GetterSpec& spec) {
 }
 
 // Getters that name a file by its 0-based index.
-Handler file_getter(std::string what, Result<std::string> (*get)(const FileInfo&)) {
+Handler file_getter(const std::string& what, Result<std::string> (*get)(const FileInfo&)) {
   return [what, get](Context& ctx) {
     auto info = job_info(ctx, what, 2);
     if (!info) return 1;

@@ -32,7 +32,7 @@ int create(Context& ctx) {
 }
 
 // /RESUME, /SUSPEND, /CANCEL, /COMPLETE, /TAKEOWNERSHIP: one job, one call.
-Handler job_action(std::string verb, std::string done, Status (Job::*action)()) {
+Handler job_action(const std::string& verb, const std::string& done, Status (Job::*action)()) {
   return [verb, done, action](Context& ctx) {
     if (ctx.inv.args.size() != 1) return ctx.usage(upper("/" + verb) + " job");
     std::string what = verb == "takeownership" ? "take ownership of job" : verb + " job";

@@ -57,8 +57,9 @@ class Progress {
     std::uint64_t bytes = info.progress.bytes_transferred;
     if (last_bytes_ <= bytes && last_time_.time_since_epoch().count() != 0) {
       double seconds = std::chrono::duration<double>(now - last_time_).count();
-      if (seconds > 0)
+      if (seconds > 0) {
         rate_ = 0.7 * rate_ + 0.3 * (static_cast<double>(bytes - last_bytes_) / seconds);
+      }
     }
     last_bytes_ = bytes;
     last_time_ = now;

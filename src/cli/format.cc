@@ -83,9 +83,13 @@ std::string notify_cmd_text(const JobInfo& job) {
   return text;
 }
 
-std::string verbose_block(const JobInfo& job) {
-  std::ostringstream out;
-  auto null_text = [](const std::optional<std::string>& v) { return v ? *v : "NULL"; };
+namespace {
+
+std::string null_text(const std::optional<std::string>& v) { return v ? *v : "NULL"; }
+const char* bool_text(bool v) { return v ? "true" : "false"; }
+
+// /INFO /VERBOSE from GUID through PROXY USAGE.
+void verbose_head(std::ostream& out, const JobInfo& job) {
   out << "GUID: " << to_string(job.id) << " DISPLAY: '" << job.display_name << "'\n"
       << "TYPE: " << to_string(job.type) << " STATE: " << to_string(job.state)
       << " OWNER: " << job.owner_name << '\n'
@@ -104,20 +108,29 @@ std::string verbose_block(const JobInfo& job) {
       << '\n'
       << "PROXY USAGE: " << to_string(job.proxy.usage)
       << " PROXY LIST: " << null_text(job.proxy.proxy_list)
-      << " PROXY BYPASS LIST: " << null_text(job.proxy.bypass_list) << '\n'
-      << error_block(job) << "DESCRIPTION: " << job.description << '\n'
-      << "JOB FILES:\n";
-  for (const FileInfo& file : job.files) out << file_line(file) << '\n';
+      << " PROXY BYPASS LIST: " << null_text(job.proxy.bypass_list) << '\n';
+}
+
+// /INFO /VERBOSE from NOTIFICATION COMMAND LINE to the end (the modern additions).
+void verbose_tail(std::ostream& out, const JobInfo& job) {
   out << "NOTIFICATION COMMAND LINE: " << notify_cmd_text(job) << '\n'
       << "owner MIC integrity level: " << integrity_text(job.owner_integrity_level) << '\n'
-      << "owner elevated ?           " << (job.owner_elevated ? "true" : "false") << '\n'
+      << "owner elevated ?           " << bool_text(job.owner_elevated) << '\n'
       << "Peercaching flags\n"
-      << "\tEnable download from peers      :"
-      << ((job.peer_caching_flags & 0x1) ? "true" : "false") << '\n'
-      << "\tEnable serving to peers         :"
-      << ((job.peer_caching_flags & 0x2) ? "true" : "false") << '\n'
+      << "\tEnable download from peers      :" << bool_text(job.peer_caching_flags & 0x1) << '\n'
+      << "\tEnable serving to peers         :" << bool_text(job.peer_caching_flags & 0x2) << '\n'
       << "CUSTOM HEADERS: "
       << (job.custom_headers_write_only ? "(write-only)" : null_text(job.custom_headers)) << '\n';
+}
+
+}  // namespace
+
+std::string verbose_block(const JobInfo& job) {
+  std::ostringstream out;
+  verbose_head(out, job);
+  out << error_block(job) << "DESCRIPTION: " << job.description << '\n' << "JOB FILES:\n";
+  for (const FileInfo& file : job.files) out << file_line(file) << '\n';
+  verbose_tail(out, job);
   return out.str();
 }
 
