@@ -27,8 +27,14 @@ TEST_F(CrashTest, SigkillDuringTransferResumesFromDurableBytes) {
   manager.emplace(bitsd.connect());
   auto job = manager->get_job(id);
   ASSERT_TRUE(job.ok());
-  auto progress = job->progress();
-  EXPECT_GT(progress->bytes_transferred, 0u);  // not from zero
+  auto info = job->info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->display_name, "crash");
+  EXPECT_TRUE(info->state == JobState::kQueued || info->state == JobState::kConnecting ||
+              info->state == JobState::kTransferring)
+      << to_string(info->state);  // still active: the daemon picks it up again by itself
+  EXPECT_GT(info->progress.bytes_transferred, 0u);  // not from zero
+  EXPECT_LT(info->progress.bytes_transferred, kSize);
   ASSERT_EQ(
       wait_for_state(*job, {JobState::kTransferred, JobState::kError}, std::chrono::seconds(60)),
       JobState::kTransferred);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -86,5 +87,10 @@ struct CommandResult {
 CommandResult run_command(const std::vector<std::string>& argv,
                           const std::vector<std::string>& env = {},
                           std::optional<uid_t> uid = std::nullopt);
+
+// Runs `body` in a forked child that first drops to `uid` (gid = uid, no supplementary
+// groups) and returns what the body returned; "<setuid failed>" or "<crashed>" otherwise.
+// The body must open its own connections (the daemon reads identity at connect time).
+std::string run_as(uid_t uid, const std::function<std::string()>& body);
 
 }  // namespace openbits::itest

@@ -26,7 +26,7 @@ TEST_F(HttpTest, LargeFileAndManySmallFilesArriveByteIdentical) {
   ASSERT_TRUE(job.set_priority(JobPriority::kForeground).ok());
   ASSERT_TRUE(job.resume().ok());
   ASSERT_EQ(
-      wait_for_state(job, {JobState::kTransferred, JobState::kError}, std::chrono::seconds(300)),
+      wait_for_state(job, {JobState::kTransferred, JobState::kError}, std::chrono::seconds(240)),
       JobState::kTransferred);
   auto info = job.info();
   EXPECT_EQ(info->progress.files_transferred, 51u);
@@ -70,6 +70,25 @@ TEST_F(HttpTest, ConnectionRefusedIsTransientThenSucceedsWhenTheServerAppears) {
   ASSERT_EQ(wait_for_state(job, {JobState::kTransferred}, std::chrono::seconds(30)),
             JobState::kTransferred);  // retried by itself after the 5 s retry delay
   ASSERT_EQ(job.complete().code(), hr::S_OK);
+  EXPECT_TRUE(files_equal(late.root() + "/f", out + "/f"));
+}
+
+TEST_F(HttpTest, ResumeFromTransientErrorRetriesNow) {
+  int port = free_port();
+  Nginx late(dir.path() + "/late");
+  make_file(late.root() + "/f", 70000, 10);
+  Job job = create();
+  ASSERT_TRUE(job.add_file("http://127.0.0.1:" + std::to_string(port) + "/f", out + "/f").ok());
+  ASSERT_TRUE(job.resume().ok());  // default retry delay: 600 s
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransientError}), JobState::kTransientError);
+  late.start(port);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(*job.state(), JobState::kTransientError);  // waits for its retry delay...
+  EXPECT_EQ(job.resume().code(), hr::S_OK);            // ...unless resumed
+  ASSERT_EQ(
+      wait_for_state(job, {JobState::kTransferred, JobState::kError}, std::chrono::seconds(30)),
+      JobState::kTransferred);
+  EXPECT_EQ(job.complete().code(), hr::S_OK);
   EXPECT_TRUE(files_equal(late.root() + "/f", out + "/f"));
 }
 
