@@ -2,9 +2,13 @@
 //
 //   openbits_example_download <url> <absolute-local-path>
 //
-// Connects to bitsd, creates a download job, adds one file, resumes it, waits (polling
-// once a second) until the job is TRANSFERRED or in ERROR, then completes or cancels it.
-// Exit status 0 when the file was delivered.
+// Connects to bitsd (the socket of $OPENBITS_SOCKET, else the system or user instance),
+// creates a download job, adds one file, resumes it, waits (polling twice a second) until
+// the job is TRANSFERRED or in ERROR, then completes it (the file appears at the local
+// path) or cancels it. TRANSIENT_ERROR is left to bitsd, which retries by itself.
+// Exit status 0 when the file was delivered, 1 on any failure, 2 on bad usage.
+//
+// Build: cmake --build build --target openbits_example_download (links libopenbits.so).
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -36,12 +40,13 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(info->progress.bytes_total));
     if (info->state == JobState::kTransferred) break;
     if (info->state == JobState::kError) {
-      std::fprintf(stderr, "error %s: %s\n", hresult_hex(info->error->code).c_str(),
-                   info->error->description.c_str());
+      ErrorInfo error = info->error.value_or(ErrorInfo{});
+      std::fprintf(stderr, "error %s: %s\n", hresult_hex(error.code).c_str(),
+                   error.description.c_str());
       (void)job->cancel();
       return 1;
     }
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   if (Status s = job->complete(); !s.ok()) return fail("complete", s);
   std::printf("delivered %s\n", argv[2]);
