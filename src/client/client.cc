@@ -54,13 +54,15 @@ std::string to_json(const JobInfo& info, int indent) { return json(info).dump(in
 
 Manager::Manager(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}
 
+// getenv is only unsafe against a concurrent setenv, which client programs do not do
+// while connecting; the library itself never modifies the environment.
 std::string Manager::default_socket_path() {
-  if (const char* env = std::getenv("OPENBITS_SOCKET"); env && *env) return env;
-  const std::string system = "/run/openbits/bitsd.sock";
-  if (::access(system.c_str(), F_OK) == 0) return system;
-  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime) {
-    return std::string(runtime) + "/openbits/bitsd.sock";
-  }
+  const char* env = std::getenv("OPENBITS_SOCKET");  // NOLINT(concurrency-mt-unsafe)
+  if (env && *env) return env;
+  constexpr const char* kSystemSocket = "/run/openbits/bitsd.sock";
+  if (::access(kSystemSocket, F_OK) == 0) return kSystemSocket;
+  const char* runtime = std::getenv("XDG_RUNTIME_DIR");  // NOLINT(concurrency-mt-unsafe)
+  if (runtime && *runtime) return std::string(runtime) + "/openbits/bitsd.sock";
   return "/tmp/openbits-" + std::to_string(::getuid()) + "/openbits/bitsd.sock";
 }
 

@@ -13,6 +13,7 @@
 namespace openbits {
 namespace {
 
+constexpr std::size_t kMaxQueuedNotifications = 1024;  // oldest dropped beyond this
 constexpr HRESULT kServiceNotActive = 0x80070426;  // HRESULT_FROM_WIN32(ERROR_SERVICE_NOT_ACTIVE)
 
 // A JSON-RPC error object as a Status: data.hresult when present, else the protocol code
@@ -46,7 +47,8 @@ Result<std::shared_ptr<Connection>> Connection::open(const std::string& socket_p
   std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    std::string why = std::strerror(errno);
+    char text[256];
+    std::string why = ::strerror_r(errno, text, sizeof(text));  // GNU: returns the text
     if (fd >= 0) ::close(fd);
     return Status(kServiceNotActive, "cannot connect to bitsd at " + socket_path + ": " + why);
   }
@@ -97,12 +99,17 @@ Result<nlohmann::json> Connection::call(const std::string& method, nlohmann::jso
     return Status(hr::E_INVALIDARG, "a string argument is not valid UTF-8");
   }
   if (Status s = send_line(line); !s.ok()) return s;
+  return await_response(id);
+}
+
+Result<nlohmann::json> Connection::await_response(std::int64_t id) {
   for (;;) {
     auto received = read_line();
     if (!received.ok()) return received.status();
     nlohmann::json response = nlohmann::json::parse(*received, nullptr, false);
     if (!response.is_object()) return Status(hr::E_FAIL, "bitsd sent a malformed message");
-    if (!response.contains("id")) {  // a notification
+    if (!response.contains("id")) {  // a notification: kept for a future events API
+      if (notifications_.size() == kMaxQueuedNotifications) notifications_.pop_front();
       notifications_.push_back(std::move(response));
       continue;
     }

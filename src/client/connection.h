@@ -30,6 +30,8 @@ class Connection {
   Connection(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   Status send_line(const std::string& line);
   Result<std::string> read_line();
+  // Reads until the response to request `id`; queues notifications met on the way.
+  Result<nlohmann::json> await_response(std::int64_t id);
 
   int fd_;
   std::string path_;
