@@ -57,6 +57,8 @@ Result<Config> load_config(const std::string& path) {
         value.get_to(config.checkpoint_interval_ms);
       } else if (key == "finished_job_retention_ms") {
         value.get_to(config.finished_job_retention_ms);
+      } else if (key == "stall_timeout_s") {
+        value.get_to(config.stall_timeout_s);
       } else if (key == "admin_group") {
         config.admin_gid = resolve_group(value);
         if (!config.admin_gid) return bad(path, "admin_group: unknown group");
@@ -68,6 +70,10 @@ Result<Config> load_config(const std::string& path) {
     return bad(path, std::string("wrong type: ") + e.what());
   }
   if (config.max_background_jobs == 0) return bad(path, "max_background_jobs must be >= 1");
+  if (config.stall_timeout_s < 1) return bad(path, "stall_timeout_s must be >= 1");
+  if (config.checkpoint_bytes == 0 || config.checkpoint_interval_ms < 1) {
+    return bad(path, "checkpoint_bytes and checkpoint_interval_ms must be >= 1");
+  }
   return config;
 }
 

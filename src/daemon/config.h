@@ -24,6 +24,7 @@ struct Config {
   std::uint64_t checkpoint_bytes = 8ull << 20;           // durable-progress window (bytes)...
   std::int64_t checkpoint_interval_ms = 1000;            // ...or time, whichever comes first
   std::int64_t finished_job_retention_ms = 3600 * 1000;  // final jobs answer getters this long
+  std::int64_t stall_timeout_s = 60;  // no byte received for this long: WINHTTP_TIMEOUT
 };
 
 // Reads a JSON object whose keys are the field names above (admin_group takes a group

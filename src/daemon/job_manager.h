@@ -33,6 +33,7 @@ class TransferBackend {
   virtual ~TransferBackend() = default;
   virtual std::uint64_t start(TransferRequest request) = 0;
   virtual void stop(std::uint64_t token) = 0;
+  virtual void network_changed() {}
 };
 
 class JobManager final : public TransferObserver {
@@ -69,6 +70,12 @@ class JobManager final : public TransferObserver {
   void tick();
   // Stops every transfer (shutdown); jobs keep their persisted state.
   void stop_all();
+  // A link, address or route changed (NetworkMonitor): transfers whose server became
+  // unreachable end with BG_E_NETWORK_DISCONNECTED, and every TRANSIENT_ERROR job is
+  // queued again. With set_network_events(true), jobs disconnected from the network wait
+  // for this instead of their retry delay.
+  void on_network_change();
+  void set_network_events(bool available);
 
   // TransferObserver (engine thread).
   void on_connected(std::uint64_t token) override;
@@ -78,7 +85,7 @@ class JobManager final : public TransferObserver {
   void on_complete(std::uint64_t token, std::uint64_t total_bytes,
                    std::int64_t last_modified_ms) override;
   void on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
-                const std::string& detail) override;
+                std::uint32_t retry_after_s, const std::string& detail) override;
 
  private:
   enum class Access { kRead, kModify };
@@ -96,7 +103,8 @@ class JobManager final : public TransferObserver {
   void stop_transfer(JobRecord& job);
   void schedule();
   void apply_timers(JobRecord& job);
-  void enter_error(JobRecord& job, const ErrorInfo& error, bool transient);
+  void enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
+                   std::uint32_t retry_after_s = 0);
   void finish_file(JobRecord& job, std::uint32_t index);
   bool over_download_size(JobRecord& job);
   JobRecord* by_token(std::uint64_t token);
@@ -120,6 +128,7 @@ class JobManager final : public TransferObserver {
   std::map<std::uint64_t, Guid> tokens_;
   std::map<Guid, std::uint64_t> queue_order_;  // round robin: lower runs first
   std::uint64_t next_queue_order_ = 1;
+  bool network_events_ = false;  // a NetworkMonitor reports link changes
 };
 
 }  // namespace openbits::daemon

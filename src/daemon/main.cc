@@ -18,6 +18,7 @@
 #include "src/daemon/config.h"
 #include "src/daemon/dispatcher.h"
 #include "src/daemon/job_manager.h"
+#include "src/daemon/network_monitor.h"
 #include "src/daemon/rpc_server.h"
 #include "src/daemon/store.h"
 
@@ -70,6 +71,7 @@ class EngineBackend final : public TransferBackend {
     return engine_.start(std::move(request));
   }
   void stop(std::uint64_t token) override { engine_.stop(token); }
+  void network_changed() override { engine_.network_changed(); }
 
  private:
   TransferEngine& engine_;
@@ -137,12 +139,20 @@ int run(const Options& options) {
   }
   asio::steady_timer ticker(io);
   schedule_tick(ticker, jobs);
+  NetworkMonitor network(io, [&jobs] { jobs.on_network_change(); });
+  if (Status s = network.start(); s.ok()) {
+    jobs.set_network_events(true);
+  } else {
+    spdlog::warn("{}: network changes are not watched; disconnected jobs retry on their delay",
+                 s.message());
+  }
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code, int signal) {
     spdlog::info("signal {}: shutting down", signal);
     sd_notify(0, "STOPPING=1");
     server.close();
     ticker.cancel();
+    network.stop();
     io.stop();
   });
   spdlog::info("bitsd ready: socket {}, state {}", options.socket, options.state_dir);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "openbits/names.h"
 #include "src/daemon/job_manager.h"
@@ -64,6 +65,8 @@ void JobManager::start_job(JobRecord& job) {
   request.http_method = job.info.http_method;
   request.checkpoint_bytes = config_.checkpoint_bytes;
   request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
+  request.restart_if_no_range_support = job.info.priority == JobPriority::kForeground;
+  request.stall_timeout = std::chrono::seconds(config_.stall_timeout_s);
   if (job.info.state != JobState::kTransferring) set_state(job, JobState::kConnecting);
   if (job.timers.active_since_ms == 0) job.timers.active_since_ms = clock_.monotonic_ms();
   if (job.timers.slice_started_ms == 0) job.timers.slice_started_ms = clock_.monotonic_ms();
@@ -74,7 +77,8 @@ void JobManager::start_job(JobRecord& job) {
   (void)persist(job);
 }
 
-void JobManager::enter_error(JobRecord& job, const ErrorInfo& error, bool transient) {
+void JobManager::enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
+                             std::uint32_t retry_after_s) {
   stop_transfer(job);
   job.info.error = error;
   std::int64_t now = clock_.monotonic_ms();
@@ -84,7 +88,13 @@ void JobManager::enter_error(JobRecord& job, const ErrorInfo& error, bool transi
                job.info.minimum_retry_delay <= job.info.no_progress_timeout;
   if (retry) {
     if (job.timers.no_progress_since_ms == 0) job.timers.no_progress_since_ms = now;
-    job.timers.retry_at_ms = now + std::int64_t{job.info.minimum_retry_delay} * 1000;
+    // The server's Retry-After can only lengthen the delay.
+    std::int64_t delay_s = std::max<std::int64_t>(job.info.minimum_retry_delay, retry_after_s);
+    job.timers.retry_at_ms = now + delay_s * 1000;
+    if (error.code == hr::BG_E_NETWORK_DISCONNECTED && network_events_) {
+      // bits-spec §2.5: not retried by the timer; the network coming back re-queues it.
+      job.timers.retry_at_ms = std::numeric_limits<std::int64_t>::max();
+    }
     set_state(job, JobState::kTransientError);
   } else {
     set_state(job, JobState::kError);
@@ -310,7 +320,7 @@ void JobManager::on_complete(std::uint64_t token, std::uint64_t total_bytes,
 }
 
 void JobManager::on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
-                          const std::string& detail) {
+                          std::uint32_t retry_after_s, const std::string& detail) {
   std::lock_guard lock(mutex_);
   JobRecord* job = by_token(token);
   if (!job) return;
@@ -323,7 +333,33 @@ void JobManager::on_error(std::uint64_t token, HRESULT code, ErrorContext contex
   error.protocol = kind.ok() && kind->kind == RemoteKind::kFile ? "file" : "http";
   if (code != hr::BG_E_NETWORK_DISCONNECTED) ++job->info.error_count;
   if (!detail.empty()) spdlog::info("job {}: {}", to_string(job->info.id), detail);
-  enter_error(*job, error, transient);
+  if (retry_after_s != 0) {
+    spdlog::info("job {}: the server asks to retry after {} s", to_string(job->info.id),
+                 retry_after_s);
+  }
+  enter_error(*job, error, transient, retry_after_s);
+  schedule();
+}
+
+void JobManager::set_network_events(bool available) {
+  std::lock_guard lock(mutex_);
+  network_events_ = available;
+}
+
+void JobManager::on_network_change() {
+  std::lock_guard lock(mutex_);
+  if (backend_) backend_->network_changed();
+  // bits-spec §2.5: on reconnection *all* TRANSIENT_ERROR jobs go to QUEUED, whatever
+  // their error. A job whose server is still unreachable fails again at once.
+  int requeued = 0;
+  for (auto& [id, job] : jobs_) {
+    if (job->info.state != JobState::kTransientError) continue;
+    set_state(*job, JobState::kQueued);
+    queue_order_[id] = next_queue_order_++;
+    (void)persist(*job);
+    ++requeued;
+  }
+  if (requeued > 0) spdlog::info("network changed: {} job(s) in TRANSIENT_ERROR queued", requeued);
   schedule();
 }
 

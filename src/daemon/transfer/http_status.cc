@@ -1,13 +1,14 @@
 // Failure classification; see http_status.h.
 #include "src/daemon/transfer/http_status.h"
 
+#include <algorithm>
 #include <cerrno>
 
 namespace openbits::daemon {
 
 bool is_transient_http_status(int status) {
   if (status >= 300 && status < 400) return !(status <= 305 || status == 307);
-  if (status >= 400 && status < 500) return status == 408 || status == 409;
+  if (status >= 400 && status < 500) return status == 408 || status == 409 || status == 429;
   if (status >= 500 && status < 600) return !(status == 501 || status == 505);
   return true;
 }
@@ -47,6 +48,19 @@ Failure classify_curl_error(CURLcode code) {
     default:
       return {hr::WINHTTP_CONNECTION_ERROR, ErrorContext::kGeneralTransport, true};
   }
+}
+
+std::optional<std::uint32_t> parse_retry_after(const std::string& value, std::int64_t now_s) {
+  if (value.empty()) return std::nullopt;
+  if (value.find_first_not_of("0123456789") == std::string::npos) {
+    if (value.size() > 9) return kMaxRetryAfterS;  // more digits than any sane delay
+    return std::min<std::uint32_t>(static_cast<std::uint32_t>(std::stoul(value)), kMaxRetryAfterS);
+  }
+  time_t when = curl_getdate(value.c_str(), nullptr);
+  if (when < 0) return std::nullopt;
+  std::int64_t delta = std::int64_t{when} - now_s;
+  if (delta <= 0) return 0u;
+  return static_cast<std::uint32_t>(std::min<std::int64_t>(delta, kMaxRetryAfterS));
 }
 
 Failure classify_local_errno(int err) {

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include <cstring>
+#include <ctime>
 
 #include "src/daemon/transfer/transfer_internal.h"
 
@@ -69,6 +70,9 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     t->seen.last_modified.clear();
     t->seen.accept_ranges = false;
     t->content_range.clear();
+    t->retry_after_s = 0;
+  } else if (auto retry_after = header_value(line, "retry-after")) {
+    t->retry_after_s = parse_retry_after(*retry_after, std::time(nullptr)).value_or(0);
   } else if (auto etag = header_value(line, "etag")) {
     t->seen.etag = *etag;
   } else if (auto modified = header_value(line, "last-modified")) {
@@ -116,15 +120,25 @@ bool check_body_start(Transfer& t) {
     return true;
   }
   if (validators_changed(t.expected, response_validators(t, status))) {
-    t.fail({hr::BG_E_REMOTE_FILE_CHANGED, ErrorContext::kRemoteFile, true},
-           "the remote file changed between HEAD and GET");
+    // The file changed since HEAD: start it again from byte 0 with the new validators.
+    t.restart_pending = true;
     return false;
   }
   if (!t.ranged_get) return true;
   if (status == 200) {
-    t.fail({hr::BG_E_INSUFFICIENT_RANGE_SUPPORT, ErrorContext::kRemoteFile, false},
-           "the server ignored the Range header");
-    return false;
+    bool whole_file = t.request.ranges.empty();
+    if (!whole_file || !t.request.restart_if_no_range_support) {
+      t.fail({hr::BG_E_INSUFFICIENT_RANGE_SUPPORT, ErrorContext::kRemoteFile, false},
+             "the server ignored the Range header");
+      return false;
+    }
+    // The body is the whole file: take it from byte 0, after committing that.
+    report_restart(t);
+    if (!cut_temp(t, 0)) return false;
+    t.ranged_get = false;
+    t.get_remote_start = 0;
+    t.get_remaining = t.total;
+    return true;
   }
   auto start = parse_content_range(t.content_range).start;
   if (status != 206 || !start || *start != t.get_remote_start) {
@@ -195,8 +209,8 @@ bool prepare_easy(Transfer& t, bool head) {
   curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);  // stalled 60 s: WINHTTP_TIMEOUT
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);  // stalled: WINHTTP_TIMEOUT
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(t.request.stall_timeout.count()));
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kBufferSize);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
@@ -213,9 +227,7 @@ bool prepare_easy(Transfer& t, bool head) {
   return true;
 }
 
-}  // namespace
-
-Failure status_failure(const Transfer& t, long status) {
+Failure http_status_failure(const Transfer& t, long status) {
   bool redirect = status == 300 || status == 301 || status == 302 || status == 303 ||
                   status == 307 || status == 308;
   if (redirect && (t.request.security_flags & kRedirectPolicyMask) == kRedirectDisallow) {
@@ -223,6 +235,34 @@ Failure status_failure(const Transfer& t, long status) {
     return {0x80070000u | static_cast<HRESULT>(status), ErrorContext::kRemoteFile, false};
   }
   return classify_http_status(static_cast<int>(status));
+}
+
+}  // namespace
+
+Failure status_failure(const Transfer& t, long status) {
+  Failure f = http_status_failure(t, status);
+  if (f.transient) f.retry_after_s = t.retry_after_s;
+  return f;
+}
+
+bool start_verify(Transfer& t, CURLM* multi) {
+  t.phase = Transfer::Phase::kVerify;
+  return prepare_easy(t, true) && curl_multi_add_handle(multi, t.easy) == CURLM_OK;
+}
+
+bool finish_verify(Transfer& t) {
+  long status = response_status(t);
+  if (status / 100 != 2) {
+    t.fail(status_failure(t, status), "HEAD: HTTP status " + std::to_string(status));
+    return false;
+  }
+  RemoteValidators now = t.seen;
+  curl_off_t length = -1;
+  curl_easy_getinfo(t.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  now.size = length >= 0 ? static_cast<std::uint64_t>(length) : kSizeUnknown;
+  if (!validators_changed(t.expected, now)) return true;
+  t.restart_pending = true;
+  return false;
 }
 
 bool validators_changed(const RemoteValidators& before, const RemoteValidators& now) {

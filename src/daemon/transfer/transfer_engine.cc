@@ -23,6 +23,14 @@ bool checkpoint(Transfer& t) {
     t.fail(classify_local_errno(errno), std::string("fdatasync: ") + std::strerror(errno));
     return false;
   }
+  // The destination directory (and the temp file with it) was removed: stop writing into
+  // a file nobody can reach.
+  struct stat st {};
+  if (::fstat(t.fd, &st) == 0 && st.st_nlink == 0) {
+    t.fail({hr::PATH_NOT_FOUND, ErrorContext::kLocalFile, false},
+           t.request.temp_name + " was removed during the transfer");
+    return false;
+  }
   t.synced = t.offset;
   t.last_sync = Transfer::Clock::now();
   t.observer->on_progress(t.token, t.synced);
@@ -50,12 +58,13 @@ bool write_all(Transfer& t, const char* data, std::size_t size) {
   return true;
 }
 
-bool open_temp(Transfer& t, std::uint64_t length) {
+std::optional<std::uint64_t> open_temp(Transfer& t) {
+  if (t.fd >= 0) ::close(t.fd);
   {
     ScopedFsCredentials as_owner(t.request.owner);
     if (!as_owner.ok()) {
       t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false}, "cannot assume the owner");
-      return false;
+      return std::nullopt;
     }
     // O_NOFOLLOW: never through a symlink; O_NONBLOCK: a FIFO must not hang the thread.
     t.fd = ::open(t.request.temp_name.c_str(),
@@ -64,20 +73,30 @@ bool open_temp(Transfer& t, std::uint64_t length) {
   if (t.fd < 0) {
     t.fail(classify_local_errno(errno),
            "cannot open " + t.request.temp_name + ": " + std::strerror(errno));
-    return false;
+    return std::nullopt;
   }
   struct stat st {};
   if (::fstat(t.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false},
            t.request.temp_name + " is not a regular file");
-    return false;
+    return std::nullopt;
   }
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+bool cut_temp(Transfer& t, std::uint64_t length) {
   if (::ftruncate(t.fd, static_cast<off_t>(length)) != 0) {
     t.fail(classify_local_errno(errno), std::string("ftruncate: ") + std::strerror(errno));
     return false;
   }
   t.offset = t.synced = length;
   return true;
+}
+
+void report_restart(Transfer& t) {
+  RemoteValidators reported = t.seen;
+  if (t.total != kSizeUnknown) reported.size = t.total;
+  t.observer->on_validators(t.token, reported, true);
 }
 
 void announce(Transfer& t) {
@@ -133,7 +152,21 @@ bool resolve_plan(Transfer& t) {
 void report_failure(Transfer& t) {
   Failure f = *t.failure;
   if (f.context != ErrorContext::kLocalFile) (void)checkpoint(t);
-  t.observer->on_error(t.token, f.code, f.context, f.transient, t.detail);
+  t.observer->on_error(t.token, f.code, f.context, f.transient, f.retry_after_s, t.detail);
+}
+
+// A transport failure to a peer that cannot be reached any more is the network's fault.
+Failure transport_failure(const Transfer& t, CURLcode code) {
+  Failure f = classify_curl_error(code);
+  if (f.context != ErrorContext::kGeneralTransport && f.code != hr::BG_E_CONNECTION_CLOSED) {
+    return f;
+  }
+  char* ip = nullptr;
+  curl_easy_getinfo(t.easy, CURLINFO_PRIMARY_IP, &ip);
+  if (ip && *ip && !peer_reachable(ip)) {
+    return {hr::BG_E_NETWORK_DISCONNECTED, ErrorContext::kGeneralTransport, true};
+  }
+  return f;
 }
 
 // Final flush (it also covers the ftruncate) and report.
@@ -156,8 +189,19 @@ bool after_validators(Transfer& t, CURLM* multi) {
   if (!resolve_plan(t)) return false;
   std::uint64_t resume_at = t.without_head() || changed ? 0 : t.request.durable_offset;
   if (t.total != kSizeUnknown && resume_at > t.total) resume_at = 0;
-  t.restarted = changed || resume_at < t.request.durable_offset;
-  if (!open_temp(t, resume_at)) return false;
+  auto on_disk = open_temp(t);
+  if (!on_disk) return false;
+  if (*on_disk < resume_at) resume_at = 0;  // the temp file lost bytes: never fill with zeros
+  t.restarted = t.restarted || changed || resume_at < t.request.durable_offset;
+  // Write ordering: the lower byte count is committed before the temp file is cut.
+  if (t.restarted && !t.announced) {
+    if (t.without_head() && t.source_fd < 0) {
+      report_restart(t);
+    } else {
+      announce(t);
+    }
+  }
+  if (!cut_temp(t, resume_at)) return false;
   if (!t.without_head() || t.source_fd >= 0) announce(t);
   if (t.total != kSizeUnknown && t.offset == t.total) {
     report_complete(t);
@@ -174,6 +218,31 @@ bool after_validators(Transfer& t, CURLM* multi) {
   return true;
 }
 
+// The remote file changed under the transfer: forget what is known about it and start
+// again with a HEAD; the file restarts from byte 0 (after_validators commits that first).
+bool restart_file(Transfer& t, CURLM* multi) {
+  t.restart_pending = false;
+  if (++t.restarts > kMaxRestarts) {
+    t.fail({hr::BG_E_REMOTE_FILE_CHANGED, ErrorContext::kRemoteFile, true},
+           "the remote file keeps changing");
+    return false;
+  }
+  t.request.validators = RemoteValidators{};
+  t.request.durable_offset = 0;
+  t.seen = RemoteValidators{};
+  t.expected = RemoteValidators{};
+  t.plan.clear();
+  t.total = kSizeUnknown;
+  t.announced = false;
+  t.restarted = true;
+  if (t.without_head()) return after_validators(t, multi);
+  if (!start_head(t, multi)) {
+    t.fail({hr::E_FAIL, ErrorContext::kRemoteFile, true}, "cannot start HEAD");
+    return false;
+  }
+  return true;
+}
+
 // A GET finished without a transport error.
 bool after_get(Transfer& t, CURLM* multi) {
   if (!finish_get(t)) return false;
@@ -183,6 +252,13 @@ bool after_get(Transfer& t, CURLM* multi) {
   }
   if (t.total != kSizeUnknown && t.offset < t.total) return start_get(t, multi);  // next range
   announce(t);  // an empty body of dynamic content
+  if (!t.without_head()) {
+    // A file overwritten in place while it was served keeps its old headers: only a
+    // last look at the validators can tell, before the bytes are called complete.
+    if (start_verify(t, multi)) return true;
+    t.fail({hr::E_FAIL, ErrorContext::kRemoteFile, true}, "cannot start HEAD");
+    return false;
+  }
   report_complete(t);
   return false;
 }
@@ -235,11 +311,39 @@ void TransferEngine::process_commands() {
     batch.swap(commands_);
   }
   for (Command& command : batch) {
-    if (command.request) {
+    if (command.token == 0) {
+      check_network();
+    } else if (command.request) {
       begin(command.token, std::move(*command.request));
     } else {
       end(command.token);
     }
+  }
+}
+
+void TransferEngine::network_changed() {
+  {
+    std::lock_guard lock(mutex_);
+    commands_.push_back({0, nullptr});
+  }
+  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+}
+
+void TransferEngine::check_network() {
+  std::vector<std::uint64_t> cut_off;
+  for (auto& [token, t] : transfers_) {
+    if (!t->easy || t->phase == Transfer::Phase::kCopy) continue;
+    char* ip = nullptr;
+    curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
+    if (ip && *ip && !peer_reachable(ip)) cut_off.push_back(token);
+  }
+  for (std::uint64_t token : cut_off) {
+    Transfer& t = *transfers_[token];
+    curl_multi_remove_handle(static_cast<CURLM*>(multi_), t.easy);
+    t.fail({hr::BG_E_NETWORK_DISCONNECTED, ErrorContext::kGeneralTransport, true},
+           "the network path to the server went down");
+    report_failure(t);
+    transfers_.erase(token);
   }
 }
 
@@ -280,19 +384,22 @@ void TransferEngine::handle_done(void* easy, int result) {
   curl_multi_remove_handle(multi, t->easy);
   auto code = static_cast<CURLcode>(result);
   bool running = false;
-  if (t->failure) {
+  if (t->restart_pending || t->failure) {
     // set by a callback, which aborted the request
   } else if (code == CURLE_HTTP_RETURNED_ERROR) {
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     t->fail(status_failure(*t, status), "HTTP status " + std::to_string(status));
   } else if (code != CURLE_OK) {
-    t->fail(classify_curl_error(code), curl_easy_strerror(code));
+    t->fail(transport_failure(*t, code), curl_easy_strerror(code));
   } else if (t->phase == Transfer::Phase::kHead) {
     running = finish_head(*t) && after_validators(*t, multi);
+  } else if (t->phase == Transfer::Phase::kVerify) {
+    if (finish_verify(*t)) report_complete(*t);
   } else {
     running = after_get(*t, multi);
   }
+  if (!running && t->restart_pending && !t->failure) running = restart_file(*t, multi);
   if (running) return;
   if (t->failure) report_failure(*t);
   transfers_.erase(t->token);

@@ -49,7 +49,15 @@ struct TransferRequest {
   std::string http_method = "GET";   // a custom verb: no HEAD, always from byte 0
   std::uint64_t checkpoint_bytes = 8ull << 20;          // fdatasync + on_progress at least
   std::chrono::milliseconds checkpoint_interval{1000};  // every 8 MiB or every second
+  // A server that ignores Range may be answered by starting the file again from byte 0
+  // (foreground jobs, bits-spec §4); otherwise it is BG_E_INSUFFICIENT_RANGE_SUPPORT.
+  bool restart_if_no_range_support = false;
+  std::chrono::seconds stall_timeout{60};  // no byte for this long: WINHTTP_TIMEOUT
 };
+
+// Whether `ip` (the peer of a connection) can be reached now: a route exists and its
+// interface is up and has carrier. Unknown or unparsable addresses count as reachable.
+bool peer_reachable(const std::string& ip);
 
 // Every call happens on the engine thread, never with the engine's lock held; the observer
 // may call start()/stop() from inside.
@@ -71,9 +79,9 @@ class TransferObserver {
   virtual void on_complete(std::uint64_t token, std::uint64_t total_bytes,
                            std::int64_t last_modified_ms) = 0;
   // The transfer is over; bytes written before a non-local failure are durable and were
-  // reported through on_progress.
+  // reported through on_progress. retry_after_s: the server's Retry-After (0: none).
   virtual void on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
-                        const std::string& detail) = 0;
+                        std::uint32_t retry_after_s, const std::string& detail) = 0;
 };
 
 class TransferEngine {
@@ -89,12 +97,15 @@ class TransferEngine {
   // of the same file runs in that order, so a file never has two writers. The temp file
   // stays for a later resume. The destructor stops everything the same way.
   void stop(std::uint64_t token);
+  // The network changed (link, address or route): every HTTP transfer whose peer is no
+  // longer reachable through an interface that is up ends with BG_E_NETWORK_DISCONNECTED.
+  void network_changed();
 
   struct Transfer;  // internal; defined in transfer_internal.h
 
  private:
   struct Command {
-    std::uint64_t token = 0;
+    std::uint64_t token = 0;                   // 0: the network changed
     std::unique_ptr<TransferRequest> request;  // null: stop
   };
   void run();
@@ -102,6 +113,7 @@ class TransferEngine {
   void begin(std::uint64_t token, TransferRequest request);
   void end(std::uint64_t token);
   void handle_done(void* easy, int result);
+  void check_network();
   void pump_copies();
 
   TransferObserver& observer_;

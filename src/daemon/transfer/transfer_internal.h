@@ -20,7 +20,7 @@ namespace openbits::daemon {
 
 struct TransferEngine::Transfer {
   using Clock = std::chrono::steady_clock;
-  enum class Phase { kHead, kGet, kCopy };
+  enum class Phase { kHead, kGet, kVerify, kCopy };
 
   std::uint64_t token = 0;
   TransferRequest request;
@@ -40,6 +40,10 @@ struct TransferEngine::Transfer {
   std::uint64_t total = kSizeUnknown;
   bool announced = false;  // on_connected/on_validators sent
   bool restarted = false;  // the temp file was cut below request.durable_offset
+  // The remote file changed: the next HEAD starts the file again from byte 0.
+  bool restart_pending = false;
+  int restarts = 0;
+  std::uint32_t retry_after_s = 0;  // Retry-After of the latest response
   // The GET in flight.
   bool ranged_get = false;
   std::uint64_t get_remote_start = 0;
@@ -74,22 +78,35 @@ namespace transfer_detail {
 
 using Transfer = TransferEngine::Transfer;
 
-// Temp file: open/create as the owner and cut to `length`; write; flush + report.
-bool open_temp(Transfer& t, std::uint64_t length);
+// Temp file: open/create as the owner (t.fd); returns its current size, nullopt on failure.
+std::optional<std::uint64_t> open_temp(Transfer& t);
+// Cuts (or extends) the temp file to `length`; offset and synced become `length`.
+bool cut_temp(Transfer& t, std::uint64_t length);
 bool write_all(Transfer& t, const char* data, std::size_t size);
 bool checkpoint_due(const Transfer& t);
 bool checkpoint(Transfer& t);  // fdatasync, then on_progress; false on a flush error
 // Sends on_connected and on_validators once.
 void announce(Transfer& t);
+// Commits "this file starts again from byte 0" (on_validators with restarted) before the
+// temp file loses any byte the daemon recorded as durable.
+void report_restart(Transfer& t);
+// At most this many restarts of a file within one transfer when the remote file keeps
+// changing; then BG_E_REMOTE_FILE_CHANGED (transient).
+constexpr int kMaxRestarts = 3;
 
 // HTTP (http_transfer.cc).
 bool start_head(Transfer& t, CURLM* multi);
+// After the last byte: a HEAD whose validators must still be those the body came with.
+bool start_verify(Transfer& t, CURLM* multi);
+// True if the finished verification HEAD shows the same file; sets t.restart_pending (or
+// t.failure) otherwise.
+bool finish_verify(Transfer& t);
 bool start_get(Transfer& t, CURLM* multi);
 // Reads the size and time of a finished HEAD; false (with t.failure) if unusable.
 bool finish_head(Transfer& t);
 // Checks a finished GET that may have had no body; false (with t.failure) if unusable.
 bool finish_get(Transfer& t);
-// The failure for a non-2xx status, honouring the redirect policy.
+// The failure for a non-2xx status, honouring the redirect policy and Retry-After.
 Failure status_failure(const Transfer& t, long status);
 // True if `now` contradicts `before` (size, ETag or Last-Modified both known and different).
 bool validators_changed(const RemoteValidators& before, const RemoteValidators& now);

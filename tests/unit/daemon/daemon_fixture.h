@@ -132,13 +132,13 @@ class DaemonTest : public ::testing::Test {
         break;
       case JobState::kTransientError:
         EXPECT_TRUE(manager->resume(caller, id).ok());
-        manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true,
+        manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true, 0,
                           "");
         break;
       case JobState::kError:
         EXPECT_TRUE(manager->resume(caller, id).ok());
         manager->on_error(backend.last_token(), http_error(404), ErrorContext::kRemoteFile, false,
-                          "");
+                          0, "");
         break;
       case JobState::kTransferred:
         EXPECT_TRUE(manager->resume(caller, id).ok());

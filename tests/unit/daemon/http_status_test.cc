@@ -12,7 +12,7 @@ namespace {
 
 // The statuses whose class differs from the default of their hundred.
 const std::set<int> kFatal3xx = {300, 301, 302, 303, 304, 305, 307};
-const std::set<int> kTransient4xx = {408, 409};
+const std::set<int> kTransient4xx = {408, 409, 429};  // 429: RFC 6585, see http_status.h
 const std::set<int> kFatal5xx = {501, 505};
 
 bool expected_transient(int s) {
@@ -32,8 +32,22 @@ TEST(HttpStatusTest, EveryStatusFrom100To599FollowsTheBitsRule) {
     EXPECT_EQ(f.transient, expected_transient(s)) << s;
     if (!f.transient) ++fatal;
   }
-  // 7 fatal 3xx + 98 fatal 4xx + 2 fatal 5xx.
-  EXPECT_EQ(fatal, 7 + 98 + 2);
+  // 7 fatal 3xx + 97 fatal 4xx + 2 fatal 5xx.
+  EXPECT_EQ(fatal, 7 + 97 + 2);
+}
+
+TEST(HttpStatusTest, RetryAfterSecondsAndDates) {
+  constexpr std::int64_t kNow = 1795400000;  // 2026-11-23
+  EXPECT_EQ(parse_retry_after("120", kNow), 120u);
+  EXPECT_EQ(parse_retry_after("0", kNow), 0u);
+  EXPECT_EQ(parse_retry_after("99999999999999999999", kNow), kMaxRetryAfterS);
+  EXPECT_EQ(parse_retry_after("172800", kNow), kMaxRetryAfterS);
+  // An HTTP-date 90 s ahead, one in the past.
+  EXPECT_EQ(parse_retry_after("Mon, 23 Nov 2026 02:14:50 GMT", 1795400000), 90u);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", kNow), 0u);
+  EXPECT_FALSE(parse_retry_after("", kNow).has_value());
+  EXPECT_FALSE(parse_retry_after("soon", kNow).has_value());
+  EXPECT_FALSE(parse_retry_after("-5", kNow).has_value());
 }
 
 TEST(HttpStatusTest, WellKnownStatuses) {

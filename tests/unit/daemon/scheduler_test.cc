@@ -20,7 +20,7 @@ class SchedulerTest : public DaemonTest {
     EXPECT_TRUE(manager->set_property(me, id, "no_progress_timeout", no_progress).ok());
     EXPECT_TRUE(manager->resume(me, id).ok());
     manager->on_error(backend.last_token(), hr::WINHTTP_CANNOT_CONNECT,
-                      ErrorContext::kGeneralTransport, true, "refused");
+                      ErrorContext::kGeneralTransport, true, 0, "refused");
     return id;
   }
 };
@@ -50,7 +50,7 @@ TEST_F(SchedulerTest, NoProgressTimeoutTurnsTransientIntoError) {
     clock.advance_s(60);
     manager->tick();
     manager->on_error(backend.last_token(), hr::WINHTTP_CANNOT_CONNECT,
-                      ErrorContext::kGeneralTransport, true, "refused");
+                      ErrorContext::kGeneralTransport, true, 0, "refused");
   }
   EXPECT_EQ(state_of(id), JobState::kTransientError);
   clock.advance_s(30);  // 150 s since the first transient error
@@ -66,7 +66,7 @@ TEST_F(SchedulerTest, ProgressResetsTheNoProgressTimer) {
   manager->tick();  // retry
   manager->on_connected(backend.last_token());
   manager->on_progress(backend.last_token(), 4096);
-  manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true, "");
+  manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true, 0, "");
   clock.advance_s(90);  // 150 s after the first error, 90 s after progress
   manager->tick();
   EXPECT_NE(state_of(id), JobState::kError);
@@ -85,7 +85,7 @@ TEST_F(SchedulerTest, RetryDelayLongerThanNoProgressTimeoutIsFatal) {
 TEST_F(SchedulerTest, FatalHttpErrorGoesToErrorWithRemoteFileContext) {
   Guid id = make_job(me);
   ASSERT_TRUE(manager->resume(me, id).ok());
-  manager->on_error(backend.last_token(), http_error(404), ErrorContext::kRemoteFile, false, "");
+  manager->on_error(backend.last_token(), http_error(404), ErrorContext::kRemoteFile, false, 0, "");
   EXPECT_EQ(state_of(id), JobState::kError);
   auto error = manager->get_error(me, id);
   ASSERT_TRUE(error.ok());
@@ -246,7 +246,7 @@ TEST_F(SchedulerLimitsTest, CustomVerbJobsNeverRetryAndRestartFromZero) {
             hr::BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD);
   ASSERT_TRUE(manager->resume(me, id).ok());
   manager->on_progress(backend.last_token(), 500);
-  manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true, "");
+  manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true, 0, "");
   EXPECT_EQ(state_of(id), JobState::kError);
   ASSERT_TRUE(manager->resume(me, id).ok());
   EXPECT_EQ(backend.started.back().durable_offset, 0u);

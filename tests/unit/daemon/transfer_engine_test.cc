@@ -148,6 +148,7 @@ struct Event {
   HRESULT code = 0;
   ErrorContext context = ErrorContext::kNone;
   bool transient = false;
+  std::uint32_t retry_after_s = 0;
 };
 
 // Records every callback; waits are bounded.
@@ -180,8 +181,9 @@ class Recorder : public TransferObserver {
     add(e);
   }
   void on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
-                const std::string&) override {
+                std::uint32_t retry_after_s, const std::string&) override {
     Event e = Event::make(Event::kError, token);
+    e.retry_after_s = retry_after_s;
     e.code = code;
     e.context = context;
     e.transient = transient;
@@ -310,9 +312,10 @@ TEST_F(TransferEngineTest, WholeFileIsByteIdenticalAndProgressIsDurable) {
   }
   EXPECT_LE(progress.back().bytes, bytes.size());
   auto log = nginx_->log_for("/whole.bin");
-  ASSERT_EQ(log.size(), 2u);
+  ASSERT_EQ(log.size(), 3u);  // HEAD, GET, and a HEAD that checks the file did not change
   EXPECT_EQ(log[0].rfind("HEAD /whole.bin 200", 0), 0u) << log[0];
   EXPECT_EQ(log[1], "GET /whole.bin 200 " + std::to_string(bytes.size()) + " -");
+  EXPECT_EQ(log[2].rfind("HEAD /whole.bin 200", 0), 0u) << log[2];
 }
 
 TEST_F(TransferEngineTest, ResumeTruncatesToDurableOffsetAndSendsRange) {
@@ -334,7 +337,7 @@ TEST_F(TransferEngineTest, ResumeTruncatesToDurableOffsetAndSendsRange) {
   EXPECT_FALSE(validators[0].restarted);
   EXPECT_EQ(validators[0].temp_sizes[temp], durable);
   auto log = nginx_->log_for("/resume.bin");
-  ASSERT_EQ(log.size(), 2u);
+  ASSERT_EQ(log.size(), 3u);
   EXPECT_EQ(log[1], "GET /resume.bin 206 " + std::to_string(bytes.size() - durable) +
                         " bytes=" + std::to_string(durable) + "-");
 }
@@ -373,10 +376,12 @@ TEST_F(TransferEngineTest, ChangedRemoteFileRestartsFromZero) {
   auto validators = recorder_.of(token, Event::kValidators);
   ASSERT_EQ(validators.size(), 1u);
   EXPECT_TRUE(validators[0].restarted);
-  EXPECT_EQ(validators[0].temp_sizes[temp], 0u);
+  // Write ordering: the restart is reported (and committed by the daemon) while the temp
+  // file still holds the old bytes; only then is it cut.
+  EXPECT_EQ(validators[0].temp_sizes[temp], 600u * 1024);
   EXPECT_EQ(validators[0].validators.size, bytes.size());
   auto log = nginx_->log_for("/changed.bin");
-  ASSERT_EQ(log.size(), 2u);
+  ASSERT_EQ(log.size(), 3u);
   EXPECT_EQ(log[1], "GET /changed.bin 200 " + std::to_string(bytes.size()) + " -");
 }
 

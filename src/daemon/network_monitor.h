@@ -1,0 +1,33 @@
+// NetworkMonitor: listens to the kernel's routing netlink (links, addresses, routes) on the
+// daemon's io_context and, after a short quiet period, tells the JobManager that the
+// network changed. This is how jobs parked with BG_E_NETWORK_DISCONNECTED resume as soon
+// as a link is back instead of after their retry delay (bits-spec §2.5).
+#pragma once
+
+#include <array>
+#include <functional>
+
+#include "openbits/status.h"
+#include "src/common/asio.h"
+
+namespace openbits::daemon {
+
+class NetworkMonitor {
+ public:
+  NetworkMonitor(boost::asio::io_context& io, std::function<void()> on_change);
+  // Opens and binds the netlink socket; an error (e.g. no netlink in a sandbox) leaves
+  // the monitor off and jobs rely on their retry delay.
+  Status start();
+  void stop();
+
+ private:
+  void receive();
+  void changed();
+
+  boost::asio::generic::raw_protocol::socket socket_;
+  boost::asio::steady_timer debounce_;
+  std::function<void()> on_change_;
+  std::array<char, 16384> buffer_{};
+};
+
+}  // namespace openbits::daemon
