@@ -71,10 +71,10 @@ class JobManager final : public TransferObserver {
   // Stops every transfer (shutdown); jobs keep their persisted state.
   void stop_all();
   // A link, address or route changed (NetworkMonitor): transfers whose server became
-  // unreachable end with BG_E_NETWORK_DISCONNECTED, and every TRANSIENT_ERROR job is
-  // queued again. With set_network_events(true), jobs disconnected from the network wait
-  // for this instead of their retry delay.
-  void on_network_change();
+  // unreachable end with BG_E_NETWORK_DISCONNECTED; when something came up (`connected`),
+  // every TRANSIENT_ERROR job is queued again. With set_network_events(true), jobs
+  // disconnected from the network wait for this instead of their retry delay.
+  void on_network_change(bool connected);
   void set_network_events(bool available);
 
   // TransferObserver (engine thread).

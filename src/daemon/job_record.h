@@ -26,6 +26,8 @@ struct FileRecord {
 // Timers that live only while the daemon runs (monotonic clock).
 struct JobTimers {
   std::int64_t retry_at_ms = 0;           // TRANSIENT_ERROR: when to go back to QUEUED
+  std::int64_t server_retry_at_ms = 0;    // the server's Retry-After: not before, even when
+                                          // the network comes back
   std::int64_t no_progress_since_ms = 0;  // first transient error without progress since
   std::int64_t active_since_ms = 0;       // CONNECTING/TRANSFERRING: start of the current stint
   std::int64_t slice_started_ms = 0;      // background round robin

@@ -139,7 +139,7 @@ int run(const Options& options) {
   }
   asio::steady_timer ticker(io);
   schedule_tick(ticker, jobs);
-  NetworkMonitor network(io, [&jobs] { jobs.on_network_change(); });
+  NetworkMonitor network(io, [&jobs](bool connected) { jobs.on_network_change(connected); });
   if (Status s = network.start(); s.ok()) {
     jobs.set_network_events(true);
   } else {

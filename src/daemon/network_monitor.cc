@@ -3,6 +3,7 @@
 
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -16,23 +17,32 @@ namespace asio = boost::asio;
 // Several messages arrive for one change (link, then addresses, then routes): react once.
 constexpr auto kQuietPeriod = std::chrono::milliseconds(200);
 
-bool is_network_event(std::uint16_t type) {
-  switch (type) {
-    case RTM_NEWLINK:
-    case RTM_DELLINK:
+enum class Event { kNone, kDown, kUp };
+
+// What one netlink message means for connectivity. `payload` follows the header.
+Event classify(const nlmsghdr& header, const char* payload, std::size_t payload_size) {
+  switch (header.nlmsg_type) {
+    case RTM_NEWLINK: {
+      ifinfomsg link{};
+      if (payload_size < sizeof link) return Event::kDown;
+      std::memcpy(&link, payload, sizeof link);
+      return (link.ifi_flags & IFF_RUNNING) != 0 ? Event::kUp : Event::kDown;
+    }
     case RTM_NEWADDR:
-    case RTM_DELADDR:
     case RTM_NEWROUTE:
+      return Event::kUp;
+    case RTM_DELLINK:
+    case RTM_DELADDR:
     case RTM_DELROUTE:
-      return true;
+      return Event::kDown;
     default:
-      return false;
+      return Event::kNone;
   }
 }
 
 }  // namespace
 
-NetworkMonitor::NetworkMonitor(asio::io_context& io, std::function<void()> on_change)
+NetworkMonitor::NetworkMonitor(asio::io_context& io, std::function<void(bool)> on_change)
     : socket_(io), debounce_(io), on_change_(std::move(on_change)) {}
 
 Status NetworkMonitor::start() {
@@ -64,9 +74,9 @@ void NetworkMonitor::receive() {
   socket_.async_receive(
       asio::buffer(buffer_), [this](boost::system::error_code ec, std::size_t length) {
         if (ec == asio::error::operation_aborted) return;
-        bool relevant = false;
+        Event seen = Event::kNone;
         if (ec == asio::error::no_buffer_space) {
-          relevant = true;  // events were lost: assume something changed
+          seen = Event::kUp;  // events were lost: assume something came up
         } else if (ec) {
           spdlog::warn("netlink: {}; network changes are no longer watched", ec.message());
           return;
@@ -76,20 +86,25 @@ void NetworkMonitor::receive() {
             nlmsghdr header{};
             std::memcpy(&header, buffer_.data() + offset, sizeof header);
             if (header.nlmsg_len < sizeof header || offset + header.nlmsg_len > length) break;
-            if (is_network_event(header.nlmsg_type)) relevant = true;
+            Event e = classify(header, buffer_.data() + offset + NLMSG_HDRLEN,
+                               header.nlmsg_len - NLMSG_HDRLEN);
+            if (e > seen) seen = e;
             offset += (header.nlmsg_len + 3u) & ~3u;  // NLMSG_ALIGN
           }
         }
-        if (relevant) changed();
+        if (seen != Event::kNone) changed(seen == Event::kUp);
         receive();
       });
 }
 
-void NetworkMonitor::changed() {
+void NetworkMonitor::changed(bool came_up) {
+  came_up_ = came_up_ || came_up;
   debounce_.expires_after(kQuietPeriod);
   debounce_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;  // cancelled by a newer change or by stop()
-    on_change_();
+    bool up = came_up_;
+    came_up_ = false;
+    on_change_(up);
   });
 }
 

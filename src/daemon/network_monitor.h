@@ -1,7 +1,8 @@
 // NetworkMonitor: listens to the kernel's routing netlink (links, addresses, routes) on the
 // daemon's io_context and, after a short quiet period, tells the JobManager that the
-// network changed. This is how jobs parked with BG_E_NETWORK_DISCONNECTED resume as soon
-// as a link is back instead of after their retry delay (bits-spec §2.5).
+// network changed, and whether anything came up (a link gained carrier, an address or a
+// route appeared) or only went away. This is how jobs parked with BG_E_NETWORK_DISCONNECTED resume
+// as soon as a link is back instead of after their retry delay (bits-spec §2.5).
 #pragma once
 
 #include <array>
@@ -14,7 +15,7 @@ namespace openbits::daemon {
 
 class NetworkMonitor {
  public:
-  NetworkMonitor(boost::asio::io_context& io, std::function<void()> on_change);
+  NetworkMonitor(boost::asio::io_context& io, std::function<void(bool connected)> on_change);
   // Opens and binds the netlink socket; an error (e.g. no netlink in a sandbox) leaves
   // the monitor off and jobs rely on their retry delay.
   Status start();
@@ -22,11 +23,12 @@ class NetworkMonitor {
 
  private:
   void receive();
-  void changed();
+  void changed(bool came_up);
 
   boost::asio::generic::raw_protocol::socket socket_;
   boost::asio::steady_timer debounce_;
-  std::function<void()> on_change_;
+  std::function<void(bool)> on_change_;
+  bool came_up_ = false;  // since the last report
   std::array<char, 16384> buffer_{};
 };
 

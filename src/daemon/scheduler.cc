@@ -91,6 +91,7 @@ void JobManager::enter_error(JobRecord& job, const ErrorInfo& error, bool transi
     // The server's Retry-After can only lengthen the delay.
     std::int64_t delay_s = std::max<std::int64_t>(job.info.minimum_retry_delay, retry_after_s);
     job.timers.retry_at_ms = now + delay_s * 1000;
+    job.timers.server_retry_at_ms = now + std::int64_t{retry_after_s} * 1000;
     if (error.code == hr::BG_E_NETWORK_DISCONNECTED && network_events_) {
       // bits-spec §2.5: not retried by the timer; the network coming back re-queues it.
       job.timers.retry_at_ms = std::numeric_limits<std::int64_t>::max();
@@ -346,14 +347,19 @@ void JobManager::set_network_events(bool available) {
   network_events_ = available;
 }
 
-void JobManager::on_network_change() {
+void JobManager::on_network_change(bool connected) {
   std::lock_guard lock(mutex_);
   if (backend_) backend_->network_changed();
+  if (!connected) return;
   // bits-spec §2.5: on reconnection *all* TRANSIENT_ERROR jobs go to QUEUED, whatever
-  // their error. A job whose server is still unreachable fails again at once.
+  // their error, except that a server's Retry-After is still honoured. A job whose server
+  // is still unreachable fails again at once (the engine checks the route before
+  // connecting).
   int requeued = 0;
+  std::int64_t now = clock_.monotonic_ms();
   for (auto& [id, job] : jobs_) {
     if (job->info.state != JobState::kTransientError) continue;
+    if (now < job->timers.server_retry_at_ms) continue;
     set_state(*job, JobState::kQueued);
     queue_order_[id] = next_queue_order_++;
     (void)persist(*job);

@@ -6,7 +6,7 @@ counters of different tests never mix); query parameters choose the faults, and 
 
   status=C&times=N&retry_after=S  the first N requests (HEAD and GET) to this URL answer
                                   status C (with Retry-After: S when given)
-  drop=B[&times=N]                each GET (the first N only, if given) sends at most B bytes of
+  drop=B[&times=N]                each GET (the first N GETs only, if given) sends at most B bytes of
                                   its body, then closes the connection
   stall=S&after=B                 the first GET sends B bytes, then sends nothing for S seconds
   norange=1                       ignores Range: always 200 with the whole file
@@ -16,7 +16,9 @@ counters of different tests never mix); query parameters choose the faults, and 
   change=B                        after B body bytes were sent for this URL, the file is
                                   <file>.v2 (new size, ETag and Last-Modified)
   midswap=B                       the first GET switches to <file>.v2's bytes after B bytes,
-                                  keeping v1's headers (a file overwritten in place while served)
+                                  keeping v1's headers (a file overwritten in place while
+                                  served); later requests get <file>.v2
+  rate=R                          sends at most R bytes per second
 
 Every request is logged to --log as one JSON line:
   {"t": <unix time>, "method", "path", "range", "status", "sent"}
@@ -35,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
 COUNTS = {}  # url -> requests seen
+GETS = {}  # url -> GET requests seen
 SENT = {}  # url -> body bytes sent
 STALLED = set()  # urls whose stall already happened
 SWAPPED = set()  # urls whose mid-body swap already happened
@@ -66,7 +69,8 @@ class Handler(BaseHTTPRequestHandler):
         change = params.get("change")
         with LOCK:
             sent = SENT.get(url, 0)
-        if change is not None and sent >= int(change):
+            swapped = url in SWAPPED
+        if (change is not None and sent >= int(change)) or swapped:
             path += ".v2"
         st = os.stat(path)
         etag = '"%x-%x"' % (int(st.st_mtime), st.st_size)
@@ -101,8 +105,11 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             count = COUNTS.get(url, 0) + 1
             COUNTS[url] = count
+            gets = GETS.get(url, 0) + (1 if self.command == "GET" else 0)
+            GETS[url] = gets
         times = int(params["times"]) if "times" in params else None
         within_times = times is None or count <= times
+        get_within_times = times is None or gets <= times
 
         if "loop" in params:
             self.send_plain(302, [("Location", self.path)])
@@ -149,11 +156,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == "HEAD":
             self.record(status, 0)
             return
-        self.send_body(url, params, path, start, length, status, within_times)
+        self.send_body(url, params, path, start, length, status, get_within_times)
 
-    def send_body(self, url, params, path, start, length, status, within_times):
+    def send_body(self, url, params, path, start, length, status, drop_now):
         limit = length
-        if "drop" in params and within_times:
+        if "drop" in params and drop_now:
             limit = min(length, int(params["drop"]))
         stall_after = None
         with LOCK:
@@ -164,6 +171,8 @@ class Handler(BaseHTTPRequestHandler):
             if "midswap" in params and url not in SWAPPED:
                 SWAPPED.add(url)
                 swap_after = int(params["midswap"])
+        rate = float(params["rate"]) if "rate" in params else None
+        began = time.monotonic()
         sent = 0
         source = open(path, "rb")
         try:
@@ -180,6 +189,11 @@ class Handler(BaseHTTPRequestHandler):
                     source.seek(start + sent)
                     swap_after = None
                 step = 64 * 1024
+                if rate is not None:
+                    step = 16 * 1024
+                    ahead = sent / rate - (time.monotonic() - began)
+                    if ahead > 0:
+                        time.sleep(ahead)
                 if stall_after is not None:
                     step = min(step, max(1, stall_after - sent))
                 if swap_after is not None:

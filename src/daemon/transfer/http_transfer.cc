@@ -2,7 +2,10 @@
 // policy, protocols, timeouts, custom headers), response header parsing, and the body
 // callback that checks the first bytes of each GET against what was asked for and writes
 // straight into the temp file. libcurl calls these on the engine thread.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <ctime>
@@ -164,6 +167,24 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+// Before each connection: a peer behind a link that is down is not even tried (the SYN
+// would wait for the connect timeout), and the failure reads BG_E_NETWORK_DISCONNECTED.
+curl_socket_t open_socket(void* user, curlsocktype, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(user);
+  char ip[INET6_ADDRSTRLEN] = {};
+  const void* where = nullptr;
+  if (address->family == AF_INET) {
+    where = &reinterpret_cast<const sockaddr_in*>(&address->addr)->sin_addr;
+  } else if (address->family == AF_INET6) {
+    where = &reinterpret_cast<const sockaddr_in6*>(&address->addr)->sin6_addr;
+  }
+  if (where && ::inet_ntop(address->family, where, ip, sizeof ip) && !peer_reachable(ip)) {
+    t->peer_unreachable = true;
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
 void set_custom_headers(Transfer& t) {
   if (!t.headers) {
     const std::string& all = t.request.custom_headers;
@@ -212,6 +233,8 @@ bool prepare_easy(Transfer& t, bool head) {
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);  // stalled: WINHTTP_TIMEOUT
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(t.request.stall_timeout.count()));
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kBufferSize);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
   set_custom_headers(t);

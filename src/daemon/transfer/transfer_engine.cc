@@ -16,6 +16,21 @@
 
 namespace openbits::daemon {
 namespace transfer_detail {
+namespace {
+
+// Whether the job owner may still create and rename files in the temp file's directory.
+bool destination_writable(const Transfer& t) {
+  const std::string& temp = t.request.temp_name;
+  std::size_t slash = temp.rfind('/');
+  if (slash == std::string::npos) return true;
+  std::string dir = slash == 0 ? "/" : temp.substr(0, slash);
+  ScopedFsCredentials as_owner(t.request.owner);
+  if (!as_owner.ok()) return false;
+  // AT_EACCESS: checked with the fs credentials just assumed, not the daemon's real ids.
+  return ::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) == 0 || errno != EACCES;
+}
+
+}  // namespace
 
 bool checkpoint(Transfer& t) {
   if (t.fd < 0 || t.offset == t.synced) return true;
@@ -29,6 +44,13 @@ bool checkpoint(Transfer& t) {
   if (::fstat(t.fd, &st) == 0 && st.st_nlink == 0) {
     t.fail({hr::PATH_NOT_FOUND, ErrorContext::kLocalFile, false},
            t.request.temp_name + " was removed during the transfer");
+    return false;
+  }
+  // The owner can no longer write the destination directory: the file could never be
+  // delivered, so say so now rather than at Complete.
+  if (!destination_writable(t)) {
+    t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false},
+           "the owner can no longer write the directory of " + t.request.temp_name);
     return false;
   }
   t.synced = t.offset;
@@ -158,6 +180,9 @@ void report_failure(Transfer& t) {
 // A transport failure to a peer that cannot be reached any more is the network's fault.
 Failure transport_failure(const Transfer& t, CURLcode code) {
   Failure f = classify_curl_error(code);
+  if (t.peer_unreachable) {
+    return {hr::BG_E_NETWORK_DISCONNECTED, ErrorContext::kGeneralTransport, true};
+  }
   if (f.context != ErrorContext::kGeneralTransport && f.code != hr::BG_E_CONNECTION_CLOSED) {
     return f;
   }

@@ -44,6 +44,7 @@ struct TransferEngine::Transfer {
   bool restart_pending = false;
   int restarts = 0;
   std::uint32_t retry_after_s = 0;  // Retry-After of the latest response
+  bool peer_unreachable = false;    // a connection was not tried: its link is down
   // The GET in flight.
   bool ranged_get = false;
   std::uint64_t get_remote_start = 0;

@@ -1,0 +1,184 @@
+// See fault_fixture.h.
+#include "tests/integration/fault_fixture.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <thread>
+
+#include "tests/integration/fixture.h"
+
+namespace openbits::itest {
+namespace fs = std::filesystem;
+namespace {
+
+pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log_path) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    FILE* log = std::fopen(log_path.c_str(), "a");
+    if (log) {
+      ::dup2(fileno(log), 1);
+      ::dup2(fileno(log), 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// The namespace's address is reachable from here through the veth pair.
+bool can_connect(const std::string& ip, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+int run_checked(const std::vector<std::string>& argv) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  if (code == 127) throw std::runtime_error("cannot run " + argv[0]);
+  return code;
+}
+
+NetNs::NetNs(const std::string& name, int subnet)
+    : name_(name), here_(name + "a"), there_(name + "b"), subnet_(subnet) {
+  std::string net = "10.77." + std::to_string(subnet) + ".";
+  run_checked({"ip", "netns", "del", name_});  // a leftover from a crashed run
+  run_checked({"ip", "link", "del", here_});
+  if (run_checked({"ip", "netns", "add", name_}) != 0 ||
+      run_checked({"ip", "link", "add", here_, "type", "veth", "peer", "name", there_}) != 0 ||
+      run_checked({"ip", "link", "set", there_, "netns", name_}) != 0 ||
+      run_checked({"ip", "addr", "add", net + "1/24", "dev", here_}) != 0 ||
+      run_checked({"ip", "link", "set", here_, "up"}) != 0 ||
+      run_checked(
+          {"ip", "netns", "exec", name_, "ip", "addr", "add", net + "2/24", "dev", there_}) != 0 ||
+      run_checked({"ip", "netns", "exec", name_, "ip", "link", "set", there_, "up"}) != 0 ||
+      run_checked({"ip", "netns", "exec", name_, "ip", "link", "set", "lo", "up"}) != 0) {
+    throw std::runtime_error("cannot set up network namespace " + name_);
+  }
+}
+
+NetNs::~NetNs() {
+  run_checked({"ip", "link", "del", here_});
+  run_checked({"ip", "netns", "del", name_});
+}
+
+std::string NetNs::peer_ip() const { return "10.77." + std::to_string(subnet_) + ".2"; }
+
+void NetNs::set_link(bool up) {
+  run_checked({"ip", "netns", "exec", name_, "ip", "link", "set", there_, up ? "up" : "down"});
+}
+
+FaultServer::FaultServer(const std::string& dir)
+    : dir_(dir + "/fault"), root_(dir + "/fault/www"), log_(dir + "/fault/requests.log") {
+  fs::create_directories(root_);
+}
+
+FaultServer::~FaultServer() { stop(); }
+
+void FaultServer::start(const std::string& ip, const std::string& netns) {
+  ip_ = ip;
+  port_ = free_port();
+  std::vector<std::string> argv;
+  if (!netns.empty()) argv = {"ip", "netns", "exec", netns};
+  std::vector<std::string> server = {"python3",  OPENBITS_FAULT_SERVER_PATH,
+                                     "--listen", ip,
+                                     "--port",   std::to_string(port_),
+                                     "--root",   root_,
+                                     "--log",    log_};
+  argv.insert(argv.end(), server.begin(), server.end());
+  pid_ = spawn_logged(argv, dir_ + "/server.out");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (!can_connect(ip, port_)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("fault server did not start; see " + dir_ + "/server.out");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void FaultServer::stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);  // `ip netns exec` execs the server, so this is the server
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string FaultServer::url(const std::string& scenario, const std::string& file,
+                             const std::string& query) const {
+  std::string u = "http://" + ip_ + ":" + std::to_string(port_) + "/" + scenario + "/" + file;
+  return query.empty() ? u : u + "?" + query;
+}
+
+std::vector<FaultServer::Request> FaultServer::requests(const std::string& scenario) const {
+  std::vector<Request> out;
+  std::ifstream in(log_);
+  std::string line;
+  std::string prefix = "/" + scenario + "/";
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;
+    Request r;
+    r.time = j.value("t", 0.0);
+    r.method = j.value("method", "");
+    r.path = j.value("path", "");
+    r.range = j.value("range", "");
+    r.status = j.value("status", 0);
+    r.sent = j.value("sent", std::uint64_t{0});
+    if (r.path.rfind(prefix, 0) == 0) out.push_back(r);
+  }
+  return out;
+}
+
+std::uint64_t FaultServer::bytes_sent(const std::string& scenario) const {
+  std::uint64_t total = 0;
+  for (const Request& r : requests(scenario)) total += r.sent;
+  return total;
+}
+
+SmallDisk::SmallDisk(const std::string& path, int megabytes) : path_(path) {
+  fs::create_directories(path_);
+  if (run_checked({"mount", "-t", "tmpfs", "-o",
+                   "size=" + std::to_string(megabytes) + "m,mode=0777", "tmpfs", path_}) != 0) {
+    throw std::runtime_error("cannot mount a tmpfs on " + path_);
+  }
+}
+
+SmallDisk::~SmallDisk() { run_checked({"umount", "-l", path_}); }
+
+void SmallDisk::resize(int megabytes) {
+  run_checked({"mount", "-o", "remount,size=" + std::to_string(megabytes) + "m", "tmpfs", path_});
+}
+
+void SmallDisk::remount_read_only() { run_checked({"mount", "-o", "remount,ro", path_}); }
+
+}  // namespace openbits::itest
