@@ -38,6 +38,59 @@ TEST_F(SchedulerTest, TransientErrorRetriesAfterMinimumRetryDelay) {
   EXPECT_EQ(manager->job_info(me, id)->error_count, 1u);
 }
 
+TEST_F(SchedulerTest, RetryAfterLongerThanTheRetryDelayIsHonoured) {
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->set_property(me, id, "minimum_retry_delay", 60).ok());
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true, 300,
+                    "");
+  clock.advance_s(299);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  manager->on_network_change(true);  // a link coming up does not override the server
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  clock.advance_s(1);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kConnecting);
+}
+
+TEST_F(SchedulerTest, RetryAfterShorterThanTheRetryDelayChangesNothing) {
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->set_property(me, id, "minimum_retry_delay", 60).ok());
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  manager->on_error(backend.last_token(), http_error(429), ErrorContext::kRemoteFile, true, 10, "");
+  clock.advance_s(59);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  clock.advance_s(1);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kConnecting);
+}
+
+TEST_F(SchedulerTest, DisconnectedJobsWaitForTheNetworkNotTheTimer) {
+  manager->set_network_events(true);
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->set_property(me, id, "minimum_retry_delay", 60).ok());
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  manager->on_error(backend.last_token(), hr::BG_E_NETWORK_DISCONNECTED,
+                    ErrorContext::kGeneralTransport, true, 0, "");
+  EXPECT_EQ(manager->job_info(me, id)->error_count, 0u);  // not counted as an error
+  clock.advance_s(3600);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  manager->on_network_change(false);  // something else went down: still waiting
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  manager->on_network_change(true);
+  EXPECT_EQ(state_of(id), JobState::kConnecting);
+}
+
+TEST_F(SchedulerTest, NetworkComingBackQueuesEveryTransientJob) {
+  Guid a = transient_job(600, 3600);  // refused connection, 10 minutes to wait
+  EXPECT_EQ(state_of(a), JobState::kTransientError);
+  manager->on_network_change(true);
+  EXPECT_EQ(state_of(a), JobState::kConnecting);
+}
+
 TEST_F(SchedulerTest, RetryDelayBelowFiveSecondsIsRaisedToFive) {
   Guid id = make_job(me);
   ASSERT_TRUE(manager->set_property(me, id, "minimum_retry_delay", 1).ok());
