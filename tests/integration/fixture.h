@@ -42,6 +42,7 @@ class Nginx {
   std::string url(const std::string& path) const;
   const std::string& root() const { return root_; }
   std::uint64_t bytes_sent() const;  // sum of $body_bytes_sent in the access log
+  std::string log_path() const { return dir_ + "/access.log"; }  // "$uri $status $bytes"
   int requests() const;
 
  private:
