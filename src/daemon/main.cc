@@ -11,8 +11,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "src/common/asio.h"
 #include "src/daemon/config.h"
@@ -58,10 +61,19 @@ void apply_default_paths(Options& o) {
   }
 }
 
-// One daemon per state directory: an exclusive lock held for the process's life.
-bool lock_state_dir(const std::string& dir) {
-  int fd = ::open((dir + "/bitsd.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  return fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0;  // fd stays open on purpose
+// One daemon per state directory: an exclusive lock held for the process's life. Returns
+// an explanation if the lock cannot be had.
+std::optional<std::string> lock_state_dir(const std::string& dir) {
+  std::string path = dir + "/bitsd.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return "cannot create " + path + ": " + std::strerror(errno) +
+           ". The state directory must be writable by bitsd (check its mount and permissions).";
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {  // fd stays open on purpose
+    return "another bitsd is using " + dir + " (" + path + " is locked); stop it first.";
+  }
+  return std::nullopt;
 }
 
 class EngineBackend final : public TransferBackend {
@@ -100,16 +112,18 @@ int run(const Options& options) {
   std::filesystem::create_directories(options.state_dir, ec);
   std::filesystem::create_directories(std::filesystem::path(options.socket).parent_path(), ec);
   ::chmod(options.state_dir.c_str(), 0700);
-  if (!lock_state_dir(options.state_dir)) {
-    spdlog::critical("another bitsd is using {} (or it cannot be locked)", options.state_dir);
+  if (auto problem = lock_state_dir(options.state_dir)) {
+    spdlog::critical("{}", *problem);
     return 1;
   }
   std::string db_path = options.state_dir + "/jobs.db";
   auto store = Store::open(db_path);
   if (!store.ok()) {
     spdlog::critical(
-        "{}. bitsd will not start over an unreadable store; move the file aside "
-        "(and its -wal/-shm files) to start with an empty queue, or restore a backup.",
+        "{}. bitsd will not start without a store it can read and write. If the file is "
+        "damaged, move it aside (with its -wal and -shm files) to start with an empty queue, "
+        "or put back a backup (jobs.db.v<N>.bak); if it is read-only, fix the mount or the "
+        "permissions.",
         store.status().message());
     return 1;
   }

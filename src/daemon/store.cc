@@ -210,6 +210,12 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   if (Status s = store->exec("PRAGMA journal_mode = WAL"); !s.ok()) return s;
   if (Status s = store->exec("PRAGMA synchronous = FULL"); !s.ok()) return s;
   if (Status s = store->migrate(); !s.ok()) return s;
+  // A store bitsd cannot write would lose every change it acknowledges: refuse it now.
+  if (sqlite3_db_readonly(db, "main") == 1) {
+    return sql_error(path, "the database is read-only", "bitsd needs to write it");
+  }
+  if (Status s = store->exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  if (Status s = store->exec("ROLLBACK"); !s.ok()) return s;
   return store;
 }
 
