@@ -88,6 +88,19 @@ HRESULT JobManager::delete_temp_files(const JobRecord& job, bool only_unfinished
   return result;
 }
 
+namespace {
+
+void sync_parent_directory(const std::string& path) {
+  std::size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
 Status JobManager::deliver_files(JobRecord& job) {
   ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
   if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
@@ -115,6 +128,9 @@ Status JobManager::deliver_files(JobRecord& job) {
     set_modification_time(local, file.remote_mtime_ms);
     file.info.validation_state = true;
     file.info.validation_known = true;
+    // The new name must be on disk before ACKNOWLEDGED is committed, or a power cut could
+    // leave a finished job whose file still carries its temporary name.
+    sync_parent_directory(local);
   }
   return Status();
 }
