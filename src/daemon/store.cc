@@ -245,10 +245,15 @@ Status Store::migrate() {
   }
   if (version == kSchemaVersion) return Status();
   if (version > 0) {
+    // VACUUM INTO writes a consistent copy that includes what is still in the WAL (a plain
+    // file copy would miss it).
+    std::string backup = path_ + ".v" + std::to_string(version) + ".bak";
     std::error_code ec;
-    std::filesystem::copy_file(path_, path_ + ".v" + std::to_string(version) + ".bak",
-                               std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec) return sql_error(path_, "cannot back up before migrating", ec.message().c_str());
+    std::filesystem::remove(backup, ec);
+    char* sql = sqlite3_mprintf("VACUUM INTO %Q", backup.c_str());
+    Status copied = exec(sql);
+    sqlite3_free(sql);
+    if (!copied.ok()) return sql_error(path_, "cannot back up before migrating", backup.c_str());
   }
   // One step per version; version 0 is an empty file.
   if (Status s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
