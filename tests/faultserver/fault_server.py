@@ -223,7 +223,8 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listen", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--port-file", help="written with the port once listening")
     parser.add_argument("--root", required=True)
     parser.add_argument("--log", required=True)
     args = parser.parse_args()
@@ -231,6 +232,10 @@ def main():
     server.daemon_threads = True
     server.root = os.path.abspath(args.root)
     server.log_path = args.log
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w", encoding="utf-8") as f:
+            f.write(str(server.server_address[1]))
+        os.rename(args.port_file + ".tmp", args.port_file)
     server.serve_forever()
 
 

@@ -69,32 +69,47 @@ int run_checked(const std::vector<std::string>& argv) {
 }
 
 NetNs::NetNs(const std::string& name, int subnet)
-    : name_(name), here_(name + "a"), there_(name + "b"), subnet_(subnet) {
+    : server_(name + "s"), client_(name + "c"), subnet_(subnet) {
   std::string net = "10.77." + std::to_string(subnet) + ".";
-  run_checked({"ip", "netns", "del", name_});  // a leftover from a crashed run
-  run_checked({"ip", "link", "del", here_});
-  if (run_checked({"ip", "netns", "add", name_}) != 0 ||
-      run_checked({"ip", "link", "add", here_, "type", "veth", "peer", "name", there_}) != 0 ||
-      run_checked({"ip", "link", "set", there_, "netns", name_}) != 0 ||
-      run_checked({"ip", "addr", "add", net + "1/24", "dev", here_}) != 0 ||
-      run_checked({"ip", "link", "set", here_, "up"}) != 0 ||
-      run_checked(
-          {"ip", "netns", "exec", name_, "ip", "addr", "add", net + "2/24", "dev", there_}) != 0 ||
-      run_checked({"ip", "netns", "exec", name_, "ip", "link", "set", there_, "up"}) != 0 ||
-      run_checked({"ip", "netns", "exec", name_, "ip", "link", "set", "lo", "up"}) != 0) {
-    throw std::runtime_error("cannot set up network namespace " + name_);
+  std::string here = name + "a";
+  std::string there = name + "b";
+  for (const std::string& ns : {server_, client_}) {
+    run_checked({"ip", "netns", "del", ns});  // a leftover from a crashed run
+  }
+  auto in = [](const std::string& ns, std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"ip", "netns", "exec", ns});
+    return run_checked(argv);
+  };
+  if (run_checked({"ip", "netns", "add", server_}) != 0 ||
+      run_checked({"ip", "netns", "add", client_}) != 0 ||
+      run_checked({"ip", "link", "add", here, "netns", client_, "type", "veth", "peer", "name",
+                   there, "netns", server_}) != 0 ||
+      in(client_, {"ip", "addr", "add", net + "1/24", "dev", here}) != 0 ||
+      in(client_, {"ip", "link", "set", here, "up"}) != 0 ||
+      in(client_, {"ip", "link", "set", "lo", "up"}) != 0 ||
+      in(server_, {"ip", "addr", "add", net + "2/24", "dev", there}) != 0 ||
+      in(server_, {"ip", "link", "set", there, "up"}) != 0 ||
+      in(server_, {"ip", "link", "set", "lo", "up"}) != 0) {
+    throw std::runtime_error("cannot set up network namespaces " + server_ + ", " + client_);
   }
 }
 
 NetNs::~NetNs() {
-  run_checked({"ip", "link", "del", here_});
-  run_checked({"ip", "netns", "del", name_});
+  run_checked({"ip", "netns", "del", client_});  // deletes the veth pair with it
+  run_checked({"ip", "netns", "del", server_});
 }
 
-std::string NetNs::peer_ip() const { return "10.77." + std::to_string(subnet_) + ".2"; }
+std::string NetNs::server_ip() const { return "10.77." + std::to_string(subnet_) + ".2"; }
 
 void NetNs::set_link(bool up) {
-  run_checked({"ip", "netns", "exec", name_, "ip", "link", "set", there_, up ? "up" : "down"});
+  std::string there = server_.substr(0, server_.size() - 1) + "b";
+  run_checked({"ip", "netns", "exec", server_, "ip", "link", "set", there, up ? "up" : "down"});
+}
+
+pid_t NetNs::spawn_in_client(const std::vector<std::string>& argv, const std::string& log) {
+  std::vector<std::string> full = {"ip", "netns", "exec", client_};
+  full.insert(full.end(), argv.begin(), argv.end());
+  return spawn_logged(full, log);
 }
 
 FaultServer::FaultServer(const std::string& dir)
@@ -106,22 +121,31 @@ FaultServer::~FaultServer() { stop(); }
 
 void FaultServer::start(const std::string& ip, const std::string& netns) {
   ip_ = ip;
-  port_ = free_port();
+  // Port 0: the server binds a free port itself and writes it down, so two tests can never
+  // race for the same port.
+  std::string port_file = dir_ + "/port";
+  fs::remove(port_file);
   std::vector<std::string> argv;
   if (!netns.empty()) argv = {"ip", "netns", "exec", netns};
-  std::vector<std::string> server = {"python3",  OPENBITS_FAULT_SERVER_PATH,
-                                     "--listen", ip,
-                                     "--port",   std::to_string(port_),
-                                     "--root",   root_,
-                                     "--log",    log_};
+  std::vector<std::string> server = {"python3",     OPENBITS_FAULT_SERVER_PATH,
+                                     "--listen",    ip,
+                                     "--port-file", port_file,
+                                     "--root",      root_,
+                                     "--log",       log_};
   argv.insert(argv.end(), server.begin(), server.end());
   pid_ = spawn_logged(argv, dir_ + "/server.out");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (!can_connect(ip, port_)) {
+  while (!fs::exists(port_file)) {
     if (std::chrono::steady_clock::now() > deadline) {
       throw std::runtime_error("fault server did not start; see " + dir_ + "/server.out");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::ifstream(port_file) >> port_;
+  // (From another namespace the address is not reachable from here; the port file says
+  // the server is listening.)
+  if (netns.empty() && !can_connect(ip, port_)) {
+    throw std::runtime_error("fault server is not reachable");
   }
 }
 

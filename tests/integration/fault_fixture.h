@@ -11,24 +11,28 @@
 
 namespace openbits::itest {
 
-// A second "host": network namespace `name` with address 10.77.<subnet>.2, reached from
-// here through a veth pair (this side 10.77.<subnet>.1). Removed by the destructor.
+// Two "hosts" joined by a veth pair, each in its own network namespace: a server side with
+// address 10.77.<subnet>.2 and a client side with 10.77.<subnet>.1, where the test runs
+// bitsd. Keeping both ends out of this namespace keeps the link changes the test makes
+// invisible to every other daemon on the machine. Removed by the destructor.
 class NetNs {
  public:
   NetNs(const std::string& name, int subnet);
   ~NetNs();
   NetNs(const NetNs&) = delete;
   NetNs& operator=(const NetNs&) = delete;
-  const std::string& name() const { return name_; }
-  std::string peer_ip() const;
-  // Takes the namespace's end of the link down or up: this side loses or regains carrier,
-  // as when a cable is pulled.
+  const std::string& server() const { return server_; }
+  const std::string& client() const { return client_; }
+  std::string server_ip() const;
+  // Takes the server's end of the link down or up: the client side loses or regains
+  // carrier, as when a cable is pulled.
   void set_link(bool up);
+  // Starts argv inside the client namespace, output appended to `log`.
+  pid_t spawn_in_client(const std::vector<std::string>& argv, const std::string& log);
 
  private:
-  std::string name_;
-  std::string here_;  // veth name on this side
-  std::string there_;
+  std::string server_;
+  std::string client_;
   int subnet_;
 };
 
