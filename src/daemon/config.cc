@@ -57,6 +57,14 @@ Result<Config> load_config(const std::string& path) {
         value.get_to(config.checkpoint_interval_ms);
       } else if (key == "finished_job_retention_ms") {
         value.get_to(config.finished_job_retention_ms);
+      } else if (key == "first_user_uid") {
+        value.get_to(config.first_user_uid);
+      } else if (key == "notify_system_uids") {
+        value.get_to(config.notify_system_uids);
+      } else if (key == "max_notifications_per_user") {
+        value.get_to(config.max_notifications_per_user);
+      } else if (key == "callback_timeout_ms") {
+        value.get_to(config.callback_timeout_ms);
       } else if (key == "admin_group") {
         config.admin_gid = resolve_group(value);
         if (!config.admin_gid) return bad(path, "admin_group: unknown group");
@@ -68,6 +76,9 @@ Result<Config> load_config(const std::string& path) {
     return bad(path, std::string("wrong type: ") + e.what());
   }
   if (config.max_background_jobs == 0) return bad(path, "max_background_jobs must be >= 1");
+  if (config.max_notifications_per_user == 0) {
+    return bad(path, "max_notifications_per_user must be >= 1");
+  }
   return config;
 }
 
