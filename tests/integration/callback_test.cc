@@ -187,6 +187,25 @@ TEST_F(CallbackTest, UnregisteredJobShowsUnregisteredAndFinalJobsRefuse) {
   EXPECT_EQ(job.set_callback(std::make_shared<Recorder>()).code(), hr::BG_E_INVALID_STATE);
 }
 
+TEST_F(CallbackTest, BitsadminShowsTheInterfaceAndRefusesUnknownFlags) {
+  Job job = create("shown");
+  auto admin = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {OPENBITS_BITSADMIN_PATH, "/rawreturn"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, {"OPENBITS_SOCKET=" + bitsd.socket()});
+  };
+  std::string id = to_string(job.id());
+  EXPECT_EQ(admin({"/getnotifyinterface", id}).out, "UNREGISTERED");
+  ASSERT_TRUE(job.set_callback(std::make_shared<Recorder>()).ok());
+  EXPECT_EQ(admin({"/getnotifyinterface", id}).out, "REGISTERED");
+  EXPECT_EQ(admin({"/setnotifyflags", id, "0x18"}).exit_code, 0);
+  EXPECT_EQ(admin({"/getnotifyflags", id}).out, "24");
+  auto refused = admin({"/setnotifyflags", id, "0x40"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("0x80004001"), std::string::npos) << refused.err;
+  EXPECT_EQ(admin({"/getnotifyflags", id}).out, "24");
+}
+
 class CallbackFallbackTest : public CallbackTest {
  protected:
   void SetUp() override {

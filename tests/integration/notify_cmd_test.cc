@@ -50,9 +50,12 @@ class NotifyCmdTest : public ServiceTest {
     record = home + "/record";
     make_file(nginx.root() + "/f.bin", 5000, 41);
   }
-  CommandResult as_user(std::vector<std::string> args, std::optional<uid_t> uid = kUser) {
-    args.insert(args.begin(), OPENBITS_BITSADMIN_PATH);
-    return run_command(args, {"OPENBITS_SOCKET=" + bitsd.socket()}, uid);
+  // bitsadmin as uid 1234 (setpriv, as an administrator would run it).
+  CommandResult as_user(std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=1234", "--regid=1234",
+                                     "--clear-groups", OPENBITS_BITSADMIN_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, {"OPENBITS_SOCKET=" + bitsd.socket()});
   }
   // A notification program: appends its uid and each argument to `record`, then runs
   // `bitsadmin <then> <job>` (the job id is its first argument) unless it exits first.
