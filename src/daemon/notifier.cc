@@ -227,16 +227,18 @@ Status Notifier::acknowledge(std::uint64_t connection, std::uint64_t delivery, H
   }
   spdlog::warn("job {}: callback of uid {} failed ({})", to_string(d.job), d.uid,
                hresult_hex(result));
-  delivery_failed(d.job, d.episode);
+  delivery_failed(d.job, d.episode, d.connection);
   return Status();
 }
 
-void Notifier::delivery_failed(const Guid& id, std::uint64_t episode) {
+void Notifier::delivery_failed(const Guid& id, std::uint64_t episode, std::uint64_t connection) {
   auto job = jobs_.find(id);
   if (job == jobs_.end() || job->second->episode != episode) return;
   Tracked& t = *job->second;
   t.outstanding = 0;
-  if (cmd_line_runnable(t, false)) {
+  if (t.subscriber != 0 && t.subscriber != connection) {
+    // Another connection subscribed meanwhile (last one wins): it gets the event now.
+  } else if (cmd_line_runnable(t, false)) {
     t.callback_failed = true;  // the command line takes over (bits-spec §1.7)
   } else {
     retry_later(id, t);

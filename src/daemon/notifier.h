@@ -83,7 +83,7 @@ class Notifier final : public JobListener {
   bool take_slot(uid_t uid);
   void release_slot(uid_t uid);
   void send_callback(const Guid& id, Tracked& t);
-  void delivery_failed(const Guid& id, std::uint64_t episode);
+  void delivery_failed(const Guid& id, std::uint64_t episode, std::uint64_t connection);
   bool cmd_line_runnable(const Tracked& t, bool log) const;
   void run_program(const Guid& id, Tracked& t);
   void program_exited(const Guid& id, std::uint64_t episode, uid_t uid, pid_t pid, int wait_status);

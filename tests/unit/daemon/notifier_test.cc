@@ -245,3 +245,28 @@ TEST_F(NotifierTest, CoalescedModificationIsSentWhenTheIntervalEnds) {
 
 }  // namespace
 }  // namespace openbits::daemon
+
+namespace openbits::daemon {
+namespace {
+
+TEST_F(NotifierTest, NewSubscriberGetsTheEventWhenTheOldOneFailsAfterItSubscribed) {
+  JobEvent e = event(1, JobState::kTransferred);
+  e.info.notify_cmd_program.reset();
+  e.cmd_uid.reset();
+  connect(7);
+  connect(9);
+  notifier.subscribe(7, 1500, e.info.id);
+  send(e);
+  ASSERT_EQ(sent.size(), 1u);
+  notifier.subscribe(9, 1500, e.info.id);  // before the first connection is seen to close
+  settle();
+  EXPECT_EQ(sent.size(), 1u);  // one delivery at a time
+  notifier.connection_closed(7);
+  settle();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].first, 9u);
+  EXPECT_EQ(sent[1].second["method"], "job.transferred");
+}
+
+}  // namespace
+}  // namespace openbits::daemon
