@@ -188,8 +188,9 @@ void Notifier::send_callback(const Guid& id, Tracked& t) {
   if (!transferred) params["error"] = t.info.error.value_or(ErrorInfo{});
   Delivery d{id, t.subscriber_uid, t.episode, t.subscriber, nullptr};
   if (!send(t.subscriber, transferred ? "job.transferred" : "job.error", std::move(params))) {
-    release_slot(t.subscriber_uid);
-    return;  // the connection is gone: connection_closed() re-evaluates
+    t.subscriber = 0;  // the connection is closing: fall back as if it had failed
+    release_slot(d.uid);
+    return;
   }
   t.outstanding = delivery;
   d.timeout = std::make_unique<asio::steady_timer>(
@@ -413,6 +414,7 @@ void Notifier::connection_closed(std::uint64_t connection) {
                  to_string(deliveries_.at(delivery).job));
     (void)acknowledge(connection, delivery, hr::E_FAIL);
   }
+  evaluate_all();  // events that waited for this subscriber may use the command line now
 }
 
 void Notifier::subscribe(std::uint64_t connection, uid_t uid, const Guid& job) {

@@ -31,9 +31,13 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
     if (::dup2(null_fd, fd) < 0) ::_exit(126);
   }
   ::close_range(3, ~0U, 0);
-  if (::setgroups(r.groups.size(), r.groups.data()) != 0) ::_exit(126);
-  if (::setgid(r.gid) != 0 || ::setuid(r.uid) != 0) ::_exit(126);
-  if (r.uid != 0 && ::setuid(0) == 0) ::_exit(126);  // the drop must be irreversible
+  if (::geteuid() != 0) {
+    if (r.uid != ::geteuid()) ::_exit(126);  // a --user daemon runs programs only as itself
+  } else {
+    if (::setgroups(r.groups.size(), r.groups.data()) != 0) ::_exit(126);
+    if (::setgid(r.gid) != 0 || ::setuid(r.uid) != 0) ::_exit(126);
+    if (r.uid != 0 && ::setuid(0) == 0) ::_exit(126);  // the drop must be irreversible
+  }
   if (::chdir(r.cwd.c_str()) != 0 && ::chdir("/") != 0) ::_exit(126);
   ::execve(r.program.c_str(), argv, envp);
   ::_exit(127);

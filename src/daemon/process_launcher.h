@@ -2,7 +2,8 @@
 // loop. The real implementation (ForkLauncher) forks, and in the child only: points
 // stdin/stdout/stderr at /dev/null, closes every other descriptor, sets the supplementary
 // groups, gid and uid (in that order, failing closed), changes to the working directory
-// and execve()s the absolute program path with the given argv and environment. No shell,
+// and execve()s the absolute program path (a daemon that is not root runs programs only
+// as its own uid) with the given argv and environment. No shell,
 // no PATH lookup. The exit is observed through a pidfd watched by Asio, so nothing blocks
 // the event loop; a kernel without pidfd falls back to a 250 ms waitpid(WNOHANG) poll.
 //

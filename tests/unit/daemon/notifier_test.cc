@@ -270,3 +270,20 @@ TEST_F(NotifierTest, NewSubscriberGetsTheEventWhenTheOldOneFailsAfterItSubscribe
 
 }  // namespace
 }  // namespace openbits::daemon
+
+namespace openbits::daemon {
+namespace {
+
+TEST_F(NotifierTest, ClosingConnectionFallsBackToTheCommandLine) {
+  connect(7, /*alive=*/false);
+  JobEvent e = event(1, JobState::kTransferred);
+  notifier.subscribe(7, 1500, e.info.id);
+  send(e);
+  settle();
+  EXPECT_EQ(sent.size(), 1u);  // tried once, not in a loop
+  EXPECT_FALSE(notifier.subscribed(e.info.id));
+  EXPECT_EQ(launcher.launched.size(), 1u);
+}
+
+}  // namespace
+}  // namespace openbits::daemon
