@@ -112,7 +112,10 @@ TEST_F(NotifyCmdTest, ProgramRunsAsRegisteringUserWithExactParametersAndComplete
             std::string::npos);
   EXPECT_NE(log.find("notification program " + program + " started as uid 1234"),
             std::string::npos);
-  EXPECT_NE(log.find("finished: exit status 0"), std::string::npos) << log;
+  // The program exits after its /complete returned: its exit is logged a moment later.
+  EXPECT_TRUE(eventually([&] {
+    return bitsd.log().find("finished: exit status 0") != std::string::npos;
+  })) << bitsd.log();
 }
 
 TEST_F(NotifyCmdTest, FailingProgramRunsAgainAfterTheRetryDelay) {
