@@ -11,6 +11,7 @@
 // lives.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,28 @@ namespace openbits {
 class Connection;  // internal: the RPC channel
 class Job;
 class File;
+
+// IBackgroundCopyCallback/2/3: what a program hears about a job it registered for with
+// Job::set_callback(). Calls arrive from Manager::process_events() on the thread that
+// calls it. Which calls come is chosen by the job's notify flags (0x1 transferred, 0x2
+// error, 0x8 modification, 0x10 file transferred, 0x20 file ranges; 0x4 disables all).
+// transferred() and error() must return S_OK once the program has dealt with the event
+// (typically by calling complete() or cancel()); any failure, a program that is gone or
+// one that does not answer makes bitsd deliver the event again later, or run the job's
+// notification command line instead (bits-spec §1.7). modification() is rate-limited by
+// the job's minimum notification interval and never reports the change to ERROR or
+// TRANSFERRED.
+class OPENBITS_EXPORT JobCallback {
+ public:
+  virtual ~JobCallback() = default;
+  virtual Status transferred(Job& job);
+  virtual Status error(Job& job, const ErrorInfo& error);
+  virtual void modification(Job& job, const JobInfo& info);
+  virtual void file_transferred(Job& job, const FileInfo& file);
+  // Ranges of a ranged (on-demand) file that completed since the previous call.
+  virtual void file_ranges_transferred(Job& job, std::uint32_t file_index,
+                                       const std::vector<FileRange>& ranges);
+};
 
 // A snapshot cursor with the semantics of IEnumBackgroundCopyJobs/Files: the items are
 // fixed when the enumerator is made (later jobs do not appear), the position moves with
@@ -73,6 +96,10 @@ class OPENBITS_EXPORT Manager {
   Result<Enumerator<Job>> enum_job_handles(bool all_users = false);
   Result<std::string> error_description(HRESULT code);
   Result<std::string> daemon_version();
+  // Waits up to `timeout` for notifications of jobs that have a callback (Job::set_callback)
+  // and calls the callbacks, answering transferred/error with what they returned. Returns
+  // how many notifications were handled (0 when the timeout passed).
+  Result<std::size_t> process_events(std::chrono::milliseconds timeout);
 
  private:
   friend class Job;
@@ -143,6 +170,10 @@ class OPENBITS_EXPORT Job {
   Status set_high_performance(bool enable);
   Status set_max_download_size(std::uint64_t bytes);
   Status set_minimum_notification_interval(std::uint32_t milliseconds);
+  // SetNotifyInterface: this connection receives the job's notifications (the last
+  // connection to register wins); nullptr unregisters. Events that happened before the
+  // registration are delivered too. BG_E_INVALID_STATE on ACKNOWLEDGED/CANCELLED jobs.
+  Status set_callback(std::shared_ptr<JobCallback> callback);
 
  private:
   friend class Manager;

@@ -73,6 +73,27 @@ Result<InfoArgs> parse_info_args(const std::vector<std::string>& args) {
   return InfoArgs{args[0], options->verbose, options->json};
 }
 
+Result<MonitorArgs> parse_monitor_args(const std::vector<std::string>& args) {
+  MonitorArgs out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (is_switch(args[i], "allusers")) {
+      out.all_users = true;
+    } else if (is_switch(args[i], "json")) {
+      out.json = true;
+    } else if (is_switch(args[i], "refresh")) {
+      if (i + 1 == args.size()) return invalid("/REFRESH needs a number of seconds");
+      auto seconds = parse_number(args[++i]);
+      if (!seconds || *seconds == 0 || *seconds > 86400) {
+        return invalid("the refresh interval must be 1 to 86400 seconds");
+      }
+      out.refresh_s = static_cast<std::uint32_t>(*seconds);
+    } else {
+      return invalid("unexpected argument '" + args[i] + "'");
+    }
+  }
+  return out;
+}
+
 Result<TransferArgs> parse_transfer_args(const std::vector<std::string>& args) {
   if (args.empty()) return invalid("the job needs a display name");
   TransferArgs t;

@@ -44,6 +44,14 @@ struct InfoArgs {
 };
 Result<InfoArgs> parse_info_args(const std::vector<std::string>& args);
 
+// /MONITOR [/ALLUSERS] [/REFRESH seconds] [--json]; refresh 1..86400, default 5.
+struct MonitorArgs {
+  bool all_users = false;
+  std::uint32_t refresh_s = 5;
+  bool json = false;
+};
+Result<MonitorArgs> parse_monitor_args(const std::vector<std::string>& args);
+
 // /TRANSFER name [/DOWNLOAD] [/PRIORITY p] [/ACLFLAGS f] [/DYNAMIC] url local [url local...]
 // The first token is always the name, even when it looks like a switch.
 struct TransferArgs {

@@ -13,7 +13,6 @@ namespace {
 // "Unable to <action>" error names.
 const std::map<std::string, std::string> kLaterCommands = {
     {"examples", "show examples"},
-    {"monitor", "monitor jobs"},
     {"setcredentials", "set credentials"},
     {"removecredentials", "remove credentials"},
     {"getclientcertificate", "get client certificate"},
@@ -107,6 +106,9 @@ The following commands are available:
 /LIST    [/ALLUSERS] [/VERBOSE] [--json] List the jobs
 /INFO    job [/VERBOSE] [--json]         Display information about the job
 /RESET   [/ALLUSERS]                     Deletes all jobs in the manager
+/MONITOR [/ALLUSERS] [/REFRESH sec] [--json]
+                                         Shows the jobs every sec seconds (default 5)
+                                         until Ctrl+C; --json streams changes
 /TRANSFER name [type] [/PRIORITY priority] [/ACLFLAGS flags] [/DYNAMIC]
          remote_url local_name [remote_url local_name ...]
                                          Transfers files and waits for them
@@ -165,6 +167,7 @@ std::map<std::string, Handler> build_table() {
   add_getter_commands(table);
   add_setter_commands(table);
   add_transfer_commands(table);
+  add_monitor_commands(table);
   for (const auto& [command, action] : kLaterCommands) {
     table.try_emplace(command, [](Context& ctx) {
       return ctx.fail(action_of(ctx.inv.command),

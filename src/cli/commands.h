@@ -49,5 +49,6 @@ void add_file_commands(std::map<std::string, Handler>& table);
 void add_getter_commands(std::map<std::string, Handler>& table);
 void add_setter_commands(std::map<std::string, Handler>& table);
 void add_transfer_commands(std::map<std::string, Handler>& table);
+void add_monitor_commands(std::map<std::string, Handler>& table);
 
 }  // namespace openbits::cli

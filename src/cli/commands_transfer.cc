@@ -40,7 +40,9 @@ class Progress {
     auto now = std::chrono::steady_clock::now();
     if (!tty_ || now - last_draw_ < std::chrono::milliseconds(200)) return;
     last_draw_ = now;
-    std::string frame = transfer_frame(info) + rate(info);
+    std::string frame =
+        transfer_frame(info) + " " +
+        progress_bar(info.progress.bytes_transferred, info.progress.bytes_total, 20) + rate(info);
     if (drawn_) out_ << "\r\033[1A";
     out_ << "\033[2K" << frame.substr(0, frame.find('\n')) << "\n\033[2K"
          << frame.substr(frame.find('\n') + 1) << std::flush;

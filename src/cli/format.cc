@@ -1,6 +1,7 @@
 // bitsadmin output layouts; see format.h.
 #include "src/cli/format.h"
 
+#include <algorithm>
 #include <ctime>
 #include <sstream>
 
@@ -157,6 +158,32 @@ std::string json_array(const std::vector<JobInfo>& jobs) {
     out += to_json(job, -1);
   }
   return out + "]";
+}
+
+}  // namespace openbits::cli
+
+namespace openbits::cli {
+
+std::string progress_bar(std::uint64_t done, std::uint64_t total, std::size_t width) {
+  std::size_t filled = 0;
+  if (total != kSizeUnknown && total > 0) {
+    filled = static_cast<std::size_t>(static_cast<double>(std::min(done, total)) /
+                                      static_cast<double>(total) * static_cast<double>(width));
+  }
+  return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "]";
+}
+
+std::string monitor_frame(const std::vector<JobInfo>& jobs, std::uint32_t refresh_s) {
+  std::string frame =
+      "MONITORING BACKGROUND COPY MANAGER(" + std::to_string(refresh_s) + " second refresh)\n";
+  for (const JobInfo& job : jobs) frame += list_line(job) + "\n";
+  return frame;
+}
+
+std::string monitor_event(const std::string& event, std::int64_t time_ms, const JobInfo& job) {
+  std::string head = "{\"event\":\"" + event + "\",\"time\":" + std::to_string(time_ms);
+  if (event == "removed") return head + ",\"job_id\":\"" + to_string(job.id) + "\"}";
+  return head + ",\"job\":" + to_json(job, -1) + "}";
 }
 
 }  // namespace openbits::cli

@@ -45,7 +45,7 @@ Invocation parse_invocation(const std::vector<std::string>& argv) {
   }
   if (i < argv.size()) inv.command = normalise_switch(argv[i++]);
   inv.args.assign(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end());
-  if (inv.command == "list" || inv.command == "info") {
+  if (inv.command == "list" || inv.command == "info" || inv.command == "monitor") {
     inv.json = std::any_of(inv.args.begin(), inv.args.end(),
                            [](const std::string& arg) { return is_switch(arg, "json"); });
   }

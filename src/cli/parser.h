@@ -17,7 +17,7 @@ namespace openbits::cli {
 struct Invocation {
   bool raw = false;     // /RAWRETURN: bare values, no banner
   bool nowrap = false;  // /NOWRAP
-  bool json = false;    // --json (or /json) on /LIST or /INFO: JSON only, no banner
+  bool json = false;    // --json (or /json) on /LIST /INFO /MONITOR: JSON only, no banner
   std::string command;  // normalised: lower case, no leading '/' or '-' ("getstate")
   std::vector<std::string> args;
 };

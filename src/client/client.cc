@@ -108,6 +108,70 @@ Result<std::string> Manager::daemon_version() {
   return field<std::string>(connection_->call(m::kVersion, json::object()), "version");
 }
 
+// --- Callbacks -----------------------------------------------------------------------
+
+Status JobCallback::transferred(Job&) { return Status(); }
+Status JobCallback::error(Job&, const ErrorInfo&) { return Status(); }
+void JobCallback::modification(Job&, const JobInfo&) {}
+void JobCallback::file_transferred(Job&, const FileInfo&) {}
+void JobCallback::file_ranges_transferred(Job&, std::uint32_t, const std::vector<FileRange>&) {}
+
+namespace {
+
+// Calls the callback for one notification; for transferred/error, the callback's answer.
+std::optional<Status> dispatch_event(JobCallback& callback, Job& job, const std::string& method,
+                                     const json& params) {
+  if (method == m::kJobTransferred) return callback.transferred(job);
+  if (method == m::kJobError) return callback.error(job, params.at("error").get<ErrorInfo>());
+  if (method == m::kJobModification) {
+    callback.modification(job, params.at("job").get<JobInfo>());
+  } else if (method == m::kFileTransferred) {
+    callback.file_transferred(job, params.at("file").get<FileInfo>());
+  } else if (method == m::kFileRangesTransferred) {
+    callback.file_ranges_transferred(job, params.at("file_index").get<std::uint32_t>(),
+                                     params.at("ranges").get<std::vector<FileRange>>());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<std::size_t> Manager::process_events(std::chrono::milliseconds timeout) {
+  std::size_t handled = 0;
+  auto wait = timeout;
+  for (;;) {
+    auto next = connection_->next_notification(wait);
+    if (!next.ok()) return next.status();
+    if (!*next) return handled;
+    wait = std::chrono::milliseconds(0);  // drain what is already there, then return
+    const json& message = **next;
+    std::string method = message.value("method", "");
+    const json& params = message.contains("params") ? message["params"] : json::object();
+    std::optional<Status> answer;
+    std::optional<std::uint64_t> delivery;
+    try {
+      Guid id = params.at("job_id").get<Guid>();
+      auto callback = std::static_pointer_cast<JobCallback>(connection_->callback(id));
+      if (params.contains("delivery")) delivery = params["delivery"].get<std::uint64_t>();
+      if (callback) {
+        Job job(connection_, id);
+        answer = dispatch_event(*callback, job, method, params);
+      } else if (delivery) {
+        answer = Status(hr::E_FAIL, "no callback is registered for the job");
+      }
+    } catch (const json::exception&) {
+      continue;  // a malformed notification: nothing to answer
+    }
+    ++handled;
+    if (delivery) {
+      HRESULT code = answer && !answer->ok() ? answer->code() : hr::S_OK;
+      auto acked = connection_->call(m::kAcknowledgeNotification,
+                                     {{"delivery", *delivery}, {"hresult", code}});
+      if (!acked.ok() && acked.status().code() != hr::BG_E_NOT_FOUND) return acked.status();
+    }
+  }
+}
+
 // --- File ----------------------------------------------------------------------------
 
 File::File(std::shared_ptr<Connection> connection, Guid job_id, std::uint32_t index)
@@ -218,6 +282,15 @@ Status Job::set_description(std::string_view text) {
 Status Job::set_priority(JobPriority priority) {
   return set_job_property(*connection_, id_, "priority", json(priority));
 }
+Status Job::set_callback(std::shared_ptr<JobCallback> callback) {
+  bool registering = callback != nullptr;
+  if (registering) connection_->set_callback(id_, callback);  // before events can arrive
+  Status s = status_from_result(
+      connection_->call(registering ? m::kSubscribe : m::kUnsubscribe, job_params(id_)));
+  if (!s.ok() || !registering) connection_->set_callback(id_, nullptr);
+  return s;
+}
+
 Status Job::set_notify_flags(std::uint32_t flags) {
   return set_job_property(*connection_, id_, "notify_flags", json(flags));
 }

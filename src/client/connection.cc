@@ -1,6 +1,7 @@
 // The RPC channel to bitsd; see connection.h.
 #include "src/client/connection.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -124,6 +125,50 @@ Result<nlohmann::json> Connection::await_response(std::int64_t id) {
     }
     return std::move(*result);
   }
+}
+
+Result<std::optional<nlohmann::json>> Connection::next_notification(
+    std::chrono::milliseconds timeout) {
+  std::lock_guard lock(mutex_);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (!notifications_.empty()) {
+      nlohmann::json next = std::move(notifications_.front());
+      notifications_.pop_front();
+      return std::optional<nlohmann::json>(std::move(next));
+    }
+    if (buffer_.find('\n') == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() < 0) return std::optional<nlohmann::json>();
+      pollfd p{fd_, POLLIN, 0};
+      int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready <= 0) return std::optional<nlohmann::json>();
+    }
+    auto received = read_line();
+    if (!received.ok()) return received.status();
+    nlohmann::json message = nlohmann::json::parse(*received, nullptr, false);
+    if (message.is_object() && !message.contains("id") && message.contains("method")) {
+      return std::optional<nlohmann::json>(std::move(message));
+    }
+    // anything else is a stale answer to an abandoned request: skip it
+  }
+}
+
+void Connection::set_callback(const Guid& job, std::shared_ptr<void> callback) {
+  std::lock_guard lock(callbacks_mutex_);
+  if (callback) {
+    callbacks_[job] = std::move(callback);
+  } else {
+    callbacks_.erase(job);
+  }
+}
+
+std::shared_ptr<void> Connection::callback(const Guid& job) {
+  std::lock_guard lock(callbacks_mutex_);
+  auto it = callbacks_.find(job);
+  return it == callbacks_.end() ? nullptr : it->second;
 }
 
 Status status_from_result(const Result<nlohmann::json>& result) {

@@ -5,13 +5,17 @@
 // Threading: call() takes a mutex, so one Connection may be shared by threads.
 #pragma once
 
+#include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "openbits/status.h"
+#include "openbits/types.h"
 
 namespace openbits {
 
@@ -25,6 +29,13 @@ class Connection {
 
   // Calls `method`; a JSON-RPC error becomes a Status carrying the daemon's HRESULT.
   Result<nlohmann::json> call(const std::string& method, nlohmann::json params);
+  // The oldest queued daemon notification, or the next one to arrive within `timeout`;
+  // nullopt when none came.
+  Result<std::optional<nlohmann::json>> next_notification(std::chrono::milliseconds timeout);
+
+  // Callbacks registered with Job::set_callback, by job id. Opaque here (client.cc casts).
+  void set_callback(const Guid& job, std::shared_ptr<void> callback);
+  std::shared_ptr<void> callback(const Guid& job);
 
  private:
   Connection(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -39,6 +50,8 @@ class Connection {
   std::string buffer_;
   std::int64_t next_id_ = 1;
   std::deque<nlohmann::json> notifications_;
+  std::mutex callbacks_mutex_;
+  std::map<Guid, std::shared_ptr<void>> callbacks_;
 };
 
 // A call's {"hresult": code} result as a Status (ok for S_OK, S_FALSE, BG_S_*).

@@ -22,6 +22,7 @@ struct Caller {
   bool admin = false;     // uid 0 or member of the admin group
   bool elevated = false;  // uid 0 or non-empty effective capabilities
   std::uint32_t integrity_level = kIntegrityMedium;
+  std::uint64_t connection = 0;  // the RPC connection (callbacks go back on it); 0 = none
 };
 
 // Builds a Caller from peer credentials: admin from uid 0 or membership of admin_gid;

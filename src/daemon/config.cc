@@ -59,6 +59,14 @@ Result<Config> load_config(const std::string& path) {
         value.get_to(config.finished_job_retention_ms);
       } else if (key == "stall_timeout_s") {
         value.get_to(config.stall_timeout_s);
+      } else if (key == "first_user_uid") {
+        value.get_to(config.first_user_uid);
+      } else if (key == "notify_system_uids") {
+        value.get_to(config.notify_system_uids);
+      } else if (key == "max_notifications_per_user") {
+        value.get_to(config.max_notifications_per_user);
+      } else if (key == "callback_timeout_ms") {
+        value.get_to(config.callback_timeout_ms);
       } else if (key == "admin_group") {
         config.admin_gid = resolve_group(value);
         if (!config.admin_gid) return bad(path, "admin_group: unknown group");
@@ -73,6 +81,9 @@ Result<Config> load_config(const std::string& path) {
   if (config.stall_timeout_s < 1) return bad(path, "stall_timeout_s must be >= 1");
   if (config.checkpoint_bytes == 0 || config.checkpoint_interval_ms < 1) {
     return bad(path, "checkpoint_bytes and checkpoint_interval_ms must be >= 1");
+  }
+  if (config.max_notifications_per_user == 0) {
+    return bad(path, "max_notifications_per_user must be >= 1");
   }
   return config;
 }

@@ -25,6 +25,12 @@ struct Config {
   std::int64_t checkpoint_interval_ms = 1000;            // ...or time, whichever comes first
   std::int64_t finished_job_retention_ms = 3600 * 1000;  // final jobs answer getters this long
   std::int64_t stall_timeout_s = 60;  // no byte received for this long: WINHTTP_TIMEOUT
+  // Notifications (notifier.h): uids below first_user_uid (and root) are system accounts
+  // whose jobs never run notification programs unless notify_system_uids is true.
+  uid_t first_user_uid = 1000;
+  bool notify_system_uids = false;
+  std::uint32_t max_notifications_per_user = 4;
+  std::int64_t callback_timeout_ms = 60'000;  // an unanswered callback counts as failed
 };
 
 // Reads a JSON object whose keys are the field names above (admin_group takes a group

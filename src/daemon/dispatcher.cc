@@ -27,7 +27,45 @@ Guid job_id(const json& params) { return params.at("job_id").get<Guid>(); }
 
 }  // namespace
 
-Dispatcher::Dispatcher(JobManager& jobs) : jobs_(jobs) { add_methods(); }
+Dispatcher::Dispatcher(JobManager& jobs) : jobs_(jobs) {
+  add_methods();
+  add_notification_methods();
+}
+
+JobInfo Dispatcher::with_interface(JobInfo info) const {
+  info.notify_interface_registered = notifier_ && notifier_->subscribed(info.id);
+  return info;
+}
+
+void Dispatcher::add_notification_methods() {
+  namespace m = rpc::method;
+  // SetNotifyInterface: the caller must be able to read the job; final jobs refuse.
+  methods_[m::kSubscribe] = [this](const Caller& c, const json& p) -> Result<json> {
+    if (!notifier_) return Status(hr::E_NOTIMPL);
+    auto info = jobs_.job_info(c, job_id(p));
+    if (!info.ok()) return info.status();
+    if (info->state == JobState::kAcknowledged || info->state == JobState::kCancelled) {
+      return Status(hr::BG_E_INVALID_STATE);
+    }
+    notifier_->subscribe(c.connection, c.uid, info->id);
+    return status_result(Status());
+  };
+  methods_[m::kUnsubscribe] = [this](const Caller& c, const json& p) -> Result<json> {
+    if (!notifier_) return Status(hr::E_NOTIMPL);
+    auto info = jobs_.job_info(c, job_id(p));
+    if (!info.ok()) return info.status();
+    if (info->state == JobState::kAcknowledged || info->state == JobState::kCancelled) {
+      return Status(hr::BG_E_INVALID_STATE);
+    }
+    notifier_->unsubscribe(c.connection, info->id);
+    return status_result(Status());
+  };
+  methods_[m::kAcknowledgeNotification] = [this](const Caller& c, const json& p) {
+    if (!notifier_) return from_status(Status(hr::E_NOTIMPL));
+    return from_status(notifier_->acknowledge(c.connection, p.at("delivery").get<std::uint64_t>(),
+                                              p.value("hresult", hr::S_OK)));
+  };
+}
 
 void Dispatcher::add_methods() {
   namespace m = rpc::method;
@@ -43,16 +81,17 @@ void Dispatcher::add_methods() {
   methods_[m::kGetJob] = [this](const Caller& c, const json& p) -> Result<json> {
     auto info = jobs_.get_job(c, job_id(p));
     if (!info.ok()) return info.status();
-    return json(*info);
+    return json(with_interface(*info));
   };
   methods_[m::kGetJobInfo] = [this](const Caller& c, const json& p) -> Result<json> {
     auto info = jobs_.job_info(c, job_id(p));
     if (!info.ok()) return info.status();
-    return json(*info);
+    return json(with_interface(*info));
   };
   methods_[m::kEnumJobs] = [this](const Caller& c, const json& p) -> Result<json> {
     auto jobs = jobs_.enum_jobs(c, p.value("all_users", false));
     if (!jobs.ok()) return jobs.status();
+    for (JobInfo& info : *jobs) info = with_interface(std::move(info));
     return json{{"jobs", *jobs}};
   };
   methods_[m::kErrorDescription] = [](const Caller&, const json& p) -> Result<json> {

@@ -13,12 +13,16 @@
 
 #include "src/daemon/caller.h"
 #include "src/daemon/job_manager.h"
+#include "src/daemon/notifier.h"
 
 namespace openbits::daemon {
 
 class Dispatcher {
  public:
   explicit Dispatcher(JobManager& jobs);
+  // Enables job.subscribe and friends (without a notifier they answer E_NOTIMPL). The
+  // notifier must be used on the thread that calls handle().
+  void set_notifier(Notifier* notifier) { notifier_ = notifier; }
 
   // Handles one request line. Returns the response line, or nullopt for a notification
   // (a request without "id"). Never throws.
@@ -29,8 +33,11 @@ class Dispatcher {
  private:
   using Handler = std::function<Result<nlohmann::json>(const Caller&, const nlohmann::json&)>;
   void add_methods();
+  void add_notification_methods();
+  JobInfo with_interface(JobInfo info) const;
 
   JobManager& jobs_;
+  Notifier* notifier_ = nullptr;
   std::map<std::string, Handler> methods_;
 };
 

@@ -82,6 +82,18 @@ void JobManager::set_backend(TransferBackend* backend) {
   backend_ = backend;
 }
 
+void JobManager::set_listener(JobListener* listener) {
+  std::lock_guard lock(mutex_);
+  listener_ = listener;
+}
+
+void JobManager::emit(const JobRecord& job, JobEvent::Kind kind, std::uint32_t file_index) {
+  if (!listener_) return;
+  JobEvent event{kind, snapshot(job), job.notify_cmd_uid, job.notify_cmd_gid, file_index};
+  if (!job.info.notify_cmd_program) event.cmd_uid.reset();
+  listener_->job_event(std::move(event));
+}
+
 Status JobManager::load() {
   std::lock_guard lock(mutex_);
   auto loaded = store_.load_jobs();
@@ -98,6 +110,7 @@ Status JobManager::load() {
     jobs_[id] = std::make_unique<JobRecord>(std::move(job));
   }
   spdlog::info("loaded {} job(s) from the store", jobs_.size());
+  for (const auto& [id, job] : jobs_) emit(*job);
   return Status();
 }
 
@@ -154,6 +167,7 @@ Status JobManager::persist(JobRecord& job) {
 void JobManager::touch(JobRecord& job) {
   job.info.times.modification_time = clock_.wall_ms();
   job.last_activity_ms = job.info.times.modification_time;
+  emit(job);
 }
 
 void JobManager::set_state(JobRecord& job, JobState state) {

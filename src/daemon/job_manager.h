@@ -20,6 +20,7 @@
 #include "src/daemon/caller.h"
 #include "src/daemon/clock.h"
 #include "src/daemon/config.h"
+#include "src/daemon/job_events.h"
 #include "src/daemon/job_record.h"
 #include "src/daemon/store.h"
 #include "src/daemon/transfer/transfer_engine.h"
@@ -40,6 +41,8 @@ class JobManager final : public TransferObserver {
  public:
   JobManager(Store& store, Clock& clock, Config config);
   void set_backend(TransferBackend* backend);
+  // Receives a JobEvent after every change of a job (see job_events.h); set before load().
+  void set_listener(JobListener* listener);
 
   // Loads the persisted queue: CONNECTING/TRANSFERRING jobs come back QUEUED and continue
   // from their recorded byte counts.
@@ -94,6 +97,8 @@ class JobManager final : public TransferObserver {
   Status persist(JobRecord& job);
   void touch(JobRecord& job);
   void set_state(JobRecord& job, JobState state);
+  void emit(const JobRecord& job, JobEvent::Kind kind = JobEvent::Kind::kChanged,
+            std::uint32_t file_index = 0);
   Status validate_new_files(const Caller& caller, const JobRecord& job,
                             const std::vector<FileSpec>& files) const;
   Status apply_property(JobRecord& job, const std::string& name, const nlohmann::json& value);
@@ -123,6 +128,7 @@ class JobManager final : public TransferObserver {
   Clock& clock_;
   Config config_;
   TransferBackend* backend_ = nullptr;
+  JobListener* listener_ = nullptr;
   std::map<Guid, std::unique_ptr<JobRecord>> jobs_;
   std::map<Guid, std::int64_t> finished_at_;  // final jobs kept for getters, and when
   std::map<std::uint64_t, Guid> tokens_;

@@ -132,6 +132,19 @@ Status JobManager::set_property(const Caller& caller, const Guid& id, const std:
     return Status(hr::E_INVALIDARG, "wrong value for '" + name + "': " + e.what());
   }
   if (!applied.ok()) return applied;
+  if (name == "notify_cmd_line") {
+    job.notify_cmd_uid.reset();
+    if (job.info.notify_cmd_program) {
+      job.notify_cmd_uid = caller.uid;
+      job.notify_cmd_gid = caller.gid;
+      spdlog::info("job {}: uid {} registered the notification command line {} [{}]", to_string(id),
+                   caller.uid, *job.info.notify_cmd_program,
+                   job.info.notify_cmd_parameters.value_or(""));
+    } else {
+      spdlog::info("job {}: uid {} cleared the notification command line", to_string(id),
+                   caller.uid);
+    }
+  }
   touch(job);
   Status s = persist(job);
   if (name == "priority") schedule();

@@ -42,6 +42,9 @@ struct JobRecord {
   std::int64_t download_time_ms = 0;  // cumulative CONNECTING+TRANSFERRING time (persisted)
   std::int64_t last_activity_ms = 0;  // wall clock of the last progress or change (inactivity)
   JobTimers timers;
+  // Who registered the notification command line (it runs as that user).
+  std::optional<uid_t> notify_cmd_uid;
+  gid_t notify_cmd_gid = 0;
 
   bool is_final() const {
     return info.state == JobState::kAcknowledged || info.state == JobState::kCancelled;

@@ -22,6 +22,8 @@
 #include "src/daemon/dispatcher.h"
 #include "src/daemon/job_manager.h"
 #include "src/daemon/network_monitor.h"
+#include "src/daemon/notifier.h"
+#include "src/daemon/process_launcher.h"
 #include "src/daemon/rpc_server.h"
 #include "src/daemon/store.h"
 
@@ -129,6 +131,16 @@ int run(const Options& options) {
   }
   SystemClock clock;
   JobManager jobs(**store, clock, config);
+  asio::io_context io;
+  ForkLauncher launcher(io);
+  Notifier::Options notifier_options;
+  notifier_options.socket_path = options.socket;
+  notifier_options.first_user_uid = config.first_user_uid;
+  notifier_options.allow_system_uids = config.notify_system_uids || options.user;
+  notifier_options.max_in_flight = config.max_notifications_per_user;
+  notifier_options.callback_timeout_ms = config.callback_timeout_ms;
+  auto notifier = std::make_shared<Notifier>(io, clock, launcher, notifier_options);
+  jobs.set_listener(notifier.get());
   if (Status s = jobs.load(); !s.ok()) {
     spdlog::critical("cannot load jobs from {}: {}", db_path, s.message());
     return 1;
@@ -137,9 +149,16 @@ int run(const Options& options) {
   EngineBackend backend(engine);
   jobs.set_backend(&backend);
 
-  asio::io_context io;
   Dispatcher dispatcher(jobs);
+  dispatcher.set_notifier(notifier.get());
   RpcServer::Options server_options;
+  std::weak_ptr<Notifier> weak_notifier = notifier;
+  server_options.on_open = [weak_notifier](std::uint64_t id, Notifier::Sender send) {
+    if (auto n = weak_notifier.lock()) n->connection_opened(id, std::move(send));
+  };
+  server_options.on_close = [weak_notifier](std::uint64_t id) {
+    if (auto n = weak_notifier.lock()) n->connection_closed(id);
+  };
   server_options.socket_path = options.socket;
   server_options.admin_gid = config.admin_gid;
   if (options.user) {
@@ -173,7 +192,9 @@ int run(const Options& options) {
   sd_notify(0, "READY=1");
   io.run();
   jobs.set_backend(nullptr);
+  jobs.set_listener(nullptr);
   jobs.stop_all();
+  notifier.reset();
   return 0;
 }
 

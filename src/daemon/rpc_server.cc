@@ -18,15 +18,30 @@ using Socket = asio::local::stream_protocol::socket;
 class RpcServer::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Dispatcher& dispatcher, std::shared_ptr<std::map<uid_t, std::size_t>> counts,
-          Socket socket, Caller caller)
+          Socket socket, Caller caller, const Options& options)
       : dispatcher_(dispatcher),
         counts_(std::move(counts)),
         socket_(std::move(socket)),
         caller_(caller),
-        buffer_(rpc::kMaxMessageBytes + 1) {}
-  ~Session() { --(*counts_)[caller_.uid]; }
+        buffer_(rpc::kMaxMessageBytes + 1),
+        on_close_(options.on_close) {}
+  ~Session() {
+    --(*counts_)[caller_.uid];
+    if (on_close_) on_close_(caller_.connection);
+  }
 
-  void start() { read(); }
+  void start(const Options& options) {
+    if (options.on_open) {
+      std::weak_ptr<Session> weak = shared_from_this();
+      options.on_open(caller_.connection, [weak](const std::string& line) {
+        auto self = weak.lock();
+        if (!self || self->closing_ || self->closed_) return false;
+        self->queue_write(line);
+        return true;
+      });
+    }
+    read();
+  }
 
  private:
   void read() {
@@ -40,7 +55,10 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
       send_error_and_close("message too large");
       return;
     }
-    if (ec) return;  // peer closed or failed; the session ends
+    if (ec) {  // peer closed or failed; the session ends
+      closed_ = true;
+      return;
+    }
     std::string line(asio::buffers_begin(buffer_.data()),
                      asio::buffers_begin(buffer_.data()) + static_cast<std::ptrdiff_t>(length));
     buffer_.consume(length);
@@ -87,6 +105,8 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
   asio::streambuf buffer_;
   std::deque<std::string> outbox_;
   bool closing_ = false;
+  bool closed_ = false;
+  std::function<void(std::uint64_t)> on_close_;
 };
 
 RpcServer::RpcServer(asio::io_context& io, Dispatcher& dispatcher, Options options)
@@ -135,8 +155,10 @@ void RpcServer::accept_next() {
     } else {
       ++(*connections_per_uid_)[cred.uid];
       Caller caller = identify_caller(cred.uid, cred.gid, cred.pid, options_.admin_gid);
-      std::make_shared<Session>(dispatcher_, connections_per_uid_, std::move(socket), caller)
-          ->start();
+      caller.connection = next_connection_++;
+      std::make_shared<Session>(dispatcher_, connections_per_uid_, std::move(socket), caller,
+                                options_)
+          ->start(options_);
     }
     accept_next();
   });

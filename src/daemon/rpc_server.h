@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,6 +27,10 @@ class RpcServer {
     std::optional<uid_t> only_uid;  // user instance: refuse other uids
     std::optional<gid_t> admin_gid;
     std::size_t max_connections_per_uid = 128;
+    // Told about each connection (its id is Caller::connection) so events can be pushed
+    // on it: `send` queues one line and returns false once the connection is gone.
+    std::function<void(std::uint64_t id, std::function<bool(const std::string&)> send)> on_open;
+    std::function<void(std::uint64_t id)> on_close;
   };
 
   RpcServer(boost::asio::io_context& io, Dispatcher& dispatcher, Options options);
@@ -44,6 +49,7 @@ class RpcServer {
   // Shared with sessions, which may outlive the server during shutdown.
   std::shared_ptr<std::map<uid_t, std::size_t>> connections_per_uid_ =
       std::make_shared<std::map<uid_t, std::size_t>>();
+  std::uint64_t next_connection_ = 1;
 };
 
 }  // namespace openbits::daemon

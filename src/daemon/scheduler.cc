@@ -130,6 +130,7 @@ void JobManager::finish_file(JobRecord& job, std::uint32_t index) {
   if (file.info.progress.bytes_total == kSizeUnknown) {
     file.info.progress.bytes_total = file.info.progress.bytes_transferred;
   }
+  emit(job, JobEvent::Kind::kFileTransferred, index);
   touch(job);
   tokens_.erase(job.timers.transfer_token);
   job.timers.transfer_token = 0;

@@ -95,6 +95,12 @@ CREATE TABLE IF NOT EXISTS files (
   remote_mtime_ms INTEGER NOT NULL, PRIMARY KEY (job_id, idx));
 )sql";
 
+// Version 2: who registered the notification command line (it runs as that user).
+constexpr const char* kMigrateV2 = R"sql(
+ALTER TABLE jobs ADD COLUMN notify_cmd_uid INTEGER;
+ALTER TABLE jobs ADD COLUMN notify_cmd_gid INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr const char* kJobColumns =
     "id, type, state, priority, display_name, description, owner_uid, owner_gid, "
     "owner_elevated, owner_integrity_level, creation_time, modification_time, "
@@ -103,7 +109,7 @@ constexpr const char* kJobColumns =
     "proxy_usage, proxy_list, bypass_list, file_acl_flags, peer_caching_flags, security_flags, "
     "custom_headers, custom_headers_write_only, http_method, dynamic_content, high_performance, "
     "max_download_size, minimum_notification_interval_ms, error_code, error_context, "
-    "error_file, ever_resumed, download_time_ms, last_activity_ms";
+    "error_file, ever_resumed, download_time_ms, last_activity_ms, notify_cmd_uid, notify_cmd_gid";
 
 constexpr const char* kFileColumns =
     "job_id, idx, remote_name, local_name, temporary_name, bytes_total, bytes_transferred, "
@@ -159,6 +165,8 @@ JobRecord read_job(const Stmt& s) {
   job.ever_resumed = s.i64(36) != 0;
   job.download_time_ms = s.i64(37);
   job.last_activity_ms = s.i64(38);
+  if (!s.is_null(39)) job.notify_cmd_uid = static_cast<uid_t>(s.i64(39));
+  job.notify_cmd_gid = static_cast<gid_t>(s.i64(40));
   fill_owner_text(j);
   return job;
 }
@@ -230,15 +238,20 @@ Status Store::exec(const char* sql) {
 }
 
 Status Store::migrate() {
-  Stmt check(db_, "PRAGMA quick_check");
-  if (!check.prepared() || check.step() != SQLITE_ROW || check.text(0) != "ok") {
-    return sql_error(path_, "the database is damaged (quick_check failed)", check.error());
+  {  // (statements finalized before VACUUM INTO, which refuses to run beside them)
+    Stmt check(db_, "PRAGMA quick_check");
+    if (!check.prepared() || check.step() != SQLITE_ROW || check.text(0) != "ok") {
+      return sql_error(path_, "the database is damaged (quick_check failed)", check.error());
+    }
   }
-  Stmt version_query(db_, "PRAGMA user_version");
-  if (!version_query.prepared() || version_query.step() != SQLITE_ROW) {
-    return sql_error(path_, "cannot read the schema version", version_query.error());
+  std::int64_t version = 0;
+  {
+    Stmt version_query(db_, "PRAGMA user_version");
+    if (!version_query.prepared() || version_query.step() != SQLITE_ROW) {
+      return sql_error(path_, "cannot read the schema version", version_query.error());
+    }
+    version = version_query.i64(0);
   }
-  std::int64_t version = version_query.i64(0);
   if (version > kSchemaVersion) {
     return sql_error(path_, "the database was written by a newer bitsd",
                      ("schema version " + std::to_string(version)).c_str());
@@ -253,12 +266,17 @@ Status Store::migrate() {
     char* sql = sqlite3_mprintf("VACUUM INTO %Q", backup.c_str());
     Status copied = exec(sql);
     sqlite3_free(sql);
-    if (!copied.ok()) return sql_error(path_, "cannot back up before migrating", backup.c_str());
+    if (!copied.ok()) {
+      return sql_error(path_, "cannot back up before migrating",
+                       (backup + ": " + copied.message()).c_str());
+    }
   }
   // One step per version; version 0 is an empty file.
   if (Status s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  Status step = exec(kCreateV1);
-  if (step.ok()) step = exec("PRAGMA user_version = 1");
+  Status step;
+  if (version < 1) step = exec(kCreateV1);
+  if (step.ok() && version < 2) step = exec(kMigrateV2);
+  if (step.ok()) step = exec("PRAGMA user_version = 2");
   if (!step.ok()) {
     (void)exec("ROLLBACK");
     return step;
@@ -316,7 +334,7 @@ Status Store::write_job_row(const JobRecord& job) {
   std::string sql =
       std::string("INSERT OR REPLACE INTO jobs (") + kJobColumns +
       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-      "?,?,?)";
+      "?,?,?,?,?)";
   Stmt s(db_, sql.c_str());
   if (!s.prepared()) return sql_error(path_, "cannot save job", s.error());
   s.bind(to_string(j.id)).bind(static_cast<int>(j.type)).bind(static_cast<int>(j.state));
@@ -342,6 +360,12 @@ Status Store::write_job_row(const JobRecord& job) {
     s.bind_null().bind(0).bind_null();
   }
   s.bind(job.ever_resumed).bind(job.download_time_ms).bind(job.last_activity_ms);
+  if (job.notify_cmd_uid) {
+    s.bind(std::int64_t{*job.notify_cmd_uid});
+  } else {
+    s.bind_null();
+  }
+  s.bind(std::int64_t{job.notify_cmd_gid});
   if (s.step() != SQLITE_DONE) return sql_error(path_, "cannot save job", s.error());
   return Status();
 }

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "src/daemon/notify_cmd_line.h"
+
 namespace openbits::daemon {
 namespace {
 
@@ -174,15 +176,8 @@ Status validate_notify_cmd_line(const std::optional<std::string>& program,
     return invalid("the notification program must be an absolute path");
   }
   if (parameters && !parameters->empty()) {
-    std::string_view first = *parameters;
-    bool quoted = first.front() == '"';
-    if (quoted) {
-      std::size_t close = first.find('"', 1);
-      first = close == std::string_view::npos ? first.substr(1) : first.substr(1, close - 1);
-    } else {
-      first = first.substr(0, first.find(' '));
-    }
-    if (first != *program) {
+    std::vector<std::string> tokens = split_command_line(*parameters);
+    if (tokens.empty() || tokens.front() != *program) {
       return invalid("the first parameter must be the program itself");
     }
   }

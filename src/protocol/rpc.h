@@ -41,6 +41,15 @@ inline constexpr const char* kGetError = "job.get_error";
 inline constexpr const char* kReplaceRemotePrefix = "job.replace_remote_prefix";
 inline constexpr const char* kSetRemoteName = "file.set_remote_name";
 inline constexpr const char* kSetValidationState = "file.set_validation_state";
+inline constexpr const char* kSubscribe = "job.subscribe";
+inline constexpr const char* kUnsubscribe = "job.unsubscribe";
+inline constexpr const char* kAcknowledgeNotification = "job.acknowledge_notification";
+// Notifications bitsd sends to a subscribed connection.
+inline constexpr const char* kJobTransferred = "job.transferred";
+inline constexpr const char* kJobError = "job.error";
+inline constexpr const char* kJobModification = "job.modification";
+inline constexpr const char* kFileTransferred = "file.transferred";
+inline constexpr const char* kFileRangesTransferred = "file.ranges_transferred";
 }  // namespace method
 
 // A BITS failure travels as a JSON-RPC error whose code is the HRESULT reinterpreted as

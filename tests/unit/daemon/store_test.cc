@@ -161,3 +161,57 @@ TEST(StoreTest, RefusesANewerSchema) {
 
 }  // namespace
 }  // namespace openbits::daemon::testing
+
+namespace openbits::daemon::testing {
+namespace {
+
+TEST(StoreTest, KeepsWhoRegisteredTheNotificationCommandLine) {
+  TempDir dir;
+  std::string path = dir.path() + "/jobs.db";
+  JobRecord job = full_job();
+  job.notify_cmd_uid = 4321;
+  job.notify_cmd_gid = 77;
+  {
+    auto store = Store::open(path);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->save_job(job).ok());
+  }
+  auto store = Store::open(path);
+  ASSERT_TRUE(store.ok());
+  auto jobs = (*store)->load_jobs();
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ(jobs->front().notify_cmd_uid, std::optional<uid_t>(4321));
+  EXPECT_EQ(jobs->front().notify_cmd_gid, 77u);
+}
+
+TEST(StoreTest, MigratesAVersion1DatabaseKeepingItsJobsAndABackup) {
+  TempDir dir;
+  std::string path = dir.path() + "/jobs.db";
+  {
+    auto store = Store::open(path);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->save_job(full_job()).ok());
+  }
+  {  // turn it back into a version 1 file
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "ALTER TABLE jobs DROP COLUMN notify_cmd_uid; "
+                           "ALTER TABLE jobs DROP COLUMN notify_cmd_gid; PRAGMA user_version = 1",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = Store::open(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto jobs = (*store)->load_jobs();
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ(jobs->front().info.notify_cmd_program, std::optional<std::string>("/bin/true"));
+  EXPECT_FALSE(jobs->front().notify_cmd_uid);
+  EXPECT_TRUE(std::filesystem::exists(path + ".v1.bak"));
+}
+
+}  // namespace
+}  // namespace openbits::daemon::testing

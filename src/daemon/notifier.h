@@ -1,0 +1,111 @@
+// Notifier: tells programs about their jobs (bits-spec §1.7).
+//
+// Callbacks: a connection subscribes to a job (job.subscribe; last subscriber wins, like
+// SetNotifyInterface) and receives JSON-RPC notifications filtered by the job's notify
+// flags: job.transferred (0x1) and job.error (0x2), which the program acknowledges with
+// job.acknowledge_notification; job.modification (0x8) and file.ranges_transferred (0x20),
+// spaced by the job's minimum notification interval and never for the change to ERROR or
+// TRANSFERRED; file.transferred (0x10). 0x4 disables everything.
+//
+// Command line: when the job is in TRANSFERRED or ERROR (flags 0x1/0x2) and no live
+// subscriber took the notification (none, gone, failed or did not answer in time), the
+// registered program runs as the user who registered it (ProcessLauncher: no shell, a
+// clean environment, stdio on /dev/null). A program that exits non-zero while the job is
+// still in that state runs again after the job's minimum retry delay; so is a callback
+// that failed with no command line to fall back to. Registering later, or restarting the
+// daemon, delivers a pending notification too. Jobs owned or registered by system uids
+// (below Options::first_user_uid, root included) never run programs unless allowed.
+// At most Options::max_in_flight callbacks and programs run at once per user; the rest
+// wait. Every run is logged with the job, the user and the exit status.
+//
+// Threading: job_event() may be called from any thread and only posts to the io_context;
+// everything else runs on the io_context's thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "openbits/status.h"
+#include "src/common/asio.h"
+#include "src/daemon/clock.h"
+#include "src/daemon/job_events.h"
+#include "src/daemon/process_launcher.h"
+
+namespace openbits::daemon {
+
+class Notifier final : public JobListener {
+ public:
+  struct Options {
+    std::string socket_path;  // given to programs as OPENBITS_SOCKET
+    uid_t first_user_uid = 1000;
+    bool allow_system_uids = false;
+    std::uint32_t max_in_flight = 4;            // per user
+    std::int64_t callback_timeout_ms = 60'000;  // unanswered transferred/error callbacks
+  };
+  // Sends one line on a connection; false when the connection is gone.
+  using Sender = std::function<bool(const std::string& line)>;
+
+  Notifier(boost::asio::io_context& io, Clock& clock, ProcessLauncher& launcher, Options options);
+  ~Notifier() override;
+
+  void job_event(JobEvent event) override;
+
+  void connection_opened(std::uint64_t connection, Sender sender);
+  void connection_closed(std::uint64_t connection);
+  // The caller's access to the job is checked by the dispatcher before these.
+  void subscribe(std::uint64_t connection, uid_t uid, const Guid& job);
+  void unsubscribe(std::uint64_t connection, const Guid& job);
+  // The answer to a job.transferred/job.error notification: S_OK, or a failure (which
+  // falls back to the command line or a later retry). BG_E_NOT_FOUND for an unknown
+  // delivery.
+  Status acknowledge(std::uint64_t connection, std::uint64_t delivery, HRESULT result);
+  bool subscribed(const Guid& job) const;
+
+ private:
+  struct Tracked;
+  struct Delivery {
+    Guid job;
+    uid_t uid = 0;
+    std::uint64_t episode = 0;
+    std::uint64_t connection = 0;
+    std::unique_ptr<boost::asio::steady_timer> timeout;
+  };
+
+  void handle(JobEvent event);
+  void start_episode(Tracked& t, JobState state);
+  void evaluate(const Guid& id, Tracked& t);
+  void evaluate_all();
+  bool take_slot(uid_t uid);
+  void release_slot(uid_t uid);
+  void send_callback(const Guid& id, Tracked& t);
+  void delivery_failed(const Guid& id, std::uint64_t episode, std::uint64_t connection);
+  bool cmd_line_runnable(const Tracked& t, bool log) const;
+  void run_program(const Guid& id, Tracked& t);
+  void program_exited(const Guid& id, std::uint64_t episode, uid_t uid, pid_t pid, int wait_status);
+  void retry_later(const Guid& id, Tracked& t);
+  void arm_timer(const Guid& id, Tracked& t, std::int64_t at_ms, bool throttle);
+  void modification(const Guid& id, Tracked& t);
+  void send_modification(const Guid& id, Tracked& t);
+  void send_file_transferred(Tracked& t, std::uint32_t index);
+  bool send(std::uint64_t connection, const char* method, nlohmann::json params);
+  void remove(const Guid& id);
+
+  boost::asio::io_context& io_;
+  Clock& clock_;
+  ProcessLauncher& launcher_;
+  Options options_;
+  std::map<Guid, std::unique_ptr<Tracked>> jobs_;
+  std::map<std::uint64_t, Sender> connections_;
+  std::map<std::uint64_t, Delivery> deliveries_;
+  std::map<uid_t, std::uint32_t> in_flight_;
+  std::uint64_t next_delivery_ = 1;
+  std::uint64_t next_episode_ = 1;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace openbits::daemon

@@ -1,0 +1,191 @@
+// Notification command lines (SetNotifyCmdLine) against a real bitsd: the program runs as
+// the user who registered it, with exactly the parameters given, when the job reaches
+// TRANSFERRED or ERROR, again after the retry delay when it fails, even when registered
+// after the event, and never for a system account's job.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/integration/itest.h"
+
+namespace openbits::itest {
+namespace {
+
+constexpr uid_t kUser = 1234;
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Polls `ready` every 50 ms for up to a minute; the caller asserts on what it then sees.
+bool eventually(const std::function<bool()>& ready) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return ready();
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+class NotifyCmdTest : public ServiceTest {
+ protected:
+  void SetUp() override {
+    ServiceTest::SetUp();
+    home = dir.path() + "/u1234";
+    std::filesystem::create_directories(home);
+    ::chown(home.c_str(), kUser, kUser);
+    ::chmod(home.c_str(), 0755);
+    record = home + "/record";
+    make_file(nginx.root() + "/f.bin", 5000, 41);
+  }
+  // bitsadmin as uid 1234 (setpriv, as an administrator would run it).
+  CommandResult as_user(std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=1234", "--regid=1234",
+                                     "--clear-groups", OPENBITS_BITSADMIN_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, {"OPENBITS_SOCKET=" + bitsd.socket()});
+  }
+  // A notification program: appends its uid and each argument to `record`, then runs
+  // `bitsadmin <then> <job>` (the job id is its first argument) unless it exits first.
+  std::string write_program(const std::string& then, const std::string& before = "") {
+    std::string path = home + "/notify.sh";
+    std::ofstream(path) << "#!/bin/sh\n"
+                        << "{ echo \"uid=$(id -u)\"; for a in \"$@\"; do printf 'arg=[%s]\\n' "
+                           "\"$a\"; done; echo ---; } >> "
+                        << record << "\n"
+                        << before << "exec " << OPENBITS_BITSADMIN_PATH << " " << then
+                        << " \"$1\"\n";
+    ::chmod(path.c_str(), 0755);
+    ::chown(path.c_str(), kUser, kUser);
+    return path;
+  }
+  // Creates a job as the user (its id), with one file from `url`.
+  std::string create_as_user(const std::string& url) {
+    auto r = as_user({"/create", "notify"});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    auto open = r.out.find('{');
+    std::string id = r.out.substr(open, 38);
+    r = as_user({"/addfile", id, url, home + "/out.bin"});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return id;
+  }
+  Job handle(const std::string& id) {
+    auto job = manager->get_job(*parse_guid(id));
+    EXPECT_TRUE(job.ok());
+    return *job;
+  }
+
+  std::string home;
+  std::string record;
+};
+
+TEST_F(NotifyCmdTest, ProgramRunsAsRegisteringUserWithExactParametersAndCompletesTheJob) {
+  std::string program = write_program("/complete");
+  std::string id = create_as_user(nginx.url("/f.bin"));
+  Job job = handle(id);
+  std::string parameters =
+      "\"" + program + "\" " + id + " \"two words\" \"say \\\"hi\\\"\" 'single' a\\b";
+  auto r = as_user({"/setnotifycmdline", id, program, parameters});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = as_user({"/getnotifycmdline", id});
+  EXPECT_NE(r.out.find(program + " " + parameters), std::string::npos) << r.out;
+  ASSERT_EQ(as_user({"/resume", id}).exit_code, 0);
+  EXPECT_EQ(wait_for_state(job, {JobState::kAcknowledged}), JobState::kAcknowledged) << bitsd.log();
+  EXPECT_EQ(read_text(record), "uid=1234\narg=[" + id +
+                                   "]\narg=[two words]\narg=[say \"hi\"]\narg=['single']\n"
+                                   "arg=[a\\b]\n---\n");
+  EXPECT_TRUE(files_equal(nginx.root() + "/f.bin", home + "/out.bin"));
+  std::string log = bitsd.log();
+  EXPECT_NE(log.find("uid 1234 registered the notification command line " + program),
+            std::string::npos);
+  EXPECT_NE(log.find("notification program " + program + " started as uid 1234"),
+            std::string::npos);
+  // The program exits after its /complete returned: its exit is logged a moment later.
+  EXPECT_TRUE(eventually([&] {
+    return bitsd.log().find("finished: exit status 0") != std::string::npos;
+  })) << bitsd.log();
+}
+
+TEST_F(NotifyCmdTest, FailingProgramRunsAgainAfterTheRetryDelay) {
+  // The first run fails; the second completes the job.
+  std::string program =
+      write_program("/complete", "[ \"$(grep -c -- --- " + record + ")\" -ge 2 ] || exit 3\n");
+  std::string id = create_as_user(nginx.url("/f.bin"));
+  Job job = handle(id);
+  ASSERT_EQ(as_user({"/setminretrydelay", id, "5"}).exit_code, 0);
+  ASSERT_EQ(as_user({"/setnotifycmdline", id, program, program + " " + id}).exit_code, 0);
+  ASSERT_EQ(as_user({"/resume", id}).exit_code, 0);
+  EXPECT_EQ(wait_for_state(job, {JobState::kAcknowledged}), JobState::kAcknowledged) << bitsd.log();
+  EXPECT_EQ(count(read_text(record), "---"), 2u);
+  std::string log = bitsd.log();
+  EXPECT_NE(log.find("finished: exit status 3"), std::string::npos) << log;
+  EXPECT_NE(log.find("notification retried in 5 s"), std::string::npos) << log;
+}
+
+TEST_F(NotifyCmdTest, RegistrationAfterTheTransferStillRuns) {
+  std::string program = write_program("/complete");
+  std::string id = create_as_user(nginx.url("/f.bin"));
+  Job job = handle(id);
+  ASSERT_EQ(as_user({"/resume", id}).exit_code, 0);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred}), JobState::kTransferred);
+  EXPECT_FALSE(exists(record));
+  ASSERT_EQ(as_user({"/setnotifycmdline", id, program, program + " " + id}).exit_code, 0);
+  EXPECT_EQ(wait_for_state(job, {JobState::kAcknowledged}), JobState::kAcknowledged) << bitsd.log();
+  EXPECT_EQ(read_text(record), "uid=1234\narg=[" + id + "]\n---\n");
+}
+
+TEST_F(NotifyCmdTest, ErrorRunsTheProgramWhichCancelsTheJob) {
+  std::string program = write_program("/cancel");
+  std::string id = create_as_user(nginx.url("/missing.bin"));
+  Job job = handle(id);
+  ASSERT_EQ(as_user({"/setnotifyflags", id, "2"}).exit_code, 0);
+  ASSERT_EQ(as_user({"/setnotifycmdline", id, program, program + " " + id}).exit_code, 0);
+  ASSERT_EQ(as_user({"/resume", id}).exit_code, 0);
+  EXPECT_EQ(wait_for_state(job, {JobState::kCancelled}), JobState::kCancelled) << bitsd.log();
+  EXPECT_EQ(read_text(record), "uid=1234\narg=[" + id + "]\n---\n");
+}
+
+TEST_F(NotifyCmdTest, DisabledOrUnflaggedEventsRunNothing) {
+  std::string program = write_program("/complete");
+  std::string id = create_as_user(nginx.url("/f.bin"));
+  Job job = handle(id);
+  ASSERT_EQ(as_user({"/setnotifyflags", id, "7"}).exit_code, 0);  // 0x4 disables
+  ASSERT_EQ(as_user({"/setnotifycmdline", id, program, program + " " + id}).exit_code, 0);
+  ASSERT_EQ(as_user({"/resume", id}).exit_code, 0);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred}), JobState::kTransferred);
+  // Only ERROR is wanted now: still nothing; then 1 (transferred) makes it run.
+  ASSERT_EQ(as_user({"/setnotifyflags", id, "2"}).exit_code, 0);
+  EXPECT_FALSE(exists(record));
+  ASSERT_EQ(as_user({"/setnotifyflags", id, "1"}).exit_code, 0);
+  EXPECT_EQ(wait_for_state(job, {JobState::kAcknowledged}), JobState::kAcknowledged);
+  EXPECT_EQ(count(read_text(record), "---"), 1u);
+}
+
+TEST_F(NotifyCmdTest, SystemAccountJobsNeverRunPrograms) {
+  std::string program = write_program("/complete");
+  Job job = create("root job");
+  ASSERT_TRUE(job.add_file(nginx.url("/f.bin"), out + "/f.bin").ok());
+  ASSERT_TRUE(job.set_notify_cmd_line(program, std::nullopt).ok());
+  ASSERT_TRUE(job.resume().ok());
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred}), JobState::kTransferred);
+  EXPECT_TRUE(eventually([&] {
+    return bitsd.log().find("notification program not run: the job of uid 0") != std::string::npos;
+  })) << bitsd.log();
+  EXPECT_FALSE(exists(record));
+  EXPECT_EQ(*job.state(), JobState::kTransferred);
+}
+
+}  // namespace
+}  // namespace openbits::itest
