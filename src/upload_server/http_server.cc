@@ -89,11 +89,14 @@ asio::awaitable<void> serve_requests(Stream& stream, UploadService& service,
       co_await http::async_read(stream, buffer, parser,
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec == http::error::need_buffer) ec = {};
-      if (ec) {
-        if (dispatch.sink) dispatch.sink->abort();
+      std::size_t n = chunk.size() - parser.get().body().size;
+      if (ec) {  // the connection broke: keep what arrived
+        if (dispatch.sink) {
+          dispatch.sink->consume(chunk.data(), n);
+          dispatch.sink->abort();
+        }
         co_return;
       }
-      std::size_t n = chunk.size() - parser.get().body().size;
       if (dispatch.sink) {
         dispatch.sink->consume(chunk.data(), n);
       } else if ((drained += n) > kMaxDrain) {
