@@ -65,12 +65,14 @@ std::optional<ByteRange> parse_range(const std::string& header, std::uint64_t si
 
 }  // namespace
 
+std::string request_host(const RequestHead& head) {
+  std::string host = head.header("Host");
+  return safe_host(host) ? host : std::string("localhost");
+}
+
 std::string UploadService::reply_url(const Session& session, const RequestHead& head) const {
   std::string base = config_.reply_base_url;
-  if (base.empty()) {
-    std::string host = head.header("Host");
-    base = head.scheme + "://" + (safe_host(host) ? host : std::string("localhost"));
-  }
+  if (base.empty()) base = head.scheme + "://" + request_host(head);
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + kReplyPrefix + session.dir_name();
 }
@@ -203,7 +205,7 @@ Response UploadService::hand_off(const std::shared_ptr<Session>& session, const 
 Response UploadService::serve_reply(const RequestHead& head) {
   Response not_found;
   not_found.status = 404;
-  std::string_view target = head.target;
+  std::string_view target = strip_authority(head.target);
   if (target.rfind(kReplyPrefix, 0) != 0) return not_found;
   std::string id = "{" + std::string(target.substr(std::string_view(kReplyPrefix).size())) + "}";
   if (!valid_session_id(id)) return not_found;

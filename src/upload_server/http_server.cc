@@ -80,7 +80,14 @@ asio::awaitable<void> serve_requests(Stream& stream, UploadService& service,
     bool keep_alive = parser.get().keep_alive();
     unsigned version = parser.get().version();
     Dispatch dispatch = service.begin(head);
-    if (!dispatch.sink && head.content_length.value_or(0) > kMaxDrain) keep_alive = false;
+    bool expects_continue = beast::iequals(parser.get()[http::field::expect], "100-continue");
+    if (!dispatch.sink && (expects_continue || head.content_length.value_or(0) > kMaxDrain))
+      keep_alive = false;  // refused before the body: close rather than read it
+    if (dispatch.sink && expects_continue && !parser.is_done()) {
+      http::response<http::empty_body> proceed{http::status::continue_, version};
+      co_await http::async_write(stream, proceed, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+    }
     std::uint64_t drained = 0;
     while (!parser.is_done() && (dispatch.sink || keep_alive)) {
       parser.get().body().data = chunk.data();

@@ -48,14 +48,14 @@ bool safe_component(const std::string& name) {
   return true;
 }
 
+}  // namespace
+
 std::string_view strip_authority(std::string_view target) {
   auto scheme_end = target.find("://");
   if (target.empty() || target[0] == '/' || scheme_end == std::string_view::npos) return target;
   auto path_start = target.find('/', scheme_end + 3);
   return path_start == std::string_view::npos ? std::string_view("/") : target.substr(path_start);
 }
-
-}  // namespace
 
 std::string UrlPath::joined() const {
   std::string out;

@@ -24,6 +24,9 @@ struct UrlPath {
   std::string joined() const;           // "/a/b.bin"
 };
 
+// The path (and query) of an absolute-form request target; other targets unchanged.
+std::string_view strip_authority(std::string_view target);
+
 // Parses an origin-form or absolute-form request target. Refuses (nullopt) a target whose
 // decoded path has "." / ".." / hidden components, NUL or control characters, '/' or '\'
 // inside a component, bad percent escapes, or no file name.

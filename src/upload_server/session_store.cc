@@ -115,6 +115,12 @@ bool valid_session_id(const std::string& id) {
   return guid && to_string(*guid) == id;
 }
 
+std::string canonical_session_id(const std::string& id) {
+  if (id.size() != 38 || id.front() != '{' || id.back() != '}') return {};
+  auto guid = parse_guid(id);
+  return guid ? to_string(*guid) : std::string();
+}
+
 std::string Session::dir_name() const { return state.id.substr(1, state.id.size() - 2); }
 
 bool SessionStore::open(std::string& error) {

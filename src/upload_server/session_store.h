@@ -78,5 +78,7 @@ class SessionStore {
 
 std::string new_session_id();  // random version-4 GUID, "{XXXXXXXX-...}"
 bool valid_session_id(const std::string& id);
+// The canonical form of a session id sent back by a client (case-insensitive), or "".
+std::string canonical_session_id(const std::string& id);
 
 }  // namespace openbits::upload

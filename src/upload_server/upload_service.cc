@@ -181,6 +181,7 @@ Response UploadService::create_session(const RequestHead& head) {
     return error_ack(409, kEAccessDenied, kContextServer);
   if (!offers_upload_protocol(head.header("BITS-Supported-Protocols")))
     return error_ack(400, kEInvalidArg, kContextServer);
+  std::lock_guard create_lock(create_mutex_);  // count and create as one step
   if (config_.session_limit_enabled &&
       sessions_.count_for_client(head.client) >= config_.sessions_per_client)
     return error_ack(503, http_error_code(503), kContextServer);
@@ -189,7 +190,9 @@ Response UploadService::create_session(const RequestHead& head) {
   state.id = new_session_id();
   state.url_path = url->joined();
   state.query = url->query;
-  state.original_url = head.scheme + "://" + head.header("Host") + head.target;
+  state.original_url = head.target.front() == '/'
+                           ? head.scheme + "://" + request_host(head) + head.target
+                           : head.target;  // absolute-form request target
   state.client = head.client;
   state.last_activity = now_seconds();
   auto session = sessions_.create(std::move(state));
@@ -210,10 +213,10 @@ Response UploadService::create_session(const RequestHead& head) {
 }
 
 Dispatch UploadService::fragment(const RequestHead& head) {
-  std::string id = head.header("BITS-Session-Id");
+  std::string id = canonical_session_id(head.header("BITS-Session-Id"));
   auto url = parse_url_path(head.target);
   std::shared_ptr<Session> session;
-  if (valid_session_id(id)) session = sessions_.find(id, now_seconds(), config_.session_timeout);
+  if (!id.empty()) session = sessions_.find(id, now_seconds(), config_.session_timeout);
   if (session && (!url || url->joined() != session->state.url_path)) session = nullptr;
   if (!session) return {error_ack(500, kSessionNotFound, kContextServer), nullptr};
 
@@ -239,9 +242,9 @@ Dispatch UploadService::fragment(const RequestHead& head) {
 }
 
 Response UploadService::end_session(const RequestHead& head) {
-  std::string id = head.header("BITS-Session-Id");
+  std::string id = canonical_session_id(head.header("BITS-Session-Id"));
   std::shared_ptr<Session> session;
-  if (valid_session_id(id)) session = sessions_.find(id, now_seconds(), config_.session_timeout);
+  if (!id.empty()) session = sessions_.find(id, now_seconds(), config_.session_timeout);
   if (!session) return error_ack(500, kSessionNotFound, kContextServer);
   // Close or Cancel: an incomplete upload is discarded with the session; a committed file
   // stays where it is; a reply is released.

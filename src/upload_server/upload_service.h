@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,6 +88,10 @@ class UploadService {
   const ServerConfig& config_;
   const RootDir& root_;
   SessionStore& sessions_;
+  std::mutex create_mutex_;
 };
+
+// The request's Host header if it is a plain host[:port], else "localhost".
+std::string request_host(const RequestHead& head);
 
 }  // namespace openbits::upload

@@ -7,6 +7,7 @@ statuses and BITS error codes. Run: upload_server_test.py --server PATH [unittes
 """
 
 import hashlib
+import http.client
 import json
 import os
 import random
@@ -177,12 +178,40 @@ class UploadServerTest(unittest.TestCase):
         first = conn.fragment(sid, 0, b"0123456789", 20, content_name="../../etc/evil")
         self.assertEqual((first.status, first.session_id, first.received), (200, sid, 10))
         self.assertEqual(first.header("Content-Length"), "0")
-        last = conn.fragment(sid, 10, b"abcdefghij", 20)
+        last = conn.fragment(sid.lower(), 10, b"abcdefghij", 20)  # ids compare ignoring case
         self.assertEqual((last.status, last.received, last.reply_url), (200, 20, None))
         closed = conn.close_session(sid)
         self.assertEqual((closed.status, closed.is_ack, closed.session_id), (200, True, sid))
         self.assertEqual(self.stored("acks.bin"), b"0123456789abcdefghij")
         self.assertFalse(os.path.exists(os.path.join(self.dir, "etc")))
+
+    def test_host_id_is_announced_when_configured(self):
+        server = self.server({"host_id": "node7.example.net", "host_id_fallback_timeout": 600})
+        ack = BitsConnection(server.url("/h.bin")).create_session()
+        self.assertEqual((ack.status, ack.header("BITS-Host-Id"),
+                          ack.header("BITS-Host-Id-Fallback-Timeout")),
+                         (200, "node7.example.net", "600"))
+        plain = self.server()
+        self.assertIsNone(BitsConnection(plain.url("/h.bin")).create_session().header(
+            "BITS-Host-Id"))
+
+    def test_fragment_with_expect_100_continue_from_curl(self):
+        server = self.server()
+        conn = BitsConnection(server.url("/curl.bin"))
+        sid = self.open_session(conn)
+        data = payload(3 * 1024 * 1024, 13)
+        body = os.path.join(self.dir, "body")
+        with open(body, "wb") as f:
+            f.write(data)
+        result = subprocess.run(
+            ["curl", "--noproxy", "*", "-sS", "-i", "-X", "BITS_POST", "-H", "Expect: 100-continue",
+             "-H", "BITS-Packet-Type: Fragment", "-H", "BITS-Session-Id: " + sid,
+             "-H", "Content-Range: bytes 0-%d/%d" % (len(data) - 1, len(data)),
+             "--data-binary", "@" + body, server.url("/curl.bin")],
+            capture_output=True, check=True)
+        self.assertIn(b"HTTP/1.1 100 Continue", result.stdout)
+        self.assertIn(b"BITS-Received-Content-Range: %d" % len(data), result.stdout)
+        self.assertEqual(self.stored("curl.bin"), data)
 
     def test_each_fragment_on_a_new_connection(self):
         server = self.server()
@@ -562,6 +591,12 @@ class UploadServerTest(unittest.TestCase):
         status, headers, body = download(result.reply_url, byte_range="bytes=6-13")
         self.assertEqual((status, body, headers["Content-Range"]),
                          (206, expected[6:14], "bytes 6-13/%d" % len(expected)))
+        head = http.client.HTTPConnection("127.0.0.1", server.port)
+        head.request("HEAD", result.reply_url)
+        response = head.getresponse()
+        self.assertEqual((response.status, response.headers["Content-Length"], response.read()),
+                         (200, str(len(expected)), b""))
+        head.close()
         posts = backend.posts()
         self.assertEqual(len(posts), 1)
         self.assertEqual(posts[0]["path"], "/notify?tx=42")
