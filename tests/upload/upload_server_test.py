@@ -80,15 +80,22 @@ class Server:
 
     def kill9(self):
         self.process.send_signal(signal.SIGKILL)
+        self.killed = True
         self.stop()
 
     def stop(self):
+        """Stops the server with SIGTERM; it must exit cleanly (status 0: no sanitizer or
+        leak report) unless it was killed."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
         if self.process:
-            self.process.wait()
+            code = self.process.wait()
             self.process.stdout.close()
             self.log.close()
+            if code != 0 and not getattr(self, "killed", False):
+                with open(self.log.name, errors="replace") as f:
+                    raise AssertionError("bits-upload-server exited with %d:\n%s"
+                                         % (code, f.read()[-4000:]))
 
     def url(self, path, scheme="http"):
         return "%s://127.0.0.1:%d%s" % (scheme, self.port, path)
@@ -128,9 +135,11 @@ class UploadServerTest(unittest.TestCase):
         self.children = []
 
     def tearDown(self):
-        for child in self.children:
-            child.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            for child in self.children:
+                child.stop()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def server(self, config=None, **kwargs):
         server = Server(self.root, config, **kwargs).start()
