@@ -1,0 +1,106 @@
+// bits-upload-server: the server side of the BITS upload protocol (bits-spec.md §6).
+//   bits-upload-server --listen ADDR:PORT --root DIR [--config FILE]
+//                      [--tls-cert FILE --tls-key FILE]
+// Prints "listening on ADDR:PORT" on stdout once it accepts connections.
+#include <curl/curl.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/ssl.hpp>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "src/common/asio.h"
+#include "src/upload_server/config.h"
+#include "src/upload_server/http_server.h"
+#include "src/upload_server/root_dir.h"
+#include "src/upload_server/session_store.h"
+#include "src/upload_server/upload_service.h"
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace openbits::upload;
+
+struct Options {
+  std::string listen;
+  std::string root;
+  std::string config;
+  std::string tls_cert;
+  std::string tls_key;
+};
+
+int fail(const std::string& message) {
+  std::cerr << "bits-upload-server: " << message << "\n";
+  return 1;
+}
+
+bool load_tls(asio::ssl::context& tls, const Options& options, std::string& error) {
+  boost::system::error_code ec;
+  tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                  asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                  asio::ssl::context::no_tlsv1_1);
+  tls.use_certificate_chain_file(options.tls_cert, ec);
+  if (!ec) tls.use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
+  if (ec) error = "TLS certificate or key: " + ec.message();
+  return !ec;
+}
+
+int run(const Options& options) {
+  ServerConfig config;
+  std::string error;
+  if (!options.config.empty()) {
+    auto loaded = load_config(options.config, error);
+    if (!loaded) return fail(error);
+    config = *loaded;
+  }
+  auto root = RootDir::open(options.root, error);
+  if (!root) return fail(error);
+  SessionStore sessions(*root);
+  if (!sessions.open(error)) return fail(error);
+  UploadService service(config, *root, sessions);
+
+  asio::io_context io(static_cast<int>(config.threads));
+  asio::ssl::context tls(asio::ssl::context::tls_server);
+  bool use_tls = !options.tls_cert.empty();
+  if (use_tls && !load_tls(tls, options, error)) return fail(error);
+  HttpServer server(io, service, config, use_tls ? &tls : nullptr);
+  if (!server.listen(options.listen, error)) return fail(error);
+  server.start();
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&io](const boost::system::error_code&, int) { io.stop(); });
+  std::cout << "listening on " << server.local_address() << std::endl;
+  spdlog::info("bits-upload-server: root {}, {} on {}", root->path(), use_tls ? "https" : "http",
+               server.local_address());
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < config.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& thread : threads) thread.join();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"bits-upload-server: server side of the BITS upload protocol"};
+  app.add_option("--listen", options.listen, "ADDR:PORT to listen on")->required();
+  app.add_option("--root", options.root, "directory that receives the uploads")->required();
+  app.add_option("--config", options.config, "JSON settings (docs/upload-server.md)");
+  auto* cert = app.add_option("--tls-cert", options.tls_cert, "PEM certificate chain: HTTPS");
+  auto* key = app.add_option("--tls-key", options.tls_key, "PEM private key");
+  cert->needs(key);
+  key->needs(cert);
+  CLI11_PARSE(app, argc, argv);
+  std::signal(SIGPIPE, SIG_IGN);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("bits-upload-server"));
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int code = run(options);
+  curl_global_cleanup();
+  return code;
+}

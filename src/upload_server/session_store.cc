@@ -1,0 +1,291 @@
+#include "src/upload_server/session_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <vector>
+
+#include "openbits/names.h"
+#include "openbits/types.h"
+
+namespace openbits::upload {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char* kSessionsDir = "sessions";
+constexpr const char* kStateFile = "state.json";
+constexpr const char* kStateTemp = "state.json.tmp";
+constexpr const char* kFiles[] = {"data", "reply", kStateTemp, kStateFile};
+
+const char* phase_name(Phase phase) {
+  switch (phase) {
+    case Phase::kUploading:
+      return "uploading";
+    case Phase::kCommitted:
+      return "committed";
+    case Phase::kReplied:
+      return "replied";
+  }
+  return "uploading";
+}
+
+Json to_json(const SessionState& s) {
+  Json j = {{"id", s.id},
+            {"url_path", s.url_path},
+            {"query", s.query},
+            {"original_url", s.original_url},
+            {"client", s.client},
+            {"received", s.received},
+            {"phase", phase_name(s.phase)},
+            {"reply_url", s.reply_url},
+            {"reply_file", s.reply_file},
+            {"last_activity", s.last_activity}};
+  if (s.total) j["total"] = *s.total;
+  return j;
+}
+
+std::optional<SessionState> from_json(const Json& j) {
+  if (!j.is_object()) return std::nullopt;
+  try {
+    SessionState s;
+    s.id = j.at("id").get<std::string>();
+    s.url_path = j.at("url_path").get<std::string>();
+    s.query = j.at("query").get<std::string>();
+    s.original_url = j.at("original_url").get<std::string>();
+    s.client = j.at("client").get<std::string>();
+    s.received = j.at("received").get<std::uint64_t>();
+    auto phase = j.at("phase").get<std::string>();
+    s.phase = phase == "committed" ? Phase::kCommitted
+              : phase == "replied" ? Phase::kReplied
+                                   : Phase::kUploading;
+    s.reply_url = j.at("reply_url").get<std::string>();
+    s.reply_file = j.at("reply_file").get<bool>();
+    s.last_activity = j.at("last_activity").get<std::int64_t>();
+    if (j.contains("total")) s.total = j.at("total").get<std::uint64_t>();
+    return s;
+  } catch (const Json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::optional<std::string> read_small_file(int dir_fd, const char* name) {
+  UniqueFd fd(::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return std::nullopt;
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > 1 << 20) return std::nullopt;
+  }
+  return text;
+}
+
+bool write_all(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string new_session_id() {
+  std::random_device rd;
+  Guid guid;
+  for (auto& b : guid.bytes) b = static_cast<std::uint8_t>(rd());
+  guid.bytes[6] = static_cast<std::uint8_t>((guid.bytes[6] & 0x0F) | 0x40);
+  guid.bytes[8] = static_cast<std::uint8_t>((guid.bytes[8] & 0x3F) | 0x80);
+  return to_string(guid);
+}
+
+bool valid_session_id(const std::string& id) {
+  auto guid = parse_guid(id);
+  return guid && to_string(*guid) == id;
+}
+
+std::string canonical_session_id(const std::string& id) {
+  if (id.size() != 38 || id.front() != '{' || id.back() != '}') return {};
+  auto guid = parse_guid(id);
+  return guid ? to_string(*guid) : std::string();
+}
+
+std::string Session::dir_name() const { return state.id.substr(1, state.id.size() - 2); }
+
+bool SessionStore::open(std::string& error) {
+  if (::mkdirat(root_.state_fd(), kSessionsDir, 0700) != 0 && errno != EEXIST) {
+    error = "sessions directory: cannot create";
+    return false;
+  }
+  sessions_fd_.reset(
+      ::openat(root_.state_fd(), kSessionsDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!sessions_fd_.valid()) {
+    error = "sessions directory: cannot open";
+    return false;
+  }
+  std::vector<std::string> names;
+  UniqueFd listing(::fcntl(sessions_fd_.get(), F_DUPFD_CLOEXEC, 0));
+  DIR* dir = ::fdopendir(listing.get());
+  if (dir == nullptr) {
+    error = "sessions directory: cannot list";
+    return false;
+  }
+  listing.release();  // owned by `dir` now
+  while (dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(dir);
+  for (const auto& name : names) {
+    if (!load(name)) {
+      auto session = std::make_shared<Session>();
+      session->state.id = "{" + name + "}";
+      session->dir.reset(::openat(sessions_fd_.get(), name.c_str(),
+                                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (valid_session_id(session->state.id) && session->dir.valid()) remove(session);
+    }
+  }
+  return true;
+}
+
+bool SessionStore::load(const std::string& name) {
+  auto session = std::make_shared<Session>();
+  session->dir.reset(
+      ::openat(sessions_fd_.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!session->dir.valid()) return false;
+  auto text = read_small_file(session->dir.get(), kStateFile);
+  if (!text) return false;
+  auto state = from_json(Json::parse(*text, nullptr, false));
+  if (!state || !valid_session_id(state->id) || "{" + name + "}" != state->id) return false;
+  session->state = std::move(*state);
+  if (session->state.phase == Phase::kUploading) {
+    session->data.reset(::openat(session->dir.get(), "data", O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (!session->data.valid() || ::fstat(session->data.get(), &st) != 0) return false;
+    // Bytes past the recorded count were never acknowledged: drop them.
+    if (static_cast<std::uint64_t>(st.st_size) < session->state.received) return false;
+    if (::ftruncate(session->data.get(), static_cast<off_t>(session->state.received)) != 0)
+      return false;
+  }
+  std::lock_guard lock(mutex_);
+  sessions_[session->state.id] = std::move(session);
+  return true;
+}
+
+std::shared_ptr<Session> SessionStore::create(SessionState state) {
+  auto session = std::make_shared<Session>();
+  session->state = std::move(state);
+  std::string name = session->dir_name();
+  if (::mkdirat(sessions_fd_.get(), name.c_str(), 0700) != 0) return nullptr;
+  session->dir.reset(
+      ::openat(sessions_fd_.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (session->dir.valid()) {
+    session->data.reset(::openat(session->dir.get(), "data",
+                                 O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  }
+  bool ok = session->data.valid();
+  if (ok) {
+    std::lock_guard lock(session->mutex);
+    ok = persist(*session);
+  }
+  if (!ok) {
+    int saved = errno;
+    remove(session);
+    errno = saved;
+    return nullptr;
+  }
+  std::lock_guard lock(mutex_);
+  sessions_[session->state.id] = session;
+  return session;
+}
+
+std::shared_ptr<Session> SessionStore::find(const std::string& id, std::int64_t now,
+                                            std::uint64_t timeout) {
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return nullptr;
+    session = it->second;
+  }
+  bool expired;
+  {
+    std::lock_guard lock(session->mutex);
+    if (session->removed) return nullptr;
+    expired = now - session->state.last_activity > static_cast<std::int64_t>(timeout);
+  }
+  if (expired) {
+    remove(session);
+    return nullptr;
+  }
+  return session;
+}
+
+std::size_t SessionStore::count_for_client(const std::string& client) {
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, session] : sessions_) all.push_back(session);
+  }
+  std::size_t count = 0;
+  for (const auto& session : all) {
+    std::lock_guard lock(session->mutex);
+    if (!session->removed && session->state.client == client) ++count;
+  }
+  return count;
+}
+
+void SessionStore::remove(const std::shared_ptr<Session>& session) {
+  {
+    std::lock_guard lock(session->mutex);
+    session->removed = true;
+    session->data.reset();
+    if (session->dir.valid()) {
+      for (const char* name : kFiles) ::unlinkat(session->dir.get(), name, 0);
+    }
+    ::unlinkat(sessions_fd_.get(), session->dir_name().c_str(), AT_REMOVEDIR);
+  }
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(session->state.id);
+  if (it != sessions_.end() && it->second == session) sessions_.erase(it);
+}
+
+std::size_t SessionStore::expire(std::int64_t now, std::uint64_t timeout) {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, session] : sessions_) ids.push_back(id);
+  }
+  std::size_t before = ids.size();
+  for (const auto& id : ids) find(id, now, timeout);
+  std::lock_guard lock(mutex_);
+  return before > sessions_.size() ? before - sessions_.size() : 0;
+}
+
+bool SessionStore::persist(Session& session) {
+  if (session.removed) return false;
+  UniqueFd fd(::openat(session.dir.get(), kStateTemp,
+                       O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid() || !write_all(fd.get(), to_json(session.state).dump()) ||
+      ::fdatasync(fd.get()) != 0)
+    return false;
+  if (::renameat(session.dir.get(), kStateTemp, session.dir.get(), kStateFile) != 0) return false;
+  return ::fsync(session.dir.get()) == 0;
+}
+
+std::string SessionStore::session_path(const Session& session) const {
+  return root_.state_path() + "/" + kSessionsDir + "/" + session.dir_name();
+}
+
+}  // namespace openbits::upload

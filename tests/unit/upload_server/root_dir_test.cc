@@ -1,0 +1,86 @@
+#include "src/upload_server/root_dir.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+namespace openbits::upload {
+namespace {
+
+TEST(ParseUrlPath, SplitsAndDecodesComponents) {
+  auto url = parse_url_path("/up/my%20file.bin?tx=1&a=b");
+  ASSERT_TRUE(url);
+  EXPECT_EQ(url->components, (std::vector<std::string>{"up", "my file.bin"}));
+  EXPECT_EQ(url->query, "tx=1&a=b");
+  EXPECT_EQ(url->joined(), "/up/my file.bin");
+}
+
+TEST(ParseUrlPath, AcceptsAbsoluteFormAndCollapsesDoubleSlashes) {
+  auto url = parse_url_path("http://host:8080//a//b.bin");
+  ASSERT_TRUE(url);
+  EXPECT_EQ(url->joined(), "/a/b.bin");
+}
+
+TEST(ParseUrlPath, RefusesEscapesAndHiddenNames) {
+  for (const char* target :
+       {"/../x", "/a/../../x", "/%2e%2e/x", "/%2E%2E/x", "/a%2f..%2fx", "/a%5c..%5cx", "/.x",
+        "/.bits-upload-server/sessions/x", "/x%00y", "/x%0a", "/%zz", "/%2", "/a/", "/", "", "x",
+        "http://h/../x", "/a#frag", "/a/./b"}) {
+    EXPECT_FALSE(parse_url_path(target)) << target;
+  }
+}
+
+TEST(ParseUrlPath, DecodesOnlyOnce) {
+  auto url = parse_url_path("/%252e%252e");
+  ASSERT_TRUE(url);
+  EXPECT_EQ(url->components, (std::vector<std::string>{"%2e%2e"}));
+}
+
+class RootDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/rootdir-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    std::filesystem::create_directories(dir_ + "/root/sub");
+    std::filesystem::create_directories(dir_ + "/outside");
+    std::filesystem::create_directory_symlink(dir_ + "/outside", dir_ + "/root/link");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(RootDirTest, CreatesAPrivateStateDirectory) {
+  std::string error;
+  auto root = RootDir::open(dir_ + "/root", error);
+  ASSERT_TRUE(root) << error;
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ + "/root/.bits-upload-server").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST_F(RootDirTest, OpensParentsWithoutFollowingSymlinks) {
+  std::string error;
+  auto root = RootDir::open(dir_ + "/root", error);
+  ASSERT_TRUE(root) << error;
+  EXPECT_TRUE(root->open_parent(*parse_url_path("/sub/f.bin")).valid());
+  EXPECT_TRUE(root->open_parent(*parse_url_path("/f.bin")).valid());
+  EXPECT_FALSE(root->open_parent(*parse_url_path("/link/f.bin")).valid());
+  EXPECT_TRUE(errno == ELOOP || errno == ENOTDIR) << errno;  // a symlink, never followed
+  EXPECT_FALSE(root->open_parent(*parse_url_path("/missing/f.bin")).valid());
+  EXPECT_EQ(errno, ENOENT);
+}
+
+TEST_F(RootDirTest, RefusesAMissingRoot) {
+  std::string error;
+  EXPECT_FALSE(RootDir::open(dir_ + "/nope", error));
+  EXPECT_NE(error.find("nope"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace openbits::upload
