@@ -169,6 +169,11 @@ class OPENBITS_EXPORT Job {
   Status set_dynamic_content(bool enable);
   Status set_high_performance(bool enable);
   Status set_max_download_size(std::uint64_t bytes);
+  // Upload-reply jobs (IBackgroundCopyJob2): SetReplyFileName (nullopt: the default,
+  // "<local file>.reply"), GetReplyData (up to 1 MiB, in TRANSFERRED or after Complete).
+  // The reply's name and progress are in JobInfo.
+  Status set_reply_file_name(const std::optional<std::string>& path);
+  Result<std::vector<std::uint8_t>> reply_data() const;
   Status set_minimum_notification_interval(std::uint32_t milliseconds);
   // SetNotifyInterface: this connection receives the job's notifications (the last
   // connection to register wins); nullptr unregisters. Events that happened before the

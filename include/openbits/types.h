@@ -175,6 +175,12 @@ struct JobInfo {
   std::uint32_t minimum_notification_interval_ms = 500;
   std::optional<ErrorInfo> error;  // present only in ERROR / TRANSIENT_ERROR
   std::vector<FileInfo> files;
+  // Upload-reply jobs (IBackgroundCopyJob2): where the server application's reply goes
+  // (empty until the job has a file: then "<local name>.reply" unless set) and how much of
+  // it has arrived (bytes_total kSizeUnknown until the reply download starts).
+  std::string reply_file_name;
+  std::uint64_t reply_bytes_total = kSizeUnknown;
+  std::uint64_t reply_bytes_transferred = 0;
 };
 
 // One file to add: remote URL or path, absolute local path, optional ranges.

@@ -276,6 +276,40 @@ Status Job::set_property(std::string_view name, const std::string& json_value) {
 Status Job::set_display_name(std::string_view name) {
   return set_job_property(*connection_, id_, "display_name", json(std::string(name)));
 }
+Status Job::set_reply_file_name(const std::optional<std::string>& path) {
+  return set_job_property(*connection_, id_, "reply_file_name", path ? json(*path) : json());
+}
+
+Result<std::vector<std::uint8_t>> Job::reply_data() const {
+  std::vector<std::uint8_t> data;
+  constexpr std::uint64_t kLimit = 1 << 20;
+  while (data.size() < kLimit) {
+    json params = job_params(id_);
+    params["offset"] = data.size();
+    params["length"] = m::kMaxReplyChunk;
+    auto reply = connection_->call(m::kGetReplyData, params);
+    if (!reply.ok()) return reply.status();
+    const json* hex = reply->is_object() ? &(*reply)["data"] : nullptr;
+    if (!hex || !hex->is_string() || hex->get_ref<const std::string&>().size() % 2 != 0) {
+      return Status(hr::E_FAIL, "malformed reply data");
+    }
+    const std::string& text = hex->get_ref<const std::string&>();
+    auto nibble = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      return -1;
+    };
+    for (std::size_t i = 0; i < text.size(); i += 2) {
+      int hi = nibble(text[i]);
+      int lo = nibble(text[i + 1]);
+      if (hi < 0 || lo < 0) return Status(hr::E_FAIL, "malformed reply data");
+      data.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
+    }
+    if (text.size() / 2 < m::kMaxReplyChunk) break;  // the end of the reply
+  }
+  return data;
+}
+
 Status Job::set_description(std::string_view text) {
   return set_job_property(*connection_, id_, "description", json(std::string(text)));
 }

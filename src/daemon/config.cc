@@ -57,6 +57,8 @@ Result<Config> load_config(const std::string& path) {
         value.get_to(config.checkpoint_interval_ms);
       } else if (key == "finished_job_retention_ms") {
         value.get_to(config.finished_job_retention_ms);
+      } else if (key == "upload_fragment_bytes") {
+        value.get_to(config.upload_fragment_bytes);
       } else if (key == "stall_timeout_s") {
         value.get_to(config.stall_timeout_s);
       } else if (key == "first_user_uid") {

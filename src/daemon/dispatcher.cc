@@ -133,6 +133,20 @@ void Dispatcher::add_methods() {
     return from_status(jobs_.set_remote_name(c, job_id(p), p.at("file_index").get<std::uint32_t>(),
                                              p.at("remote_name").get<std::string>()));
   };
+  methods_[m::kGetReplyData] = [this](const Caller& c, const json& p) -> Result<json> {
+    std::uint64_t length = std::min(p.value("length", m::kMaxReplyChunk), m::kMaxReplyChunk);
+    auto data = jobs_.get_reply_data(c, job_id(p), p.value("offset", std::uint64_t{0}), length);
+    if (!data.ok()) return data.status();
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(data->size() * 2);
+    for (char ch : *data) {
+      auto byte = static_cast<unsigned char>(ch);
+      hex.push_back(kHex[byte >> 4]);
+      hex.push_back(kHex[byte & 0xF]);
+    }
+    return json{{"data", hex}};
+  };
   methods_[m::kSetValidationState] = [this](const Caller& c, const json& p) {
     return from_status(jobs_.set_validation_state(
         c, job_id(p), p.at("file_index").get<std::uint32_t>(), p.at("valid").get<bool>()));

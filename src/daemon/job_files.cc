@@ -16,8 +16,6 @@
 #include "src/daemon/validation.h"
 
 namespace openbits::daemon {
-namespace {
-
 HRESULT hresult_from_errno(int err) {
   switch (err) {
     case EACCES:
@@ -35,6 +33,8 @@ HRESULT hresult_from_errno(int err) {
       return hr::E_FAIL;
   }
 }
+
+namespace {
 
 void set_modification_time(const std::string& path, std::int64_t mtime_ms) {
   if (mtime_ms <= 0) return;

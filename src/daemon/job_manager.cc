@@ -72,7 +72,33 @@ Status check_destination(const Credentials& owner, const std::string& local_name
   return Status();
 }
 
+// Checks, as the owner, that the file to upload exists and can be read.
+Status check_upload_source(const Credentials& owner, const std::string& local_name) {
+  ScopedFsCredentials as_owner(owner);
+  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
+  int fd = ::open(local_name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return Status(hr::FILE_NOT_FOUND, local_name + " does not exist");
+    }
+    return Status(hr::E_ACCESSDENIED, "the job owner cannot read " + local_name);
+  }
+  struct stat st {};
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  ::close(fd);
+  if (!regular) return Status(hr::E_INVALIDARG, local_name + " is not a regular file");
+  return Status();
+}
+
 }  // namespace
+
+std::string reply_temp_name_for(const std::string& reply_file_name) {
+  return temp_name_for(reply_file_name);
+}
+
+Status check_reply_destination(const Credentials& owner, const std::string& reply_file_name) {
+  return check_destination(owner, reply_file_name);
+}
 
 JobManager::JobManager(Store& store, Clock& clock, Config config)
     : store_(store), clock_(clock), config_(config) {}
@@ -280,7 +306,10 @@ Status JobManager::validate_new_files(const Caller& caller, const JobRecord& job
       std::size_t limit = caller.admin ? 0 : config_.max_ranges_per_file;
       if (Status s = validate_ranges(spec.ranges, limit); !s.ok()) return s;
     }
-    if (Status s = check_destination(owner, spec.local_name); !s.ok()) return s;
+    Status usable = job.info.type == JobType::kDownload
+                        ? check_destination(owner, spec.local_name)
+                        : check_upload_source(owner, spec.local_name);
+    if (!usable.ok()) return usable;
   }
   return Status();
 }
@@ -302,6 +331,12 @@ Status JobManager::add_files(const Caller& caller, const Guid& id,
     file.info.temporary_name =
         job.info.high_performance ? spec.local_name : temp_name_for(spec.local_name);
     file.info.ranges = spec.ranges;
+    if (job.info.type != JobType::kDownload) {
+      file.info.temporary_name.clear();  // an upload reads the file where it is
+      if (job.info.type == JobType::kUploadReply && job.info.reply_file_name.empty()) {
+        job.info.reply_file_name = spec.local_name + ".reply";
+      }
+    }
     job.files.push_back(std::move(file));
   }
   touch(job);
@@ -367,6 +402,7 @@ Status JobManager::cancel(const Caller& caller, const Guid& id) {
   JobRecord& job = **found;
   stop_transfer(job);
   HRESULT deleted = delete_temp_files(job, false);
+  if (job.info.type != JobType::kDownload) cancel_upload(job);
   set_state(job, JobState::kCancelled);
   if (Status s = persist(job); !s.ok()) return s;
   spdlog::info("job {} cancelled by uid {}", to_string(id), caller.uid);
@@ -383,7 +419,8 @@ Status JobManager::complete(const Caller& caller, const Guid& id) {
     return Status(hr::BG_E_INVALID_STATE);
   }
   stop_transfer(job);
-  Status delivered = deliver_files(job);
+  Status delivered =
+      job.info.type == JobType::kUploadReply ? deliver_reply(job) : deliver_files(job);
   if (!delivered.ok()) {
     set_state(job, JobState::kTransferred);
     (void)persist(job);

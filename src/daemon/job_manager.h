@@ -37,6 +37,12 @@ class TransferBackend {
   virtual void network_changed() {}
 };
 
+// (job_files.cc) The HRESULT for an errno from a local file operation.
+HRESULT hresult_from_errno(int err);
+// (job_manager.cc) The temp name for a reply file; the destination check of downloads.
+std::string reply_temp_name_for(const std::string& reply_file_name);
+Status check_reply_destination(const Credentials& owner, const std::string& reply_file_name);
+
 class JobManager final : public TransferObserver {
  public:
   JobManager(Store& store, Clock& clock, Config config);
@@ -68,6 +74,10 @@ class JobManager final : public TransferObserver {
                          const std::string& remote_name);
   Status set_validation_state(const Caller& caller, const Guid& id, std::uint32_t file_index,
                               bool valid);
+  // GetReplyData: up to `length` bytes of the reply from `offset` (the API returns at most
+  // 1 MiB in all), read as the owner; upload-reply jobs in TRANSFERRED or ACKNOWLEDGED.
+  Result<std::string> get_reply_data(const Caller& caller, const Guid& id, std::uint64_t offset,
+                                     std::uint64_t length);
 
   // Automatic transitions and scheduling; the daemon calls it every ~250 ms.
   void tick();
@@ -89,6 +99,10 @@ class JobManager final : public TransferObserver {
                    std::int64_t last_modified_ms) override;
   void on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
                 std::uint32_t retry_after_s, const std::string& detail) override;
+  void on_upload_session(std::uint64_t token, const std::string& session_id,
+                         const std::string& host_id, std::uint32_t fallback_s,
+                         const std::string& local_validators) override;
+  void on_upload_sent(std::uint64_t token, const std::string& reply_url) override;
 
  private:
   enum class Access { kRead, kModify };
@@ -115,6 +129,14 @@ class JobManager final : public TransferObserver {
   JobRecord* by_token(std::uint64_t token);
   void account_download_time(JobRecord& job);
   void forget_final_jobs();
+
+  // Upload and upload-reply jobs (job_upload.cc).
+  bool start_upload_phase(JobRecord& job);  // false: nothing left, TRANSFERRED
+  void cancel_upload(JobRecord& job);       // Cancel-Session, reply temp file deleted
+  Status deliver_reply(JobRecord& job);     // Complete: the reply onto its name
+  void upload_validators(JobRecord& job, const RemoteValidators& v, bool restarted);
+  void upload_progress(JobRecord& job, std::uint64_t bytes);
+  void upload_complete(JobRecord& job, std::uint64_t total_bytes);
 
   // File operations as the owner (job_files.cc).
   HRESULT delete_temp_files(const JobRecord& job, bool only_unfinished);

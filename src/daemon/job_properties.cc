@@ -6,6 +6,7 @@
 
 #include "openbits/names.h"
 #include "src/daemon/job_manager.h"
+#include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/text.h"
 #include "src/daemon/validation.h"
 #include "src/protocol/codec.h"
@@ -30,6 +31,24 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
     auto text = value.get<std::string>();
     if (utf8_length(text) > kMaxDisplayName) return Status(hr::BG_E_STRING_TOO_LONG);
     info.display_name = text;
+  } else if (name == "reply_file_name") {
+    // SetReplyFileName: upload-reply only, until the reply download starts; null = default.
+    if (info.type != JobType::kUploadReply) return Status(hr::E_NOTIMPL);
+    if (info.reply_bytes_total != kSizeUnknown || job.upload.reply_done) {
+      return Status(hr::BG_E_INVALID_STATE, "the reply is already being downloaded");
+    }
+    std::string reply;
+    if (value.is_null()) {
+      reply = job.files.empty() ? std::string() : job.files[0].info.local_name + ".reply";
+    } else {
+      reply = value.get<std::string>();
+      if (Status s = validate_local_name(reply); !s.ok()) return s;
+      Status usable =
+          check_reply_destination(credentials_for(info.owner_uid, job.owner_gid), reply);
+      if (!usable.ok()) return usable;
+    }
+    info.reply_file_name = reply;
+    job.upload.reply_temp_name.clear();
   } else if (name == "description") {
     auto text = value.get<std::string>();
     if (utf8_length(text) > kMaxDescription) return Status(hr::BG_E_STRING_TOO_LONG);

@@ -33,6 +33,7 @@ struct JobTimers {
   std::int64_t slice_started_ms = 0;      // background round robin
   std::uint64_t transfer_token = 0;       // engine token of the running transfer, 0 if none
   std::uint32_t transfer_file = 0;        // file index the token belongs to
+  int upload_phase = 0;                   // uploads: 0 upload, 1 reply, 2 close (job_upload.cc)
 };
 
 struct JobRecord {
@@ -42,6 +43,20 @@ struct JobRecord {
   std::int64_t download_time_ms = 0;  // cumulative CONNECTING+TRANSFERRING time (persisted)
   std::int64_t last_activity_ms = 0;  // wall clock of the last progress or change (inactivity)
   JobTimers timers;
+  // Upload and upload-reply jobs (bits-spec §6): the server's session, what the local file
+  // looked like when the upload began (a change is BG_E_LOCAL_FILE_CHANGED), and the reply.
+  struct Upload {
+    std::string session_id;                     // empty: no session yet
+    std::string host_id;                        // BITS-Host-Id: later packets go to this host
+    std::uint32_t host_id_fallback_s = 0;       // 0: never fall back
+    std::string local_validators;               // "<size>:<mtime sec>.<nsec>" of the local file
+    bool sent = false;                          // every byte acknowledged
+    std::string reply_url;                      // BITS-Reply-URL of the last Ack
+    std::string reply_temp_name;                // the reply while it downloads
+    bool reply_done = false;                    // the reply is on disk
+    bool closed = false;                        // Close-Session acknowledged (or given up)
+    std::int64_t host_id_failing_since_ms = 0;  // not persisted: fallback timer
+  } upload;
   // Who registered the notification command line (it runs as that user).
   std::optional<uid_t> notify_cmd_uid;
   gid_t notify_cmd_gid = 0;

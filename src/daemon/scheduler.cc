@@ -36,6 +36,13 @@ void JobManager::stop_transfer(JobRecord& job) {
 }
 
 void JobManager::start_job(JobRecord& job) {
+  if (job.info.type != JobType::kDownload) {
+    if (!start_upload_phase(job)) {
+      set_state(job, JobState::kTransferred);
+      (void)persist(job);
+    }
+    return;
+  }
   auto index = job.next_pending_file();
   if (!index) {
     set_state(job, JobState::kTransferred);
@@ -270,6 +277,10 @@ void JobManager::on_validators(std::uint64_t token, const RemoteValidators& vali
   std::lock_guard lock(mutex_);
   JobRecord* job = by_token(token);
   if (!job) return;
+  if (job->info.type != JobType::kDownload) {
+    upload_validators(*job, validators, restarted);
+    return;
+  }
   FileRecord& file = job->files[job->timers.transfer_file];
   file.info.progress.bytes_total = validators.size;
   file.etag = validators.etag;
@@ -288,6 +299,10 @@ void JobManager::on_progress(std::uint64_t token, std::uint64_t durable_bytes) {
   std::lock_guard lock(mutex_);
   JobRecord* job = by_token(token);
   if (!job) return;
+  if (job->info.type != JobType::kDownload) {
+    upload_progress(*job, durable_bytes);
+    return;
+  }
   FileRecord& file = job->files[job->timers.transfer_file];
   if (durable_bytes > file.info.progress.bytes_transferred) job->timers.no_progress_since_ms = 0;
   file.info.progress.bytes_transferred = durable_bytes;
@@ -302,6 +317,11 @@ void JobManager::on_complete(std::uint64_t token, std::uint64_t total_bytes,
   std::lock_guard lock(mutex_);
   JobRecord* job = by_token(token);
   if (!job) return;
+  if (job->info.type != JobType::kDownload) {
+    upload_complete(*job, total_bytes);
+    schedule();
+    return;
+  }
   FileRecord& file = job->files[job->timers.transfer_file];
   file.info.progress.bytes_transferred = total_bytes;
   file.info.progress.bytes_total = total_bytes;
@@ -334,6 +354,21 @@ void JobManager::on_error(std::uint64_t token, HRESULT code, ErrorContext contex
   auto kind = validate_remote_name(remote);
   error.protocol = kind.ok() && kind->kind == RemoteKind::kFile ? "file" : "http";
   if (code != hr::BG_E_NETWORK_DISCONNECTED) ++job->info.error_count;
+  JobRecord::Upload& upload = job->upload;
+  if (!upload.host_id.empty() && upload.host_id_fallback_s > 0 &&
+      context == ErrorContext::kGeneralTransport) {
+    // BITS-Host-Id unreachable: after the fallback timeout, start over at the URL's host.
+    std::int64_t now = clock_.monotonic_ms();
+    if (upload.host_id_failing_since_ms == 0) upload.host_id_failing_since_ms = now;
+    if (now - upload.host_id_failing_since_ms >= std::int64_t{upload.host_id_fallback_s} * 1000) {
+      spdlog::warn("job {}: host {} unreachable for {} s, uploading to the original host again",
+                   to_string(job->info.id), upload.host_id, upload.host_id_fallback_s);
+      upload.session_id.clear();
+      upload.host_id.clear();
+      upload.host_id_failing_since_ms = 0;
+      job->files[0].info.progress.bytes_transferred = 0;
+    }
+  }
   if (!detail.empty()) spdlog::info("job {}: {}", to_string(job->info.id), detail);
   if (retry_after_s != 0) {
     spdlog::info("job {}: the server asks to retry after {} s", to_string(job->info.id),

@@ -101,6 +101,11 @@ ALTER TABLE jobs ADD COLUMN notify_cmd_uid INTEGER;
 ALTER TABLE jobs ADD COLUMN notify_cmd_gid INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Version 3: upload and upload-reply jobs: the session, the reply (one JSON object).
+constexpr const char* kMigrateV3 = R"sql(
+ALTER TABLE jobs ADD COLUMN upload_state TEXT NOT NULL DEFAULT '{}';
+)sql";
+
 constexpr const char* kJobColumns =
     "id, type, state, priority, display_name, description, owner_uid, owner_gid, "
     "owner_elevated, owner_integrity_level, creation_time, modification_time, "
@@ -109,7 +114,8 @@ constexpr const char* kJobColumns =
     "proxy_usage, proxy_list, bypass_list, file_acl_flags, peer_caching_flags, security_flags, "
     "custom_headers, custom_headers_write_only, http_method, dynamic_content, high_performance, "
     "max_download_size, minimum_notification_interval_ms, error_code, error_context, "
-    "error_file, ever_resumed, download_time_ms, last_activity_ms, notify_cmd_uid, notify_cmd_gid";
+    "error_file, ever_resumed, download_time_ms, last_activity_ms, notify_cmd_uid, notify_cmd_gid, "
+    "upload_state";
 
 constexpr const char* kFileColumns =
     "job_id, idx, remote_name, local_name, temporary_name, bytes_total, bytes_transferred, "
@@ -122,6 +128,41 @@ Status sql_error(const std::string& path, const char* what, const char* detail) 
 }
 
 void fill_owner_text(JobInfo& info) { info.owner = "S-1-22-1-" + std::to_string(info.owner_uid); }
+
+std::string upload_state_text(const JobRecord& job) {
+  const JobRecord::Upload& u = job.upload;
+  nlohmann::json j = {{"session_id", u.session_id},
+                      {"host_id", u.host_id},
+                      {"host_id_fallback_s", u.host_id_fallback_s},
+                      {"local_validators", u.local_validators},
+                      {"sent", u.sent},
+                      {"reply_url", u.reply_url},
+                      {"reply_temp_name", u.reply_temp_name},
+                      {"reply_done", u.reply_done},
+                      {"closed", u.closed},
+                      {"reply_file_name", job.info.reply_file_name},
+                      {"reply_bytes_total", job.info.reply_bytes_total},
+                      {"reply_bytes_transferred", job.info.reply_bytes_transferred}};
+  return j.dump();
+}
+
+void read_upload_state(const std::string& text, JobRecord& job) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return;
+  JobRecord::Upload& u = job.upload;
+  u.session_id = j.value("session_id", std::string());
+  u.host_id = j.value("host_id", std::string());
+  u.host_id_fallback_s = j.value("host_id_fallback_s", std::uint32_t{0});
+  u.local_validators = j.value("local_validators", std::string());
+  u.sent = j.value("sent", false);
+  u.reply_url = j.value("reply_url", std::string());
+  u.reply_temp_name = j.value("reply_temp_name", std::string());
+  u.reply_done = j.value("reply_done", false);
+  u.closed = j.value("closed", false);
+  job.info.reply_file_name = j.value("reply_file_name", std::string());
+  job.info.reply_bytes_total = j.value("reply_bytes_total", kSizeUnknown);
+  job.info.reply_bytes_transferred = j.value("reply_bytes_transferred", std::uint64_t{0});
+}
 
 JobRecord read_job(const Stmt& s) {
   JobRecord job;
@@ -167,6 +208,7 @@ JobRecord read_job(const Stmt& s) {
   job.last_activity_ms = s.i64(38);
   if (!s.is_null(39)) job.notify_cmd_uid = static_cast<uid_t>(s.i64(39));
   job.notify_cmd_gid = static_cast<gid_t>(s.i64(40));
+  read_upload_state(s.text(41), job);
   fill_owner_text(j);
   return job;
 }
@@ -276,7 +318,8 @@ Status Store::migrate() {
   Status step;
   if (version < 1) step = exec(kCreateV1);
   if (step.ok() && version < 2) step = exec(kMigrateV2);
-  if (step.ok()) step = exec("PRAGMA user_version = 2");
+  if (step.ok() && version < 3) step = exec(kMigrateV3);
+  if (step.ok()) step = exec("PRAGMA user_version = 3");
   if (!step.ok()) {
     (void)exec("ROLLBACK");
     return step;
@@ -334,7 +377,7 @@ Status Store::write_job_row(const JobRecord& job) {
   std::string sql =
       std::string("INSERT OR REPLACE INTO jobs (") + kJobColumns +
       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-      "?,?,?,?,?)";
+      "?,?,?,?,?,?)";
   Stmt s(db_, sql.c_str());
   if (!s.prepared()) return sql_error(path_, "cannot save job", s.error());
   s.bind(to_string(j.id)).bind(static_cast<int>(j.type)).bind(static_cast<int>(j.state));
@@ -366,6 +409,7 @@ Status Store::write_job_row(const JobRecord& job) {
     s.bind_null();
   }
   s.bind(std::int64_t{job.notify_cmd_gid});
+  s.bind(upload_state_text(job));
   if (s.step() != SQLITE_DONE) return sql_error(path_, "cannot save job", s.error());
   return Status();
 }

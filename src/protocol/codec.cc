@@ -180,7 +180,10 @@ void to_json(json& j, const JobInfo& v) {
        {"high_performance", v.high_performance},
        {"max_download_size", v.max_download_size},
        {"minimum_notification_interval_ms", v.minimum_notification_interval_ms},
-       {"files", v.files}};
+       {"files", v.files},
+       {"reply_file_name", v.reply_file_name},
+       {"reply_bytes_total", v.reply_bytes_total},
+       {"reply_bytes_transferred", v.reply_bytes_transferred}};
   put_optional(j, "notify_cmd_program", v.notify_cmd_program);
   put_optional(j, "notify_cmd_parameters", v.notify_cmd_parameters);
   put_optional(j, "custom_headers", v.custom_headers);
@@ -218,6 +221,9 @@ void from_json(const json& j, JobInfo& v) {
   j.at("max_download_size").get_to(v.max_download_size);
   j.at("minimum_notification_interval_ms").get_to(v.minimum_notification_interval_ms);
   j.at("files").get_to(v.files);
+  v.reply_file_name = j.value("reply_file_name", std::string());
+  v.reply_bytes_total = j.value("reply_bytes_total", kSizeUnknown);
+  v.reply_bytes_transferred = j.value("reply_bytes_transferred", std::uint64_t{0});
   get_optional(j, "notify_cmd_program", v.notify_cmd_program);
   get_optional(j, "notify_cmd_parameters", v.notify_cmd_parameters);
   get_optional(j, "custom_headers", v.custom_headers);

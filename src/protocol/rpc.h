@@ -41,6 +41,9 @@ inline constexpr const char* kGetError = "job.get_error";
 inline constexpr const char* kReplaceRemotePrefix = "job.replace_remote_prefix";
 inline constexpr const char* kSetRemoteName = "file.set_remote_name";
 inline constexpr const char* kSetValidationState = "file.set_validation_state";
+// {"job": id, "offset": n, "length": n} -> {"data": "<hex>"}; at most kMaxReplyChunk bytes.
+inline constexpr const char* kGetReplyData = "job.get_reply_data";
+inline constexpr std::uint64_t kMaxReplyChunk = 256 * 1024;
 inline constexpr const char* kSubscribe = "job.subscribe";
 inline constexpr const char* kUnsubscribe = "job.unsubscribe";
 inline constexpr const char* kAcknowledgeNotification = "job.acknowledge_notification";

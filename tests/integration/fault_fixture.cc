@@ -52,6 +52,10 @@ bool can_connect(const std::string& ip, int port) {
 
 }  // namespace
 
+pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log) {
+  return spawn_logged(argv, log);
+}
+
 int run_checked(const std::vector<std::string>& argv) {
   pid_t pid = ::fork();
   if (pid == 0) {

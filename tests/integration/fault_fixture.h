@@ -86,6 +86,9 @@ class SmallDisk {
   std::string path_;
 };
 
+// Starts argv (PATH lookup, no shell) in the background, output appended to `log`.
+pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log);
+
 // Runs argv (no shell) and returns its exit code; throws on exec failure.
 int run_checked(const std::vector<std::string>& argv);
 

@@ -22,8 +22,8 @@ class StoreStartupTest : public ::testing::Test {
  protected:
   // Runs bitsd on `state` (bounded by timeout(1), in case it wrongly starts).
   CommandResult run_bitsd(const std::string& state) {
-    return run_command({"/usr/bin/timeout", "10", OPENBITS_BITSD_PATH, "--state-dir", state, "--socket",
-                        dir.path() + "/s.sock"});
+    return run_command({"/usr/bin/timeout", "10", OPENBITS_BITSD_PATH, "--state-dir", state,
+                        "--socket", dir.path() + "/s.sock"});
   }
   TempDir dir;
 };

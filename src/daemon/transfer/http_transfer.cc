@@ -223,18 +223,9 @@ bool prepare_easy(Transfer& t, bool head) {
   CURL* e = t.easy;
   curl_easy_reset(e);
   curl_easy_setopt(e, CURLOPT_URL, t.request.remote_name.c_str());
-  curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
-  set_security(t);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, kUserAgent);
+  set_common_options(t);
   curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);  // stalled: WINHTTP_TIMEOUT
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(t.request.stall_timeout.count()));
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kBufferSize);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
   set_custom_headers(t);
@@ -261,6 +252,20 @@ Failure http_status_failure(const Transfer& t, long status) {
 }
 
 }  // namespace
+
+void set_common_options(Transfer& t) {
+  CURL* e = t.easy;
+  curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+  set_security(t);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, kUserAgent);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);  // stalled: WINHTTP_TIMEOUT
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(t.request.stall_timeout.count()));
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kBufferSize);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);
+}
 
 Failure status_failure(const Transfer& t, long status) {
   Failure f = http_status_failure(t, status);

@@ -386,7 +386,9 @@ void TransferEngine::begin(std::uint64_t token, TransferRequest request) {
   t->observer = &observer_;
   auto* multi = static_cast<CURLM*>(multi_);
   bool running = false;
-  if (is_file_source(t->request.remote_name)) {
+  if (t->request.kind != TransferKind::kDownload) {
+    running = begin_upload(*t, multi);
+  } else if (is_file_source(t->request.remote_name)) {
     running = open_source(*t) && after_validators(*t, multi);
   } else if (t->without_head()) {
     running = after_validators(*t, multi);
@@ -409,7 +411,9 @@ void TransferEngine::handle_done(void* easy, int result) {
   curl_multi_remove_handle(multi, t->easy);
   auto code = static_cast<CURLcode>(result);
   bool running = false;
-  if (t->restart_pending || t->failure) {
+  if (t->phase == Transfer::Phase::kUpload) {
+    if (!t->failure) running = after_upload_packet(*t, multi, code);
+  } else if (t->restart_pending || t->failure) {
     // set by a callback, which aborted the request
   } else if (code == CURLE_HTTP_RETURNED_ERROR) {
     long status = 0;

@@ -32,7 +32,12 @@ struct RemoteValidators {
   bool accept_ranges = false;
 };
 
+// What a request does: download a file, upload one (bits-spec §6: Create-Session,
+// Fragments; a plain upload also closes its session), or end a session.
+enum class TransferKind { kDownload, kUpload, kCloseSession, kCancelSession };
+
 struct TransferRequest {
+  TransferKind kind = TransferKind::kDownload;
   Guid job_id;
   std::uint32_t file_index = 0;
   std::string remote_name;  // http://, https://, file:// URL, or an absolute local path
@@ -53,6 +58,14 @@ struct TransferRequest {
   // (foreground jobs, bits-spec §4); otherwise it is BG_E_INSUFFICIENT_RANGE_SUPPORT.
   bool restart_if_no_range_support = false;
   std::chrono::seconds stall_timeout{60};  // no byte for this long: WINHTTP_TIMEOUT
+  // Uploads: remote_name is the upload URL; durable_offset the bytes the server has
+  // acknowledged. upload_file is read as the owner.
+  std::string upload_file;
+  std::string session_id;        // empty: Create-Session first
+  std::string host_id;           // BITS-Host-Id of the session
+  std::string local_validators;  // recorded "<size>:<mtime>"; empty on the first start
+  bool want_reply = false;       // upload-reply: the last Ack must name the reply
+  std::uint64_t fragment_size = 4ull << 20;
 };
 
 // Whether `ip` (the peer of a connection) can be reached now: a route exists and its
@@ -82,6 +95,14 @@ class TransferObserver {
   // reported through on_progress. retry_after_s: the server's Retry-After (0: none).
   virtual void on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
                         std::uint32_t retry_after_s, const std::string& detail) = 0;
+  // Uploads: the session in use (after Create-Session, or a new one after the server lost
+  // the old) and the local file's validators; to be recorded before more bytes are sent.
+  virtual void on_upload_session(std::uint64_t /*token*/, const std::string& /*session_id*/,
+                                 const std::string& /*host_id*/, std::uint32_t /*fallback_s*/,
+                                 const std::string& /*local_validators*/) {}
+  // Uploads: the server acknowledged the last byte; reply_url for upload-reply. A plain
+  // upload then closes its session and ends with on_complete; upload-reply ends at once.
+  virtual void on_upload_sent(std::uint64_t /*token*/, const std::string& /*reply_url*/) {}
 };
 
 class TransferEngine {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,7 +21,7 @@ namespace openbits::daemon {
 
 struct TransferEngine::Transfer {
   using Clock = std::chrono::steady_clock;
-  enum class Phase { kHead, kGet, kVerify, kCopy };
+  enum class Phase { kHead, kGet, kVerify, kCopy, kUpload };
 
   std::uint64_t token = 0;
   TransferRequest request;
@@ -45,6 +46,19 @@ struct TransferEngine::Transfer {
   int restarts = 0;
   std::uint32_t retry_after_s = 0;  // Retry-After of the latest response
   bool peer_unreachable = false;    // a connection was not tried: its link is down
+  // Uploads (upload_transfer.cc).
+  enum class Packet { kCreateSession, kFragment, kCloseSession, kCancelSession };
+  Packet packet = Packet::kCreateSession;
+  std::string session_id;
+  std::string host_id;
+  std::string upload_url;  // the job's URL, or with BITS-Host-Id's host
+  std::uint64_t upload_size = 0;
+  std::string local_validators;
+  std::uint64_t fragment_size = 0;
+  std::uint64_t fragment_start = 0;
+  std::vector<char> body;
+  std::map<std::string, std::string> ack;  // response headers, lower-case names
+  int resends = 0;                         // Close/Cancel-Session resent on 5xx
   // The GET in flight.
   bool ranged_get = false;
   std::uint64_t get_remote_start = 0;
@@ -111,6 +125,14 @@ bool finish_get(Transfer& t);
 Failure status_failure(const Transfer& t, long status);
 // True if `now` contradicts `before` (size, ETag or Last-Modified both known and different).
 bool validators_changed(const RemoteValidators& before, const RemoteValidators& now);
+
+// Options shared by every HTTP request (security, timeouts, socket opening, user agent).
+void set_common_options(Transfer& t);
+
+// Uploads (upload_transfer.cc): open the local file and send the first packet; after each
+// finished packet, the next one. Both return false when the transfer is over.
+bool begin_upload(Transfer& t, CURLM* multi);
+bool after_upload_packet(Transfer& t, CURLM* multi, CURLcode code);
 
 // file:// and plain paths (file_copy.cc).
 bool is_file_source(const std::string& remote);

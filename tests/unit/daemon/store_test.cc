@@ -198,7 +198,8 @@ TEST(StoreTest, MigratesAVersion1DatabaseKeepingItsJobsAndABackup) {
     sqlite3_open(path.c_str(), &db);
     ASSERT_EQ(sqlite3_exec(db,
                            "ALTER TABLE jobs DROP COLUMN notify_cmd_uid; "
-                           "ALTER TABLE jobs DROP COLUMN notify_cmd_gid; PRAGMA user_version = 1",
+                           "ALTER TABLE jobs DROP COLUMN notify_cmd_gid; "
+                           "ALTER TABLE jobs DROP COLUMN upload_state; PRAGMA user_version = 1",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);

@@ -1,0 +1,251 @@
+// JobManager for upload and upload-reply jobs (bits-spec §6, IBackgroundCopyJob2). An
+// upload job runs in up to three phases, each one engine transfer:
+//   0  upload: Create-Session (or the recorded session), Fragments; a plain upload closes
+//      its session here too;
+//   1  reply (upload-reply): the reply named by BITS-Reply-URL, downloaded with download
+//      rules into a temp file next to the reply file;
+//   2  close (upload-reply): Close-Session, only after the reply is on disk.
+// TRANSFERRED comes after the last phase; Complete renames the reply onto its name; Cancel
+// sends Cancel-Session. See job_manager.h.
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "openbits/names.h"
+#include "src/daemon/job_manager.h"
+#include "src/daemon/security/fs_credentials.h"
+
+namespace openbits::daemon {
+namespace {
+
+constexpr std::uint64_t kMaxReplyData = 1 << 20;  // GetReplyData returns at most 1 MiB
+
+enum Phase : int { kUploadPhase = 0, kReplyPhase = 1, kClosePhase = 2 };
+
+void sync_parent(const std::string& path) {
+  std::size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+bool JobManager::start_upload_phase(JobRecord& job) {
+  if (job.files.empty()) return false;
+  FileRecord& file = job.files[0];
+  JobRecord::Upload& u = job.upload;
+  bool reply = job.info.type == JobType::kUploadReply;
+  TransferRequest request;
+  request.job_id = job.info.id;
+  request.owner = credentials_for(job.info.owner_uid, job.owner_gid);
+  request.custom_headers = job.info.custom_headers.value_or("");
+  request.security_flags = job.info.security_flags;
+  request.checkpoint_bytes = config_.checkpoint_bytes;
+  request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
+  request.stall_timeout = std::chrono::seconds(config_.stall_timeout_s);
+  int phase = kUploadPhase;
+  if (!u.sent) {
+    request.kind = TransferKind::kUpload;
+    request.remote_name = file.info.remote_name;
+    request.upload_file = file.info.local_name;
+    request.durable_offset = file.info.progress.bytes_transferred;
+    request.session_id = u.session_id;
+    request.host_id = u.host_id;
+    request.local_validators = u.local_validators;
+    request.want_reply = reply;
+    request.fragment_size = config_.upload_fragment_bytes;
+  } else if (reply && !u.reply_done) {
+    phase = kReplyPhase;
+    if (u.reply_temp_name.empty())
+      u.reply_temp_name = reply_temp_name_for(job.info.reply_file_name);
+    request.kind = TransferKind::kDownload;
+    request.remote_name = u.reply_url;
+    request.temp_name = u.reply_temp_name;
+    // A reply is small and made by an application, which may not answer HEAD or Range:
+    // fetched like dynamic content, with one GET from byte 0.
+    request.dynamic_content = true;
+  } else if (reply && !u.closed) {
+    phase = kClosePhase;
+    request.kind = TransferKind::kCloseSession;
+    request.remote_name = file.info.remote_name;
+    request.session_id = u.session_id;
+    request.host_id = u.host_id;
+  } else {
+    return false;
+  }
+  if (job.info.state != JobState::kTransferring) set_state(job, JobState::kConnecting);
+  if (job.timers.active_since_ms == 0) job.timers.active_since_ms = clock_.monotonic_ms();
+  if (job.timers.slice_started_ms == 0) job.timers.slice_started_ms = clock_.monotonic_ms();
+  std::uint64_t token = backend_ ? backend_->start(std::move(request)) : 0;
+  job.timers.transfer_token = token;
+  job.timers.transfer_file = 0;
+  job.timers.upload_phase = phase;
+  if (token != 0) tokens_[token] = job.info.id;
+  (void)persist(job);
+  return true;
+}
+
+void JobManager::upload_validators(JobRecord& job, const RemoteValidators& v, bool restarted) {
+  if (job.timers.upload_phase == kReplyPhase) {
+    job.info.reply_bytes_total = v.size;
+    if (restarted) job.info.reply_bytes_transferred = 0;
+  } else if (job.timers.upload_phase == kUploadPhase) {
+    job.files[0].info.progress.bytes_total = v.size;
+  }
+  touch(job);
+  (void)persist(job);
+}
+
+void JobManager::upload_progress(JobRecord& job, std::uint64_t bytes) {
+  std::uint64_t& done = job.timers.upload_phase == kReplyPhase
+                            ? job.info.reply_bytes_transferred
+                            : job.files[0].info.progress.bytes_transferred;
+  if (bytes > done) {
+    job.timers.no_progress_since_ms = 0;
+    job.upload.host_id_failing_since_ms = 0;
+  }
+  done = bytes;
+  if (job.info.state == JobState::kConnecting) set_state(job, JobState::kTransferring);
+  touch(job);
+  (void)persist(job);
+}
+
+void JobManager::on_upload_session(std::uint64_t token, const std::string& session_id,
+                                   const std::string& host_id, std::uint32_t fallback_s,
+                                   const std::string& local_validators) {
+  std::lock_guard lock(mutex_);
+  JobRecord* job = by_token(token);
+  if (!job) return;
+  JobRecord::Upload& u = job->upload;
+  if (u.session_id != session_id) {
+    spdlog::info("job {}: upload session {}{}", to_string(job->info.id), session_id,
+                 host_id.empty() ? "" : " on host " + host_id);
+    u.host_id = host_id;
+    u.host_id_fallback_s = fallback_s;
+  }
+  u.session_id = session_id;
+  u.local_validators = local_validators;
+  (void)persist(*job);
+}
+
+void JobManager::on_upload_sent(std::uint64_t token, const std::string& reply_url) {
+  std::lock_guard lock(mutex_);
+  JobRecord* job = by_token(token);
+  if (!job) return;
+  job->upload.sent = true;
+  job->upload.reply_url = reply_url;
+  FileRecord& file = job->files[0];
+  file.info.progress.bytes_transferred = file.info.progress.bytes_total;
+  (void)persist(*job);
+}
+
+void JobManager::upload_complete(JobRecord& job, std::uint64_t total_bytes) {
+  tokens_.erase(job.timers.transfer_token);
+  job.timers.transfer_token = 0;
+  job.timers.no_progress_since_ms = 0;
+  JobRecord::Upload& u = job.upload;
+  switch (job.timers.upload_phase) {
+    case kUploadPhase: {
+      FileRecord& file = job.files[0];
+      file.info.progress.bytes_transferred = total_bytes;
+      file.info.progress.bytes_total = total_bytes;
+      file.info.progress.completed = true;
+      file.transferred = true;
+      u.sent = true;
+      if (job.info.type == JobType::kUpload) u.closed = true;  // the engine closed it
+      emit(job, JobEvent::Kind::kFileTransferred, 0);
+      break;
+    }
+    case kReplyPhase:
+      u.reply_done = true;
+      job.info.reply_bytes_transferred = total_bytes;
+      job.info.reply_bytes_total = total_bytes;
+      break;
+    default:
+      u.closed = true;
+      break;
+  }
+  touch(job);
+  if (start_upload_phase(job)) return;
+  account_download_time(job);
+  job.timers.slice_started_ms = 0;
+  set_state(job, JobState::kTransferred);
+  spdlog::info("job {} transferred", to_string(job.info.id));
+  (void)persist(job);
+}
+
+void JobManager::cancel_upload(JobRecord& job) {
+  JobRecord::Upload& u = job.upload;
+  if (!u.session_id.empty() && !u.closed && !job.files.empty() && backend_) {
+    // Fire and forget: the job is gone, the server frees the session (resent on 5xx).
+    TransferRequest request;
+    request.kind = TransferKind::kCancelSession;
+    request.job_id = job.info.id;
+    request.remote_name = job.files[0].info.remote_name;
+    request.session_id = u.session_id;
+    request.host_id = u.host_id;
+    request.owner = credentials_for(job.info.owner_uid, job.owner_gid);
+    request.custom_headers = job.info.custom_headers.value_or("");
+    request.security_flags = job.info.security_flags;
+    (void)backend_->start(std::move(request));
+    spdlog::info("job {}: Cancel-Session {}", to_string(job.info.id), u.session_id);
+  }
+  if (!u.reply_temp_name.empty()) {
+    ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
+    if (as_owner.ok()) (void)::unlink(u.reply_temp_name.c_str());
+  }
+}
+
+Status JobManager::deliver_reply(JobRecord& job) {
+  const JobRecord::Upload& u = job.upload;
+  if (!u.reply_done) return Status(hr::BG_E_INVALID_STATE, "the reply has not arrived");
+  ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
+  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
+  const std::string& target = job.info.reply_file_name;
+  struct stat st {};
+  if (::lstat(u.reply_temp_name.c_str(), &st) != 0 && errno == ENOENT &&
+      ::lstat(target.c_str(), &st) == 0) {
+    return Status();  // delivered by an earlier Complete that did not finish
+  }
+  if (::rename(u.reply_temp_name.c_str(), target.c_str()) != 0) {
+    int err = errno;
+    return Status(hresult_from_errno(err), "cannot deliver " + target + ": " + std::strerror(err));
+  }
+  sync_parent(target);
+  return Status();
+}
+
+Result<std::string> JobManager::get_reply_data(const Caller& caller, const Guid& id,
+                                               std::uint64_t offset, std::uint64_t length) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kRead);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (job.info.type != JobType::kUploadReply) return Status(hr::E_NOTIMPL);
+  bool delivered = job.info.state == JobState::kAcknowledged;
+  if (job.info.state != JobState::kTransferred && !delivered) {
+    return Status(hr::BG_E_INVALID_STATE);
+  }
+  if (offset >= kMaxReplyData) return std::string();
+  length = std::min(length, kMaxReplyData - offset);
+  const std::string& path = delivered ? job.info.reply_file_name : job.upload.reply_temp_name;
+  ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
+  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return Status(hresult_from_errno(errno), "cannot read the reply " + path);
+  std::string data(length, '\0');
+  ssize_t got = ::pread(fd, data.data(), length, static_cast<off_t>(offset));
+  ::close(fd);
+  if (got < 0) return Status(hresult_from_errno(errno), "cannot read the reply " + path);
+  data.resize(static_cast<std::size_t>(got));
+  return data;
+}
+
+}  // namespace openbits::daemon

@@ -1,0 +1,382 @@
+// The upload path of the transfer engine: the client side of the BITS upload protocol
+// (bits-spec §6). One packet at a time per session: Create-Session (unless the job already
+// has a session), then Fragments from what the server acknowledged, each answered with the
+// next offset it expects; a plain upload ends with Close-Session. The local file is opened
+// as the job owner and checked before every fragment: a change is BG_E_LOCAL_FILE_CHANGED.
+#include <fcntl.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+#include "src/daemon/transfer/transfer_internal.h"
+
+namespace openbits::daemon::transfer_detail {
+namespace {
+
+constexpr const char* kProtocol = "{7df0354d-249b-430f-820d-3d2a9bef4931}";
+constexpr std::uint64_t kMinFragment = 16 * 1024;
+constexpr int kMaxResends = 3;  // Close/Cancel-Session after a 5xx
+
+using Packet = Transfer::Packet;
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+size_t on_ack_header(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::string line(data, size * count);
+  if (line.rfind("HTTP/", 0) == 0) {
+    t->ack.clear();  // a new response (100 Continue, then the Ack)
+    return size * count;
+  }
+  std::size_t colon = line.find(':');
+  if (colon == std::string::npos) return size * count;
+  std::string value = line.substr(colon + 1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+    value.pop_back();
+  }
+  std::size_t start = value.find_first_not_of(" \t");
+  t->ack[lower(line.substr(0, colon))] = start == std::string::npos ? "" : value.substr(start);
+  return size * count;
+}
+
+size_t discard_body(char*, size_t size, size_t count, void*) { return size * count; }
+
+std::string ack_header(const Transfer& t, const char* name) {
+  auto it = t.ack.find(name);
+  return it == t.ack.end() ? std::string() : it->second;
+}
+
+std::optional<std::uint64_t> parse_u64(const std::string& text) {
+  if (text.empty() || text.size() > 19 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stoull(text);
+}
+
+// The HRESULT a failed Ack carries (BITS-Error-Code, or [MC-BUP]'s BITS-Error), if any.
+std::optional<HRESULT> ack_error(const Transfer& t) {
+  std::string text = ack_header(t, "bits-error-code");
+  if (text.empty()) text = ack_header(t, "bits-error");
+  if (text.empty()) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long value = std::strtoull(text.c_str(), &end, 16);
+  if (errno != 0 || end == text.c_str() || value > 0xFFFFFFFFull) return std::nullopt;
+  return static_cast<HRESULT>(value);
+}
+
+// A non-2xx Ack: the server's HRESULT and context if it gave them, else the HTTP status;
+// transient or fatal by the status (bits-spec §2.5), BG_E_TOO_LARGE always fatal.
+Failure ack_failure(const Transfer& t, long status) {
+  Failure f = classify_http_status(static_cast<int>(status));
+  if (auto code = ack_error(t)) f.code = *code;
+  std::string context = ack_header(t, "bits-error-context");
+  if (!context.empty() && std::strtoul(context.c_str(), nullptr, 16) == 7) {
+    f.context = ErrorContext::kRemoteApplication;
+  }
+  if (f.code == hr::BG_E_TOO_LARGE) f.transient = false;
+  f.retry_after_s = 0;
+  return f;
+}
+
+// "<size>:<mtime sec>.<nsec>": what the upload file looked like.
+std::string describe(const struct stat& st) {
+  return std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec);
+}
+
+bool local_file_unchanged(Transfer& t) {
+  struct stat st {};
+  if (::fstat(t.source_fd, &st) != 0 || describe(st) != t.local_validators) {
+    t.fail({hr::BG_E_LOCAL_FILE_CHANGED, ErrorContext::kLocalFile, false},
+           t.request.upload_file + " changed during the upload");
+    return false;
+  }
+  return true;
+}
+
+// The job's URL with BITS-Host-Id's host, when the session has one.
+std::string session_url(const Transfer& t) {
+  if (t.host_id.empty()) return t.request.remote_name;
+  CURLU* u = curl_url();
+  std::string result = t.request.remote_name;
+  char* text = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, t.request.remote_name.c_str(), 0) == CURLUE_OK &&
+      curl_url_set(u, CURLUPART_HOST, t.host_id.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_URL, &text, 0) == CURLUE_OK) {
+    result = text;
+  }
+  curl_free(text);
+  curl_url_cleanup(u);
+  return result;
+}
+
+// A reply URL relative to the upload URL becomes absolute.
+std::string absolute_url(const Transfer& t, const std::string& reply) {
+  CURLU* u = curl_url();
+  std::string result = reply;
+  char* text = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, t.upload_url.c_str(), 0) == CURLUE_OK &&
+      curl_url_set(u, CURLUPART_URL, reply.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_URL, &text, 0) == CURLUE_OK) {
+    result = text;
+  }
+  curl_free(text);
+  curl_url_cleanup(u);
+  return result;
+}
+
+bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
+  t.packet = packet;
+  t.ack.clear();
+  if (!t.easy) t.easy = curl_easy_init();
+  if (!t.easy) return false;
+  CURL* e = t.easy;
+  curl_easy_reset(e);
+  t.upload_url = session_url(t);
+  curl_easy_setopt(e, CURLOPT_URL, t.upload_url.c_str());
+  set_common_options(t);
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "BITS_POST");
+  curl_easy_setopt(e, CURLOPT_POST, 1L);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_ack_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body);
+  if (t.headers) {
+    curl_slist_free_all(t.headers);
+    t.headers = nullptr;
+  }
+  auto add = [&t](const std::string& header) {
+    t.headers = curl_slist_append(t.headers, header.c_str());
+  };
+  add("Content-Type:");  // no form encoding
+  add("Expect:");        // one packet at a time anyway
+  std::string name = t.request.upload_file.substr(t.request.upload_file.rfind('/') + 1);
+  t.body.clear();
+  switch (packet) {
+    case Packet::kCreateSession:
+      add("BITS-Packet-Type: Create-Session");
+      add(std::string("BITS-Supported-Protocols: ") + kProtocol);
+      add("Content-Name: " + name);
+      break;
+    case Packet::kFragment: {
+      std::uint64_t length = std::min(t.fragment_size, t.upload_size - t.offset);
+      t.fragment_start = t.offset;
+      t.body.resize(length);
+      ssize_t got = ::pread(t.source_fd, t.body.data(), length, static_cast<off_t>(t.offset));
+      if (got < 0 || static_cast<std::uint64_t>(got) != length) {
+        t.fail({hr::BG_E_LOCAL_FILE_CHANGED, ErrorContext::kLocalFile, false},
+               "cannot read " + t.request.upload_file);
+        return false;
+      }
+      add("BITS-Packet-Type: Fragment");
+      add("BITS-Session-Id: " + t.session_id);
+      if (t.offset == 0) add("Content-Name: " + name);
+      add("Content-Range: bytes " + std::to_string(t.offset) + "-" +
+          std::to_string(t.offset + length - 1) + "/" + std::to_string(t.upload_size));
+      break;
+    }
+    case Packet::kCloseSession:
+      add("BITS-Packet-Type: Close-Session");
+      add("BITS-Session-Id: " + t.session_id);
+      break;
+    case Packet::kCancelSession:
+      add("BITS-Packet-Type: Cancel-Session");
+      add("BITS-Session-Id: " + t.session_id);
+      break;
+  }
+  const std::string& custom = t.request.custom_headers;
+  for (std::size_t start = 0; start < custom.size();) {
+    std::size_t end = custom.find("\r\n", start);
+    if (end == std::string::npos) end = custom.size();
+    if (end > start) add(custom.substr(start, end - start));
+    start = end + 2;
+  }
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.body.data());
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t.body.size()));
+  return curl_multi_add_handle(multi, e) == CURLM_OK;
+}
+
+// The next packet after an acknowledged offset; false when the transfer is over.
+bool continue_from(Transfer& t, CURLM* multi, std::uint64_t next) {
+  if (next > t.upload_size) {
+    t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, true},
+           "the server acknowledged more bytes than the file has");
+    return false;
+  }
+  if (next != t.synced) {
+    t.offset = t.synced = next;
+    t.observer->on_progress(t.token, next);
+  }
+  t.offset = next;
+  if (next < t.upload_size) {
+    if (!local_file_unchanged(t)) return false;
+    return send_packet(t, multi, Packet::kFragment);
+  }
+  std::string reply = ack_header(t, "bits-reply-url");
+  if (t.request.want_reply && reply.empty()) {
+    t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, false},
+           "the last Ack of an upload-reply job has no BITS-Reply-URL");
+    return false;
+  }
+  t.observer->on_upload_sent(t.token, reply.empty() ? reply : absolute_url(t, reply));
+  if (t.request.want_reply) {
+    t.observer->on_complete(t.token, t.upload_size, 0);
+    return false;
+  }
+  return send_packet(t, multi, Packet::kCloseSession);
+}
+
+bool after_create_session(Transfer& t, CURLM* multi, long status) {
+  std::string session = ack_header(t, "bits-session-id");
+  std::string protocol = ack_header(t, "bits-protocol");
+  if ((status != 200 && status != 201) || session.empty() ||
+      (!protocol.empty() && strcasecmp(protocol.c_str(), kProtocol) != 0)) {
+    if (status / 100 == 2) {
+      t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, false},
+             "Create-Session was not acknowledged with a session and our protocol");
+    } else {
+      t.fail(ack_failure(t, status), "Create-Session: HTTP status " + std::to_string(status));
+    }
+    return false;
+  }
+  t.session_id = session;
+  t.host_id = ack_header(t, "bits-host-id");
+  std::uint32_t fallback = 0;
+  if (auto s = parse_u64(ack_header(t, "bits-host-id-fallback-timeout"))) {
+    fallback = static_cast<std::uint32_t>(std::min<std::uint64_t>(*s, 0xFFFFFFFFu));
+  }
+  t.observer->on_upload_session(t.token, t.session_id, t.host_id, fallback, t.local_validators);
+  t.synced = 0;
+  t.offset = 0;
+  announce(t);
+  return continue_from(t, multi, 0);
+}
+
+bool after_fragment(Transfer& t, CURLM* multi, long status) {
+  auto error = ack_error(t);
+  if (error && *error == hr::BG_E_SESSION_NOT_FOUND) {
+    // The server lost the session: a new one, from byte 0.
+    if (++t.restarts > kMaxRestarts) {
+      t.fail({hr::BG_E_SESSION_NOT_FOUND, ErrorContext::kRemoteFile, true},
+             "the server keeps losing the upload session");
+      return false;
+    }
+    t.session_id.clear();
+    t.host_id.clear();
+    t.observer->on_progress(t.token, 0);
+    t.synced = t.offset = 0;
+    return send_packet(t, multi, Packet::kCreateSession);
+  }
+  if (status == 413 && !(error && *error == hr::BG_E_TOO_LARGE)) {
+    if (t.fragment_size / 2 < kMinFragment) {
+      t.fail(ack_failure(t, status), "the server refuses even small fragments");
+      return false;
+    }
+    t.fragment_size /= 2;  // the server wants smaller fragments
+    return send_packet(t, multi, Packet::kFragment);
+  }
+  auto next = parse_u64(ack_header(t, "bits-received-content-range"));
+  if ((status == 200 || status == 201 || status == 416) && next) {
+    announce(t);
+    return continue_from(t, multi, *next);
+  }
+  if (status / 100 == 2) {
+    t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, true},
+           "a Fragment Ack without BITS-Received-Content-Range");
+  } else {
+    t.fail(ack_failure(t, status), "Fragment: HTTP status " + std::to_string(status));
+  }
+  return false;
+}
+
+// Close-Session / Cancel-Session: resent on 5xx (unless the session is gone), never on
+// other statuses; either way the transfer then ends.
+bool after_session_end(Transfer& t, CURLM* multi, long status) {
+  auto error = ack_error(t);
+  bool gone = error && *error == hr::BG_E_SESSION_NOT_FOUND;
+  if (status / 100 == 5 && !gone && ++t.resends <= kMaxResends) {
+    return send_packet(t, multi, t.packet);
+  }
+  t.observer->on_complete(t.token, t.upload_size, 0);
+  return false;
+}
+
+}  // namespace
+
+bool begin_upload(Transfer& t, CURLM* multi) {
+  t.phase = Transfer::Phase::kUpload;
+  t.session_id = t.request.session_id;
+  t.host_id = t.request.host_id;
+  t.fragment_size = std::max(kMinFragment, t.request.fragment_size);
+  if (t.request.kind == TransferKind::kCloseSession ||
+      t.request.kind == TransferKind::kCancelSession) {
+    bool close = t.request.kind == TransferKind::kCloseSession;
+    return send_packet(t, multi, close ? Packet::kCloseSession : Packet::kCancelSession);
+  }
+  {
+    ScopedFsCredentials as_owner(t.request.owner);
+    if (!as_owner.ok()) {
+      t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false}, "cannot assume the owner");
+      return false;
+    }
+    t.source_fd = ::open(t.request.upload_file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  }
+  if (t.source_fd < 0) {
+    Failure f = classify_local_errno(errno);
+    if (errno == ENOENT) f.code = hr::FILE_NOT_FOUND;
+    t.fail(f, "cannot open " + t.request.upload_file + ": " + std::strerror(errno));
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(t.source_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false},
+           t.request.upload_file + " is not a regular file");
+    return false;
+  }
+  t.local_validators = describe(st);
+  if (!t.request.local_validators.empty() && t.request.local_validators != t.local_validators) {
+    t.fail({hr::BG_E_LOCAL_FILE_CHANGED, ErrorContext::kLocalFile, false},
+           t.request.upload_file + " changed since the upload began");
+    return false;
+  }
+  t.upload_size = static_cast<std::uint64_t>(st.st_size);
+  t.total = t.upload_size;
+  t.seen.size = t.upload_size;
+  t.synced = t.offset = std::min(t.request.durable_offset, t.upload_size);
+  if (t.session_id.empty()) return send_packet(t, multi, Packet::kCreateSession);
+  // A session from before (a restart): the server answers with where to go on from.
+  t.observer->on_upload_session(t.token, t.session_id, t.host_id, 0, t.local_validators);
+  return send_packet(t, multi, Packet::kFragment);
+}
+
+bool after_upload_packet(Transfer& t, CURLM* multi, CURLcode code) {
+  if (code != CURLE_OK) {
+    Failure f = classify_curl_error(code);
+    t.fail(f, std::string(t.packet == Packet::kFragment ? "Fragment: " : "BITS_POST: ") +
+                  curl_easy_strerror(code));
+    return false;
+  }
+  long status = 0;
+  curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+  switch (t.packet) {
+    case Packet::kCreateSession:
+      return after_create_session(t, multi, status);
+    case Packet::kFragment:
+      return after_fragment(t, multi, status);
+    case Packet::kCloseSession:
+    case Packet::kCancelSession:
+      return after_session_end(t, multi, status);
+  }
+  return false;
+}
+
+}  // namespace openbits::daemon::transfer_detail

@@ -1,0 +1,310 @@
+// bitsd's upload client (bits-spec §6) against two servers it shares no code with: the
+// independent Python reference server (tests/upload/reference_server.py, written from the
+// spec, with fault injection) and bits-upload-server. Bytes on the server, states,
+// HRESULTs and the packets the server saw are checked.
+#include <signal.h>
+#include <strings.h>
+#include <sys/wait.h>
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/integration/fault_fixture.h"
+#include "tests/integration/itest.h"
+
+namespace openbits::itest {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::seconds;
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A server process that prints "listening on ADDR:PORT" when ready.
+class ServerProcess {
+ public:
+  ServerProcess(const std::vector<std::string>& argv, const std::string& log) : log_(log) {
+    pid_ = spawn_process(argv, log);
+    auto deadline = std::chrono::steady_clock::now() + seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string text = read_bytes(log);
+      std::size_t at = text.find("listening on ");
+      std::size_t colon = at == std::string::npos ? at : text.find(':', at + 13);
+      if (colon != std::string::npos && text.find('\n', colon) != std::string::npos) {
+        port_ = std::stoi(text.substr(colon + 1));
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("upload server did not start: " + read_bytes(log));
+  }
+  ~ServerProcess() { kill(SIGKILL); }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  void kill(int signal) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, signal);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  int port() const { return port_; }
+
+ private:
+  std::string log_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+class UploadClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(root);
+    fs::create_directories(state);
+    fs::create_directories(local);
+    fs::permissions(local, fs::perms::all);
+    std::ofstream(dir.path() + "/bitsd.json") << R"({"upload_fragment_bytes": 1048576})";
+    bitsd.start({"--config", dir.path() + "/bitsd.json"});
+    manager.emplace(bitsd.connect());
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << "--- bitsd log ---\n" << bitsd.log();
+  }
+  // The reference server; `faults` as its --faults JSON.
+  void start_reference(bool reply, const std::string& faults = "{}", int port = 0) {
+    std::vector<std::string> argv = {"python3",  OPENBITS_UPLOAD_REFERENCE_SERVER_PATH,
+                                     "--root",   root,
+                                     "--state",  state,
+                                     "--log",    server_log,
+                                     "--faults", faults,
+                                     "--port",   std::to_string(port)};
+    if (reply) argv.emplace_back("--reply");
+    server.emplace(argv, dir.path() + "/server.out");
+  }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(server->port()) + path;
+  }
+  Job upload(JobType type, const std::string& name, std::uint64_t size) {
+    make_file(local + "/" + name, size, 21);
+    auto job = manager->create_job(name, type);
+    EXPECT_TRUE(job.ok());
+    EXPECT_TRUE(job->set_minimum_retry_delay(5).ok());
+    EXPECT_TRUE(job->add_file(url("/up/" + name), local + "/" + name).ok());
+    EXPECT_TRUE(job->resume().ok());
+    return *job;
+  }
+  // The packets the reference server logged, in order.
+  std::vector<nlohmann::json> packets() const {
+    std::vector<nlohmann::json> out;
+    std::ifstream in(server_log);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object()) out.push_back(j);
+    }
+    return out;
+  }
+  // Packets of a type (the server logs the names as sent; compared case-insensitively).
+  int count(const std::string& packet) const {
+    int n = 0;
+    for (const auto& p : packets())
+      n += strcasecmp(p.value("packet", "").c_str(), packet.c_str()) == 0;
+    return n;
+  }
+  std::string last_packet() const {
+    auto all = packets();
+    std::string name = all.empty() ? "" : all.back().value("packet", "");
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return name;
+  }
+
+  TempDir dir;
+  std::string root = dir.path() + "/root";
+  std::string state = dir.path() + "/state";
+  std::string local = dir.path() + "/local";
+  std::string server_log = dir.path() + "/packets.log";
+  Bitsd bitsd{dir.path()};
+  std::optional<Manager> manager;
+  std::optional<ServerProcess> server;
+};
+
+TEST_F(UploadClientTest, UploadArrivesByteIdenticalAndTheSessionIsClosed) {
+  start_reference(false);
+  Job job = upload(JobType::kUpload, "dump.bin", (5 << 20) + 123);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  auto info = job.info();
+  EXPECT_EQ(info->progress.bytes_transferred, (5u << 20) + 123);
+  EXPECT_EQ(info->progress.bytes_total, (5u << 20) + 123);
+  ASSERT_EQ(job.complete().code(), hr::S_OK);
+  EXPECT_EQ(read_bytes(root + "/up/dump.bin"), read_bytes(local + "/dump.bin"));
+  EXPECT_EQ(count("Create-Session"), 1);
+  EXPECT_EQ(count("Fragment"), 6);  // 1 MiB fragments
+  EXPECT_EQ(count("Close-Session"), 1);
+  EXPECT_EQ(last_packet(), "close-session");
+}
+
+TEST_F(UploadClientTest, UploadReplyDeliversTheReplyAndClosesAfterIt) {
+  start_reference(true);
+  Job job = upload(JobType::kUploadReply, "form.bin", 300000);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  auto info = job.info();
+  std::string reply_name = local + "/form.bin.reply";
+  EXPECT_EQ(info->reply_file_name, reply_name);
+  auto data = job.reply_data();
+  ASSERT_TRUE(data.ok()) << data.status().message();
+  std::string text(data->begin(), data->end());
+  EXPECT_EQ(text.rfind("REPLY ", 0), 0u) << text;
+  EXPECT_NE(text.find(" 300000"), std::string::npos) << text;
+  EXPECT_EQ(info->reply_bytes_total, data->size());
+  EXPECT_EQ(info->reply_bytes_transferred, data->size());
+  EXPECT_EQ(last_packet(), "close-session");  // after the reply
+  ASSERT_EQ(job.complete().code(), hr::S_OK);
+  EXPECT_EQ(read_bytes(reply_name), text);
+  EXPECT_EQ(read_bytes(root + "/up/form.bin"), read_bytes(local + "/form.bin"));
+}
+
+TEST_F(UploadClientTest, SetReplyFileNameIsUsedAndReplyDataNeedsTransferred) {
+  start_reference(true, R"({"fail_packets": {"Fragment": [503, 1]}})");
+  make_file(local + "/r.bin", 1000, 3);
+  auto job = manager->create_job("r", JobType::kUploadReply);
+  ASSERT_TRUE(job.ok());
+  ASSERT_TRUE(job->add_file(url("/up/r.bin"), local + "/r.bin").ok());
+  ASSERT_TRUE(job->set_reply_file_name(local + "/answer.txt").ok());
+  EXPECT_EQ(job->reply_data().status().code(), hr::BG_E_INVALID_STATE);
+  ASSERT_TRUE(job->set_minimum_retry_delay(5).ok());
+  ASSERT_TRUE(job->resume().ok());
+  ASSERT_EQ(wait_for_state(*job, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  ASSERT_EQ(job->complete().code(), hr::S_OK);
+  EXPECT_TRUE(exists(local + "/answer.txt"));
+  auto download = manager->create_job("d");
+  ASSERT_TRUE(download.ok());
+  EXPECT_EQ(download->set_reply_file_name(local + "/x").code(), hr::E_NOTIMPL);
+}
+
+TEST_F(UploadClientTest, TooLargeFragmentsAreShrunk) {
+  start_reference(false, R"({"max_fragment": 300000})");
+  Job job = upload(JobType::kUpload, "big.bin", 2 << 20);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  EXPECT_EQ(read_bytes(root + "/up/big.bin"), read_bytes(local + "/big.bin"));
+  bool refused = false;
+  for (const auto& p : packets()) refused |= p.value("fragment_too_large", false);
+  EXPECT_TRUE(refused);
+}
+
+TEST_F(UploadClientTest, UploadOverTheServerLimitIsBgETooLarge) {
+  start_reference(false, R"({"max_upload": 100000})");
+  Job job = upload(JobType::kUpload, "huge.bin", 200000);
+  ASSERT_EQ(wait_for_state(job, {JobState::kError, JobState::kTransferred}, seconds(30)),
+            JobState::kError);
+  auto error = job.error();
+  ASSERT_TRUE(error.ok());
+  EXPECT_EQ(error->code, hr::BG_E_TOO_LARGE);
+  EXPECT_EQ(error->context, ErrorContext::kRemoteFile);
+}
+
+TEST_F(UploadClientTest, LostSessionStartsOverWithANewOne) {
+  start_reference(false, R"({"lose_sessions": 1})");
+  Job job = upload(JobType::kUpload, "lost.bin", 3 << 20);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  EXPECT_EQ(read_bytes(root + "/up/lost.bin"), read_bytes(local + "/lost.bin"));
+  EXPECT_EQ(count("Create-Session"), 2);
+}
+
+TEST_F(UploadClientTest, LocalFileChangedDuringTheUploadIsAnError) {
+  start_reference(false, R"({"fail_packets": {"Fragment": [503, 1]}})");
+  Job job = upload(JobType::kUpload, "log.txt", 500000);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransientError}), JobState::kTransientError);
+  std::ofstream(local + "/log.txt", std::ios::app) << "one more line\n";
+  ASSERT_EQ(wait_for_state(job, {JobState::kError, JobState::kTransferred}, seconds(30)),
+            JobState::kError);
+  auto error = job.error();
+  ASSERT_TRUE(error.ok());
+  EXPECT_EQ(error->code, hr::BG_E_LOCAL_FILE_CHANGED);
+  EXPECT_EQ(error->context, ErrorContext::kLocalFile);
+}
+
+TEST_F(UploadClientTest, CancelSendsCancelSession) {
+  start_reference(false, R"({"fail_packets": {"Fragment": [503, 5]}})");
+  Job job = upload(JobType::kUpload, "c.bin", 100000);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransientError}), JobState::kTransientError);
+  ASSERT_EQ(job.cancel().code(), hr::S_OK);
+  auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (count("Cancel-Session") == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(count("Cancel-Session"), 1);
+  EXPECT_FALSE(exists(root + "/up/c.bin"));
+}
+
+// SIGKILL mid-upload, then the server too: the upload goes on in the recorded session and
+// the server receives each byte about once (at most one fragment again per crash).
+TEST_F(UploadClientTest, CrashesOfClientAndServerDoNotResendAcknowledgedBytes) {
+  std::ofstream(dir.path() + "/bitsd.json") << R"({"upload_fragment_bytes": 65536})";
+  bitsd.terminate();
+  bitsd.start({"--config", dir.path() + "/bitsd.json"});
+  manager.emplace(bitsd.connect());
+  start_reference(false);
+  constexpr std::uint64_t kSize = 24 << 20;
+  Job job = upload(JobType::kUpload, "crash.bin", kSize);
+  Guid id = job.id();
+  auto progressed = [&](std::uint64_t at_least) {
+    auto deadline = std::chrono::steady_clock::now() + seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto j = manager->get_job(id);
+      if (j.ok() && j->info()->progress.bytes_transferred >= at_least) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  ASSERT_TRUE(progressed(2 << 20));
+  bitsd.kill9();
+  bitsd.start({"--config", dir.path() + "/bitsd.json"});
+  manager.emplace(bitsd.connect());
+  ASSERT_TRUE(progressed(8 << 20));
+  int port = server->port();
+  server->kill(SIGKILL);  // the server restarts, on the same port, with its sessions on disk
+  server.reset();
+  start_reference(false, "{}", port);
+  auto again = manager->get_job(id);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(wait_for_state(*again, {JobState::kTransferred, JobState::kError}, seconds(120)),
+            JobState::kTransferred);
+  EXPECT_EQ(read_bytes(root + "/up/crash.bin"), read_bytes(local + "/crash.bin"));
+  std::uint64_t received = 0;
+  for (const auto& p : packets()) {
+    if (strcasecmp(p.value("packet", "").c_str(), "fragment") != 0 || !p.contains("range")) {
+      continue;
+    }
+    received += p["range"][1].get<std::uint64_t>() - p["range"][0].get<std::uint64_t>() + 1;
+  }
+  EXPECT_EQ(count("Create-Session"), 1);   // one session through both crashes
+  EXPECT_LE(received, kSize + 2 * 65536);  // at most a fragment again per crash
+}
+
+TEST_F(UploadClientTest, UploadToBitsUploadServer) {
+  std::string out = dir.path() + "/cpp-server.out";
+  fs::create_directories(dir.path() + "/cpp-root/up");
+  server.emplace(std::vector<std::string>{OPENBITS_UPLOAD_SERVER_PATH, "--listen", "127.0.0.1:0",
+                                          "--root", dir.path() + "/cpp-root"},
+                 out);
+  Job job = upload(JobType::kUpload, "to-cpp.bin", (3 << 20) + 7);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  ASSERT_EQ(job.complete().code(), hr::S_OK);
+  EXPECT_EQ(read_bytes(dir.path() + "/cpp-root/up/to-cpp.bin"), read_bytes(local + "/to-cpp.bin"));
+}
+
+}  // namespace
+}  // namespace openbits::itest
