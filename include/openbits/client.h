@@ -173,7 +173,7 @@ class OPENBITS_EXPORT Job {
   // SetNotifyInterface: this connection receives the job's notifications (the last
   // connection to register wins); nullptr unregisters. Events that happened before the
   // registration are delivered too. BG_E_INVALID_STATE on ACKNOWLEDGED/CANCELLED jobs.
-  Status set_callback(std::shared_ptr<JobCallback> callback);
+  Status set_callback(const std::shared_ptr<JobCallback>& callback);
 
  private:
   friend class Manager;

@@ -282,7 +282,7 @@ Status Job::set_description(std::string_view text) {
 Status Job::set_priority(JobPriority priority) {
   return set_job_property(*connection_, id_, "priority", json(priority));
 }
-Status Job::set_callback(std::shared_ptr<JobCallback> callback) {
+Status Job::set_callback(const std::shared_ptr<JobCallback>& callback) {
   bool registering = callback != nullptr;
   if (registering) connection_->set_callback(id_, callback);  // before events can arrive
   Status s = status_from_result(
