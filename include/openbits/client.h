@@ -33,8 +33,8 @@ class File;
 // Job::set_callback(). Calls arrive from Manager::process_events() on the thread that
 // calls it. Which calls come is chosen by the job's notify flags (0x1 transferred, 0x2
 // error, 0x8 modification, 0x10 file transferred, 0x20 file ranges; 0x4 disables all).
-// transferred() and error() must return S_OK once the program has dealt with the event
-// (typically by calling complete() or cancel()); any failure, a program that is gone or
+// transferred(), error() and file_transferred() must return S_OK once the program has dealt with
+// the event (typically by calling complete() or cancel()); any failure, a program that is gone or
 // one that does not answer makes bitsd deliver the event again later, or run the job's
 // notification command line instead (bits-spec §1.7). modification() is rate-limited by
 // the job's minimum notification interval and never reports the change to ERROR or
@@ -45,7 +45,9 @@ class OPENBITS_EXPORT JobCallback {
   virtual Status transferred(Job& job);
   virtual Status error(Job& job, const ErrorInfo& error);
   virtual void modification(Job& job, const JobInfo& info);
-  virtual void file_transferred(Job& job, const FileInfo& file);
+  // One file finished; called in file order, before transferred(), each after the
+  // previous one returned S_OK (a failure makes bitsd call again later).
+  virtual Status file_transferred(Job& job, const FileInfo& file);
   // Ranges of a ranged (on-demand) file that completed since the previous call.
   virtual void file_ranges_transferred(Job& job, std::uint32_t file_index,
                                        const std::vector<FileRange>& ranges);
@@ -178,7 +180,7 @@ class OPENBITS_EXPORT Job {
   // SetNotifyInterface: this connection receives the job's notifications (the last
   // connection to register wins); nullptr unregisters. Events that happened before the
   // registration are delivered too. BG_E_INVALID_STATE on ACKNOWLEDGED/CANCELLED jobs.
-  Status set_callback(std::shared_ptr<JobCallback> callback);
+  Status set_callback(const std::shared_ptr<JobCallback>& callback);
 
  private:
   friend class Manager;

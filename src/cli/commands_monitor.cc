@@ -67,8 +67,9 @@ void pause(std::uint32_t seconds) {
 
 int monitor(Context& ctx) {
   auto args = parse_monitor_args(ctx.inv.args);
-  if (!args.ok())
+  if (!args.ok()) {
     return ctx.usage("/MONITOR [/ALLUSERS] [/REFRESH seconds] [--json]", args.status());
+  }
   auto m = ctx.manager();
   if (!m.ok()) return ctx.fail("monitor jobs", m.status());
   std::signal(SIGINT, on_stop);

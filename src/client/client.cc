@@ -113,20 +113,22 @@ Result<std::string> Manager::daemon_version() {
 Status JobCallback::transferred(Job&) { return Status(); }
 Status JobCallback::error(Job&, const ErrorInfo&) { return Status(); }
 void JobCallback::modification(Job&, const JobInfo&) {}
-void JobCallback::file_transferred(Job&, const FileInfo&) {}
+Status JobCallback::file_transferred(Job&, const FileInfo&) { return Status(); }
 void JobCallback::file_ranges_transferred(Job&, std::uint32_t, const std::vector<FileRange>&) {}
 
 namespace {
 
-// Calls the callback for one notification; for transferred/error, the callback's answer.
+// Calls the callback for one notification; for transferred, error and file transferred,
+// the callback's answer.
 std::optional<Status> dispatch_event(JobCallback& callback, Job& job, const std::string& method,
                                      const json& params) {
   if (method == m::kJobTransferred) return callback.transferred(job);
   if (method == m::kJobError) return callback.error(job, params.at("error").get<ErrorInfo>());
+  if (method == m::kFileTransferred) {
+    return callback.file_transferred(job, params.at("file").get<FileInfo>());
+  }
   if (method == m::kJobModification) {
     callback.modification(job, params.at("job").get<JobInfo>());
-  } else if (method == m::kFileTransferred) {
-    callback.file_transferred(job, params.at("file").get<FileInfo>());
   } else if (method == m::kFileRangesTransferred) {
     callback.file_ranges_transferred(job, params.at("file_index").get<std::uint32_t>(),
                                      params.at("ranges").get<std::vector<FileRange>>());
@@ -316,7 +318,7 @@ Status Job::set_description(std::string_view text) {
 Status Job::set_priority(JobPriority priority) {
   return set_job_property(*connection_, id_, "priority", json(priority));
 }
-Status Job::set_callback(std::shared_ptr<JobCallback> callback) {
+Status Job::set_callback(const std::shared_ptr<JobCallback>& callback) {
   bool registering = callback != nullptr;
   if (registering) connection_->set_callback(id_, callback);  // before events can arrive
   Status s = status_from_result(

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
+#include <deque>
 #include <nlohmann/json.hpp>
 
 #include "openbits/names.h"
@@ -77,7 +78,12 @@ struct Notifier::Tracked {
   std::int64_t retry_at_ms = 0;
   NotifyThrottle throttle;
   std::map<std::uint32_t, std::size_t> ranges_reported;
+  // file.transferred events not yet acknowledged, in order; the one awaiting its answer.
+  std::deque<std::uint32_t> files_pending;
+  std::uint64_t file_outstanding = 0;
+  std::int64_t file_retry_at_ms = 0;
   std::unique_ptr<asio::steady_timer> retry_timer;
+  std::int64_t retry_timer_due_ms = 0;  // 0 = not armed
   std::unique_ptr<asio::steady_timer> throttle_timer;
 };
 
@@ -103,7 +109,8 @@ void Notifier::handle(JobEvent event) {
   t.cmd_uid = event.cmd_uid;
   t.cmd_gid = event.cmd_gid;
   if (event.kind == JobEvent::Kind::kFileTransferred) {
-    send_file_transferred(t, event.file_index);
+    t.files_pending.push_back(event.file_index);
+    pump_files(id, t);
     return;
   }
   JobState state = t.info.state;
@@ -145,6 +152,7 @@ void Notifier::evaluate_all() {
 }
 
 void Notifier::evaluate(const Guid& id, Tracked& t) {
+  pump_files(id, t);
   if (t.episode == 0 || t.done || t.outstanding != 0 || t.program_running) return;
   std::uint32_t flags = t.info.notify_flags;
   std::uint32_t wanted =
@@ -155,7 +163,9 @@ void Notifier::evaluate(const Guid& id, Tracked& t) {
     return;
   }
   if (t.subscriber != 0 && !t.callback_failed) {
-    if (take_slot(t.subscriber_uid)) send_callback(id, t);
+    bool files_first = (t.file_outstanding != 0 || !t.files_pending.empty()) &&
+                       t.file_retry_at_ms == 0;  // unless they are failing
+    if (!files_first && take_slot(t.subscriber_uid)) send_callback(id, t);
     return;
   }
   if (cmd_line_runnable(t, true)) {
@@ -186,13 +196,19 @@ void Notifier::send_callback(const Guid& id, Tracked& t) {
   info.notify_interface_registered = true;
   json params = {{"job_id", id}, {"delivery", delivery}, {"job", info}};
   if (!transferred) params["error"] = t.info.error.value_or(ErrorInfo{});
-  Delivery d{id, t.subscriber_uid, t.episode, t.subscriber, nullptr};
+  Delivery d{id, t.subscriber_uid, t.episode, t.subscriber, nullptr, std::nullopt};
   if (!send(t.subscriber, transferred ? "job.transferred" : "job.error", std::move(params))) {
     t.subscriber = 0;  // the connection is closing: fall back as if it had failed
     release_slot(d.uid);
     return;
   }
   t.outstanding = delivery;
+  spdlog::info("job {}: {} callback sent to uid {} (delivery {})", to_string(id),
+               transferred ? "transferred" : "error", t.subscriber_uid, delivery);
+  track(delivery, std::move(d));
+}
+
+void Notifier::track(std::uint64_t delivery, Delivery d) {
   d.timeout = std::make_unique<asio::steady_timer>(
       io_, std::chrono::milliseconds(options_.callback_timeout_ms));
   d.timeout->async_wait([this, alive = alive_, delivery](boost::system::error_code ec) {
@@ -203,9 +219,55 @@ void Notifier::send_callback(const Guid& id, Tracked& t) {
                  options_.callback_timeout_ms);
     (void)acknowledge(it->second.connection, delivery, hr::E_FAIL);
   });
-  spdlog::info("job {}: {} callback sent to uid {} (delivery {})", to_string(id),
-               transferred ? "transferred" : "error", t.subscriber_uid, delivery);
   deliveries_.emplace(delivery, std::move(d));
+}
+
+void Notifier::pump_files(const Guid& id, Tracked& t) {
+  std::uint32_t flags = t.info.notify_flags;
+  if ((flags & kNotifyDisable) != 0 || (flags & kNotifyFileTransferred) == 0) {
+    t.files_pending.clear();
+    return;
+  }
+  if (t.subscriber == 0 || t.file_outstanding != 0 || t.files_pending.empty()) return;
+  if (clock_.monotonic_ms() < t.file_retry_at_ms) {
+    arm_timer(id, t, t.file_retry_at_ms, false);
+    return;
+  }
+  std::uint32_t index = t.files_pending.front();
+  if (index >= t.info.files.size()) {
+    t.files_pending.pop_front();
+    return;
+  }
+  if (!take_slot(t.subscriber_uid)) return;
+  std::uint64_t delivery = next_delivery_++;
+  json params = {
+      {"job_id", id}, {"delivery", delivery}, {"file_index", index}, {"file", t.info.files[index]}};
+  if (!send(t.subscriber, "file.transferred", std::move(params))) {
+    t.subscriber = 0;
+    release_slot(t.subscriber_uid);
+    return;
+  }
+  t.file_outstanding = delivery;
+  track(delivery, Delivery{id, t.subscriber_uid, 0, t.subscriber, nullptr, index});
+}
+
+Status Notifier::file_answered(const Delivery& d, std::uint64_t delivery, HRESULT result) {
+  auto job = jobs_.find(d.job);
+  if (job == jobs_.end() || job->second->file_outstanding != delivery) return Status();
+  Tracked& t = *job->second;
+  t.file_outstanding = 0;
+  if (result == hr::S_OK) {
+    if (!t.files_pending.empty() && t.files_pending.front() == *d.file) t.files_pending.pop_front();
+    t.file_retry_at_ms = 0;
+  } else {
+    spdlog::warn("job {}: file {} callback of uid {} failed ({})", to_string(d.job), *d.file, d.uid,
+                 hresult_hex(result));
+    if (t.subscriber == 0 || t.subscriber == d.connection) {
+      t.file_retry_at_ms = clock_.monotonic_ms() + std::int64_t{t.info.minimum_retry_delay} * 1000;
+    }
+  }
+  evaluate(d.job, t);
+  return Status();
 }
 
 Status Notifier::acknowledge(std::uint64_t connection, std::uint64_t delivery, HRESULT result) {
@@ -217,6 +279,7 @@ Status Notifier::acknowledge(std::uint64_t connection, std::uint64_t delivery, H
   deliveries_.erase(it);
   if (d.timeout) d.timeout->cancel();
   release_slot(d.uid);
+  if (d.file) return file_answered(d, delivery, result);
   auto job = jobs_.find(d.job);
   if (job == jobs_.end() || job->second->episode != d.episode) return Status();
   Tracked& t = *job->second;
@@ -323,6 +386,11 @@ void Notifier::retry_later(const Guid& id, Tracked& t) {
 
 void Notifier::arm_timer(const Guid& id, Tracked& t, std::int64_t at_ms, bool throttle) {
   auto& timer = throttle ? t.throttle_timer : t.retry_timer;
+  if (!throttle) {
+    // One timer serves the job's and the files' retries: keep the earlier wake-up.
+    if (t.retry_timer_due_ms != 0 && t.retry_timer_due_ms <= at_ms) return;
+    t.retry_timer_due_ms = at_ms;
+  }
   if (!timer) timer = std::make_unique<asio::steady_timer>(io_);
   std::int64_t wait = std::max<std::int64_t>(0, at_ms - clock_.monotonic_ms());
   timer->expires_after(std::chrono::milliseconds(wait));
@@ -332,6 +400,7 @@ void Notifier::arm_timer(const Guid& id, Tracked& t, std::int64_t at_ms, bool th
     if (it == jobs_.end()) return;
     Tracked& tracked = *it->second;
     if (!throttle) {
+      tracked.retry_timer_due_ms = 0;
       evaluate(id, tracked);
     } else if (tracked.throttle.fire(clock_.monotonic_ms())) {
       send_modification(id, tracked);
@@ -376,16 +445,6 @@ void Notifier::send_modification(const Guid& id, Tracked& t) {
   }
 }
 
-void Notifier::send_file_transferred(Tracked& t, std::uint32_t index) {
-  std::uint32_t flags = t.info.notify_flags;
-  if (t.subscriber == 0 || (flags & kNotifyDisable) != 0 || (flags & kNotifyFileTransferred) == 0 ||
-      index >= t.info.files.size()) {
-    return;
-  }
-  send(t.subscriber, "file.transferred",
-       {{"job_id", t.info.id}, {"file_index", index}, {"file", t.info.files[index]}});
-}
-
 bool Notifier::send(std::uint64_t connection, const char* method, json params) {
   auto it = connections_.find(connection);
   if (it == connections_.end()) return false;
@@ -425,6 +484,7 @@ void Notifier::subscribe(std::uint64_t connection, uid_t uid, const Guid& job) {
   t.subscriber_uid = uid;
   t.callback_failed = false;
   t.retry_at_ms = 0;  // a new subscriber hears about a pending event at once
+  t.file_retry_at_ms = 0;
   spdlog::info("job {}: callbacks registered by uid {}", to_string(job), uid);
   evaluate(job, t);
 }

@@ -5,7 +5,9 @@
 // flags: job.transferred (0x1) and job.error (0x2), which the program acknowledges with
 // job.acknowledge_notification; job.modification (0x8) and file.ranges_transferred (0x20),
 // spaced by the job's minimum notification interval and never for the change to ERROR or
-// TRANSFERRED; file.transferred (0x10). 0x4 disables everything.
+// TRANSFERRED; file.transferred (0x10), one at a time and before job.transferred, each
+// acknowledged like the job events (a failure sends it again after the retry delay).
+// 0x4 disables everything.
 //
 // Command line: when the job is in TRANSFERRED or ERROR (flags 0x1/0x2) and no live
 // subscriber took the notification (none, gone, failed or did not answer in time), the
@@ -28,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 
 #include "openbits/status.h"
@@ -74,6 +77,7 @@ class Notifier final : public JobListener {
     std::uint64_t episode = 0;
     std::uint64_t connection = 0;
     std::unique_ptr<boost::asio::steady_timer> timeout;
+    std::optional<std::uint32_t> file;  // a file.transferred delivery
   };
 
   void handle(JobEvent event);
@@ -91,7 +95,9 @@ class Notifier final : public JobListener {
   void arm_timer(const Guid& id, Tracked& t, std::int64_t at_ms, bool throttle);
   void modification(const Guid& id, Tracked& t);
   void send_modification(const Guid& id, Tracked& t);
-  void send_file_transferred(Tracked& t, std::uint32_t index);
+  void pump_files(const Guid& id, Tracked& t);
+  void track(std::uint64_t delivery, Delivery d);
+  Status file_answered(const Delivery& d, std::uint64_t delivery, HRESULT result);
   bool send(std::uint64_t connection, const char* method, nlohmann::json params);
   void remove(const Guid& id);
 

@@ -53,14 +53,14 @@ Result<pid_t> ForkLauncher::launch(const LaunchRequest& request, ExitHandler on_
   pid_t pid = ::fork();
   if (pid < 0) return Status(hr::E_FAIL, "fork failed");
   if (pid == 0) exec_child(request, argv.data(), envp.data());
-  watch(pid, std::move(on_exit));
+  watch(pid, on_exit);
   return pid;
 }
 
-void ForkLauncher::watch(pid_t pid, ExitHandler on_exit) {
+void ForkLauncher::watch(pid_t pid, const ExitHandler& on_exit) {
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) {
-    poll(pid, std::move(on_exit));
+    poll(pid, on_exit);
     return;
   }
   auto descriptor = std::make_shared<asio::posix::stream_descriptor>(io_, fd);
@@ -74,7 +74,7 @@ void ForkLauncher::watch(pid_t pid, ExitHandler on_exit) {
                          });
 }
 
-void ForkLauncher::poll(pid_t pid, ExitHandler on_exit) {
+void ForkLauncher::poll(pid_t pid, const ExitHandler& on_exit) {
   int status = 0;
   if (::waitpid(pid, &status, WNOHANG) == pid) {
     on_exit(status);

@@ -46,8 +46,8 @@ class ForkLauncher final : public ProcessLauncher {
   Result<pid_t> launch(const LaunchRequest& request, ExitHandler on_exit) override;
 
  private:
-  void watch(pid_t pid, ExitHandler on_exit);
-  void poll(pid_t pid, ExitHandler on_exit);
+  void watch(pid_t pid, const ExitHandler& on_exit);
+  void poll(pid_t pid, const ExitHandler& on_exit);
   boost::asio::io_context& io_;
 };
 

@@ -30,8 +30,9 @@ class Recorder final : public JobCallback {
       events.push_back("modification in " + to_string(info.state));
     }
   }
-  void file_transferred(Job&, const FileInfo& file) override {
+  Status file_transferred(Job&, const FileInfo& file) override {
     events.push_back("file " + std::to_string(file.index));
+    return Status();
   }
   void file_ranges_transferred(Job&, std::uint32_t, const std::vector<FileRange>& r) override {
     ranges.insert(ranges.end(), r.begin(), r.end());

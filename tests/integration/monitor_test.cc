@@ -101,6 +101,21 @@ TEST_F(MonitorTest, WithoutATerminalEachRefreshIsOneFrame) {
   EXPECT_EQ(r.out.substr(r.out.size() - expected.size()), expected);
 }
 
+TEST_F(MonitorTest, AllUsersShowsOtherUsersJobsToAdministratorsOnly) {
+  auto created = run_command({OPENBITS_BITSADMIN_PATH, "/create", "theirs"},
+                             {"OPENBITS_SOCKET=" + bitsd.socket()}, 1234);
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto own = interrupted_after("1.5", {"/monitor", "/refresh", "1"});
+  EXPECT_NE(own.out.find("MONITORING BACKGROUND COPY MANAGER"), std::string::npos) << own.out;
+  EXPECT_EQ(own.out.find("'theirs'"), std::string::npos) << own.out;
+  auto all = interrupted_after("1.5", {"/monitor", "/allusers", "/refresh", "1"});
+  EXPECT_NE(all.out.find("'theirs' SUSPENDED 0 / 0 0 / 0"), std::string::npos) << all.out;
+  auto refused = run_command({OPENBITS_BITSADMIN_PATH, "/monitor", "/allusers"},
+                             {"OPENBITS_SOCKET=" + bitsd.socket()}, 1234);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.err.rfind("Unable to monitor jobs - 0x80070005.", 0), 0u) << refused.err;
+}
+
 TEST_F(MonitorTest, JsonStreamsAddedChangedAndRemovedJobs) {
   Job job = create("scripted");
   std::string id = to_string(job.id());

@@ -287,3 +287,68 @@ TEST_F(NotifierTest, ClosingConnectionFallsBackToTheCommandLine) {
 
 }  // namespace
 }  // namespace openbits::daemon
+
+namespace openbits::daemon {
+namespace {
+
+TEST_F(NotifierTest, FileEventsGoOneAtATimeBeforeTheTransferredCallback) {
+  JobEvent e = event(1, JobState::kTransferring);
+  e.info.notify_flags = kNotifyJobTransferred | kNotifyFileTransferred;
+  e.info.files.resize(2);
+  e.info.files[1].index = 1;
+  e.info.notify_cmd_program.reset();
+  e.cmd_uid.reset();
+  connect(7);
+  notifier.subscribe(7, 1500, e.info.id);
+  send(e);
+  JobEvent file0 = e;
+  file0.kind = JobEvent::Kind::kFileTransferred;
+  file0.file_index = 0;
+  JobEvent file1 = file0;
+  file1.file_index = 1;
+  send(file0);
+  send(file1);
+  JobEvent done = e;
+  done.info.state = JobState::kTransferred;
+  send(done);
+  ASSERT_EQ(methods(), std::vector<std::string>{"file.transferred"});
+  auto answer = [&](std::size_t i, HRESULT code) {
+    auto delivery = sent[i].second["params"]["delivery"].get<std::uint64_t>();
+    EXPECT_TRUE(notifier.acknowledge(7, delivery, code).ok());
+    settle();
+  };
+  answer(0, hr::E_FAIL);  // fails: sent again after the retry delay, not before
+  EXPECT_EQ(methods(), (std::vector<std::string>{"file.transferred", "job.transferred"}));
+  answer(1, hr::S_OK);
+  clock.advance_s(5);
+  send(done);
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[2].second["params"]["file_index"], 0);
+  answer(2, hr::S_OK);
+  ASSERT_EQ(sent.size(), 4u);
+  EXPECT_EQ(sent[3].second["params"]["file_index"], 1);
+}
+
+TEST_F(NotifierTest, TransferredWaitsForTheFileEvents) {
+  JobEvent e = event(1, JobState::kTransferring);
+  e.info.notify_flags = kNotifyJobTransferred | kNotifyFileTransferred;
+  e.info.files.resize(1);
+  connect(7);
+  notifier.subscribe(7, 1500, e.info.id);
+  send(e);
+  JobEvent file0 = e;
+  file0.kind = JobEvent::Kind::kFileTransferred;
+  send(file0);
+  JobEvent done = e;
+  done.info.state = JobState::kTransferred;
+  send(done);
+  ASSERT_EQ(methods(), std::vector<std::string>{"file.transferred"});
+  EXPECT_TRUE(launcher.launched.empty());
+  auto delivery = sent[0].second["params"]["delivery"].get<std::uint64_t>();
+  EXPECT_TRUE(notifier.acknowledge(7, delivery, hr::S_OK).ok());
+  settle();
+  EXPECT_EQ(methods(), (std::vector<std::string>{"file.transferred", "job.transferred"}));
+}
+
+}  // namespace
+}  // namespace openbits::daemon
