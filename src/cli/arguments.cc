@@ -102,11 +102,13 @@ Result<TransferArgs> parse_transfer_args(const std::vector<std::string>& args) {
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
     bool has_value = i + 1 < args.size();
-    if (is_switch(a, "download")) continue;
-    if (is_switch(a, "upload") || is_switch(a, "upload-reply")) {
-      return Status(hr::E_NOTIMPL, "Upload transfers are not available in this version.");
-    }
-    if (is_switch(a, "dynamic")) {
+    if (is_switch(a, "download")) {
+      t.type = JobType::kDownload;
+    } else if (is_switch(a, "upload")) {
+      t.type = JobType::kUpload;
+    } else if (is_switch(a, "upload-reply")) {
+      t.type = JobType::kUploadReply;
+    } else if (is_switch(a, "dynamic")) {
       t.dynamic = true;
     } else if (is_switch(a, "priority") && has_value) {
       auto p = parse_job_priority(args[++i]);
@@ -123,6 +125,9 @@ Result<TransferArgs> parse_transfer_args(const std::vector<std::string>& args) {
     return invalid("files are given as remote_url local_name pairs");
   }
   for (; i < args.size(); i += 2) t.files.push_back({args[i], args[i + 1], {}});
+  if (t.type != JobType::kDownload && t.files.size() != 1) {
+    return Status(hr::BG_E_TOO_MANY_FILES, "an upload job transfers exactly one file");
+  }
   return t;
 }
 

@@ -56,6 +56,7 @@ Result<MonitorArgs> parse_monitor_args(const std::vector<std::string>& args);
 // The first token is always the name, even when it looks like a switch.
 struct TransferArgs {
   std::string name;
+  JobType type = JobType::kDownload;  // /UPLOAD and /UPLOAD-REPLY take exactly one file
   JobPriority priority = JobPriority::kNormal;
   std::optional<std::uint32_t> acl_flags;
   bool dynamic = false;

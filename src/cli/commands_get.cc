@@ -1,6 +1,7 @@
 // bitsadmin property getters: every /GET* of a download job, each printing one value
 // (bare, without newline, under /RAWRETURN), plus /GETERROR's block. Single-threaded.
 #include <cctype>
+#include <cstdio>
 #include <ostream>
 
 #include "src/cli/arguments.h"
@@ -138,6 +139,60 @@ int get_error(Context& ctx) {
   return 0;
 }
 
+// The reply getters of upload-reply jobs; other jobs answer E_NOTIMPL as BITS does.
+std::optional<JobInfo> reply_job(Context& ctx, const std::string& what) {
+  auto info = job_info(ctx, what, 1);
+  if (info && info->type != JobType::kUploadReply) {
+    (void)ctx.fail("get " + what, Status(hr::E_NOTIMPL));
+    return std::nullopt;
+  }
+  return info;
+}
+
+int get_reply_file_name(Context& ctx) {
+  auto info = reply_job(ctx, "reply file name");
+  return info ? ctx.value(info->reply_file_name) : 1;
+}
+
+int get_reply_progress(Context& ctx) {
+  auto info = reply_job(ctx, "reply progress");
+  if (!info) return 1;
+  return ctx.value(bytes_text(info->reply_bytes_transferred) + " / " +
+                   bytes_text(info->reply_bytes_total));
+}
+
+// 16 bytes a line: offset, hex, and the printable characters.
+int get_reply_data(Context& ctx) {
+  auto info = reply_job(ctx, "reply data");
+  if (!info) return 1;
+  auto job = ctx.resolve(ctx.inv.args[0]);
+  if (!job.ok()) return ctx.fail("get reply data", job.status());
+  auto data = job->reply_data();
+  if (!data.ok()) return ctx.fail("get reply data", data.status());
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string dump;
+  for (std::size_t line = 0; line < data->size(); line += 16) {
+    char offset[32];
+    std::snprintf(offset, sizeof offset, "%08zX  ", line);
+    dump += offset;
+    std::string text;
+    for (std::size_t i = line; i < line + 16; ++i) {
+      if (i < data->size()) {
+        std::uint8_t b = (*data)[i];
+        dump += kHex[b >> 4];
+        dump += kHex[b & 0xF];
+        dump += ' ';
+        text += std::isprint(b) ? static_cast<char>(b) : '.';
+      } else {
+        dump += "   ";
+      }
+    }
+    dump += " " + text + "\n";
+  }
+  ctx.out << dump;
+  return 0;
+}
+
 int get_error_description(Context& ctx) {
   if (ctx.inv.args.size() != 1) return ctx.usage("/GETERRORDESCRIPTION hresult");
   auto code = parse_u32(ctx.inv.args[0]);
@@ -157,6 +212,9 @@ void add_getter_commands(std::map<std::string, Handler>& table) {
   table["getcustomheaders"] = get_custom_headers;
   table["geterror"] = get_error;
   table["geterrordescription"] = get_error_description;
+  table["getreplyfilename"] = get_reply_file_name;
+  table["getreplyprogress"] = get_reply_progress;
+  table["getreplydata"] = get_reply_data;
   table["gettemporaryname"] = file_getter(
       "temporary name", [](const FileInfo& f) -> Result<std::string> { return f.temporary_name; });
   table["getvalidationstate"] =

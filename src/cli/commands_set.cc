@@ -105,6 +105,8 @@ const SetterSpec kSetters[] = {
      set_headers},
     {"makecustomheaderswriteonly", "custom headers write-only", "/MAKECUSTOMHEADERSWRITEONLY job",
      0, 0, [](Job& j, Args) { return j.make_custom_headers_write_only(); }},
+    {"setreplyfilename", "reply file name", "/SETREPLYFILENAME job path", 1, 1,
+     [](Job& j, Args a) { return j.set_reply_file_name(a[0]); }},
     {"setvalidationstate", "validation state", "/SETVALIDATIONSTATE job file_index TRUE|FALSE", 2,
      2, set_validation},
 };

@@ -129,7 +129,8 @@ int transfer(Context& ctx) {
   auto args = parse_transfer_args(ctx.inv.args);
   if (!args.ok()) {
     return ctx.usage(
-        "/TRANSFER name [/DOWNLOAD] [/PRIORITY priority] [/ACLFLAGS flags] "
+        "/TRANSFER name [/DOWNLOAD | /UPLOAD | /UPLOAD-REPLY] [/PRIORITY priority] "
+        "[/ACLFLAGS flags] "
         "[/DYNAMIC] remote_url local_name [remote_url local_name ...]",
         args.status());
   }
@@ -138,7 +139,7 @@ int transfer(Context& ctx) {
   std::signal(SIGTERM, on_sigint);
   auto m = ctx.manager();
   if (!m.ok()) return ctx.fail("create job", m.status());
-  auto job = (*m)->create_job(args->name, JobType::kDownload);
+  auto job = (*m)->create_job(args->name, args->type);
   if (!job.ok()) return ctx.fail("create job", job.status());
   if (Status s = configure(*job, *args); !s.ok()) {
     (void)job->cancel();  // leave no job behind

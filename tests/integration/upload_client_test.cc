@@ -293,6 +293,44 @@ TEST_F(UploadClientTest, CrashesOfClientAndServerDoNotResendAcknowledgedBytes) {
   EXPECT_LE(received, kSize + 2 * 65536);  // at most a fragment again per crash
 }
 
+TEST_F(UploadClientTest, BitsadminUploadReplyCommands) {
+  start_reference(true);
+  auto bitsadmin = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), OPENBITS_BITSADMIN_PATH);
+    return run_command(args, {"OPENBITS_SOCKET=" + bitsd.socket()});
+  };
+  make_file(local + "/crash.dmp", 70000, 5);
+  CommandResult created = bitsadmin({"/rawreturn", "/create", "/upload-reply", "dump"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  std::string id = created.out;
+  ASSERT_EQ(bitsadmin({"/addfile", id, url("/up/crash.dmp"), local + "/crash.dmp"}).exit_code, 0);
+  CommandResult name = bitsadmin({"/rawreturn", "/getreplyfilename", id});
+  EXPECT_EQ(name.out, local + "/crash.dmp.reply");
+  ASSERT_EQ(bitsadmin({"/setreplyfilename", id, local + "/answer"}).exit_code, 0);
+  ASSERT_EQ(bitsadmin({"/resume", id}).exit_code, 0);
+  auto job = manager->get_job(*parse_guid(id));
+  ASSERT_TRUE(job.ok());
+  ASSERT_EQ(wait_for_state(*job, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  CommandResult dump = bitsadmin({"/getreplydata", id});
+  ASSERT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_NE(dump.out.find("00000000  52 45 50 4C 59 20"), std::string::npos) << dump.out;  // REPLY
+  CommandResult progress = bitsadmin({"/rawreturn", "/getreplyprogress", id});
+  auto reply = job->reply_data();
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(progress.out, std::to_string(reply->size()) + " / " + std::to_string(reply->size()));
+  EXPECT_NE(bitsadmin({"/setreplyfilename", id, local + "/late"}).exit_code, 0);  // too late
+  ASSERT_EQ(bitsadmin({"/complete", id}).exit_code, 0);
+  EXPECT_EQ(read_bytes(local + "/answer"), std::string(reply->begin(), reply->end()));
+  // /TRANSFER /UPLOAD: one command, the file arrives, the job is completed.
+  make_file(local + "/one.bin", 123456, 6);
+  CommandResult transfer =
+      bitsadmin({"/transfer", "one", "/upload", url("/up/one.bin"), local + "/one.bin"});
+  EXPECT_EQ(transfer.exit_code, 0) << transfer.out << transfer.err;
+  EXPECT_NE(transfer.out.find("Transfer complete."), std::string::npos) << transfer.out;
+  EXPECT_EQ(read_bytes(root + "/up/one.bin"), read_bytes(local + "/one.bin"));
+}
+
 TEST_F(UploadClientTest, UploadToBitsUploadServer) {
   std::string out = dir.path() + "/cpp-server.out";
   fs::create_directories(dir.path() + "/cpp-root/up");

@@ -93,7 +93,12 @@ TEST(ArgumentsTest, TransferRejectsMalformedInput) {
   EXPECT_EQ(parse_transfer_args({"j", "http://h/a", "/a", "http://h/b"}).code(), hr::E_INVALIDARG);
   EXPECT_EQ(parse_transfer_args({"j", "/priority", "urgent", "u", "/l"}).code(), hr::E_INVALIDARG);
   EXPECT_EQ(parse_transfer_args({"j", "/aclflags", "x", "u", "/l"}).code(), hr::E_INVALIDARG);
-  EXPECT_EQ(parse_transfer_args({"j", "/upload", "u", "/l"}).code(), hr::E_NOTIMPL);
+  auto upload = parse_transfer_args({"j", "/upload", "u", "/l"});
+  ASSERT_TRUE(upload.ok());
+  EXPECT_EQ(upload->type, JobType::kUpload);
+  EXPECT_EQ(parse_transfer_args({"j", "/UPLOAD-REPLY", "u", "/l"})->type, JobType::kUploadReply);
+  EXPECT_EQ(parse_transfer_args({"j", "/upload", "u", "/l", "v", "/m"}).code(),
+            hr::BG_E_TOO_MANY_FILES);
 }
 
 TEST(ArgumentsTest, FileSetSkipsCommentsAndBlankLines) {
