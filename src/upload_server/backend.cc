@@ -33,8 +33,9 @@ bool header_is(std::string_view line, std::string_view name) {
   if (line.size() <= name.size() || line[name.size()] != ':') return false;
   for (std::size_t i = 0; i < name.size(); ++i) {
     if (std::tolower(static_cast<unsigned char>(line[i])) !=
-        std::tolower(static_cast<unsigned char>(name[i])))
+        std::tolower(static_cast<unsigned char>(name[i]))) {
       return false;
+    }
   }
   return true;
 }
@@ -42,8 +43,9 @@ bool header_is(std::string_view line, std::string_view name) {
 std::string header_value(std::string_view line, std::size_t name_size) {
   std::string_view value = line.substr(name_size + 1);
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) {
     value.remove_suffix(1);
+  }
   return std::string(value);
 }
 
@@ -90,11 +92,13 @@ std::string resolve_notification_url(const std::string& notification_url,
                                      const std::string& job_url, const std::string& job_query) {
   std::unique_ptr<CURLU, CurlUrlDeleter> url(curl_url());
   if (!url || curl_url_set(url.get(), CURLUPART_URL, job_url.c_str(), 0) != CURLUE_OK ||
-      curl_url_set(url.get(), CURLUPART_URL, notification_url.c_str(), 0) != CURLUE_OK)
+      curl_url_set(url.get(), CURLUPART_URL, notification_url.c_str(), 0) != CURLUE_OK) {
     return {};
+  }
   if (!job_query.empty() &&
-      curl_url_set(url.get(), CURLUPART_QUERY, job_query.c_str(), CURLU_APPENDQUERY) != CURLUE_OK)
+      curl_url_set(url.get(), CURLUPART_QUERY, job_query.c_str(), CURLU_APPENDQUERY) != CURLUE_OK) {
     return {};
+  }
   char* scheme_raw = nullptr;
   char* full_raw = nullptr;
   curl_url_get(url.get(), CURLUPART_SCHEME, &scheme_raw, 0);

@@ -22,8 +22,9 @@ bool safe_host(const std::string& host) {
   if (host.empty() || host.size() > 255) return false;
   for (char c : host) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' &&
-        c != '[' && c != ']')
+        c != '[' && c != ']') {
       return false;
+    }
   }
   return true;
 }
@@ -190,8 +191,9 @@ Response UploadService::hand_off(const std::shared_ptr<Session>& session, const 
     UniqueFd check(
         ::openat(session->dir.get(), "reply", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
     struct stat st {};
-    if (!check.valid() || ::fstat(check.get(), &st) != 0 || !S_ISREG(st.st_mode))
+    if (!check.valid() || ::fstat(check.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
       return error_ack(500, kEFail, kContextApplication, id);
+    }
     s.reply_url = reply_url(*session, head);
     s.reply_file = true;
   }

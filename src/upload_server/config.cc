@@ -59,8 +59,10 @@ const std::map<std::string, Setter>& setters() {
       {"reply_base_url", text(&ServerConfig::reply_base_url, 2048)},
       {"threads",
        [](ServerConfig& c, const Json& v) {
-         if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0 || v.get<std::uint64_t>() > 256)
+         if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0 ||
+             v.get<std::uint64_t>() > 256) {
            return false;
+         }
          c.threads = static_cast<unsigned>(v.get<std::uint64_t>());
          return true;
        }},

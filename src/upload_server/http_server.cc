@@ -20,7 +20,7 @@ using tcp = asio::ip::tcp;
 
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 constexpr std::uint64_t kMaxDrain = 8u << 20;  // larger refused bodies close the connection
-constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kChunk = std::size_t{64} * 1024;
 
 RequestHead to_head(const http::request<http::buffer_body>& req, const std::string& client,
                     const char* scheme) {
@@ -81,8 +81,9 @@ asio::awaitable<void> serve_requests(Stream& stream, UploadService& service,
     unsigned version = parser.get().version();
     Dispatch dispatch = service.begin(head);
     bool expects_continue = beast::iequals(parser.get()[http::field::expect], "100-continue");
-    if (!dispatch.sink && (expects_continue || head.content_length.value_or(0) > kMaxDrain))
+    if (!dispatch.sink && (expects_continue || head.content_length.value_or(0) > kMaxDrain)) {
       keep_alive = false;  // refused before the body: close rather than read it
+    }
     if (dispatch.sink && expects_continue && !parser.is_done()) {
       http::response<http::empty_body> proceed{http::status::continue_, version};
       co_await http::async_write(stream, proceed, asio::redirect_error(asio::use_awaitable, ec));
@@ -112,8 +113,9 @@ asio::awaitable<void> serve_requests(Stream& stream, UploadService& service,
     }
     Response response = dispatch.sink ? dispatch.sink->finish() : std::move(dispatch.response);
     beast::get_lowest_layer(stream).expires_after(kIdleTimeout);
-    if (!co_await write_response(stream, std::move(response), version, keep_alive) || !keep_alive)
+    if (!co_await write_response(stream, std::move(response), version, keep_alive) || !keep_alive) {
       co_return;
+    }
   }
 }
 
@@ -152,8 +154,9 @@ bool HttpServer::listen(const std::string& address, std::string& error) {
     return false;
   }
   std::string host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
+  }
   beast::error_code ec;
   auto ip = asio::ip::make_address(host, ec);
   unsigned long port = 0;
@@ -220,8 +223,9 @@ asio::awaitable<void> HttpServer::cleanup_loop() {
     beast::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
-    if (std::size_t expired = service_.expire_sessions())
+    if (std::size_t expired = service_.expire_sessions()) {
       spdlog::info("session cleanup: {} idle sessions removed", expired);
+    }
   }
 }
 

@@ -84,9 +84,7 @@ int run(const Options& options) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int parse_and_run(int argc, char** argv) {
   Options options;
   CLI::App app{"bits-upload-server: server side of the BITS upload protocol"};
   app.add_option("--listen", options.listen, "ADDR:PORT to listen on")->required();
@@ -103,4 +101,17 @@ int main(int argc, char** argv) {
   int code = run(options);
   curl_global_cleanup();
   return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return parse_and_run(argc, argv);
+  } catch (const std::exception& error) {
+    std::fputs(error.what(), stderr);
+  } catch (...) {
+    std::fputs("bits-upload-server: unexpected exception\n", stderr);
+  }
+  return 1;
 }

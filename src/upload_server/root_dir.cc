@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cstring>
 #include <memory>
+#include <system_error>
 
 namespace openbits::upload {
 namespace {
@@ -47,6 +47,8 @@ bool safe_component(const std::string& name) {
   }
   return true;
 }
+
+std::string errno_text() { return std::error_code(errno, std::generic_category()).message(); }
 
 }  // namespace
 
@@ -95,24 +97,24 @@ std::optional<UrlPath> parse_url_path(std::string_view target) {
 std::optional<RootDir> RootDir::open(const std::string& path, std::string& error) {
   std::unique_ptr<char, decltype(&::free)> resolved(::realpath(path.c_str(), nullptr), &::free);
   if (!resolved) {
-    error = "root " + path + ": " + std::strerror(errno);
+    error = "root " + path + ": " + errno_text();
     return std::nullopt;
   }
   RootDir root;
   root.path_ = resolved.get();
   root.fd_.reset(::open(root.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root.fd_.valid()) {
-    error = "root " + root.path_ + ": " + std::strerror(errno);
+    error = "root " + root.path_ + ": " + errno_text();
     return std::nullopt;
   }
   if (::mkdirat(root.fd(), kStateDirName, 0700) != 0 && errno != EEXIST) {
-    error = "state directory: " + std::string(std::strerror(errno));
+    error = "state directory: " + std::string(errno_text());
     return std::nullopt;
   }
   root.state_fd_.reset(
       ::openat(root.fd(), kStateDirName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root.state_fd_.valid()) {
-    error = root.state_path() + ": " + std::strerror(errno);
+    error = root.state_path() + ": " + errno_text();
     return std::nullopt;
   }
   return root;

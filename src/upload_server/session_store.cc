@@ -4,13 +4,12 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <array>
+#include <cctype>
 #include <cerrno>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <vector>
-
-#include "openbits/names.h"
-#include "openbits/types.h"
 
 namespace openbits::upload {
 namespace {
@@ -103,22 +102,33 @@ bool write_all(int fd, const std::string& text) {
 
 std::string new_session_id() {
   std::random_device rd;
-  Guid guid;
-  for (auto& b : guid.bytes) b = static_cast<std::uint8_t>(rd());
-  guid.bytes[6] = static_cast<std::uint8_t>((guid.bytes[6] & 0x0F) | 0x40);
-  guid.bytes[8] = static_cast<std::uint8_t>((guid.bytes[8] & 0x3F) | 0x80);
-  return to_string(guid);
-}
-
-bool valid_session_id(const std::string& id) {
-  auto guid = parse_guid(id);
-  return guid && to_string(*guid) == id;
+  std::array<std::uint8_t, 16> bytes{};
+  for (auto& b : bytes) b = static_cast<std::uint8_t>(rd());
+  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0F) | 0x40);  // version 4
+  bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3F) | 0x80);  // variant
+  std::string id = "{";
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) id += '-';
+    id += "0123456789ABCDEF"[bytes[i] >> 4];
+    id += "0123456789ABCDEF"[bytes[i] & 0xF];
+  }
+  return id + "}";
 }
 
 std::string canonical_session_id(const std::string& id) {
   if (id.size() != 38 || id.front() != '{' || id.back() != '}') return {};
-  auto guid = parse_guid(id);
-  return guid ? to_string(*guid) : std::string();
+  std::string canonical = id;
+  for (std::size_t i = 1; i + 1 < id.size(); ++i) {
+    bool dash = i == 9 || i == 14 || i == 19 || i == 24;
+    char c = id[i];
+    if (dash != (c == '-') || (!dash && !std::isxdigit(static_cast<unsigned char>(c)))) return {};
+    canonical[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return canonical;
+}
+
+bool valid_session_id(const std::string& id) {
+  return canonical_session_id(id) == id && !id.empty();
 }
 
 std::string Session::dir_name() const { return state.id.substr(1, state.id.size() - 2); }
@@ -142,6 +152,7 @@ bool SessionStore::open(std::string& error) {
     return false;
   }
   listing.release();  // owned by `dir` now
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): this DIR stream is used by one thread only
   while (dirent* entry = ::readdir(dir)) {
     std::string name = entry->d_name;
     if (name != "." && name != "..") names.push_back(name);
@@ -175,8 +186,9 @@ bool SessionStore::load(const std::string& name) {
     if (!session->data.valid() || ::fstat(session->data.get(), &st) != 0) return false;
     // Bytes past the recorded count were never acknowledged: drop them.
     if (static_cast<std::uint64_t>(st.st_size) < session->state.received) return false;
-    if (::ftruncate(session->data.get(), static_cast<off_t>(session->state.received)) != 0)
+    if (::ftruncate(session->data.get(), static_cast<off_t>(session->state.received)) != 0) {
       return false;
+    }
   }
   std::lock_guard lock(mutex_);
   sessions_[session->state.id] = std::move(session);
@@ -278,8 +290,9 @@ bool SessionStore::persist(Session& session) {
   UniqueFd fd(::openat(session.dir.get(), kStateTemp,
                        O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid() || !write_all(fd.get(), to_json(session.state).dump()) ||
-      ::fdatasync(fd.get()) != 0)
+      ::fdatasync(fd.get()) != 0) {
     return false;
+  }
   if (::renameat(session.dir.get(), kStateTemp, session.dir.get(), kStateFile) != 0) return false;
   return ::fsync(session.dir.get()) == 0;
 }

@@ -52,8 +52,9 @@ std::optional<ContentRange> parse_content_range(std::string_view text) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   auto dash = text.find('-');
   auto slash = text.find('/');
-  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash)
+  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) {
     return std::nullopt;
+  }
   auto first = parse_number(text.substr(0, dash));
   auto last = parse_number(text.substr(dash + 1, slash - dash - 1));
   auto total = parse_number(text.substr(slash + 1));
@@ -159,8 +160,9 @@ Dispatch UploadService::begin(const RequestHead& head) {
   if (iequals(packet, "Ping")) return {ack(200), nullptr};
   if (iequals(packet, "Create-Session")) return {create_session(head), nullptr};
   if (iequals(packet, "Fragment")) return fragment(head);
-  if (iequals(packet, "Close-Session") || iequals(packet, "Cancel-Session"))
+  if (iequals(packet, "Close-Session") || iequals(packet, "Cancel-Session")) {
     return {end_session(head), nullptr};
+  }
   return {error_ack(400, kEInvalidArg, kContextServer), nullptr};
 }
 
@@ -177,14 +179,17 @@ Response UploadService::create_session(const RequestHead& head) {
   bool exists =
       ::fstatat(parent.get(), url->components.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
   if (exists && !S_ISREG(st.st_mode)) return error_ack(403, kEAccessDenied, kContextServer);
-  if (exists && config_.notification_type == 0 && !config_.allow_overwrites)
+  if (exists && config_.notification_type == 0 && !config_.allow_overwrites) {
     return error_ack(409, kEAccessDenied, kContextServer);
-  if (!offers_upload_protocol(head.header("BITS-Supported-Protocols")))
+  }
+  if (!offers_upload_protocol(head.header("BITS-Supported-Protocols"))) {
     return error_ack(400, kEInvalidArg, kContextServer);
+  }
   std::lock_guard create_lock(create_mutex_);  // count and create as one step
   if (config_.session_limit_enabled &&
-      sessions_.count_for_client(head.client) >= config_.sessions_per_client)
+      sessions_.count_for_client(head.client) >= config_.sessions_per_client) {
     return error_ack(503, http_error_code(503), kContextServer);
+  }
 
   SessionState state;
   state.id = new_session_id();
@@ -231,10 +236,12 @@ Dispatch UploadService::fragment(const RequestHead& head) {
   };
   if (!range || !head.content_length || *head.content_length != range->last - range->first + 1 ||
       (!encoding.empty() && !iequals(encoding, "identity")) ||
-      (session->state.total && *session->state.total != range->total))
+      (session->state.total && *session->state.total != range->total)) {
     return fail(400, kEInvalidArg);
-  if (config_.max_upload_size != 0 && range->total > config_.max_upload_size)
+  }
+  if (config_.max_upload_size != 0 && range->total > config_.max_upload_size) {
     return fail(413, kTooLarge);
+  }
   if (*head.content_length > config_.max_fragment_size) return fail(413, http_error_code(413));
   if (range->first > received) return {fragment_ack(416, id, received), nullptr};
   if (!session->state.total) session->state.total = range->total;
