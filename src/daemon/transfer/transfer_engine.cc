@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "src/daemon/security/fs_credentials.h"
+#include "src/daemon/security/owner_path.h"
 #include "src/daemon/transfer/transfer_internal.h"
 
 namespace openbits::daemon {
@@ -57,9 +58,9 @@ bool open_temp(Transfer& t, std::uint64_t length) {
       t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false}, "cannot assume the owner");
       return false;
     }
-    // O_NOFOLLOW: never through a symlink; O_NONBLOCK: a FIFO must not hang the thread.
-    t.fd = ::open(t.request.temp_name.c_str(),
-                  O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    // Relative to the directory opened once, never through a symlink, mode from the
+    // owner's umask (owner_path.h).
+    t.fd = open_file_for_writing(t.request.temp_name, t.request.owner.creation_mask);
   }
   if (t.fd < 0) {
     t.fail(classify_local_errno(errno),

@@ -1,0 +1,44 @@
+// OwnerPath: a file of a job's destination directory, reached without re-resolving its
+// path: the directory is opened once (O_PATH | O_DIRECTORY | O_NOFOLLOW, as the caller's
+// current file-system identity) and every later operation on the leaf name is relative to
+// that descriptor (openat/renameat/unlinkat/fstatat/utimensat with O_NOFOLLOW or
+// AT_SYMLINK_NOFOLLOW). Swapping the directory for a symlink after the open changes
+// nothing for the operation in progress, and a directory that is itself a symlink is
+// refused (ELOOP). Use it inside a ScopedFsCredentials scope so the kernel checks every
+// step against the job owner. Not thread-safe; one operation at a time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace openbits::daemon {
+
+class OwnerDir {
+ public:
+  // Opens the parent directory of `path` (an absolute path); ok() is false on failure and
+  // error() holds the errno (ELOOP when the directory is a symlink).
+  explicit OwnerDir(const std::string& path);
+  ~OwnerDir();
+  OwnerDir(const OwnerDir&) = delete;
+  OwnerDir& operator=(const OwnerDir&) = delete;
+
+  bool ok() const { return fd_ >= 0; }
+  int error() const { return error_; }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  int error_ = 0;
+};
+
+// The final component of an absolute path ("/a/b" -> "b").
+std::string leaf_name(const std::string& path);
+
+// Opens (creating if missing, with mode `0666 & ~creation_mask`) a regular file for writing in the
+// directory of `path`; never follows a symlink in any step named above and refuses
+// anything but a regular file (EACCES). The mode is set with fchmod on creation so the
+// daemon's own umask plays no part. Returns the fd or -1 with errno set.
+int open_file_for_writing(const std::string& path, mode_t creation_mask);
+
+}  // namespace openbits::daemon
