@@ -83,7 +83,7 @@ Status JobManager::apply_acl_flags(const JobRecord& job, const FileRecord& file)
   if (!as_owner.ok() || ::stat(remote->path.c_str(), &source) != 0) {
     return Status(hr::E_ACCESSDENIED, "cannot read the source's owner and permissions");
   }
-  OwnerDir dir(file.info.temporary_name);
+  OwnerDir dir(file.info.temporary_name, job.info.owner_uid == 0);
   std::string leaf = leaf_name(file.info.temporary_name);
   int temp = dir.ok() ? ::openat(dir.fd(), leaf.c_str(),
                                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
@@ -104,7 +104,7 @@ HRESULT JobManager::delete_temp_files(const JobRecord& job, bool only_unfinished
     if (only_unfinished && file.transferred) continue;
     const std::string& temp = file.info.temporary_name;
     if (temp == file.info.local_name) continue;  // HIGH_PERFORMANCE: caller cleans up
-    OwnerDir dir(temp);
+    OwnerDir dir(temp, job.info.owner_uid == 0);
     int err = dir.ok() ? 0 : dir.error();
     if (dir.ok() && ::unlinkat(dir.fd(), leaf_name(temp).c_str(), 0) != 0) err = errno;
     if (err == ENOENT) continue;  // never created, or already gone
@@ -127,7 +127,7 @@ Status JobManager::deliver_files(JobRecord& job) {
     const std::string& temp = file.info.temporary_name;
     const std::string& local = file.info.local_name;
     // The temp file lives in the destination's directory: one descriptor serves both names.
-    OwnerDir dir(local);
+    OwnerDir dir(local, job.info.owner_uid == 0);
     if (!dir.ok()) return delivery_failed(job, local, dir.error());
     std::string temp_leaf = leaf_name(temp);
     std::string local_leaf = leaf_name(local);

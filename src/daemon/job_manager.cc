@@ -59,11 +59,14 @@ Status check_destination(const Credentials& owner, const std::string& local_name
   if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
   std::string dir = parent_directory(local_name);
   // The rule the transfer and Complete apply (owner_path.h): the directory itself may not
-  // be a symlink.
-  OwnerDir opened(local_name);
+  // be a symlink, and for root's jobs no component of its path may be.
+  OwnerDir opened(local_name, owner.uid == 0);
   if (!opened.ok()) {
     if (opened.error() == EACCES) return Status(hr::E_ACCESSDENIED, "cannot reach " + dir);
-    if (opened.error() == ELOOP) return Status(hr::E_ACCESSDENIED, dir + " is a symlink");
+    if (opened.error() == ELOOP) {
+      return Status(hr::E_ACCESSDENIED,
+                    dir + " is a symlink" + (owner.uid == 0 ? " or under one" : ""));
+    }
     if (opened.error() == ENOTDIR) return Status(hr::PATH_NOT_FOUND, dir + " is not a directory");
     return Status(hr::PATH_NOT_FOUND, "the directory " + dir + " does not exist");
   }

@@ -153,5 +153,45 @@ TEST_F(SecurityTest, SymlinkedDestinationDirectoryIsRefusedAtAddFile) {
   EXPECT_EQ(r.err.rfind("Unable to add file to job - 0x80070005.", 0), 0u) << r.err;
 }
 
+// Root's own jobs run with root's file access, so the credentials confine nothing: a user
+// who owns a directory anywhere in the path of root's destination must not be able to
+// redirect root's write by swapping any component for a symlink (CVE-2020-0787's shape).
+TEST_F(SecurityTest, RootsJobNeverFollowsASymlinkPlantedInItsPath) {
+  make_file(nginx.root() + "/payload", 4096, 45);
+  std::string mine = attacker_dir("mine");
+  std::string deep = mine + "/a/b";
+  std::filesystem::create_directories(deep);
+  std::string victim = root_dir("victim", 0700);
+  // Swapped before the transfer: an intermediate component ("a") becomes a symlink.
+  Job before = create("root-before");
+  ASSERT_TRUE(before.add_file(nginx.url("/payload"), deep + "/evil.so").ok());
+  std::filesystem::create_directories(victim + "/b");  // the last component stays real
+  std::filesystem::rename(mine + "/a", mine + "/a.moved");
+  std::filesystem::create_directory_symlink(victim, mine + "/a");
+  ASSERT_TRUE(before.resume().ok());
+  EXPECT_EQ(wait_for_state(before, {JobState::kError, JobState::kTransferred}), JobState::kError);
+  auto error = before.error();
+  ASSERT_TRUE(error.ok());
+  EXPECT_EQ(error->code, hr::E_ACCESSDENIED);
+  EXPECT_EQ(error->context, ErrorContext::kLocalFile);
+  EXPECT_TRUE(std::filesystem::is_empty(victim + "/b"));
+  std::filesystem::remove(mine + "/a");
+  std::filesystem::rename(mine + "/a.moved", mine + "/a");
+  // Swapped after the transfer, before Complete.
+  Job after = create("root-after");
+  ASSERT_TRUE(after.add_file(nginx.url("/payload"), deep + "/evil.so").ok());
+  ASSERT_TRUE(after.resume().ok());
+  ASSERT_EQ(wait_for_state(after, {JobState::kError, JobState::kTransferred}),
+            JobState::kTransferred);
+  std::filesystem::rename(mine + "/a", mine + "/a.moved");
+  std::filesystem::create_directory_symlink(victim, mine + "/a");
+  EXPECT_EQ(after.complete().code(), hr::E_ACCESSDENIED);
+  EXPECT_TRUE(std::filesystem::is_empty(victim + "/b"));
+  EXPECT_EQ(temp_files_in(mine + "/a.moved/b").size(), 1u);
+  // And a path through a symlink is refused for root at AddFile.
+  Job direct = create("root-direct");
+  EXPECT_EQ(direct.add_file(nginx.url("/payload"), deep + "/evil.so").code(), hr::E_ACCESSDENIED);
+}
+
 }  // namespace
 }  // namespace openbits::itest

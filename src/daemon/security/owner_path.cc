@@ -2,7 +2,9 @@
 #include "src/daemon/security/owner_path.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +18,15 @@ std::string parent_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+// openat2 with RESOLVE_NO_SYMLINKS: -1 with ELOOP if any component is a symlink; ENOSYS
+// on kernels before 5.6.
+int open_without_symlinks(const std::string& dir) {
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  return static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, dir.c_str(), &how, sizeof(how)));
+}
+
 }  // namespace
 
 std::string leaf_name(const std::string& path) {
@@ -23,9 +34,12 @@ std::string leaf_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-OwnerDir::OwnerDir(const std::string& path) {
+OwnerDir::OwnerDir(const std::string& path, bool no_symlinks) {
   std::string dir = parent_of(path);
-  fd_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  fd_ = no_symlinks ? open_without_symlinks(dir) : -1;
+  if (!no_symlinks || (fd_ < 0 && errno == ENOSYS)) {
+    fd_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }
   if (fd_ >= 0) return;
   error_ = errno;
   // O_PATH | O_NOFOLLOW | O_DIRECTORY on a symlink fails with ENOTDIR: say ELOOP instead,
@@ -41,8 +55,8 @@ OwnerDir::~OwnerDir() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-int open_file_for_writing(const std::string& path, mode_t creation_mask) {
-  OwnerDir dir(path);
+int open_file_for_writing(const std::string& path, mode_t creation_mask, bool no_symlinks) {
+  OwnerDir dir(path, no_symlinks);
   if (!dir.ok()) {
     errno = dir.error();
     return -1;

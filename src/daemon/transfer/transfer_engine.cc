@@ -58,9 +58,10 @@ bool open_temp(Transfer& t, std::uint64_t length) {
       t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false}, "cannot assume the owner");
       return false;
     }
-    // Relative to the directory opened once, never through a symlink, mode from the
-    // owner's umask (owner_path.h).
-    t.fd = open_file_for_writing(t.request.temp_name, t.request.owner.creation_mask);
+    // Relative to the directory opened once, never through a symlink (for root's jobs, none
+    // anywhere in the path), mode from the owner's umask (owner_path.h).
+    t.fd = open_file_for_writing(t.request.temp_name, t.request.owner.creation_mask,
+                                 t.request.owner.uid == 0);
   }
   if (t.fd < 0) {
     t.fail(classify_local_errno(errno),
