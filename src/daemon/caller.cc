@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@ struct ProcStatus {
   bool caps = false;
   bool no_new_privs = false;
   bool seccomp = false;
+  mode_t umask = 022;
 };
 
 ProcStatus read_proc_status(pid_t pid) {
@@ -27,6 +29,8 @@ ProcStatus read_proc_status(pid_t pid) {
       status.caps = value(7).find_first_not_of("0\t ") != std::string::npos;
     } else if (line.rfind("NoNewPrivs:", 0) == 0) {
       status.no_new_privs = value(11).find('1') != std::string::npos;
+    } else if (line.rfind("Umask:", 0) == 0) {
+      status.umask = static_cast<mode_t>(std::strtoul(value(6).c_str(), nullptr, 8) & 0777);
     } else if (line.rfind("Seccomp:", 0) == 0) {
       status.seccomp = value(8).find_first_of("12") != std::string::npos;
     }
@@ -62,6 +66,7 @@ Caller identify_caller(uid_t uid, gid_t gid, pid_t pid, std::optional<gid_t> adm
   ProcStatus status = read_proc_status(pid);
   caller.admin = uid == 0 || (admin_gid && in_group(uid, gid, *admin_gid));
   caller.elevated = uid == 0 || status.caps;
+  caller.umask = status.umask;
   if (uid == 0) {
     caller.integrity_level = kIntegritySystem;
   } else if (caller.admin) {

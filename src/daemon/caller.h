@@ -23,10 +23,11 @@ struct Caller {
   bool elevated = false;  // uid 0 or non-empty effective capabilities
   std::uint32_t integrity_level = kIntegrityMedium;
   std::uint64_t connection = 0;  // the RPC connection (callbacks go back on it); 0 = none
+  mode_t umask = 022;  // the calling process's umask (/proc/<pid>/status), 022 if unknown
 };
 
 // Builds a Caller from peer credentials: admin from uid 0 or membership of admin_gid;
-// elevation and "low" integrity (no_new_privs or seccomp) from /proc/<pid>/status.
+// elevation, "low" integrity (no_new_privs or seccomp) and the umask from /proc/<pid>/status.
 Caller identify_caller(uid_t uid, gid_t gid, pid_t pid, std::optional<gid_t> admin_gid);
 
 }  // namespace openbits::daemon

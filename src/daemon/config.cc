@@ -37,6 +37,12 @@ Result<Config> load_config(const std::string& path) {
   if (doc.is_discarded() || !doc.is_object()) return bad(path, "not a JSON object");
   try {
     for (const auto& [key, value] : doc.items()) {
+      // nlohmann converts -1 to 4294967295 for an unsigned field: a "limit" of -1 would
+      // silently lift it. No setting here may be negative.
+      if (value.is_number() && !value.is_number_unsigned() &&
+          (value.is_number_integer() ? value.get<std::int64_t>() < 0 : value.get<double>() < 0)) {
+        return bad(path, key + " must not be negative");
+      }
       if (key == "max_jobs_per_user") {
         value.get_to(config.max_jobs_per_user);
       } else if (key == "max_jobs_per_machine") {

@@ -25,6 +25,31 @@ Result<json> from_status(const Status& status) {
 
 Guid job_id(const json& params) { return params.at("job_id").get<Guid>(); }
 
+// True if arrays and objects in `text` nest deeper than rpc::kMaxNestingDepth. Checked
+// before parsing: copying or printing a value nested 500,000 deep (a 1 MiB line of '[')
+// recurses once per level and would exhaust the stack.
+bool nested_too_deep(const std::string& text) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > rpc::kMaxNestingDepth) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(JobManager& jobs) : jobs_(jobs) {
@@ -154,6 +179,10 @@ void Dispatcher::add_methods() {
 }
 
 std::optional<std::string> Dispatcher::handle_line(const Caller& caller, const std::string& line) {
+  if (nested_too_deep(line)) {
+    return error_response(nullptr, rpc::kInvalidRequest, "nested too deeply", hr::E_INVALIDARG)
+        .dump();
+  }
   json request = json::parse(line, nullptr, false);
   if (request.is_discarded()) {
     return error_response(nullptr, rpc::kParseError, "parse error: not JSON", hr::E_INVALIDARG)
@@ -192,6 +221,10 @@ std::optional<json> Dispatcher::handle(const Caller& caller, const json& request
     if (notification) return std::nullopt;
     return error_response(id, rpc::kInvalidParams, std::string("invalid params: ") + e.what(),
                           hr::E_INVALIDARG);
+  } catch (const std::exception& e) {  // no request may take the daemon down
+    if (notification) return std::nullopt;
+    return error_response(id, rpc::kInternalError, std::string("internal error: ") + e.what(),
+                          hr::E_UNEXPECTED);
   }
   if (notification) return std::nullopt;
   if (!result.ok()) {

@@ -1,7 +1,9 @@
 // JobManager file operations on users' directories: delivering finished temp files on
 // Complete and deleting temp files on Cancel. Every call runs under the owner's
 // file-system identity (ScopedFsCredentials), so bitsd can never rename or delete where
-// the owner could not. See job_manager.h.
+// the owner could not, and each file's directory is opened once (OwnerDir: O_PATH,
+// O_NOFOLLOW) with every step relative to it, so nothing is re-resolved between the
+// check and the use. See job_manager.h and docs/security.md.
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 #include "openbits/names.h"
 #include "src/daemon/job_manager.h"
 #include "src/daemon/security/fs_credentials.h"
+#include "src/daemon/security/owner_path.h"
 #include "src/daemon/validation.h"
 
 namespace openbits::daemon {
@@ -26,6 +29,8 @@ HRESULT hresult_from_errno(int err) {
       return hr::FILE_NOT_FOUND;
     case ENOTDIR:
       return hr::PATH_NOT_FOUND;
+    case ELOOP:
+      return hr::E_ACCESSDENIED;  // a symlink where a directory or the file should be
     case ENOSPC:
     case EDQUOT:
       return hr::DISK_FULL;
@@ -36,13 +41,35 @@ HRESULT hresult_from_errno(int err) {
 
 namespace {
 
-void set_modification_time(const std::string& path, std::int64_t mtime_ms) {
+void set_modification_time(const OwnerDir& dir, const std::string& leaf, std::int64_t mtime_ms) {
   if (mtime_ms <= 0) return;
   struct timespec times[2];
   times[0].tv_sec = mtime_ms / 1000;
   times[0].tv_nsec = (mtime_ms % 1000) * 1000000;
   times[1] = times[0];
-  (void)::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
+  (void)::utimensat(dir.fd(), leaf.c_str(), times, AT_SYMLINK_NOFOLLOW);
+}
+
+Status delivery_failed(const JobRecord& job, const std::string& local, int err) {
+  spdlog::warn("job {}: cannot deliver {}: {}", to_string(job.info.id), local, std::strerror(err));
+  return Status(hresult_from_errno(err), "cannot deliver " + local + ": " + std::strerror(err));
+}
+
+// Copies the owner, group and mode of `source` to the open temp file, as BITS's flags ask.
+Status apply_acl_flags_to(int temp, std::uint32_t flags, const struct stat& source) {
+  if ((flags & (kCopyFileOwner | kCopyFileGroup)) != 0) {
+    uid_t uid = (flags & kCopyFileOwner) ? source.st_uid : static_cast<uid_t>(-1);
+    gid_t gid = (flags & kCopyFileGroup) ? source.st_gid : static_cast<gid_t>(-1);
+    if (::fchown(temp, uid, gid) != 0) {
+      return Status(hr::E_ACCESSDENIED,
+                    std::string("cannot copy owner/group: ") + std::strerror(errno));
+    }
+  }
+  if ((flags & kCopyFileDacl) != 0 && ::fchmod(temp, source.st_mode & 07777) != 0) {
+    return Status(hr::E_ACCESSDENIED,
+                  std::string("cannot copy permissions: ") + std::strerror(errno));
+  }
+  return Status();  // SACL: Linux has no audit ACL on files; nothing to copy
 }
 
 }  // namespace
@@ -56,20 +83,18 @@ Status JobManager::apply_acl_flags(const JobRecord& job, const FileRecord& file)
   if (!as_owner.ok() || ::stat(remote->path.c_str(), &source) != 0) {
     return Status(hr::E_ACCESSDENIED, "cannot read the source's owner and permissions");
   }
-  const char* temp = file.info.temporary_name.c_str();
-  if ((flags & (kCopyFileOwner | kCopyFileGroup)) != 0) {
-    uid_t uid = (flags & kCopyFileOwner) ? source.st_uid : static_cast<uid_t>(-1);
-    gid_t gid = (flags & kCopyFileGroup) ? source.st_gid : static_cast<gid_t>(-1);
-    if (::lchown(temp, uid, gid) != 0) {
-      return Status(hr::E_ACCESSDENIED,
-                    std::string("cannot copy owner/group: ") + std::strerror(errno));
-    }
+  OwnerDir dir(file.info.temporary_name, job.info.owner_uid == 0);
+  std::string leaf = leaf_name(file.info.temporary_name);
+  int temp = dir.ok() ? ::openat(dir.fd(), leaf.c_str(),
+                                 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+                      : -1;
+  if (temp < 0) {
+    return Status(hr::E_ACCESSDENIED, std::string("cannot open the temporary file: ") +
+                                          std::strerror(dir.ok() ? errno : dir.error()));
   }
-  if ((flags & kCopyFileDacl) != 0 && ::chmod(temp, source.st_mode & 07777) != 0) {
-    return Status(hr::E_ACCESSDENIED,
-                  std::string("cannot copy permissions: ") + std::strerror(errno));
-  }
-  return Status();  // SACL: Linux has no audit ACL on files; nothing to copy
+  Status result = apply_acl_flags_to(temp, flags, source);
+  ::close(temp);
+  return result;
 }
 
 HRESULT JobManager::delete_temp_files(const JobRecord& job, bool only_unfinished) {
@@ -79,27 +104,18 @@ HRESULT JobManager::delete_temp_files(const JobRecord& job, bool only_unfinished
     if (only_unfinished && file.transferred) continue;
     const std::string& temp = file.info.temporary_name;
     if (temp == file.info.local_name) continue;  // HIGH_PERFORMANCE: caller cleans up
-    if (!as_owner.ok() || (::unlink(temp.c_str()) != 0 && errno != ENOENT)) {
+    OwnerDir dir(temp, job.info.owner_uid == 0);
+    int err = dir.ok() ? 0 : dir.error();
+    if (dir.ok() && ::unlinkat(dir.fd(), leaf_name(temp).c_str(), 0) != 0) err = errno;
+    if (err == ENOENT) continue;  // never created, or already gone
+    if (!as_owner.ok() || err != 0) {
       spdlog::warn("job {}: cannot delete temporary file {}: {}", to_string(job.info.id), temp,
-                   std::strerror(errno));
+                   std::strerror(err));
       result = hr::BG_S_UNABLE_TO_DELETE_FILES;
     }
   }
   return result;
 }
-
-namespace {
-
-void sync_parent_directory(const std::string& path) {
-  std::size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
-}
-
-}  // namespace
 
 Status JobManager::deliver_files(JobRecord& job) {
   ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
@@ -110,27 +126,30 @@ Status JobManager::deliver_files(JobRecord& job) {
     }
     const std::string& temp = file.info.temporary_name;
     const std::string& local = file.info.local_name;
+    // The temp file lives in the destination's directory: one descriptor serves both names.
+    OwnerDir dir(local, job.info.owner_uid == 0);
+    if (!dir.ok()) return delivery_failed(job, local, dir.error());
+    std::string temp_leaf = leaf_name(temp);
+    std::string local_leaf = leaf_name(local);
     if (temp == local) {  // HIGH_PERFORMANCE: already in place
-      set_modification_time(local, file.remote_mtime_ms);
+      set_modification_time(dir, local_leaf, file.remote_mtime_ms);
       continue;
     }
     struct stat st {};
-    if (::lstat(temp.c_str(), &st) != 0 && errno == ENOENT && ::lstat(local.c_str(), &st) == 0) {
+    if (::fstatat(dir.fd(), temp_leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT &&
+        ::fstatat(dir.fd(), local_leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
       continue;  // delivered by an earlier Complete that did not finish
     }
-    // rename(2) replaces the final component itself, never following a symlink there.
-    if (::rename(temp.c_str(), local.c_str()) != 0) {
-      int err = errno;
-      spdlog::warn("job {}: cannot rename {} to {}: {}", to_string(job.info.id), temp, local,
-                   std::strerror(err));
-      return Status(hresult_from_errno(err), "cannot deliver " + local + ": " + std::strerror(err));
+    // renameat(2) replaces the final component itself, never following a symlink there.
+    if (::renameat(dir.fd(), temp_leaf.c_str(), dir.fd(), local_leaf.c_str()) != 0) {
+      return delivery_failed(job, local, errno);
     }
-    set_modification_time(local, file.remote_mtime_ms);
+    set_modification_time(dir, local_leaf, file.remote_mtime_ms);
     file.info.validation_state = true;
     file.info.validation_known = true;
     // The new name must be on disk before ACKNOWLEDGED is committed, or a power cut could
     // leave a finished job whose file still carries its temporary name.
-    sync_parent_directory(local);
+    sync_directory(dir);
   }
   return Status();
 }

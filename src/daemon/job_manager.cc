@@ -14,6 +14,7 @@
 
 #include "openbits/names.h"
 #include "src/daemon/security/fs_credentials.h"
+#include "src/daemon/security/owner_path.h"
 #include "src/daemon/text.h"
 #include "src/daemon/validation.h"
 
@@ -57,12 +58,19 @@ Status check_destination(const Credentials& owner, const std::string& local_name
   ScopedFsCredentials as_owner(owner);
   if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
   std::string dir = parent_directory(local_name);
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) {
-    if (errno == EACCES) return Status(hr::E_ACCESSDENIED, "cannot reach " + dir);
+  // The rule the transfer and Complete apply (owner_path.h): the directory itself may not
+  // be a symlink, and for root's jobs no component of its path may be.
+  OwnerDir opened(local_name, owner.uid == 0);
+  if (!opened.ok()) {
+    if (opened.error() == EACCES) return Status(hr::E_ACCESSDENIED, "cannot reach " + dir);
+    if (opened.error() == ELOOP) {
+      return Status(hr::E_ACCESSDENIED,
+                    dir + " is a symlink" + (owner.uid == 0 ? " or under one" : ""));
+    }
+    if (opened.error() == ENOTDIR) return Status(hr::PATH_NOT_FOUND, dir + " is not a directory");
     return Status(hr::PATH_NOT_FOUND, "the directory " + dir + " does not exist");
   }
-  if (!S_ISDIR(st.st_mode)) return Status(hr::PATH_NOT_FOUND, dir + " is not a directory");
+  struct stat st {};
   if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
     return Status(hr::E_ACCESSDENIED, "the job owner cannot write to " + dir);
   }
@@ -232,6 +240,7 @@ Result<Guid> JobManager::create_job(const Caller& caller, const std::string& dis
   info.owner_elevated = caller.elevated;
   info.owner_integrity_level = caller.integrity_level;
   job->owner_gid = caller.gid;
+  job->owner_umask = caller.umask;
   info.times.creation_time = clock_.wall_ms();
   touch(*job);
   if (Status s = persist(*job); !s.ok()) return s;
@@ -454,6 +463,7 @@ Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
                job.info.owner_uid);
   job.info.owner_uid = caller.uid;
   job.owner_gid = caller.gid;
+  job.owner_umask = caller.umask;
   job.info.owner = "S-1-22-1-" + std::to_string(caller.uid);
   job.info.owner_name = user_name(caller.uid);
   job.info.owner_elevated = caller.elevated;

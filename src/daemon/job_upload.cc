@@ -18,6 +18,7 @@
 #include "openbits/names.h"
 #include "src/daemon/job_manager.h"
 #include "src/daemon/security/fs_credentials.h"
+#include "src/daemon/security/owner_path.h"
 
 namespace openbits::daemon {
 namespace {
@@ -25,15 +26,6 @@ namespace {
 constexpr std::uint64_t kMaxReplyData = 1 << 20;  // GetReplyData returns at most 1 MiB
 
 enum Phase : int { kUploadPhase = 0, kReplyPhase = 1, kClosePhase = 2 };
-
-void sync_parent(const std::string& path) {
-  std::size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
-}
 
 }  // namespace
 
@@ -199,7 +191,9 @@ void JobManager::cancel_upload(JobRecord& job) {
   }
   if (!u.reply_temp_name.empty()) {
     ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
-    if (as_owner.ok()) (void)::unlink(u.reply_temp_name.c_str());
+    OwnerDir dir(u.reply_temp_name, job.info.owner_uid == 0);
+    if (as_owner.ok() && dir.ok())
+      (void)::unlinkat(dir.fd(), leaf_name(u.reply_temp_name).c_str(), 0);
   }
 }
 
@@ -209,16 +203,27 @@ Status JobManager::deliver_reply(JobRecord& job) {
   ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
   if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
   const std::string& target = job.info.reply_file_name;
+  // Both directories are opened once as the owner and every step is relative to them, so a
+  // directory swapped for a symlink cannot redirect the rename (docs/security.md).
+  bool no_symlinks = job.info.owner_uid == 0;
+  OwnerDir from(u.reply_temp_name, no_symlinks);
+  OwnerDir to(target, no_symlinks);
+  if (!from.ok() || !to.ok()) {
+    int err = from.ok() ? to.error() : from.error();
+    return Status(hresult_from_errno(err), "cannot deliver " + target + ": " + std::strerror(err));
+  }
+  std::string temp_leaf = leaf_name(u.reply_temp_name);
+  std::string target_leaf = leaf_name(target);
   struct stat st {};
-  if (::lstat(u.reply_temp_name.c_str(), &st) != 0 && errno == ENOENT &&
-      ::lstat(target.c_str(), &st) == 0) {
+  if (::fstatat(from.fd(), temp_leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT &&
+      ::fstatat(to.fd(), target_leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     return Status();  // delivered by an earlier Complete that did not finish
   }
-  if (::rename(u.reply_temp_name.c_str(), target.c_str()) != 0) {
+  if (::renameat(from.fd(), temp_leaf.c_str(), to.fd(), target_leaf.c_str()) != 0) {
     int err = errno;
     return Status(hresult_from_errno(err), "cannot deliver " + target + ": " + std::strerror(err));
   }
-  sync_parent(target);
+  sync_directory(to);
   return Status();
 }
 

@@ -15,6 +15,9 @@ namespace openbits::daemon {
 namespace asio = boost::asio;
 using Socket = asio::local::stream_protocol::socket;
 
+// Replies (and events) waiting to be written before the session stops reading requests.
+constexpr std::size_t kMaxQueuedReplies = 16;
+
 class RpcServer::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Dispatcher& dispatcher, std::shared_ptr<std::map<uid_t, std::size_t>> counts,
@@ -68,6 +71,12 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
         queue_write(std::move(*response) + "\n");
       }
     }
+    // A peer that sends requests but never reads the replies stops being read (its kernel
+    // buffer fills and its writes block) instead of growing the daemon's memory.
+    if (outbox_.size() > kMaxQueuedReplies) {
+      reading_paused_ = true;
+      return;
+    }
     read();
   }
 
@@ -89,6 +98,10 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
                       [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                         self->outbox_.pop_front();
                         if (ec) return;
+                        if (self->reading_paused_ && self->outbox_.size() <= kMaxQueuedReplies) {
+                          self->reading_paused_ = false;
+                          self->read();
+                        }
                         if (!self->outbox_.empty()) {
                           self->write_next();
                         } else if (self->closing_) {
@@ -107,6 +120,7 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;
   bool closed_ = false;
   std::function<void(std::uint64_t)> on_close_;
+  bool reading_paused_ = false;
 };
 
 RpcServer::RpcServer(asio::io_context& io, Dispatcher& dispatcher, Options options)

@@ -66,6 +66,7 @@ void JobManager::start_job(JobRecord& job) {
     request.validators.size = kSizeUnknown;
   }
   request.owner = credentials_for(job.info.owner_uid, job.owner_gid);
+  request.owner.creation_mask = job.owner_umask;
   request.dynamic_content = job.info.dynamic_content;
   request.custom_headers = job.info.custom_headers.value_or("");
   request.security_flags = job.info.security_flags;

@@ -15,6 +15,8 @@
 namespace openbits::rpc {
 
 inline constexpr std::size_t kMaxMessageBytes = 1 << 20;
+// Deeper nesting of arrays/objects in a request is refused before parsing (-32600).
+inline constexpr std::size_t kMaxNestingDepth = 64;
 
 // JSON-RPC 2.0 reserved codes for protocol-level failures.
 inline constexpr int kParseError = -32700;

@@ -23,6 +23,7 @@ struct Credentials {
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> groups;
+  mode_t creation_mask = 022;  // the owner's umask, applied to files created for the job
 };
 
 // The credentials a login of `uid` would have: passwd gid and getgrouplist(). A uid without

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "src/daemon/transfer/http_headers.h"
 #include "src/daemon/transfer/transfer_internal.h"
 
 namespace openbits::daemon::transfer_detail {
@@ -22,48 +23,6 @@ constexpr std::uint32_t kIgnoreUnknownCa = 0x0008;
 constexpr std::uint32_t kRedirectPolicyMask = 0x0700;
 constexpr std::uint32_t kRedirectDisallow = 0x0200;
 constexpr std::uint32_t kRedirectAllowHttpsToHttp = 0x0800;
-
-std::string trim(std::string text) {
-  while (!text.empty() && (text.back() == '\r' || text.back() == '\n' || text.back() == ' ')) {
-    text.pop_back();
-  }
-  std::size_t start = text.find_first_not_of(" \t");
-  return start == std::string::npos ? std::string() : text.substr(start);
-}
-
-// The value of `line` if it is the header `name` (case-insensitive), else nullopt.
-std::optional<std::string> header_value(const std::string& line, const char* name) {
-  std::size_t n = std::strlen(name);
-  if (line.size() <= n || strncasecmp(line.c_str(), name, n) != 0 || line[n] != ':') {
-    return std::nullopt;
-  }
-  return trim(line.substr(n + 1));
-}
-
-std::optional<std::uint64_t> parse_number(const std::string& text) {
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  std::uint64_t value = 0;
-  for (char c : text) value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  return value;
-}
-
-// "bytes 100-199/1000": start 100, total 1000 (total none for "*").
-struct ContentRange {
-  std::optional<std::uint64_t> start;
-  std::optional<std::uint64_t> total;
-};
-ContentRange parse_content_range(const std::string& value) {
-  ContentRange range;
-  std::size_t space = value.find(' ');
-  std::size_t dash = value.find('-');
-  std::size_t slash = value.find('/');
-  if (space == std::string::npos || dash == std::string::npos || dash < space) return range;
-  range.start = parse_number(value.substr(space + 1, dash - space - 1));
-  if (slash != std::string::npos) range.total = parse_number(value.substr(slash + 1));
-  return range;
-}
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "src/daemon/security/fs_credentials.h"
+#include "src/daemon/security/owner_path.h"
 #include "src/daemon/transfer/transfer_internal.h"
 
 namespace openbits::daemon {
@@ -88,9 +89,10 @@ std::optional<std::uint64_t> open_temp(Transfer& t) {
       t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false}, "cannot assume the owner");
       return std::nullopt;
     }
-    // O_NOFOLLOW: never through a symlink; O_NONBLOCK: a FIFO must not hang the thread.
-    t.fd = ::open(t.request.temp_name.c_str(),
-                  O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    // Relative to the directory opened once, never through a symlink (for root's jobs, none
+    // anywhere in the path), mode from the owner's umask (owner_path.h).
+    t.fd = open_file_for_writing(t.request.temp_name, t.request.owner.creation_mask,
+                                 t.request.owner.uid == 0);
   }
   if (t.fd < 0) {
     t.fail(classify_local_errno(errno),

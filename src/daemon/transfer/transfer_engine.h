@@ -42,7 +42,8 @@ struct TransferRequest {
   std::uint32_t file_index = 0;
   std::string remote_name;  // http://, https://, file:// URL, or an absolute local path
   // Absolute path of the temp file in the destination dir (".BIT<hex>.tmp"); created as the
-  // owner (O_CREAT|O_NOFOLLOW|O_CLOEXEC, mode 0644) if missing.
+  // owner if missing, relative to its directory opened with O_NOFOLLOW, never through a
+  // symlink, mode 0666 & ~owner.creation_mask (open_file_for_writing, owner_path.h).
   std::string temp_name;
   std::uint64_t durable_offset = 0;  // the temp file is truncated to this, then resumed
   RemoteValidators validators;       // as recorded earlier (empty on first start)

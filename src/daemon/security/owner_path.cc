@@ -1,0 +1,98 @@
+// Directory-relative file operations; see owner_path.h.
+#include "src/daemon/security/owner_path.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace openbits::daemon {
+namespace {
+
+std::string parent_of(const std::string& path) {
+  std::size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// openat2 with RESOLVE_NO_SYMLINKS: -1 with ELOOP if any component is a symlink; ENOSYS
+// on kernels before 5.6.
+int open_without_symlinks(const std::string& dir) {
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  return static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, dir.c_str(), &how, sizeof(how)));
+}
+
+}  // namespace
+
+void sync_directory(const OwnerDir& dir) {
+  if (!dir.ok()) return;
+  // An O_PATH descriptor cannot be fsync'ed; "." opened through it is the same directory.
+  int fd = ::openat(dir.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+std::string leaf_name(const std::string& path) {
+  std::size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+OwnerDir::OwnerDir(const std::string& path, bool no_symlinks) {
+  std::string dir = parent_of(path);
+  fd_ = no_symlinks ? open_without_symlinks(dir) : -1;
+  if (!no_symlinks || (fd_ < 0 && errno == ENOSYS)) {
+    fd_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (fd_ >= 0) return;
+  error_ = errno;
+  // O_PATH | O_NOFOLLOW | O_DIRECTORY on a symlink fails with ENOTDIR: say ELOOP instead,
+  // so the caller reports a refused symlink and not a missing directory.
+  struct stat st {};
+  if (error_ == ENOTDIR && ::fstatat(AT_FDCWD, dir.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      S_ISLNK(st.st_mode)) {
+    error_ = ELOOP;
+  }
+}
+
+OwnerDir::~OwnerDir() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int open_file_for_writing(const std::string& path, mode_t creation_mask, bool no_symlinks) {
+  OwnerDir dir(path, no_symlinks);
+  if (!dir.ok()) {
+    errno = dir.error();
+    return -1;
+  }
+  std::string leaf = leaf_name(path);
+  // O_NONBLOCK: a FIFO planted in place of the file must not hang the calling thread.
+  constexpr int kFlags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+  bool created = true;
+  int fd = ::openat(dir.fd(), leaf.c_str(), kFlags | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 && errno == EEXIST) {
+    created = false;
+    fd = ::openat(dir.fd(), leaf.c_str(), kFlags);
+  }
+  if (fd < 0) return -1;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    errno = EACCES;
+    return -1;
+  }
+  if (created && ::fchmod(fd, 0666 & ~creation_mask & 0777) != 0) {
+    int err = errno;
+    ::close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace openbits::daemon

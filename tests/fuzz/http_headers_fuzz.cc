@@ -1,0 +1,66 @@
+// libFuzzer target: everything bitsd parses from an HTTP server's response (each header
+// line of the input is offered as ETag, Last-Modified, Accept-Ranges, Content-Range and
+// Content-Length; the first two bytes are a status code to classify). Nothing may crash;
+// a parsed number must print back as its digits, a header value must come from its line.
+#include <cstdint>
+#include <string>
+
+#include "src/daemon/transfer/http_headers.h"
+#include "src/daemon/transfer/http_status.h"
+#include "src/daemon/transfer/transfer_internal.h"
+
+namespace {
+
+using namespace openbits::daemon;
+using namespace openbits::daemon::transfer_detail;
+
+void check_number(const std::string& text) {
+  auto n = parse_number(text);
+  if (!n) return;
+  std::size_t digits = text.find_first_not_of('0');
+  std::string expected = digits == std::string::npos ? "0" : text.substr(digits);
+  if (std::to_string(*n) != expected) __builtin_trap();
+}
+
+void check_line(const std::string& line, RemoteValidators& seen) {
+  for (const char* name : {"etag", "last-modified", "accept-ranges", "content-range",
+                           "content-length", "retry-after"}) {
+    auto value = header_value(line, name);
+    if (!value) continue;
+    if (line.find(*value) == std::string::npos) __builtin_trap();
+    check_number(*value);
+    ContentRange range = parse_content_range(*value);
+    if (range.start) check_number(std::to_string(*range.start));
+    if (std::string(name) == "etag") seen.etag = *value;
+    if (std::string(name) == "last-modified") seen.last_modified = *value;
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string text(reinterpret_cast<const char*>(data), size);
+  if (size >= 2) {
+    int status = (data[0] << 8) | data[1];
+    Failure f = classify_http_status(status);
+    if (f.context != openbits::ErrorContext::kRemoteFile) __builtin_trap();
+    (void)is_transient_http_status(status);
+  }
+  RemoteValidators before;
+  RemoteValidators now;
+  std::size_t start = 0;
+  int index = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    check_line(text.substr(start, end - start + (end < text.size() ? 1 : 0)),
+               index++ % 2 ? now : before);
+    start = end + 1;
+  }
+  check_number(text);
+  (void)parse_content_range(text);
+  // Identical validators never count as a change.
+  if (validators_changed(before, before) || validators_changed(now, now)) __builtin_trap();
+  (void)validators_changed(before, now);
+  return 0;
+}

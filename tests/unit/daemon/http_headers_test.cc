@@ -1,0 +1,40 @@
+// The parsers of HTTP response headers: names case-insensitively, values trimmed, numbers
+// that would not fit in 64 bits refused (they used to wrap), Content-Range start/total.
+#include "src/daemon/transfer/http_headers.h"
+
+#include <gtest/gtest.h>
+
+namespace openbits::daemon::transfer_detail {
+namespace {
+
+TEST(HttpHeadersTest, HeaderValuesMatchTheNameCaseInsensitivelyAndAreTrimmed) {
+  EXPECT_EQ(header_value("ETag: \"abc\"\r\n", "etag"), "\"abc\"");
+  EXPECT_EQ(header_value("content-RANGE:\tbytes 1-2/3 \r\n", "content-range"), "bytes 1-2/3");
+  EXPECT_FALSE(header_value("ETagX: 1\r\n", "etag").has_value());
+  EXPECT_FALSE(header_value("etag", "etag").has_value());
+  EXPECT_EQ(header_value("etag:\r\n", "etag"), "");
+}
+
+TEST(HttpHeadersTest, NumbersThatDoNotFitIn64BitsAreRefused) {
+  EXPECT_EQ(parse_number("0"), 0u);
+  EXPECT_EQ(parse_number("18446744073709551615"), UINT64_MAX);
+  EXPECT_FALSE(parse_number("18446744073709551616").has_value());
+  EXPECT_FALSE(parse_number("99999999999999999999999").has_value());
+  EXPECT_FALSE(parse_number("").has_value());
+  EXPECT_FALSE(parse_number("-1").has_value());
+  EXPECT_FALSE(parse_number("1 ").has_value());
+}
+
+TEST(HttpHeadersTest, ContentRangeGivesStartAndTotal) {
+  ContentRange r = parse_content_range("bytes 100-199/1000");
+  EXPECT_EQ(r.start, 100u);
+  EXPECT_EQ(r.total, 1000u);
+  EXPECT_FALSE(parse_content_range("bytes 100-199/*").total.has_value());
+  EXPECT_FALSE(parse_content_range("bytes -5/10").start.has_value());
+  EXPECT_FALSE(parse_content_range("bytes=100-199/1000").start.has_value());
+  // A start that wrapped modulo 2^64 used to equal a small offset.
+  EXPECT_FALSE(parse_content_range("bytes 18446744073709551716-1/2").start.has_value());
+}
+
+}  // namespace
+}  // namespace openbits::daemon::transfer_detail
