@@ -39,7 +39,7 @@ struct JobTimers {
 struct JobRecord {
   JobInfo info;
   gid_t owner_gid = 0;
-  mode_t owner_umask = 022;           // the creator's umask; not persisted (022 after a restart)
+  mode_t owner_umask = 022;           // the creator's umask (persisted since schema v4)
   bool ever_resumed = false;          // DYNAMIC_CONTENT etc. are frozen after the first Resume
   std::int64_t download_time_ms = 0;  // cumulative CONNECTING+TRANSFERRING time (persisted)
   std::int64_t last_activity_ms = 0;  // wall clock of the last progress or change (inactivity)

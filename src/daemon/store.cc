@@ -106,6 +106,11 @@ constexpr const char* kMigrateV3 = R"sql(
 ALTER TABLE jobs ADD COLUMN upload_state TEXT NOT NULL DEFAULT '{}';
 )sql";
 
+// Version 4: the creator's umask, so temp files made after a restart get the same mode.
+constexpr const char* kMigrateV4 = R"sql(
+ALTER TABLE jobs ADD COLUMN owner_umask INTEGER NOT NULL DEFAULT 18;
+)sql";
+
 constexpr const char* kJobColumns =
     "id, type, state, priority, display_name, description, owner_uid, owner_gid, "
     "owner_elevated, owner_integrity_level, creation_time, modification_time, "
@@ -115,7 +120,7 @@ constexpr const char* kJobColumns =
     "custom_headers, custom_headers_write_only, http_method, dynamic_content, high_performance, "
     "max_download_size, minimum_notification_interval_ms, error_code, error_context, "
     "error_file, ever_resumed, download_time_ms, last_activity_ms, notify_cmd_uid, notify_cmd_gid, "
-    "upload_state";
+    "upload_state, owner_umask";
 
 constexpr const char* kFileColumns =
     "job_id, idx, remote_name, local_name, temporary_name, bytes_total, bytes_transferred, "
@@ -209,6 +214,7 @@ JobRecord read_job(const Stmt& s) {
   if (!s.is_null(39)) job.notify_cmd_uid = static_cast<uid_t>(s.i64(39));
   job.notify_cmd_gid = static_cast<gid_t>(s.i64(40));
   read_upload_state(s.text(41), job);
+  job.owner_umask = static_cast<mode_t>(s.i64(42) & 0777);
   fill_owner_text(j);
   return job;
 }
@@ -319,7 +325,8 @@ Status Store::migrate() {
   if (version < 1) step = exec(kCreateV1);
   if (step.ok() && version < 2) step = exec(kMigrateV2);
   if (step.ok() && version < 3) step = exec(kMigrateV3);
-  if (step.ok()) step = exec("PRAGMA user_version = 3");
+  if (step.ok() && version < 4) step = exec(kMigrateV4);
+  if (step.ok()) step = exec("PRAGMA user_version = 4");
   if (!step.ok()) {
     (void)exec("ROLLBACK");
     return step;
@@ -377,7 +384,7 @@ Status Store::write_job_row(const JobRecord& job) {
   std::string sql =
       std::string("INSERT OR REPLACE INTO jobs (") + kJobColumns +
       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-      "?,?,?,?,?,?)";
+      "?,?,?,?,?,?,?)";
   Stmt s(db_, sql.c_str());
   if (!s.prepared()) return sql_error(path_, "cannot save job", s.error());
   s.bind(to_string(j.id)).bind(static_cast<int>(j.type)).bind(static_cast<int>(j.state));
@@ -410,6 +417,7 @@ Status Store::write_job_row(const JobRecord& job) {
   }
   s.bind(std::int64_t{job.notify_cmd_gid});
   s.bind(upload_state_text(job));
+  s.bind(std::int64_t{job.owner_umask});
   if (s.step() != SQLITE_DONE) return sql_error(path_, "cannot save job", s.error());
   return Status();
 }

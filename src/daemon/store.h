@@ -28,7 +28,7 @@ class Store {
   // "<path>.v<N>.bak".
   static Result<std::unique_ptr<Store>> open(const std::string& path);
 
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   Result<std::vector<JobRecord>> load_jobs();
   // Writes the job row and all its file rows (insert or replace).

@@ -185,6 +185,19 @@ TEST(StoreTest, KeepsWhoRegisteredTheNotificationCommandLine) {
   EXPECT_EQ(jobs->front().notify_cmd_gid, 77u);
 }
 
+TEST(StoreTest, KeepsTheCreatorsUmask) {
+  TempDir dir;
+  auto store = Store::open(dir.path() + "/jobs.db");
+  ASSERT_TRUE(store.ok());
+  JobRecord job = full_job();
+  job.owner_umask = 077;
+  ASSERT_TRUE((*store)->save_job(job).ok());
+  auto jobs = (*store)->load_jobs();
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ(jobs->front().owner_umask, mode_t{077});
+}
+
 TEST(StoreTest, MigratesAVersion1DatabaseKeepingItsJobsAndABackup) {
   TempDir dir;
   std::string path = dir.path() + "/jobs.db";
@@ -199,7 +212,8 @@ TEST(StoreTest, MigratesAVersion1DatabaseKeepingItsJobsAndABackup) {
     ASSERT_EQ(sqlite3_exec(db,
                            "ALTER TABLE jobs DROP COLUMN notify_cmd_uid; "
                            "ALTER TABLE jobs DROP COLUMN notify_cmd_gid; "
-                           "ALTER TABLE jobs DROP COLUMN upload_state; PRAGMA user_version = 1",
+                           "ALTER TABLE jobs DROP COLUMN upload_state; "
+                           "ALTER TABLE jobs DROP COLUMN owner_umask; PRAGMA user_version = 1",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
@@ -211,6 +225,7 @@ TEST(StoreTest, MigratesAVersion1DatabaseKeepingItsJobsAndABackup) {
   ASSERT_EQ(jobs->size(), 1u);
   EXPECT_EQ(jobs->front().info.notify_cmd_program, std::optional<std::string>("/bin/true"));
   EXPECT_FALSE(jobs->front().notify_cmd_uid);
+  EXPECT_EQ(jobs->front().owner_umask, mode_t{022});  // unknown before v4: the usual 022
   EXPECT_TRUE(std::filesystem::exists(path + ".v1.bak"));
 }
 
