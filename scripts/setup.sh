@@ -10,6 +10,7 @@ cmake --preset release
 cmake --build --preset release
 install -m 0755 build-release/bin/bitsd /usr/local/sbin/bitsd
 install -m 0755 build-release/bin/bitsadmin /usr/local/bin/bitsadmin
+install -m 0755 build-release/bin/bits-upload-server /usr/local/bin/bits-upload-server
 cp -P build-release/lib/libopenbits.so* /usr/local/lib/
 mkdir -p /usr/local/include && cp -r include/openbits /usr/local/include/
 ldconfig

@@ -21,6 +21,7 @@ using tcp = asio::ip::tcp;
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 constexpr std::uint64_t kMaxDrain = 8u << 20;  // larger refused bodies close the connection
 constexpr std::size_t kChunk = std::size_t{64} * 1024;
+constexpr std::size_t kReadSize = std::size_t{64} * 1024;  // bytes asked of the socket per read
 
 RequestHead to_head(const http::request<http::buffer_body>& req, const std::string& client,
                     const char* scheme) {
@@ -65,6 +66,9 @@ template <class Stream>
 asio::awaitable<void> serve_requests(Stream& stream, UploadService& service,
                                      const std::string& client, const char* scheme) {
   beast::flat_buffer buffer;
+  // Beast reads at most the buffer's free capacity (never less than 512 bytes): without
+  // room reserved, a body arrives 512 bytes per recvmsg, about 45 MB/s on loopback.
+  buffer.reserve(kReadSize);
   std::vector<char> chunk(kChunk);
   for (;;) {
     http::request_parser<http::buffer_body> parser;

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Upload benchmark: a file (default 256 MiB) uploaded over loopback.
+#   * bitsd: an UPLOAD job (FOREGROUND, `bitsadmin /transfer /upload`) to bits-upload-server,
+#     the BITS upload protocol (Create-Session, Content-Range fragments of
+#     upload_fragment_bytes, each acknowledged only once the server has it on disk,
+#     Close-Session).
+#   * curl: one plain `PUT` of the whole file (`curl -T`) to nginx's WebDAV module, the
+#     fastest upload HTTP allows: no sessions, no fragments, nothing resumable.
+#   * aria2 does not upload, so it has no row.
+# The server's destination is on tmpfs (the engines, not the disk) and on disk (nginx's
+# file followed by `sync -d`, since bits-upload-server fdatasyncs every fragment).
+# RUNS rounds (default 5), tools interleaved, median per tool; ratios to curl.
+# Usage (as root, for the tmpfs mount): bench/upload_bench.sh [BUILD_DIR]
+set -euo pipefail
+BUILD=${1:-build}
+SIZE_MB=${SIZE_MB:-256}
+RUNS=${RUNS:-5}
+FRAGMENT_MB=${FRAGMENT_MB:-4}
+BIN=$(cd "$BUILD/bin" && pwd)
+WORK=$(mktemp -d /var/tmp/openbits-upbench-XXXXXX)
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+NGINX_PORT=$(free_port)
+cleanup() {
+  for pid in ${BITSD_PID:-} ${NGINX_PID:-} ${SERVER_PIDS:-}; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  mountpoint -q "$WORK/tmpfs" && umount "$WORK/tmpfs"
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+mkdir -p "$WORK/src" "$WORK/disk" "$WORK/tmpfs" "$WORK/nginx"
+mount -t tmpfs -o size=$((SIZE_MB * 4 + 64))m tmpfs "$WORK/tmpfs"
+mkdir -p "$WORK/tmpfs/src"
+# The source lives in tmpfs so that reading it costs the same for every tool.
+head -c $((SIZE_MB << 20)) /dev/urandom >"$WORK/tmpfs/src/file.bin"
+SRC="$WORK/tmpfs/src/file.bin"
+
+cat >"$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1; daemon off; master_process off; user root;
+pid $WORK/nginx/nginx.pid; error_log $WORK/nginx/error.log;
+events { worker_connections 64; }
+http { access_log off; client_max_body_size 0;
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  server { listen 127.0.0.1:$NGINX_PORT; root $WORK;
+    location / { dav_methods PUT; create_full_put_path on; client_body_temp_path $WORK/nginx; } } }
+CONF
+nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
+NGINX_PID=$!
+
+# One bits-upload-server per destination, overwrites allowed (each round replaces the file).
+declare -A UPLOAD_PORT
+echo '{"allow_overwrites": true}' >"$WORK/server.json"
+for target in tmpfs disk; do
+  mkdir -p "$WORK/$target/up"
+  port=$(free_port)
+  "$BIN/bits-upload-server" --listen "127.0.0.1:$port" --root "$WORK/$target/up" \
+    --config "$WORK/server.json" >/dev/null 2>"$WORK/server-$target.log" &
+  SERVER_PIDS="${SERVER_PIDS:-} $!"
+  UPLOAD_PORT[$target]=$port
+done
+
+echo "{\"upload_fragment_bytes\": $((FRAGMENT_MB << 20))}" >"$WORK/bitsd.json"
+export OPENBITS_SOCKET="$WORK/bitsd.sock"
+"$BIN/bitsd" --state-dir "$WORK/state" --socket "$OPENBITS_SOCKET" --config "$WORK/bitsd.json" \
+  --log-level warn &
+BITSD_PID=$!
+for _ in $(seq 100); do  # all servers up, at most 10 s
+  [ -S "$OPENBITS_SOCKET" ] && curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" && break
+  sleep 0.1
+done
+[ -S "$OPENBITS_SOCKET" ] || { echo "bench: bitsd did not start" >&2; exit 1; }
+
+now() { date +%s.%N; }
+# time_one TOOL TARGET -> seconds
+time_one() {
+  local tool=$1 target=$2 out start end
+  case $tool in
+    bitsd) out="$WORK/$target/up/file.bin" ;;
+    curl) out="$WORK/$target/put/file.bin" ;;
+  esac
+  rm -f "$out"
+  sync
+  start=$(now)
+  case $tool in
+    bitsd)
+      "$BIN/bitsadmin" /rawreturn /transfer upbench /upload /priority FOREGROUND \
+        "http://127.0.0.1:${UPLOAD_PORT[$target]}/file.bin" "$SRC" >/dev/null ;;
+    curl)
+      curl -sf -T "$SRC" "http://127.0.0.1:$NGINX_PORT/$target/put/file.bin"
+      [ "$target" = disk ] && sync -d "$out" ;;
+  esac
+  end=$(now)
+  cmp -s "$out" "$SRC" || { echo "bench: $tool produced a wrong file" >&2; exit 1; }
+  echo "$end - $start" | bc -l
+}
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "| server's destination | tool | median s | MB/s | ratio to curl |"
+echo "|---|---|---|---|---|"
+for target in tmpfs disk; do
+  declare -A times=() med=()
+  for _ in $(seq "$RUNS"); do
+    for tool in curl bitsd; do
+      times[$tool]+="$(time_one $tool "$target") "
+    done
+  done
+  for tool in curl bitsd; do
+    med[$tool]=$(tr ' ' '\n' <<<"${times[$tool]}" | grep . | median)
+    mbs=$(echo "$SIZE_MB * 1.048576 / ${med[$tool]}" | bc -l)
+    ratio=$(echo "${med[curl]} / ${med[$tool]}" | bc -l)
+    printf "| %s | %s | %.3f | %.0f | %.2f |\n" "$target" "$tool" "${med[$tool]}" "$mbs" "$ratio"
+  done
+  unset med times
+done
