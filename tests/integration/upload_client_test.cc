@@ -145,6 +145,10 @@ TEST_F(UploadClientTest, UploadArrivesByteIdenticalAndTheSessionIsClosed) {
   EXPECT_EQ(info->progress.bytes_total, (5u << 20) + 123);
   ASSERT_EQ(job.complete().code(), hr::S_OK);
   EXPECT_EQ(read_bytes(root + "/up/dump.bin"), read_bytes(local + "/dump.bin"));
+  auto all = packets();
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(strcasecmp(all.front().value("packet", "").c_str(), "Ping"), 0);  // Ping comes first
+  EXPECT_EQ(count("Ping"), 1);
   EXPECT_EQ(count("Create-Session"), 1);
   EXPECT_EQ(count("Fragment"), 6);  // 1 MiB fragments
   EXPECT_EQ(count("Close-Session"), 1);

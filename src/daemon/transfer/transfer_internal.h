@@ -47,7 +47,7 @@ struct TransferEngine::Transfer {
   std::uint32_t retry_after_s = 0;  // Retry-After of the latest response
   bool peer_unreachable = false;    // a connection was not tried: its link is down
   // Uploads (upload_transfer.cc).
-  enum class Packet { kCreateSession, kFragment, kCloseSession, kCancelSession };
+  enum class Packet { kPing, kCreateSession, kFragment, kCloseSession, kCancelSession };
   Packet packet = Packet::kCreateSession;
   std::string session_id;
   std::string host_id;

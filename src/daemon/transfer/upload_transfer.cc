@@ -1,8 +1,8 @@
 // The upload path of the transfer engine: the client side of the BITS upload protocol
-// (bits-spec §6). One packet at a time per session: Create-Session (unless the job already
-// has a session), then Fragments from what the server acknowledged, each answered with the
-// next offset it expects; a plain upload ends with Close-Session. The local file is opened
-// as the job owner and checked before every fragment: a change is BG_E_LOCAL_FILE_CHANGED.
+// (bits-spec §6). One packet at a time per session: Ping then Create-Session (unless the
+// job already has a session), then Fragments from what the server acknowledged, each answered with
+// the next offset it expects; a plain upload ends with Close-Session. The local file is opened as
+// the job owner and checked before every fragment: a change is BG_E_LOCAL_FILE_CHANGED.
 #include <fcntl.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -161,6 +161,9 @@ bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
   std::string name = t.request.upload_file.substr(t.request.upload_file.rfind('/') + 1);
   t.body.clear();
   switch (packet) {
+    case Packet::kPing:  // opens the connection and settles authentication cheaply
+      add("BITS-Packet-Type: Ping");
+      break;
     case Packet::kCreateSession:
       add("BITS-Packet-Type: Create-Session");
       add(std::string("BITS-Supported-Protocols: ") + kProtocol);
@@ -235,6 +238,16 @@ bool continue_from(Transfer& t, CURLM* multi, std::uint64_t next) {
   return send_packet(t, multi, Packet::kCloseSession);
 }
 
+// Ping: a 2xx Ack goes on to Create-Session; a failure is the server's (with its HRESULT
+// when it gave one), as for any other packet.
+bool after_ping(Transfer& t, CURLM* multi, long status) {
+  if (status / 100 != 2) {
+    t.fail(ack_failure(t, status), "Ping: HTTP status " + std::to_string(status));
+    return false;
+  }
+  return send_packet(t, multi, Packet::kCreateSession);
+}
+
 bool after_create_session(Transfer& t, CURLM* multi, long status) {
   std::string session = ack_header(t, "bits-session-id");
   std::string protocol = ack_header(t, "bits-protocol");
@@ -274,7 +287,7 @@ bool after_fragment(Transfer& t, CURLM* multi, long status) {
     t.host_id.clear();
     t.observer->on_progress(t.token, 0);
     t.synced = t.offset = 0;
-    return send_packet(t, multi, Packet::kCreateSession);
+    return send_packet(t, multi, Packet::kPing);
   }
   if (status == 413 && !(error && *error == hr::BG_E_TOO_LARGE)) {
     if (t.fragment_size / 2 < kMinFragment) {
@@ -352,7 +365,7 @@ bool begin_upload(Transfer& t, CURLM* multi) {
   t.total = t.upload_size;
   t.seen.size = t.upload_size;
   t.synced = t.offset = std::min(t.request.durable_offset, t.upload_size);
-  if (t.session_id.empty()) return send_packet(t, multi, Packet::kCreateSession);
+  if (t.session_id.empty()) return send_packet(t, multi, Packet::kPing);
   // A session from before (a restart): the server answers with where to go on from.
   t.observer->on_upload_session(t.token, t.session_id, t.host_id, 0, t.local_validators);
   return send_packet(t, multi, Packet::kFragment);
@@ -368,6 +381,8 @@ bool after_upload_packet(Transfer& t, CURLM* multi, CURLcode code) {
   long status = 0;
   curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
   switch (t.packet) {
+    case Packet::kPing:
+      return after_ping(t, multi, status);
     case Packet::kCreateSession:
       return after_create_session(t, multi, status);
     case Packet::kFragment:
