@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DOPENBITS_FUZZ=ON -DOPENBITS_BUILD_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j2 --target rpc_fuzz cli_fuzz validation_fuzz http_headers_fuzz
+cmake --build build-fuzz -j2 --target rpc_fuzz cli_fuzz validation_fuzz http_headers_fuzz \
+  upload_server_fuzz
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-for target in rpc cli validation http_headers; do
+for target in rpc cli validation http_headers upload_server; do
   mkdir -p "$scratch/$target"
   echo "== fuzz $target for ${seconds}s"
   (cd "$scratch" && "$OLDPWD/build-fuzz/bin/${target}_fuzz" -max_total_time="$seconds" \

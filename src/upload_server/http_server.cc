@@ -10,6 +10,8 @@
 #include <chrono>
 #include <limits>
 
+#include "src/upload_server/acks.h"
+
 namespace openbits::upload {
 namespace {
 
@@ -61,6 +63,26 @@ asio::awaitable<bool> write_response(Stream& stream, Response response, unsigned
   co_return !ec;
 }
 
+// The service does not throw by design; should it ever, the client still gets an Ack (500,
+// E_FAIL) instead of a silently closed connection, and the server goes on.
+Dispatch begin_safely(UploadService& service, const RequestHead& head) {
+  try {
+    return service.begin(head);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: {}", head.method, head.target, e.what());
+    return Dispatch{error_ack(500, kEFail, kContextServer), nullptr};
+  }
+}
+
+Response finish_safely(BodySink& sink) {
+  try {
+    return sink.finish();
+  } catch (const std::exception& e) {
+    spdlog::error("finishing a request: {}", e.what());
+    return error_ack(500, kEFail, kContextServer);
+  }
+}
+
 // Serves requests on one connection until it closes, errs, or asks for no keep-alive.
 template <class Stream>
 asio::awaitable<void> serve_requests(Stream& stream, UploadService& service,
@@ -83,7 +105,7 @@ asio::awaitable<void> serve_requests(Stream& stream, UploadService& service,
     if (auto length = parser.content_length()) head.content_length = *length;
     bool keep_alive = parser.get().keep_alive();
     unsigned version = parser.get().version();
-    Dispatch dispatch = service.begin(head);
+    Dispatch dispatch = begin_safely(service, head);
     bool expects_continue = beast::iequals(parser.get()[http::field::expect], "100-continue");
     if (!dispatch.sink && (expects_continue || head.content_length.value_or(0) > kMaxDrain)) {
       keep_alive = false;  // refused before the body: close rather than read it
@@ -115,7 +137,8 @@ asio::awaitable<void> serve_requests(Stream& stream, UploadService& service,
         keep_alive = false;  // a refused body too large to read through: close instead
       }
     }
-    Response response = dispatch.sink ? dispatch.sink->finish() : std::move(dispatch.response);
+    Response response =
+        dispatch.sink ? finish_safely(*dispatch.sink) : std::move(dispatch.response);
     beast::get_lowest_layer(stream).expires_after(kIdleTimeout);
     if (!co_await write_response(stream, std::move(response), version, keep_alive) || !keep_alive) {
       co_return;

@@ -287,10 +287,16 @@ std::size_t SessionStore::expire(std::int64_t now, std::uint64_t timeout) {
 
 bool SessionStore::persist(Session& session) {
   if (session.removed) return false;
+  std::string text;
+  try {
+    text = to_json(session.state).dump();
+  } catch (const nlohmann::json::exception&) {  // e.g. a string that is not UTF-8
+    errno = EINVAL;
+    return false;
+  }
   UniqueFd fd(::openat(session.dir.get(), kStateTemp,
                        O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.valid() || !write_all(fd.get(), to_json(session.state).dump()) ||
-      ::fdatasync(fd.get()) != 0) {
+  if (!fd.valid() || !write_all(fd.get(), text) || ::fdatasync(fd.get()) != 0) {
     return false;
   }
   if (::renameat(session.dir.get(), kStateTemp, session.dir.get(), kStateFile) != 0) return false;

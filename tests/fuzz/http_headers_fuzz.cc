@@ -1,8 +1,11 @@
 // libFuzzer target: everything bitsd parses from an HTTP server's response (each header
 // line of the input is offered as ETag, Last-Modified, Accept-Ranges, Content-Range and
-// Content-Length; the first two bytes are a status code to classify). Nothing may crash;
+// Content-Length, and split as a BITS upload Ack's header with its HRESULT; the first two
+// bytes are a status code to classify). Nothing may crash;
 // a parsed number must print back as its digits, a header value must come from its line.
+#include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "src/daemon/transfer/http_headers.h"
@@ -22,7 +25,32 @@ void check_number(const std::string& text) {
   if (std::to_string(*n) != expected) __builtin_trap();
 }
 
+// An Ack header: the name is lower case and from the line; a parsed HRESULT prints back
+// as the hex digits it came from.
+void check_ack_line(const std::string& line) {
+  auto field = split_header_line(line);
+  if (!field) return;
+  for (char c : field->name) {
+    if (c >= 'A' && c <= 'Z') __builtin_trap();
+  }
+  if (field->name.size() > line.size()) __builtin_trap();
+  check_number(field->value);
+  auto code = parse_hresult_hex(field->value);
+  if (!code) return;
+  std::string digits = field->value;
+  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+    digits = digits.substr(2);
+  }
+  for (char& c : digits) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::size_t first = digits.find_first_not_of('0');
+  digits = first == std::string::npos ? "0" : digits.substr(first);
+  char printed[16];
+  std::snprintf(printed, sizeof printed, "%x", static_cast<unsigned>(*code));
+  if (digits != printed) __builtin_trap();
+}
+
 void check_line(const std::string& line, RemoteValidators& seen) {
+  check_ack_line(line);
   for (const char* name : {"etag", "last-modified", "accept-ranges", "content-range",
                            "content-length", "retry-after"}) {
     auto value = header_value(line, name);

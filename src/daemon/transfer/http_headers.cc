@@ -49,4 +49,32 @@ ContentRange parse_content_range(const std::string& value) {
   return range;
 }
 
+std::optional<HeaderField> split_header_line(const std::string& line) {
+  if (line.rfind("HTTP/", 0) == 0) return std::nullopt;
+  std::size_t colon = line.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  HeaderField field{line.substr(0, colon), trim_header_value(line.substr(colon + 1))};
+  for (char& c : field.name) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return field;
+}
+
+std::optional<std::uint32_t> parse_hresult_hex(const std::string& text) {
+  std::size_t start = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  start *= 2;
+  if (start == text.size() || text.size() - start > 8 ||
+      text.find_first_not_of("0123456789abcdefABCDEF", start) != std::string::npos) {
+    return std::nullopt;
+  }
+  std::uint32_t value = 0;
+  for (std::size_t i = start; i < text.size(); ++i) {
+    char c = text[i];
+    std::uint32_t digit = c <= '9' ? static_cast<std::uint32_t>(c - '0')
+                                   : static_cast<std::uint32_t>((c | 0x20) - 'a' + 10);
+    value = (value << 4) | digit;
+  }
+  return value;
+}
+
 }  // namespace openbits::daemon::transfer_detail

@@ -1,6 +1,6 @@
 // Parsers of HTTP response header lines (untrusted server input): header name matching,
-// decimal numbers and Content-Range. Pure functions; thread-safe. Fuzzed by
-// tests/fuzz/http_headers_fuzz.cc.
+// decimal numbers, Content-Range, and the BITS upload Acks' header lines and HRESULTs. Pure
+// functions; thread-safe. Fuzzed by tests/fuzz/http_headers_fuzz.cc.
 #pragma once
 
 #include <cstdint>
@@ -24,5 +24,17 @@ struct ContentRange {
   std::optional<std::uint64_t> total;
 };
 ContentRange parse_content_range(const std::string& value);
+
+// A BITS upload Ack's header line split into its lower-cased name and trimmed value;
+// nullopt for a status line or a line without a colon.
+struct HeaderField {
+  std::string name;
+  std::string value;
+};
+std::optional<HeaderField> split_header_line(const std::string& line);
+
+// BITS-Error-Code / BITS-Error: an HRESULT in hex ("0x80200020" or "80200020"), nothing
+// else after it; nullopt when it is not one or does not fit in 32 bits.
+std::optional<std::uint32_t> parse_hresult_hex(const std::string& text);
 
 }  // namespace openbits::daemon::transfer_detail

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "src/daemon/transfer/http_headers.h"
 #include "src/daemon/transfer/transfer_internal.h"
 
 namespace openbits::daemon::transfer_detail {
@@ -23,26 +24,14 @@ constexpr int kMaxResends = 3;  // Close/Cancel-Session after a 5xx
 
 using Packet = Transfer::Packet;
 
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 size_t on_ack_header(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::string line(data, size * count);
   if (line.rfind("HTTP/", 0) == 0) {
     t->ack.clear();  // a new response (100 Continue, then the Ack)
-    return size * count;
+  } else if (auto field = split_header_line(line)) {
+    t->ack[field->name] = field->value;
   }
-  std::size_t colon = line.find(':');
-  if (colon == std::string::npos) return size * count;
-  std::string value = line.substr(colon + 1);
-  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
-    value.pop_back();
-  }
-  std::size_t start = value.find_first_not_of(" \t");
-  t->ack[lower(line.substr(0, colon))] = start == std::string::npos ? "" : value.substr(start);
   return size * count;
 }
 
@@ -53,24 +42,13 @@ std::string ack_header(const Transfer& t, const char* name) {
   return it == t.ack.end() ? std::string() : it->second;
 }
 
-std::optional<std::uint64_t> parse_u64(const std::string& text) {
-  if (text.empty() || text.size() > 19 ||
-      text.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  return std::stoull(text);
-}
-
 // The HRESULT a failed Ack carries (BITS-Error-Code, or [MC-BUP]'s BITS-Error), if any.
 std::optional<HRESULT> ack_error(const Transfer& t) {
   std::string text = ack_header(t, "bits-error-code");
   if (text.empty()) text = ack_header(t, "bits-error");
-  if (text.empty()) return std::nullopt;
-  errno = 0;
-  char* end = nullptr;
-  unsigned long long value = std::strtoull(text.c_str(), &end, 16);
-  if (errno != 0 || end == text.c_str() || value > 0xFFFFFFFFull) return std::nullopt;
-  return static_cast<HRESULT>(value);
+  auto code = parse_hresult_hex(text);
+  if (!code) return std::nullopt;
+  return static_cast<HRESULT>(*code);
 }
 
 // A non-2xx Ack: the server's HRESULT and context if it gave them, else the HTTP status;
@@ -264,7 +242,7 @@ bool after_create_session(Transfer& t, CURLM* multi, long status) {
   t.session_id = session;
   t.host_id = ack_header(t, "bits-host-id");
   std::uint32_t fallback = 0;
-  if (auto s = parse_u64(ack_header(t, "bits-host-id-fallback-timeout"))) {
+  if (auto s = parse_number(ack_header(t, "bits-host-id-fallback-timeout"))) {
     fallback = static_cast<std::uint32_t>(std::min<std::uint64_t>(*s, 0xFFFFFFFFu));
   }
   t.observer->on_upload_session(t.token, t.session_id, t.host_id, fallback, t.local_validators);
@@ -297,7 +275,7 @@ bool after_fragment(Transfer& t, CURLM* multi, long status) {
     t.fragment_size /= 2;  // the server wants smaller fragments
     return send_packet(t, multi, Packet::kFragment);
   }
-  auto next = parse_u64(ack_header(t, "bits-received-content-range"));
+  auto next = parse_number(ack_header(t, "bits-received-content-range"));
   if ((status == 200 || status == 201 || status == 416) && next) {
     announce(t);
     return continue_from(t, multi, *next);

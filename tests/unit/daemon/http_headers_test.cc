@@ -36,5 +36,30 @@ TEST(HttpHeadersTest, ContentRangeGivesStartAndTotal) {
   EXPECT_FALSE(parse_content_range("bytes 18446744073709551716-1/2").start.has_value());
 }
 
+TEST(HttpHeadersTest, AckHeaderLinesSplitIntoLowerCaseNameAndTrimmedValue) {
+  auto f = split_header_line("BITS-Received-Content-Range:  1048576\r\n");
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->name, "bits-received-content-range");
+  EXPECT_EQ(f->value, "1048576");
+  EXPECT_FALSE(split_header_line("HTTP/1.1 200 OK\r\n").has_value());
+  EXPECT_FALSE(split_header_line("\r\n").has_value());
+  auto empty = split_header_line("BITS-Reply-URL:\r\n");
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_EQ(empty->value, "");
+}
+
+TEST(HttpHeadersTest, BitsErrorCodesAreHexHresults) {
+  EXPECT_EQ(parse_hresult_hex("0x80200020"), 0x80200020u);
+  EXPECT_EQ(parse_hresult_hex("80200020"), 0x80200020u);
+  EXPECT_EQ(parse_hresult_hex("0X8019019d"), 0x8019019Du);
+  EXPECT_EQ(parse_hresult_hex("5"), 5u);
+  EXPECT_FALSE(parse_hresult_hex("0x180200020").has_value());  // more than 32 bits
+  EXPECT_FALSE(parse_hresult_hex("0x").has_value());
+  EXPECT_FALSE(parse_hresult_hex("").has_value());
+  EXPECT_FALSE(parse_hresult_hex("0x8020 0020").has_value());
+  EXPECT_FALSE(parse_hresult_hex("-1").has_value());
+  EXPECT_FALSE(parse_hresult_hex("0x8020002g").has_value());
+}
+
 }  // namespace
 }  // namespace openbits::daemon::transfer_detail

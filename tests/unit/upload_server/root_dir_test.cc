@@ -35,6 +35,21 @@ TEST(ParseUrlPath, RefusesEscapesAndHiddenNames) {
   }
 }
 
+// Found by upload_server_fuzz: a name that is not UTF-8 could not be written into the
+// session's state.json, and the request got no answer and left a half-made session behind.
+TEST(ParseUrlPath, RefusesNamesThatAreNotUtf8) {
+  for (const char* target :
+       {"/up/a%FFb",
+        "/up/a\xff"
+        "b",
+        "/up/%C0%AF", "/up/%ED%A0%80", "/up/%E2%82", "/up/%F4%90%80%80", "/up/%80"}) {
+    EXPECT_FALSE(parse_url_path(target)) << target;
+  }
+  for (const char* target : {"/up/%C3%A9t%C3%A9.bin", "/up/%E2%82%AC", "/up/%F0%9F%93%A6"}) {
+    EXPECT_TRUE(parse_url_path(target)) << target;
+  }
+}
+
 TEST(ParseUrlPath, DecodesOnlyOnce) {
   auto url = parse_url_path("/%252e%252e");
   ASSERT_TRUE(url);
