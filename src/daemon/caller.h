@@ -23,7 +23,7 @@ struct Caller {
   bool elevated = false;  // uid 0 or non-empty effective capabilities
   std::uint32_t integrity_level = kIntegrityMedium;
   std::uint64_t connection = 0;  // the RPC connection (callbacks go back on it); 0 = none
-  mode_t umask = 022;  // the calling process's umask (/proc/<pid>/status), 022 if unknown
+  mode_t umask = 022;            // the calling process's umask (/proc/<pid>/status), 022 if unknown
 };
 
 // Builds a Caller from peer credentials: admin from uid 0 or membership of admin_gid;

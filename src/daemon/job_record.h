@@ -14,6 +14,9 @@
 
 namespace openbits::daemon {
 
+// BITS-Host-Id without BITS-Host-Id-Fallback-Timeout: keep trying the host id for ever.
+inline constexpr std::uint32_t kNeverFallBack = 0xFFFFFFFFu;
+
 struct FileRecord {
   FileInfo info;
   // Validators of the remote file, as first seen; a change restarts the file.
@@ -47,9 +50,9 @@ struct JobRecord {
   // Upload and upload-reply jobs (bits-spec §6): the server's session, what the local file
   // looked like when the upload began (a change is BG_E_LOCAL_FILE_CHANGED), and the reply.
   struct Upload {
-    std::string session_id;                     // empty: no session yet
-    std::string host_id;                        // BITS-Host-Id: later packets go to this host
-    std::uint32_t host_id_fallback_s = 0;       // 0: never fall back
+    std::string session_id;  // empty: no session yet
+    std::string host_id;     // BITS-Host-Id: later packets go to this host
+    std::uint32_t host_id_fallback_s = kNeverFallBack;  // BITS-Host-Id-Fallback-Timeout
     std::string local_validators;               // "<size>:<mtime sec>.<nsec>" of the local file
     bool sent = false;                          // every byte acknowledged
     std::string reply_url;                      // BITS-Reply-URL of the last Ack

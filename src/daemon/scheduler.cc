@@ -356,7 +356,7 @@ void JobManager::on_error(std::uint64_t token, HRESULT code, ErrorContext contex
   error.protocol = kind.ok() && kind->kind == RemoteKind::kFile ? "file" : "http";
   if (code != hr::BG_E_NETWORK_DISCONNECTED) ++job->info.error_count;
   JobRecord::Upload& upload = job->upload;
-  if (!upload.host_id.empty() && upload.host_id_fallback_s > 0 &&
+  if (!upload.host_id.empty() && upload.host_id_fallback_s != kNeverFallBack &&
       context == ErrorContext::kGeneralTransport) {
     // BITS-Host-Id unreachable: after the fallback timeout, start over at the URL's host.
     std::int64_t now = clock_.monotonic_ms();

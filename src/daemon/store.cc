@@ -157,7 +157,7 @@ void read_upload_state(const std::string& text, JobRecord& job) {
   JobRecord::Upload& u = job.upload;
   u.session_id = j.value("session_id", std::string());
   u.host_id = j.value("host_id", std::string());
-  u.host_id_fallback_s = j.value("host_id_fallback_s", std::uint32_t{0});
+  u.host_id_fallback_s = j.value("host_id_fallback_s", kNeverFallBack);
   u.local_validators = j.value("local_validators", std::string());
   u.sent = j.value("sent", false);
   u.reply_url = j.value("reply_url", std::string());

@@ -226,6 +226,42 @@ TEST_F(UploadClientTest, LostSessionStartsOverWithANewOne) {
   EXPECT_EQ(count("Create-Session"), 2);
 }
 
+// BITS-Host-Id (web farms): every packet after Create-Session goes to that host name.
+TEST_F(UploadClientTest, PacketsAfterCreateSessionGoToTheHostId) {
+  start_reference(false, R"({"host_id": "localhost"})");
+  Job job = upload(JobType::kUpload, "farm.bin", (2 << 20) + 5);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  EXPECT_EQ(read_bytes(root + "/up/farm.bin"), read_bytes(local + "/farm.bin"));
+  std::string port = ":" + std::to_string(server->port());
+  int fragments = 0;
+  for (const auto& p : packets()) {
+    std::string packet = p.value("packet", "");
+    std::string host = p.value("host", "");
+    if (strcasecmp(packet.c_str(), "Ping") == 0 ||
+        strcasecmp(packet.c_str(), "Create-Session") == 0) {
+      EXPECT_EQ(host, "127.0.0.1" + port) << packet;
+    } else {
+      EXPECT_EQ(host, "localhost" + port) << packet;
+      fragments += strcasecmp(packet.c_str(), "Fragment") == 0;
+    }
+  }
+  EXPECT_EQ(fragments, 3);
+}
+
+// An unreachable host id is tried until BITS-Host-Id-Fallback-Timeout (here 0 s: at the first
+// failure), then the upload starts over at the URL's own host with a new session.
+TEST_F(UploadClientTest, UnreachableHostIdFallsBackToTheUrlsHost) {
+  // Nothing listens on 127.0.0.9 (the server binds 127.0.0.1): connections are refused.
+  start_reference(false, R"({"host_id": "127.0.0.9", "host_id_timeout": 0, "host_id_once": true})");
+  Job job = upload(JobType::kUpload, "fallback.bin", (1 << 20) + 77);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  EXPECT_EQ(read_bytes(root + "/up/fallback.bin"), read_bytes(local + "/fallback.bin"));
+  EXPECT_EQ(count("Create-Session"), 2);  // the second one at 127.0.0.1
+  EXPECT_GE(job.info()->error_count, 1u);
+}
+
 TEST_F(UploadClientTest, LocalFileChangedDuringTheUploadIsAnError) {
   start_reference(false, R"({"fail_packets": {"Fragment": [503, 1]}})");
   Job job = upload(JobType::kUpload, "log.txt", 500000);

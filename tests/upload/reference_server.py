@@ -19,10 +19,12 @@ with bits-upload-server. http.server dispatches the BITS_POST method to do_BITS_
     fail_packets     {"Fragment": [503, 2]}: answer that packet type with the status, N times
     error_header     "BITS-Error" to use [MC-BUP]'s header name instead of BITS-Error-Code
     auth             "user:password": require HTTP Basic auth (401 with a challenge)
-    host_id          BITS-Host-Id (and BITS-Host-Id-Fallback-Timeout from host_id_timeout)
+    host_id          BITS-Host-Id (and BITS-Host-Id-Fallback-Timeout from host_id_timeout);
+                     host_id_once: only in the first Create-Session's Ack
     drop_after       N: after N more Fragment bytes are read, close the connection unanswered
     no_reply_url     true: upload-reply Acks lack BITS-Reply-URL
-* Every request is logged as one JSON line to --log: packet, session, range, bytes written.
+* Every request is logged as one JSON line to --log: packet, session, range, bytes written,
+  and the Host header it was sent with.
 
 Usage: reference_server.py --root DIR --state DIR --log FILE [--reply] [--faults JSON]
        (prints "listening on 127.0.0.1:PORT")
@@ -52,6 +54,7 @@ class State:
     root = None
     state_dir = None
     log_path = None
+    host_id_announced = False
     reply = False
     faults = {}
 
@@ -109,6 +112,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def record(self, **entry):
+        entry["host"] = self.headers.get("Host", "")
         with State.lock, open(State.log_path, "a") as log:
             log.write(json.dumps(entry) + "\n")
 
@@ -227,7 +231,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             State.save(session)
         headers = {"BITS-Protocol": PROTOCOL, "BITS-Session-Id": session["id"],
                    "Accept-Encoding": "Identity"}
-        if State.faults.get("host_id"):
+        if State.faults.get("host_id") and not (State.faults.get("host_id_once") and
+                                                State.host_id_announced):
+            State.host_id_announced = True
             headers["BITS-Host-Id"] = State.faults["host_id"]
             if State.faults.get("host_id_timeout") is not None:
                 headers["BITS-Host-Id-Fallback-Timeout"] = str(State.faults["host_id_timeout"])

@@ -98,6 +98,7 @@ class TransferObserver {
                         std::uint32_t retry_after_s, const std::string& detail) = 0;
   // Uploads: the session in use (after Create-Session, or a new one after the server lost
   // the old) and the local file's validators; to be recorded before more bytes are sent.
+  // fallback_s: BITS-Host-Id-Fallback-Timeout, 0xFFFFFFFF when the Ack had none.
   virtual void on_upload_session(std::uint64_t /*token*/, const std::string& /*session_id*/,
                                  const std::string& /*host_id*/, std::uint32_t /*fallback_s*/,
                                  const std::string& /*local_validators*/) {}

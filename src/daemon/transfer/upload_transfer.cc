@@ -241,9 +241,9 @@ bool after_create_session(Transfer& t, CURLM* multi, long status) {
   }
   t.session_id = session;
   t.host_id = ack_header(t, "bits-host-id");
-  std::uint32_t fallback = 0;
+  std::uint32_t fallback = 0xFFFFFFFFu;  // absent: never fall back (bits-spec §6.4)
   if (auto s = parse_number(ack_header(t, "bits-host-id-fallback-timeout"))) {
-    fallback = static_cast<std::uint32_t>(std::min<std::uint64_t>(*s, 0xFFFFFFFFu));
+    fallback = static_cast<std::uint32_t>(std::min<std::uint64_t>(*s, 0xFFFFFFFEu));
   }
   t.observer->on_upload_session(t.token, t.session_id, t.host_id, fallback, t.local_validators);
   t.synced = 0;
@@ -345,7 +345,7 @@ bool begin_upload(Transfer& t, CURLM* multi) {
   t.synced = t.offset = std::min(t.request.durable_offset, t.upload_size);
   if (t.session_id.empty()) return send_packet(t, multi, Packet::kPing);
   // A session from before (a restart): the server answers with where to go on from.
-  t.observer->on_upload_session(t.token, t.session_id, t.host_id, 0, t.local_validators);
+  t.observer->on_upload_session(t.token, t.session_id, t.host_id, 0xFFFFFFFFu, t.local_validators);
   return send_packet(t, multi, Packet::kFragment);
 }
 
