@@ -27,6 +27,9 @@ std::string read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Uploaded files are compared with files_equal: a failed EXPECT_EQ of two multi-MiB strings
+// makes GoogleTest diff them line by line, which took 24 GB and the OOM killer in CI.
+
 // A server process that prints "listening on ADDR:PORT" when ready.
 class ServerProcess {
  public:
@@ -144,7 +147,7 @@ TEST_F(UploadClientTest, UploadArrivesByteIdenticalAndTheSessionIsClosed) {
   EXPECT_EQ(info->progress.bytes_transferred, (5u << 20) + 123);
   EXPECT_EQ(info->progress.bytes_total, (5u << 20) + 123);
   ASSERT_EQ(job.complete().code(), hr::S_OK);
-  EXPECT_EQ(read_bytes(root + "/up/dump.bin"), read_bytes(local + "/dump.bin"));
+  EXPECT_TRUE(files_equal(root + "/up/dump.bin", local + "/dump.bin")) << root + "/up/dump.bin";
   auto all = packets();
   ASSERT_FALSE(all.empty());
   EXPECT_EQ(strcasecmp(all.front().value("packet", "").c_str(), "Ping"), 0);  // Ping comes first
@@ -173,7 +176,7 @@ TEST_F(UploadClientTest, UploadReplyDeliversTheReplyAndClosesAfterIt) {
   EXPECT_EQ(last_packet(), "close-session");  // after the reply
   ASSERT_EQ(job.complete().code(), hr::S_OK);
   EXPECT_EQ(read_bytes(reply_name), text);
-  EXPECT_EQ(read_bytes(root + "/up/form.bin"), read_bytes(local + "/form.bin"));
+  EXPECT_TRUE(files_equal(root + "/up/form.bin", local + "/form.bin")) << root + "/up/form.bin";
 }
 
 TEST_F(UploadClientTest, SetReplyFileNameIsUsedAndReplyDataNeedsTransferred) {
@@ -200,7 +203,7 @@ TEST_F(UploadClientTest, TooLargeFragmentsAreShrunk) {
   Job job = upload(JobType::kUpload, "big.bin", 2 << 20);
   ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
             JobState::kTransferred);
-  EXPECT_EQ(read_bytes(root + "/up/big.bin"), read_bytes(local + "/big.bin"));
+  EXPECT_TRUE(files_equal(root + "/up/big.bin", local + "/big.bin")) << root + "/up/big.bin";
   bool refused = false;
   for (const auto& p : packets()) refused |= p.value("fragment_too_large", false);
   EXPECT_TRUE(refused);
@@ -222,7 +225,7 @@ TEST_F(UploadClientTest, LostSessionStartsOverWithANewOne) {
   Job job = upload(JobType::kUpload, "lost.bin", 3 << 20);
   ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
             JobState::kTransferred);
-  EXPECT_EQ(read_bytes(root + "/up/lost.bin"), read_bytes(local + "/lost.bin"));
+  EXPECT_TRUE(files_equal(root + "/up/lost.bin", local + "/lost.bin")) << root + "/up/lost.bin";
   EXPECT_EQ(count("Create-Session"), 2);
 }
 
@@ -232,7 +235,7 @@ TEST_F(UploadClientTest, PacketsAfterCreateSessionGoToTheHostId) {
   Job job = upload(JobType::kUpload, "farm.bin", (2 << 20) + 5);
   ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
             JobState::kTransferred);
-  EXPECT_EQ(read_bytes(root + "/up/farm.bin"), read_bytes(local + "/farm.bin"));
+  EXPECT_TRUE(files_equal(root + "/up/farm.bin", local + "/farm.bin")) << root + "/up/farm.bin";
   std::string port = ":" + std::to_string(server->port());
   int fragments = 0;
   for (const auto& p : packets()) {
@@ -257,7 +260,8 @@ TEST_F(UploadClientTest, UnreachableHostIdFallsBackToTheUrlsHost) {
   Job job = upload(JobType::kUpload, "fallback.bin", (1 << 20) + 77);
   ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
             JobState::kTransferred);
-  EXPECT_EQ(read_bytes(root + "/up/fallback.bin"), read_bytes(local + "/fallback.bin"));
+  EXPECT_TRUE(files_equal(root + "/up/fallback.bin", local + "/fallback.bin"))
+      << root + "/up/fallback.bin";
   EXPECT_EQ(count("Create-Session"), 2);  // the second one at 127.0.0.1
   EXPECT_GE(job.info()->error_count, 1u);
 }
@@ -321,7 +325,7 @@ TEST_F(UploadClientTest, CrashesOfClientAndServerDoNotResendAcknowledgedBytes) {
   ASSERT_TRUE(again.ok());
   ASSERT_EQ(wait_for_state(*again, {JobState::kTransferred, JobState::kError}, seconds(120)),
             JobState::kTransferred);
-  EXPECT_EQ(read_bytes(root + "/up/crash.bin"), read_bytes(local + "/crash.bin"));
+  EXPECT_TRUE(files_equal(root + "/up/crash.bin", local + "/crash.bin")) << root + "/up/crash.bin";
   std::uint64_t received = 0;
   for (const auto& p : packets()) {
     if (strcasecmp(p.value("packet", "").c_str(), "fragment") != 0 || !p.contains("range")) {
@@ -368,7 +372,7 @@ TEST_F(UploadClientTest, BitsadminUploadReplyCommands) {
       bitsadmin({"/transfer", "one", "/upload", url("/up/one.bin"), local + "/one.bin"});
   EXPECT_EQ(transfer.exit_code, 0) << transfer.out << transfer.err;
   EXPECT_NE(transfer.out.find("Transfer complete."), std::string::npos) << transfer.out;
-  EXPECT_EQ(read_bytes(root + "/up/one.bin"), read_bytes(local + "/one.bin"));
+  EXPECT_TRUE(files_equal(root + "/up/one.bin", local + "/one.bin")) << root + "/up/one.bin";
 }
 
 TEST_F(UploadClientTest, UploadToBitsUploadServer) {
@@ -381,7 +385,8 @@ TEST_F(UploadClientTest, UploadToBitsUploadServer) {
   ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
             JobState::kTransferred);
   ASSERT_EQ(job.complete().code(), hr::S_OK);
-  EXPECT_EQ(read_bytes(dir.path() + "/cpp-root/up/to-cpp.bin"), read_bytes(local + "/to-cpp.bin"));
+  EXPECT_TRUE(files_equal(dir.path() + "/cpp-root/up/to-cpp.bin", local + "/to-cpp.bin"))
+      << dir.path() + "/cpp-root/up/to-cpp.bin";
 }
 
 }  // namespace

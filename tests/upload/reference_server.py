@@ -287,6 +287,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.connection.shutdown(2)
             return
         body = self.rfile.read(length)
+        if len(body) != length:
+            # The client went away mid-body: nothing of this fragment counts (its bytes would
+            # be acknowledged without being on disk, leaving a hole in the file).
+            self.record(packet=packet, session=sid, range=[first, last], truncated=len(body))
+            self.close_connection = True
+            return
         with State.lock:
             session = State.load(sid) or session
             new_from = session["received"]
