@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,8 @@ namespace {
 pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log_path) {
   pid_t pid = ::fork();
   if (pid == 0) {
+    // Dies with the test: a test binary killed outright (OOM, timeout) leaves no servers.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     FILE* log = std::fopen(log_path.c_str(), "a");
     if (log) {
       ::dup2(fileno(log), 1);

@@ -2,6 +2,7 @@
 #include "tests/integration/fixture.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -50,6 +51,8 @@ namespace {
 pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
   pid_t pid = ::fork();
   if (pid == 0) {
+    // Dies with the test: a test binary killed outright (OOM, timeout) leaves no servers.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(log, 1);
     ::dup2(log, 2);
