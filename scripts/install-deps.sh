@@ -12,6 +12,8 @@ PACKAGES=(
   # tests and tooling
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format clang-tidy
   nginx openssl curl aria2 sqlite3 python3 bc tmux util-linux iproute2 procps
+  # servers that demand authentication (tests/integration/auth_servers.h)
+  apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user
 )
 
 missing=()
@@ -30,7 +32,7 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The nginx package starts a system nginx on port 80; openbits's tests run their own.
+# The nginx, apache2 and krb5 packages start system services; openbits's tests run their own.
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-  systemctl disable --now nginx >/dev/null 2>&1 || true
+  systemctl disable --now nginx apache2 krb5-kdc krb5-admin-server >/dev/null 2>&1 || true
 fi
