@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   # libraries (design.md, "Dependencies")
   libcurl4-openssl-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libcli11-dev
-  libspdlog-dev libfmt-dev libboost-dev libsystemd-dev
+  libspdlog-dev libfmt-dev libboost-dev libsystemd-dev libkrb5-dev
   # tests and tooling
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format clang-tidy
   nginx openssl curl aria2 sqlite3 python3 bc tmux util-linux iproute2 procps

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "src/daemon/transfer/negotiate.h"
 #include "tests/integration/fixture.h"
 
 namespace openbits::itest {
@@ -95,6 +96,33 @@ TEST_F(AuthServersTest, ServersAcceptTheRightCredentialsFromCurl) {
   }
   EXPECT_TRUE(bob);
   EXPECT_TRUE(alice);
+}
+
+// bitsd's own Negotiate token (from an explicit ticket cache, not the process's) is what
+// Apache's mod_auth_gssapi accepts; a cache without tickets is a clear error.
+TEST_F(AuthServersTest, NegotiateTokenFromAnExplicitCacheIsAccepted) {
+  std::string cache = dir.path() + "/alice.cc";
+  kdc->kinit("alice", "alice-password", cache, 0);
+  ::setenv("KRB5_CONFIG", kdc->krb5_conf().c_str(), 1);  // the test realm's KDC
+  ::unsetenv("KRB5CCNAME");
+  auto header = daemon::negotiate_authorization("localhost", "FILE:" + cache);
+  ASSERT_TRUE(header.ok()) << header.status().message();
+  EXPECT_EQ(header->rfind("Negotiate ", 0), 0u);
+  auto r = run_command({"/usr/bin/curl", "-s", "-f", "-H", "Authorization: " + *header,
+                        apache->url("/negotiate/report.txt")});
+  EXPECT_EQ(r.out, "kerberos-protected\n") << r.err;
+  auto empty = daemon::negotiate_authorization("localhost", "FILE:" + dir.path() + "/none.cc");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("none.cc"), std::string::npos);
+}
+
+TEST(DefaultCcacheTest, FileCachesFromTheEnvironmentElseTheUidsDefault) {
+  EXPECT_EQ(daemon::default_ccache(1000, ""), "FILE:/tmp/krb5cc_1000");
+  EXPECT_EQ(daemon::default_ccache(1000, "FILE:/run/user/1000/krb5cc"),
+            "FILE:/run/user/1000/krb5cc");
+  EXPECT_EQ(daemon::default_ccache(1000, "/tmp/cc"), "FILE:/tmp/cc");
+  EXPECT_EQ(daemon::default_ccache(1000, "KEYRING:persistent:1000"), "FILE:/tmp/krb5cc_1000");
+  EXPECT_EQ(daemon::default_ccache(1000, "FILE:relative"), "FILE:/tmp/krb5cc_1000");
 }
 
 }  // namespace
