@@ -6,10 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include "src/daemon/transfer/negotiate.h"
+#include "src/daemon/transfer/transfer_engine.h"
 #include "tests/integration/fixture.h"
 
 namespace openbits::itest {
@@ -114,6 +117,97 @@ TEST_F(AuthServersTest, NegotiateTokenFromAnExplicitCacheIsAccepted) {
   auto empty = daemon::negotiate_authorization("localhost", "FILE:" + dir.path() + "/none.cc");
   ASSERT_FALSE(empty.ok());
   EXPECT_NE(empty.status().message().find("none.cc"), std::string::npos);
+}
+
+// The engine's end of a transfer: complete, or the error's HRESULT.
+class Outcome : public daemon::TransferObserver {
+ public:
+  void on_connected(std::uint64_t) override {}
+  void on_validators(std::uint64_t, const daemon::RemoteValidators&, bool) override {}
+  void on_progress(std::uint64_t, std::uint64_t) override {}
+  void on_complete(std::uint64_t, std::uint64_t, std::int64_t) override { finish(0); }
+  void on_error(std::uint64_t, HRESULT code, ErrorContext, bool, std::uint32_t,
+                const std::string& detail) override {
+    detail_ = detail;
+    finish(code);
+  }
+  // 0 on success, else the HRESULT; waits at most 30 s.
+  HRESULT wait() {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, seconds(30), [&] { return done_; });
+    return done_ ? code_ : 0xFFFFFFFFu;
+  }
+  std::string detail() {
+    std::lock_guard lock(mutex_);
+    return detail_;
+  }
+
+ private:
+  void finish(HRESULT code) {
+    std::lock_guard lock(mutex_);
+    code_ = code;
+    done_ = true;
+    cv_.notify_all();
+  }
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  HRESULT code_ = 0;
+  std::string detail_;
+};
+
+// Implicit credentials in the engine: a job of user nobody answers Apache's Negotiate
+// challenge once with a token from nobody's own ticket cache (read as nobody), and gets the
+// file; the server saw the 401 and then alice's authenticated requests.
+TEST_F(AuthServersTest, EngineAnswersNegotiateWithTheOwnersTickets) {
+  constexpr uid_t kNobody = 65534;
+  std::string cache = dir.path() + "/nobody.cc";
+  kdc->kinit("alice", "alice-password", cache, kNobody);
+  ::setenv("KRB5_CONFIG", kdc->krb5_conf().c_str(), 1);
+  std::filesystem::permissions(out, std::filesystem::perms::all);
+  Outcome outcome;
+  {
+    daemon::TransferEngine engine(outcome);
+    daemon::TransferRequest request;
+    request.remote_name = apache->url("/negotiate/report.txt");
+    request.temp_name = out + "/.BIT1.tmp";
+    request.owner = daemon::Credentials{kNobody, 65534, {}, 022};
+    request.negotiate_ccache = "FILE:" + cache;
+    engine.start(request);
+    ASSERT_EQ(outcome.wait(), 0u) << outcome.detail();
+  }
+  std::ifstream in(out + "/.BIT1.tmp");
+  std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(body, "kerberos-protected\n");
+  auto requests = apache->requests();
+  ASSERT_GE(requests.size(), 2u);
+  EXPECT_EQ(requests.front().status, 401);
+  for (std::size_t i = 1; i < requests.size(); ++i) {
+    EXPECT_EQ(requests[i].user, "alice@" + Kdc::kRealm);
+    EXPECT_EQ(requests[i].status, 200);
+  }
+}
+
+// A cache the owner cannot read (root's, mode 0600) gives nothing: the 401 stands, as
+// ERROR 0x80190191 in REMOTE_FILE, and the server never saw a token.
+TEST_F(AuthServersTest, EngineNeverUsesATicketCacheTheOwnerCannotRead) {
+  std::string cache = dir.path() + "/root.cc";
+  kdc->kinit("alice", "alice-password", cache, 0);
+  ::chmod(cache.c_str(), 0600);
+  ::setenv("KRB5_CONFIG", kdc->krb5_conf().c_str(), 1);
+  std::filesystem::permissions(out, std::filesystem::perms::all);
+  Outcome outcome;
+  {
+    daemon::TransferEngine engine(outcome);
+    daemon::TransferRequest request;
+    request.remote_name = apache->url("/negotiate/report.txt");
+    request.temp_name = out + "/.BIT2.tmp";
+    request.owner = daemon::Credentials{65534, 65534, {}, 022};
+    request.negotiate_ccache = "FILE:" + cache;
+    engine.start(request);
+    EXPECT_EQ(outcome.wait(), 0x80190191u) << outcome.detail();
+  }
+  for (const auto& r : apache->requests()) EXPECT_EQ(r.authorization, "-");
 }
 
 TEST(DefaultCcacheTest, FileCachesFromTheEnvironmentElseTheUidsDefault) {

@@ -11,6 +11,7 @@
 #include <ctime>
 
 #include "src/daemon/transfer/http_headers.h"
+#include "src/daemon/transfer/negotiate.h"
 #include "src/daemon/transfer/transfer_internal.h"
 
 namespace openbits::daemon::transfer_detail {
@@ -33,6 +34,10 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     t->seen.accept_ranges = false;
     t->content_range.clear();
     t->retry_after_s = 0;
+    t->negotiate_challenged = false;
+  } else if (auto challenge = header_value(line, "www-authenticate");
+             challenge && strncasecmp(challenge->c_str(), "Negotiate", 9) == 0) {
+    t->negotiate_challenged = true;
   } else if (auto retry_after = header_value(line, "retry-after")) {
     t->retry_after_s = parse_retry_after(*retry_after, std::time(nullptr)).value_or(0);
   } else if (auto etag = header_value(line, "etag")) {
@@ -160,6 +165,42 @@ void set_custom_headers(Transfer& t) {
   if (t.headers) curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, t.headers);
 }
 
+// Negotiate with the owner's tickets: a fresh token for this request, added to the custom
+// headers. False (with the failure recorded) when no token can be made: the server's 401
+// stands.
+bool set_negotiate_header(Transfer& t) {
+  if (!t.negotiate) return true;
+  char* url = nullptr;
+  CURLU* u = curl_url();
+  std::string host;
+  if (curl_url_set(u, CURLUPART_URL, t.request.remote_name.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &url, 0) == CURLUE_OK) {
+    host = url;
+  }
+  curl_free(url);
+  curl_url_cleanup(u);
+  Result<std::string> authorization = Status(hr::E_FAIL, "no host");
+  {
+    ScopedFsCredentials as_owner(t.request.owner);  // the cache is read with the owner's rights
+    if (as_owner.ok() && !host.empty()) {
+      authorization = negotiate_authorization(host, t.request.negotiate_ccache);
+    }
+  }
+  if (!authorization.ok()) {
+    t.fail({0x80190191u, ErrorContext::kRemoteFile, false},
+           "Negotiate: " + authorization.status().message());
+    return false;
+  }
+  if (t.auth_headers) curl_slist_free_all(t.auth_headers);
+  t.auth_headers = nullptr;
+  for (curl_slist* h = t.headers; h != nullptr; h = h->next) {
+    t.auth_headers = curl_slist_append(t.auth_headers, h->data);
+  }
+  t.auth_headers = curl_slist_append(t.auth_headers, ("Authorization: " + *authorization).c_str());
+  curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, t.auth_headers);
+  return true;
+}
+
 void set_security(Transfer& t) {
   CURL* e = t.easy;
   std::uint32_t flags = t.request.security_flags;
@@ -188,6 +229,7 @@ bool prepare_easy(Transfer& t, bool head) {
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
   set_custom_headers(t);
+  if (!set_negotiate_header(t)) return false;
   if (head) {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     return true;

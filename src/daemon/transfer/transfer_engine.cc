@@ -420,7 +420,16 @@ void TransferEngine::handle_done(void* easy, int result) {
   } else if (code == CURLE_HTTP_RETURNED_ERROR) {
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    t->fail(status_failure(*t, status), "HTTP status " + std::to_string(status));
+    if (status == 401 && t->negotiate_challenged && !t->negotiate &&
+        !t->request.negotiate_ccache.empty()) {
+      // Answered once with the owner's tickets; a second 401 is the job's error.
+      t->negotiate = true;
+      running = t->phase == Transfer::Phase::kHead  ? start_head(*t, multi)
+                : t->phase == Transfer::Phase::kGet ? start_get(*t, multi)
+                                                    : start_verify(*t, multi);
+    } else {
+      t->fail(status_failure(*t, status), "HTTP status " + std::to_string(status));
+    }
   } else if (code != CURLE_OK) {
     t->fail(transport_failure(*t, code), curl_easy_strerror(code));
   } else if (t->phase == Transfer::Phase::kHead) {

@@ -59,6 +59,10 @@ struct TransferRequest {
   // (foreground jobs, bits-spec §4); otherwise it is BG_E_INSUFFICIENT_RANGE_SUPPORT.
   bool restart_if_no_range_support = false;
   std::chrono::seconds stall_timeout{60};  // no byte for this long: WINHTTP_TIMEOUT
+  // Implicit Negotiate credentials (SetCredentials NEGOTIATE with no user name): the
+  // owner's Kerberos ticket cache ("FILE:/tmp/krb5cc_1000"), read as the owner. A server
+  // that challenges with Negotiate gets one retry carrying a token from it (negotiate.h).
+  std::string negotiate_ccache;
   // Uploads: remote_name is the upload URL; durable_offset the bytes the server has
   // acknowledged. upload_file is read as the owner.
   std::string upload_file;

@@ -29,10 +29,15 @@ struct TransferEngine::Transfer {
   Phase phase = Phase::kHead;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
-  int fd = -1;               // the temp file
-  int source_fd = -1;        // file:// sources
-  std::uint64_t offset = 0;  // bytes in the temp file
-  std::uint64_t synced = 0;  // bytes known durable
+  // Negotiate (negotiate.h): the server asked for it; we answer every later request of this
+  // transfer with a fresh token (Kerberos authenticators are single-use).
+  bool negotiate_challenged = false;
+  bool negotiate = false;
+  curl_slist* auth_headers = nullptr;  // `headers` plus Authorization
+  int fd = -1;                         // the temp file
+  int source_fd = -1;                  // file:// sources
+  std::uint64_t offset = 0;            // bytes in the temp file
+  std::uint64_t synced = 0;            // bytes known durable
   Clock::time_point last_sync = Clock::now();
   RemoteValidators seen;      // from the latest response (or the source's stat)
   RemoteValidators expected;  // from HEAD, checked against each GET response
@@ -74,6 +79,7 @@ struct TransferEngine::Transfer {
   ~Transfer() {
     if (easy) curl_easy_cleanup(easy);
     if (headers) curl_slist_free_all(headers);
+    if (auth_headers) curl_slist_free_all(auth_headers);
     if (fd >= 0) ::close(fd);
     if (source_fd >= 0) ::close(source_fd);
   }
