@@ -11,7 +11,9 @@
 // lives.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -165,6 +167,20 @@ class OPENBITS_EXPORT Job {
   Status set_file_acl_flags(std::uint32_t flags);
   Status set_peer_caching_flags(std::uint32_t flags);
   Status set_security_flags(std::uint32_t flags);
+  // SetCredentials: one slot per (target, scheme); setting it again replaces it. Used only
+  // when the server (or proxy) challenges with that scheme; never readable back.
+  // RemoveCredentials: S_OK, or S_FALSE when the slot was empty.
+  Status set_credentials(const AuthCredentials& credentials);
+  Status remove_credentials(AuthTarget target, AuthScheme scheme);
+  // IBackgroundCopyJobHttpOptions: the client certificate for TLS, found now (as the job
+  // owner) in the store directory of `location` (see CertStoreLocation) by SHA-1 hash or
+  // by subject (a substring of the one-line subject, or the common name). Shown in
+  // JobInfo::client_certificate.
+  Status set_client_certificate_by_id(CertStoreLocation location, std::string_view store_name,
+                                      const std::array<std::uint8_t, 20>& hash);
+  Status set_client_certificate_by_name(CertStoreLocation location, std::string_view store_name,
+                                        std::string_view subject);
+  Status remove_client_certificate();
   Status set_custom_headers(const std::optional<std::string>& headers);  // nullopt clears
   Status make_custom_headers_write_only();
   Status set_http_method(std::string_view method);

@@ -46,6 +46,36 @@ enum class ErrorContext : int {
 
 enum class ProxyUsage : int { kPreconfig = 0, kNoProxy = 1, kOverride = 2, kAutodetect = 3 };
 
+// SetCredentials (BG_AUTH_TARGET, BG_AUTH_SCHEME).
+enum class AuthTarget : int { kServer = 1, kProxy = 2 };
+enum class AuthScheme : int { kBasic = 1, kDigest = 2, kNtlm = 3, kNegotiate = 4, kPassport = 5 };
+
+// Client certificate stores (BG_CERT_STORE_LOCATION). On Linux a store is a directory of
+// PEM or PKCS#12 files: CURRENT_USER and CURRENT_USER_GROUP_POLICY name the job owner's
+// ~/.config/openbits/certs/<store>/, every other location /etc/openbits/certs/<store>/.
+enum class CertStoreLocation : int {
+  kCurrentUser = 0,
+  kLocalMachine = 1,
+  kCurrentService = 2,
+  kServices = 3,
+  kUsers = 4,
+  kCurrentUserGroupPolicy = 5,
+  kLocalMachineGroupPolicy = 6,
+  kLocalMachineEnterprise = 7,
+};
+
+// Security flags (BG_SSL_*, BG_HTTP_REDIRECT_POLICY_*).
+inline constexpr std::uint32_t kSslEnableCrlCheck = 0x0001;
+inline constexpr std::uint32_t kSslIgnoreCertCnInvalid = 0x0002;
+inline constexpr std::uint32_t kSslIgnoreCertDateInvalid = 0x0004;
+inline constexpr std::uint32_t kSslIgnoreUnknownCa = 0x0008;
+inline constexpr std::uint32_t kSslIgnoreCertWrongUsage = 0x0010;
+inline constexpr std::uint32_t kRedirectPolicyAllowSilent = 0x0000;
+inline constexpr std::uint32_t kRedirectPolicyAllowReport = 0x0100;
+inline constexpr std::uint32_t kRedirectPolicyDisallow = 0x0200;
+inline constexpr std::uint32_t kRedirectPolicyMask = 0x0700;
+inline constexpr std::uint32_t kRedirectPolicyAllowHttpsToHttp = 0x0800;
+
 // Notify flags (BG_NOTIFY_*).
 inline constexpr std::uint32_t kNotifyJobTransferred = 0x01;
 inline constexpr std::uint32_t kNotifyJobError = 0x02;
@@ -76,6 +106,9 @@ inline constexpr std::size_t kMaxRemoteName = 2200;
 inline constexpr std::size_t kMaxRemoteSegment = 260;
 inline constexpr std::size_t kMaxLocalName = 260;  // MAX_PATH
 inline constexpr std::size_t kMaxProxyList = 4000;
+inline constexpr std::size_t kMaxUserName = 300;
+inline constexpr std::size_t kMaxPassword = 65535;
+inline constexpr std::size_t kMaxCertStoreName = 255;  // 256 with the terminator
 
 struct Guid {
   std::array<std::uint8_t, 16> bytes{};
@@ -139,6 +172,24 @@ struct ProxySettings {
   std::optional<std::string> bypass_list;
 };
 
+// SetCredentials: user name and password both nullopt mean the owner's implicit
+// credentials (NTLM and NEGOTIATE only: the owner's Kerberos tickets).
+struct AuthCredentials {
+  AuthTarget target = AuthTarget::kServer;
+  AuthScheme scheme = AuthScheme::kBasic;
+  std::optional<std::string> user_name;
+  std::optional<std::string> password;
+};
+
+// GetClientCertificate: where the certificate was found and which one it is.
+struct ClientCertificate {
+  CertStoreLocation location = CertStoreLocation::kCurrentUser;
+  std::string store_name;
+  std::array<std::uint8_t, 20> hash{};  // SHA-1 of the DER certificate
+  std::string subject;                  // one-line subject ("CN=...,O=...")
+  bool operator==(const ClientCertificate&) const = default;
+};
+
 // A snapshot of everything a job exposes through getters.
 struct JobInfo {
   Guid id;
@@ -168,6 +219,7 @@ struct JobInfo {
   std::uint32_t security_flags = 0;
   std::optional<std::string> custom_headers;  // none when unset or write-only
   bool custom_headers_write_only = false;
+  std::optional<ClientCertificate> client_certificate;
   std::string http_method = "GET";
   bool dynamic_content = false;
   bool high_performance = false;

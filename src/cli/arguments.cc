@@ -188,6 +188,60 @@ Result<std::optional<std::string>> parse_custom_headers(const std::vector<std::s
   return std::optional<std::string>(headers);
 }
 
+Result<AuthCredentials> parse_credentials_args(const std::vector<std::string>& values) {
+  if (values.size() != 2 && values.size() != 4) {
+    return invalid("give a target, a scheme, and for /SETCREDENTIALS a user name and password");
+  }
+  auto target = parse_auth_target(values[0]);
+  if (!target) return Status(hr::BG_E_INVALID_AUTH_TARGET, "the target is SERVER or PROXY");
+  auto scheme = parse_auth_scheme(values[1]);
+  if (!scheme) {
+    return Status(hr::BG_E_INVALID_AUTH_SCHEME,
+                  "the scheme is BASIC, DIGEST, NTLM, NEGOTIATE or PASSPORT");
+  }
+  AuthCredentials out{*target, *scheme, std::nullopt, std::nullopt};
+  if (values.size() == 4) {
+    out.user_name = null_or(values[2]);
+    out.password = null_or(values[3]);
+  }
+  return out;
+}
+
+Result<CertStoreLocation> parse_cert_store_location_arg(std::string_view text) {
+  if (auto n = parse_number(text)) {
+    if (*n < 1 || *n > 8) return Status(hr::E_NOTIMPL, "store locations are 1 to 8");
+    return static_cast<CertStoreLocation>(*n - 1);
+  }
+  if (auto location = parse_cert_store_location(text)) return *location;
+  return invalid("unknown certificate store location '" + std::string(text) + "'");
+}
+
+Result<std::array<std::uint8_t, 20>> parse_cert_hash(std::string_view text) {
+  std::string hex;
+  for (char c : text) {
+    if (c != ' ' && c != ':') hex.push_back(c);
+  }
+  std::array<std::uint8_t, 20> hash{};
+  if (hex.size() != 2 * hash.size()) {
+    return Status(hr::RPC_X_BAD_STUB_DATA, "a certificate hash is 40 hex digits (SHA-1)");
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < hash.size(); ++i) {
+    int high = nibble(hex[2 * i]);
+    int low = nibble(hex[2 * i + 1]);
+    if (high < 0 || low < 0) {
+      return Status(hr::RPC_X_BAD_STUB_DATA, "a certificate hash is 40 hex digits (SHA-1)");
+    }
+    hash[i] = static_cast<std::uint8_t>(high * 16 + low);
+  }
+  return hash;
+}
+
 Result<std::uint32_t> parse_u32(std::string_view text) {
   auto n = parse_number(text);
   if (!n || *n > 0xFFFFFFFFull) return invalid("'" + std::string(text) + "' is not a number");

@@ -4,6 +4,7 @@
 // Pure functions; no I/O.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -84,6 +85,15 @@ Result<NotifyCmdArgs> parse_notify_cmd_args(const std::vector<std::string>& valu
 
 // /SETCUSTOMHEADERS job header [header...]: one header per argument; a lone NULL clears.
 Result<std::optional<std::string>> parse_custom_headers(const std::vector<std::string>& values);
+
+// /SETCREDENTIALS job target scheme username password ("NULL NULL": implicit) and
+// /REMOVECREDENTIALS job target scheme.
+Result<AuthCredentials> parse_credentials_args(const std::vector<std::string>& values);
+// A certificate store location as bitsadmin takes it: 1-8 (1 = CURRENT_USER), CURRENT_USER,
+// or BG_CERT_STORE_LOCATION_CURRENT_USER.
+Result<CertStoreLocation> parse_cert_store_location_arg(std::string_view text);
+// A SHA-1 thumbprint: 40 hex digits (spaces and colons between bytes are ignored).
+Result<std::array<std::uint8_t, 20>> parse_cert_hash(std::string_view text);
 
 // A 32-bit number in decimal or 0x hex (seconds, flag masks).
 Result<std::uint32_t> parse_u32(std::string_view text);

@@ -13,12 +13,6 @@ namespace {
 // "Unable to <action>" error names.
 const std::map<std::string, std::string> kLaterCommands = {
     {"examples", "show examples"},
-    {"setcredentials", "set credentials"},
-    {"removecredentials", "remove credentials"},
-    {"getclientcertificate", "get client certificate"},
-    {"setclientcertificatebyid", "set client certificate"},
-    {"setclientcertificatebyname", "set client certificate"},
-    {"removeclientcertificate", "remove client certificate"},
     {"sethelpertoken", "set helper token"},
     {"gethelpertokensid", "get helper token SID"},
     {"sethelpertokenflags", "set helper token flags"},
@@ -137,6 +131,14 @@ The following commands are available:
 /SETPEERCACHINGFLAGS job flags   /SETSECURITYFLAGS job flags
 /SETHTTPMETHOD job verb          /SETCUSTOMHEADERS job header [header ...]
 /MAKECUSTOMHEADERSWRITEONLY job  /SETVALIDATIONSTATE job file_index TRUE|FALSE
+/SETCREDENTIALS job target scheme username password
+                                 (SERVER, PROXY; BASIC, DIGEST, NTLM, NEGOTIATE, PASSPORT;
+                                 NULL NULL: the owner's own Kerberos tickets)
+/REMOVECREDENTIALS job target scheme
+/SETCLIENTCERTIFICATEBYID job store_location store_name hex_sha1_hash
+/SETCLIENTCERTIFICATEBYNAME job store_location store_name subject_name
+                                 (locations 1-8, 1 = CURRENT_USER, 2 = LOCAL_MACHINE)
+/REMOVECLIENTCERTIFICATE job     /GETCLIENTCERTIFICATE job
 /GETERRORDESCRIPTION hresult     Prints the description of an error code
 
 Numbers may be decimal or 0x hexadecimal; NULL stands for "none".

@@ -131,6 +131,26 @@ int get_custom_headers(Context& ctx) {
   return ctx.value(opt(info->custom_headers));
 }
 
+// Location, store, SHA-1 hash and subject, one per line; /RAWRETURN: the hash alone.
+int get_client_certificate(Context& ctx) {
+  auto info = job_info(ctx, "client certificate", 1);
+  if (!info) return 1;
+  if (!info->client_certificate) {
+    return ctx.fail("get client certificate",
+                    Status(hr::CRYPT_E_NOT_FOUND, "The job has no client certificate."));
+  }
+  const ClientCertificate& c = *info->client_certificate;
+  std::string hash;
+  for (std::uint8_t b : c.hash) {
+    char pair[3];
+    std::snprintf(pair, sizeof pair, "%02x", b);
+    hash += pair;
+  }
+  if (ctx.inv.raw) return ctx.value(hash);
+  return ctx.value("Location: " + to_string(c.location) + "\nStore: " + c.store_name +
+                   "\nHash: " + hash + "\nSubject: " + c.subject);
+}
+
 int get_error(Context& ctx) {
   auto info = job_info(ctx, "error", 1);
   if (!info) return 1;
@@ -210,6 +230,7 @@ int get_error_description(Context& ctx) {
 void add_getter_commands(std::map<std::string, Handler>& table) {
   for (const GetterSpec& spec : kGetters) table[spec.command] = getter(spec);
   table["getcustomheaders"] = get_custom_headers;
+  table["getclientcertificate"] = get_client_certificate;
   table["geterror"] = get_error;
   table["geterrordescription"] = get_error_description;
   table["getreplyfilename"] = get_reply_file_name;

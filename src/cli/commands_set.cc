@@ -74,6 +74,24 @@ Status set_validation(Job& j, Args a) {
   return (*files)[*index].set_validation_state(*valid);
 }
 
+Status set_credentials(Job& j, Args a) {
+  auto credentials = parse_credentials_args(a);
+  return credentials.ok() ? j.set_credentials(*credentials) : credentials.status();
+}
+
+Status set_certificate_by_id(Job& j, Args a) {
+  auto location = parse_cert_store_location_arg(a[0]);
+  if (!location.ok()) return location.status();
+  auto hash = parse_cert_hash(a[2]);
+  return hash.ok() ? j.set_client_certificate_by_id(*location, a[1], *hash) : hash.status();
+}
+
+Status set_certificate_by_name(Job& j, Args a) {
+  auto location = parse_cert_store_location_arg(a[0]);
+  if (!location.ok()) return location.status();
+  return j.set_client_certificate_by_name(*location, a[1], joined({a.begin() + 2, a.end()}));
+}
+
 const SetterSpec kSetters[] = {
     {"setdisplayname", "display name", "/SETDISPLAYNAME job name", 1, kAny,
      [](Job& j, Args a) { return j.set_display_name(joined(a)); }},
@@ -107,6 +125,15 @@ const SetterSpec kSetters[] = {
      0, 0, [](Job& j, Args) { return j.make_custom_headers_write_only(); }},
     {"setreplyfilename", "reply file name", "/SETREPLYFILENAME job path", 1, 1,
      [](Job& j, Args a) { return j.set_reply_file_name(a[0]); }},
+    {"setcredentials", "credentials",
+     "/SETCREDENTIALS job SERVER|PROXY BASIC|DIGEST|NTLM|NEGOTIATE|PASSPORT username password", 4,
+     4, set_credentials},
+    {"setclientcertificatebyid", "client certificate",
+     "/SETCLIENTCERTIFICATEBYID job store_location store_name hex_cert_hash", 3, 3,
+     set_certificate_by_id},
+    {"setclientcertificatebyname", "client certificate",
+     "/SETCLIENTCERTIFICATEBYNAME job store_location store_name subject_name", 3, kAny,
+     set_certificate_by_name},
     {"setvalidationstate", "validation state", "/SETVALIDATIONSTATE job file_index TRUE|FALSE", 2,
      2, set_validation},
 };
@@ -133,10 +160,39 @@ Handler setter(const SetterSpec& spec) {
   };
 }
 
+// /REMOVECREDENTIALS job target scheme: "Credentials removed." or, when the slot was empty,
+// "No credentials were set." (S_FALSE).
+int remove_credentials(Context& ctx) {
+  const auto& args = ctx.inv.args;
+  const char* synopsis = "/REMOVECREDENTIALS job SERVER|PROXY BASIC|DIGEST|NTLM|NEGOTIATE|PASSPORT";
+  if (args.size() != 3) return ctx.usage(synopsis);
+  auto which = parse_credentials_args({args[1], args[2]});
+  if (!which.ok()) return ctx.fail("remove credentials", which.status());
+  auto job = ctx.resolve(args[0]);
+  if (!job.ok()) return ctx.fail("remove credentials", job.status());
+  Status s = job->remove_credentials(which->target, which->scheme);
+  if (!s.ok()) return ctx.fail("remove credentials", s);
+  ctx.out << (s.code() == hr::S_FALSE ? "No credentials were set.\n" : "Credentials removed.\n");
+  return 0;
+}
+
+int remove_client_certificate(Context& ctx) {
+  if (ctx.inv.args.size() != 1) return ctx.usage("/REMOVECLIENTCERTIFICATE job");
+  auto job = ctx.resolve(ctx.inv.args[0]);
+  if (!job.ok()) return ctx.fail("remove client certificate", job.status());
+  if (Status s = job->remove_client_certificate(); !s.ok()) {
+    return ctx.fail("remove client certificate", s);
+  }
+  ctx.out << "Client certificate removed.\n";
+  return 0;
+}
+
 }  // namespace
 
 void add_setter_commands(std::map<std::string, Handler>& table) {
   for (const SetterSpec& spec : kSetters) table[spec.command] = setter(spec);
+  table["removecredentials"] = remove_credentials;
+  table["removeclientcertificate"] = remove_client_certificate;
 }
 
 }  // namespace openbits::cli

@@ -121,7 +121,14 @@ void verbose_tail(std::ostream& out, const JobInfo& job) {
       << "\tEnable download from peers      :" << bool_text(job.peer_caching_flags & 0x1) << '\n'
       << "\tEnable serving to peers         :" << bool_text(job.peer_caching_flags & 0x2) << '\n'
       << "CUSTOM HEADERS: "
-      << (job.custom_headers_write_only ? "(write-only)" : null_text(job.custom_headers)) << '\n';
+      << (job.custom_headers_write_only ? "(write-only)" : null_text(job.custom_headers)) << '\n'
+      << "SECURITY FLAGS: " << job.security_flags << " HTTP METHOD: " << job.http_method << '\n'
+      << "CLIENT CERTIFICATE: "
+      << (job.client_certificate
+              ? to_string(job.client_certificate->location) + " " +
+                    job.client_certificate->store_name + " " + job.client_certificate->subject
+              : std::string("NONE"))
+      << '\n';
 }
 
 }  // namespace

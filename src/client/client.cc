@@ -364,6 +364,38 @@ Status Job::set_custom_headers(const std::optional<std::string>& headers) {
 Status Job::make_custom_headers_write_only() {
   return set_job_property(*connection_, id_, "custom_headers_write_only", true);
 }
+Status Job::set_credentials(const AuthCredentials& credentials) {
+  json params = credentials;
+  params["job_id"] = id_;
+  return status_from_result(connection_->call(m::kSetCredentials, params));
+}
+Status Job::remove_credentials(AuthTarget target, AuthScheme scheme) {
+  return status_from_result(
+      connection_->call(m::kRemoveCredentials, {{"job_id", id_},
+                                                {"target", static_cast<int>(target)},
+                                                {"scheme", static_cast<int>(scheme)}}));
+}
+Status Job::set_client_certificate_by_id(CertStoreLocation location, std::string_view store_name,
+                                         const std::array<std::uint8_t, 20>& hash) {
+  return status_from_result(
+      connection_->call(m::kSetClientCertificate, {{"job_id", id_},
+                                                   {"location", static_cast<int>(location)},
+                                                   {"store_name", std::string(store_name)},
+                                                   {"hash", hash_to_hex(hash)},
+                                                   {"subject", nullptr}}));
+}
+Status Job::set_client_certificate_by_name(CertStoreLocation location, std::string_view store_name,
+                                           std::string_view subject) {
+  return status_from_result(
+      connection_->call(m::kSetClientCertificate, {{"job_id", id_},
+                                                   {"location", static_cast<int>(location)},
+                                                   {"store_name", std::string(store_name)},
+                                                   {"hash", nullptr},
+                                                   {"subject", std::string(subject)}}));
+}
+Status Job::remove_client_certificate() {
+  return status_from_result(connection_->call(m::kRemoveClientCertificate, job_params(id_)));
+}
 Status Job::set_http_method(std::string_view method) {
   return set_job_property(*connection_, id_, "http_method", json(std::string(method)));
 }

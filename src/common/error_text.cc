@@ -44,6 +44,22 @@ const std::map<HRESULT, const char*>& texts() {
        "The redirect failed because it would lower security or "
        "leave the HTTP protocols."},
       {hr::WINHTTP_INVALID_SERVER_RESPONSE, "The server response could not be parsed."},
+      {hr::WINHTTP_SECURE_CERT_DATE_INVALID,
+       "The server's certificate has expired or is not yet valid."},
+      {hr::WINHTTP_SECURE_CERT_CN_INVALID,
+       "The server's certificate does not name the server that was contacted."},
+      {hr::WINHTTP_CLIENT_AUTH_CERT_NEEDED,
+       "The server requires a client certificate, and the job has none."},
+      {hr::WINHTTP_SECURE_INVALID_CA,
+       "The server's certificate was issued by an authority that is not trusted."},
+      {hr::WINHTTP_SECURE_CERT_REV_FAILED,
+       "The revocation of the server's certificate could not be checked (no certificate "
+       "revocation list could be obtained)."},
+      {hr::WINHTTP_SECURE_CERT_REVOKED, "The server's certificate has been revoked."},
+      {hr::WINHTTP_SECURE_CERT_WRONG_USAGE,
+       "The server's certificate is not valid for authenticating a server."},
+      {hr::CRYPT_E_NOT_FOUND, "No certificate in the store matches the one requested."},
+      {hr::RPC_X_BAD_STUB_DATA, "The certificate hash must be exactly 20 bytes."},
       // Other WinHTTP codes (0x80072EE0 + n) that BITS reports for transport failures.
       {0x80072EE4, "An internal error occurred in the HTTP transport."},
       {0x80072EE5, "The URL is not valid."},

@@ -16,6 +16,18 @@ constexpr std::array<const char*, 3> kTypeNames = {"DOWNLOAD", "UPLOAD", "UPLOAD
 constexpr std::array<const char*, 4> kPriorityNames = {"FOREGROUND", "HIGH", "NORMAL", "LOW"};
 constexpr std::array<const char*, 4> kProxyNames = {"PRECONFIG", "NO_PROXY", "OVERRIDE",
                                                     "AUTODETECT"};
+// Index 0 is no value: targets and schemes count from 1 as in BITS.
+constexpr std::array<const char*, 3> kTargetNames = {"", "SERVER", "PROXY"};
+constexpr std::array<const char*, 6> kSchemeNames = {"",     "BASIC",     "DIGEST",
+                                                     "NTLM", "NEGOTIATE", "PASSPORT"};
+constexpr std::array<const char*, 8> kCertLocationNames = {"CURRENT_USER",
+                                                           "LOCAL_MACHINE",
+                                                           "CURRENT_SERVICE",
+                                                           "SERVICES",
+                                                           "USERS",
+                                                           "CURRENT_USER_GROUP_POLICY",
+                                                           "LOCAL_MACHINE_GROUP_POLICY",
+                                                           "LOCAL_MACHINE_ENTERPRISE"};
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -51,6 +63,9 @@ std::string to_string(JobState state) { return name_of(kStateNames, state); }
 std::string to_string(JobType type) { return name_of(kTypeNames, type); }
 std::string to_string(JobPriority priority) { return name_of(kPriorityNames, priority); }
 std::string to_string(ProxyUsage usage) { return name_of(kProxyNames, usage); }
+std::string to_string(AuthTarget target) { return name_of(kTargetNames, target); }
+std::string to_string(AuthScheme scheme) { return name_of(kSchemeNames, scheme); }
+std::string to_string(CertStoreLocation location) { return name_of(kCertLocationNames, location); }
 
 std::optional<JobState> parse_job_state(std::string_view text) {
   return parse_name<JobState>(kStateNames, text);
@@ -63,6 +78,21 @@ std::optional<JobPriority> parse_job_priority(std::string_view text) {
 }
 std::optional<ProxyUsage> parse_proxy_usage(std::string_view text) {
   return parse_name<ProxyUsage>(kProxyNames, text);
+}
+std::optional<AuthTarget> parse_auth_target(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  return parse_name<AuthTarget>(kTargetNames, text);
+}
+std::optional<AuthScheme> parse_auth_scheme(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  return parse_name<AuthScheme>(kSchemeNames, text);
+}
+std::optional<CertStoreLocation> parse_cert_store_location(std::string_view text) {
+  constexpr std::string_view kPrefix = "BG_CERT_STORE_LOCATION_";
+  if (text.size() > kPrefix.size() && iequals(text.substr(0, kPrefix.size()), kPrefix)) {
+    text.remove_prefix(kPrefix.size());
+  }
+  return parse_name<CertStoreLocation>(kCertLocationNames, text);
 }
 
 std::string to_string(const Guid& guid) {

@@ -51,6 +51,18 @@ Result<Config> load_config(const std::string& path) {
         value.get_to(config.max_files_per_job);
       } else if (key == "max_ranges_per_file") {
         value.get_to(config.max_ranges_per_file);
+      } else if (key == "tls_ca_file") {
+        value.get_to(config.tls_ca_file);
+      } else if (key == "cert_store_machine_dir") {
+        value.get_to(config.cert_stores.machine);
+      } else if (key == "cert_store_user_dir") {
+        value.get_to(config.cert_stores.user);
+      } else if (key == "system_proxy") {
+        value.get_to(config.system_proxy);
+      } else if (key == "system_proxy_bypass") {
+        value.get_to(config.system_proxy_bypass);
+      } else if (key == "proxy_resolver") {
+        value.get_to(config.proxy_resolver);
       } else if (key == "job_inactivity_timeout_s") {
         value.get_to(config.job_inactivity_timeout_s);
       } else if (key == "time_slice_ms") {

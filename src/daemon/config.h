@@ -9,6 +9,7 @@
 #include <string>
 
 #include "openbits/status.h"
+#include "src/daemon/security/cert_store.h"
 
 namespace openbits::daemon {
 
@@ -32,6 +33,16 @@ struct Config {
   bool notify_system_uids = false;
   std::uint32_t max_notifications_per_user = 4;
   std::int64_t callback_timeout_ms = 60'000;  // an unanswered callback counts as failed
+  // HTTP (issue 7): trust anchors for HTTPS besides nothing else (empty: the system's CA
+  // bundle), the directories that serve as client certificate stores (cert_store.h), and
+  // the machine-wide proxy PRECONFIG falls back to when the job owner's environment named
+  // none (like `netsh winhttp set proxy`): "host:port" or a BITS proxy list, and a bypass list.
+  std::string tls_ca_file;
+  CertStoreDirs cert_stores;
+  std::string system_proxy;
+  std::string system_proxy_bypass;
+  // bitsd-proxy-resolver for AUTODETECT (proxy_resolver.h); empty: the one beside bitsd.
+  std::string proxy_resolver;
 };
 
 // Reads a JSON object whose keys are the field names above (admin_group takes a group

@@ -144,6 +144,31 @@ void Dispatcher::add_methods() {
     return from_status(
         jobs_.set_property(c, job_id(p), p.at("name").get<std::string>(), p.at("value")));
   };
+  methods_[m::kSetCredentials] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.set_credentials(c, job_id(p), p.get<AuthCredentials>()));
+  };
+  methods_[m::kRemoveCredentials] = [this](const Caller& c, const json& p) {
+    return from_status(
+        jobs_.remove_credentials(c, job_id(p), static_cast<AuthTarget>(p.at("target").get<int>()),
+                                 static_cast<AuthScheme>(p.at("scheme").get<int>())));
+  };
+  methods_[m::kSetClientCertificate] = [this](const Caller& c, const json& p) -> Result<json> {
+    ClientCertificateRequest request;
+    request.location = static_cast<CertStoreLocation>(p.at("location").get<int>());
+    request.store_name = p.at("store_name").get<std::string>();
+    if (auto hash = p.find("hash"); hash != p.end() && !hash->is_null()) {
+      request.hash = hash_from_hex(hash->get<std::string>());
+      if (!request.hash) return Status(hr::RPC_X_BAD_STUB_DATA);
+    } else if (auto subject = p.find("subject"); subject != p.end() && !subject->is_null()) {
+      request.subject = subject->get<std::string>();
+    } else {
+      return Status(hr::E_INVALIDARG, "give a certificate hash or a subject name");
+    }
+    return from_status(jobs_.set_client_certificate(c, job_id(p), request));
+  };
+  methods_[m::kRemoveClientCertificate] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.remove_client_certificate(c, job_id(p)));
+  };
   methods_[m::kGetError] = [this](const Caller& c, const json& p) -> Result<json> {
     auto error = jobs_.get_error(c, job_id(p));
     if (!error.ok()) return error.status();

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "openbits/names.h"
+#include "src/daemon/job_credentials.h"
 #include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/security/owner_path.h"
 #include "src/daemon/text.h"
@@ -241,6 +242,7 @@ Result<Guid> JobManager::create_job(const Caller& caller, const std::string& dis
   info.owner_integrity_level = caller.integrity_level;
   job->owner_gid = caller.gid;
   job->owner_umask = caller.umask;
+  job->owner_environment = read_owner_environment(caller.pid, caller.uid);
   info.times.creation_time = clock_.wall_ms();
   touch(*job);
   if (Status s = persist(*job); !s.ok()) return s;
@@ -413,6 +415,7 @@ Status JobManager::cancel(const Caller& caller, const Guid& id) {
   HRESULT deleted = delete_temp_files(job, false);
   if (job.info.type != JobType::kDownload) cancel_upload(job);
   set_state(job, JobState::kCancelled);
+  wipe_secrets(job);
   if (Status s = persist(job); !s.ok()) return s;
   spdlog::info("job {} cancelled by uid {}", to_string(id), caller.uid);
   schedule();
@@ -439,6 +442,7 @@ Status JobManager::complete(const Caller& caller, const Guid& id) {
   bool all_done = !job.next_pending_file().has_value();
   HRESULT deleted = delete_temp_files(job, true);
   set_state(job, JobState::kAcknowledged);
+  wipe_secrets(job);
   if (Status s = persist(job); !s.ok()) return s;
   spdlog::info("job {} completed by uid {}{}", to_string(id), caller.uid,
                all_done ? "" : " (partial)");
@@ -468,7 +472,7 @@ Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
   job.info.owner_name = user_name(caller.uid);
   job.info.owner_elevated = caller.elevated;
   job.info.owner_integrity_level = caller.integrity_level;
-  job.info.custom_headers.reset();
+  wipe_secrets(job);  // credentials, custom headers, client certificate
   job.info.custom_headers_write_only = false;
   job.info.notify_cmd_program.reset();
   job.info.notify_cmd_parameters.reset();

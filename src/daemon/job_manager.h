@@ -8,10 +8,12 @@
 // enqueue, so calling them under the mutex cannot deadlock.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,14 @@ HRESULT hresult_from_errno(int err);
 std::string reply_temp_name_for(const std::string& reply_file_name);
 Status check_reply_destination(const Credentials& owner, const std::string& reply_file_name);
 
+// SetClientCertificateByID (hash) or ByName (subject).
+struct ClientCertificateRequest {
+  CertStoreLocation location = CertStoreLocation::kCurrentUser;
+  std::string store_name;
+  std::optional<std::array<std::uint8_t, 20>> hash;
+  std::optional<std::string> subject;
+};
+
 class JobManager final : public TransferObserver {
  public:
   JobManager(Store& store, Clock& clock, Config config);
@@ -68,6 +78,13 @@ class JobManager final : public TransferObserver {
   Status take_ownership(const Caller& caller, const Guid& id);
   Status set_property(const Caller& caller, const Guid& id, const std::string& name,
                       const nlohmann::json& value);
+  // Credentials and client certificates (job_credentials.cc): only the owner may set them.
+  Status set_credentials(const Caller& caller, const Guid& id, const AuthCredentials& credentials);
+  Status remove_credentials(const Caller& caller, const Guid& id, AuthTarget target,
+                            AuthScheme scheme);  // S_FALSE when the slot was empty
+  Status set_client_certificate(const Caller& caller, const Guid& id,
+                                const ClientCertificateRequest& request);
+  Status remove_client_certificate(const Caller& caller, const Guid& id);
   Status replace_remote_prefix(const Caller& caller, const Guid& id, const std::string& old_prefix,
                                const std::string& new_prefix);
   Status set_remote_name(const Caller& caller, const Guid& id, std::uint32_t file_index,
@@ -103,6 +120,7 @@ class JobManager final : public TransferObserver {
                          const std::string& host_id, std::uint32_t fallback_s,
                          const std::string& local_validators) override;
   void on_upload_sent(std::uint64_t token, const std::string& reply_url) override;
+  void on_remote_name(std::uint64_t token, const std::string& url) override;
 
  private:
   enum class Access { kRead, kModify };
@@ -116,8 +134,13 @@ class JobManager final : public TransferObserver {
   Status validate_new_files(const Caller& caller, const JobRecord& job,
                             const std::vector<FileSpec>& files) const;
   Status apply_property(JobRecord& job, const std::string& name, const nlohmann::json& value);
+  // Forgets the job's credentials, custom headers and client certificate (Cancel, Complete,
+  // TakeOwnership): passwords are overwritten in memory and the store's rows deleted.
+  void wipe_secrets(JobRecord& job);
 
   // Scheduling (scheduler.cc).
+  // What every transfer of the job carries: owner, headers, credentials, proxy, TLS.
+  TransferRequest request_for(const JobRecord& job) const;
   void start_job(JobRecord& job);
   void stop_transfer(JobRecord& job);
   void schedule();

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,16 @@ namespace openbits::daemon {
 
 // BITS-Host-Id without BITS-Host-Id-Fallback-Timeout: keep trying the host id for ever.
 inline constexpr std::uint32_t kNeverFallBack = 0xFFFFFFFFu;
+
+// One SetCredentials slot. Secrets: never part of JobInfo, sealed at rest (Store), wiped
+// (wipe_credentials) on RemoveCredentials, Cancel, Complete and TakeOwnership.
+struct CredentialRecord {
+  AuthTarget target = AuthTarget::kServer;
+  AuthScheme scheme = AuthScheme::kBasic;
+  std::optional<std::string> user_name;  // nullopt: implicit (the owner's Kerberos tickets)
+  std::optional<std::string> password;
+  std::string ccache;  // implicit credentials: the owner's ticket cache, as found at SetCredentials
+};
 
 struct FileRecord {
   FileInfo info;
@@ -61,6 +72,10 @@ struct JobRecord {
     bool closed = false;                        // Close-Session acknowledged (or given up)
     std::int64_t host_id_failing_since_ms = 0;  // not persisted: fallback timer
   } upload;
+  std::vector<CredentialRecord> credentials;
+  // The creator's proxy environment (http_proxy, https_proxy, all_proxy, no_proxy; lower-case
+  // names), read from its process at creation: what PRECONFIG means for this job.
+  std::map<std::string, std::string> owner_environment;
   // Who registered the notification command line (it runs as that user).
   std::optional<uid_t> notify_cmd_uid;
   gid_t notify_cmd_gid = 0;

@@ -34,14 +34,7 @@ bool JobManager::start_upload_phase(JobRecord& job) {
   FileRecord& file = job.files[0];
   JobRecord::Upload& u = job.upload;
   bool reply = job.info.type == JobType::kUploadReply;
-  TransferRequest request;
-  request.job_id = job.info.id;
-  request.owner = credentials_for(job.info.owner_uid, job.owner_gid);
-  request.custom_headers = job.info.custom_headers.value_or("");
-  request.security_flags = job.info.security_flags;
-  request.checkpoint_bytes = config_.checkpoint_bytes;
-  request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
-  request.stall_timeout = std::chrono::seconds(config_.stall_timeout_s);
+  TransferRequest request = request_for(job);
   int phase = kUploadPhase;
   if (!u.sent) {
     request.kind = TransferKind::kUpload;
@@ -177,15 +170,11 @@ void JobManager::cancel_upload(JobRecord& job) {
   JobRecord::Upload& u = job.upload;
   if (!u.session_id.empty() && !u.closed && !job.files.empty() && backend_) {
     // Fire and forget: the job is gone, the server frees the session (resent on 5xx).
-    TransferRequest request;
+    TransferRequest request = request_for(job);
     request.kind = TransferKind::kCancelSession;
-    request.job_id = job.info.id;
     request.remote_name = job.files[0].info.remote_name;
     request.session_id = u.session_id;
     request.host_id = u.host_id;
-    request.owner = credentials_for(job.info.owner_uid, job.owner_gid);
-    request.custom_headers = job.info.custom_headers.value_or("");
-    request.security_flags = job.info.security_flags;
     (void)backend_->start(std::move(request));
     spdlog::info("job {}: Cancel-Session {}", to_string(job.info.id), u.session_id);
   }

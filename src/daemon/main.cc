@@ -110,6 +110,11 @@ int run(const Options& options) {
     }
     config = *loaded;
   }
+  if (config.proxy_resolver.empty()) {  // AUTODETECT's helper, installed beside bitsd
+    std::error_code exe_error;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", exe_error);
+    if (!exe_error) config.proxy_resolver = exe.parent_path() / "bitsd-proxy-resolver";
+  }
   std::error_code ec;
   std::filesystem::create_directories(options.state_dir, ec);
   std::filesystem::create_directories(std::filesystem::path(options.socket).parent_path(), ec);

@@ -35,6 +35,34 @@ void JobManager::stop_transfer(JobRecord& job) {
   job.timers.transfer_token = 0;
 }
 
+TransferRequest JobManager::request_for(const JobRecord& job) const {
+  TransferRequest request;
+  request.job_id = job.info.id;
+  request.owner = credentials_for(job.info.owner_uid, job.owner_gid);
+  request.owner.creation_mask = job.owner_umask;
+  request.custom_headers = job.info.custom_headers.value_or("");
+  request.security_flags = job.info.security_flags;
+  request.checkpoint_bytes = config_.checkpoint_bytes;
+  request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
+  request.stall_timeout = std::chrono::seconds(config_.stall_timeout_s);
+  for (const CredentialRecord& c : job.credentials) {
+    request.credentials.push_back({c.target, c.scheme, c.user_name, c.password, c.ccache});
+  }
+  request.proxy.settings = job.info.proxy;
+  request.proxy.owner_environment = job.owner_environment;
+  request.proxy.system_proxy = config_.system_proxy;
+  request.proxy.system_bypass = config_.system_proxy_bypass;
+  request.proxy.resolver = config_.proxy_resolver;
+  request.tls_ca_file = config_.tls_ca_file;
+  if (job.info.client_certificate) {
+    const ClientCertificate& cert = *job.info.client_certificate;
+    auto dir = cert_store_directory(config_.cert_stores, cert.location, cert.store_name,
+                                    job.info.owner_uid);
+    if (dir.ok()) request.client_certificate = ClientCertificateRef{*dir, cert};
+  }
+  return request;
+}
+
 void JobManager::start_job(JobRecord& job) {
   if (job.info.type != JobType::kDownload) {
     if (!start_upload_phase(job)) {
@@ -50,8 +78,7 @@ void JobManager::start_job(JobRecord& job) {
     return;
   }
   FileRecord& file = job.files[*index];
-  TransferRequest request;
-  request.job_id = job.info.id;
+  TransferRequest request = request_for(job);
   request.file_index = *index;
   request.remote_name = file.info.remote_name;
   request.temp_name = file.info.temporary_name;
@@ -65,16 +92,9 @@ void JobManager::start_job(JobRecord& job) {
     // Last-Modified can tell a changed remote file here.
     request.validators.size = kSizeUnknown;
   }
-  request.owner = credentials_for(job.info.owner_uid, job.owner_gid);
-  request.owner.creation_mask = job.owner_umask;
   request.dynamic_content = job.info.dynamic_content;
-  request.custom_headers = job.info.custom_headers.value_or("");
-  request.security_flags = job.info.security_flags;
   request.http_method = job.info.http_method;
-  request.checkpoint_bytes = config_.checkpoint_bytes;
-  request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
   request.restart_if_no_range_support = job.info.priority == JobPriority::kForeground;
-  request.stall_timeout = std::chrono::seconds(config_.stall_timeout_s);
   if (job.info.state != JobState::kTransferring) set_state(job, JobState::kConnecting);
   if (job.timers.active_since_ms == 0) job.timers.active_since_ms = clock_.monotonic_ms();
   if (job.timers.slice_started_ms == 0) job.timers.slice_started_ms = clock_.monotonic_ms();
@@ -294,6 +314,20 @@ void JobManager::on_validators(std::uint64_t token, const RemoteValidators& vali
   touch(*job);
   (void)store_.save_progress(*job, file.info.index);
   (void)over_download_size(*job);
+}
+
+void JobManager::on_remote_name(std::uint64_t token, const std::string& url) {
+  std::lock_guard lock(mutex_);
+  JobRecord* job = by_token(token);
+  // Redirect reports concern download files only (a reply's URL is the server's to name).
+  if (!job || job->info.type != JobType::kDownload) return;
+  FileRecord& file = job->files[job->timers.transfer_file];
+  if (file.info.remote_name == url) return;
+  spdlog::info("job {}: file {} was redirected to {}", to_string(job->info.id),
+               job->timers.transfer_file, url);
+  file.info.remote_name = url;
+  touch(*job);
+  (void)persist(*job);
 }
 
 void JobManager::on_progress(std::uint64_t token, std::uint64_t durable_bytes) {

@@ -38,6 +38,10 @@ class Stmt {
     sqlite3_bind_null(stmt_, next_++);
     return *this;
   }
+  Stmt& bind_blob(const std::string& v) {
+    sqlite3_bind_blob(stmt_, next_++, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
   Stmt& bind_null() {
     sqlite3_bind_null(stmt_, next_++);
     return *this;
@@ -51,6 +55,11 @@ class Stmt {
   std::string text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
     return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+  }
+  std::string blob(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col));
+    return p ? std::string(static_cast<const char*>(p), n) : std::string();
   }
   std::optional<std::string> opt_text(int col) const {
     if (is_null(col)) return std::nullopt;
@@ -111,6 +120,18 @@ constexpr const char* kMigrateV4 = R"sql(
 ALTER TABLE jobs ADD COLUMN owner_umask INTEGER NOT NULL DEFAULT 18;
 )sql";
 
+// Version 5: secrets sealed with the secrets key (SetCredentials slots, custom headers; the
+// plain custom_headers column is emptied by the migration), the owner's proxy environment
+// captured at creation, and the client certificate.
+constexpr const char* kMigrateV5 = R"sql(
+CREATE TABLE IF NOT EXISTS credentials (
+  job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, target INTEGER NOT NULL,
+  scheme INTEGER NOT NULL, sealed BLOB NOT NULL, PRIMARY KEY (job_id, target, scheme));
+ALTER TABLE jobs ADD COLUMN custom_headers_sealed BLOB;
+ALTER TABLE jobs ADD COLUMN owner_environment TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE jobs ADD COLUMN client_certificate TEXT;
+)sql";
+
 constexpr const char* kJobColumns =
     "id, type, state, priority, display_name, description, owner_uid, owner_gid, "
     "owner_elevated, owner_integrity_level, creation_time, modification_time, "
@@ -120,12 +141,31 @@ constexpr const char* kJobColumns =
     "custom_headers, custom_headers_write_only, http_method, dynamic_content, high_performance, "
     "max_download_size, minimum_notification_interval_ms, error_code, error_context, "
     "error_file, ever_resumed, download_time_ms, last_activity_ms, notify_cmd_uid, notify_cmd_gid, "
-    "upload_state, owner_umask";
+    "upload_state, owner_umask, custom_headers_sealed, owner_environment, client_certificate";
 
 constexpr const char* kFileColumns =
     "job_id, idx, remote_name, local_name, temporary_name, bytes_total, bytes_transferred, "
     "completed, transferred, ranges, validation_state, validation_known, downloaded_from_peer, "
     "bytes_from_origin, bytes_from_peers, etag, last_modified, remote_mtime_ms";
+
+// INSERT ... ON CONFLICT(id) DO UPDATE of every column of kJobColumns.
+std::string job_upsert_sql() {
+  std::string columns = kJobColumns;
+  std::string values;
+  std::string updates;
+  std::size_t start = 0;
+  while (start < columns.size()) {
+    std::size_t end = columns.find(',', start);
+    if (end == std::string::npos) end = columns.size();
+    std::string name = columns.substr(start, end - start);
+    name.erase(0, name.find_first_not_of(' '));
+    values += values.empty() ? "?" : ",?";
+    if (name != "id") updates += (updates.empty() ? "" : ", ") + name + " = excluded." + name;
+    start = end + 1;
+  }
+  return "INSERT INTO jobs (" + columns + ") VALUES (" + values +
+         ") ON CONFLICT(id) DO UPDATE SET " + updates;
+}
 
 Status sql_error(const std::string& path, const char* what, const char* detail) {
   return Status(hr::BG_E_DATABASE_CORRUPT,
@@ -167,6 +207,38 @@ void read_upload_state(const std::string& text, JobRecord& job) {
   job.info.reply_file_name = j.value("reply_file_name", std::string());
   job.info.reply_bytes_total = j.value("reply_bytes_total", kSizeUnknown);
   job.info.reply_bytes_transferred = j.value("reply_bytes_transferred", std::uint64_t{0});
+}
+
+// The context a sealed value is bound to: its job and slot.
+std::string headers_context(const Guid& id) { return "custom_headers:" + to_string(id); }
+std::string credential_context(const Guid& id, int target, int scheme) {
+  return "credentials:" + to_string(id) + ":" + std::to_string(target) + ":" +
+         std::to_string(scheme);
+}
+
+std::string environment_text(const std::map<std::string, std::string>& env) {
+  return nlohmann::json(env).dump();
+}
+
+std::map<std::string, std::string> read_environment(const std::string& text) {
+  std::map<std::string, std::string> env;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return env;
+  for (const auto& [name, value] : j.items()) {
+    if (value.is_string()) env[name] = value.get<std::string>();
+  }
+  return env;
+}
+
+std::optional<ClientCertificate> read_certificate(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    return j.get<ClientCertificate>();
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
 }
 
 JobRecord read_job(const Stmt& s) {
@@ -215,6 +287,9 @@ JobRecord read_job(const Stmt& s) {
   job.notify_cmd_gid = static_cast<gid_t>(s.i64(40));
   read_upload_state(s.text(41), job);
   job.owner_umask = static_cast<mode_t>(s.i64(42) & 0777);
+  // 43: custom_headers_sealed, opened by the caller (it needs the key).
+  job.owner_environment = read_environment(s.text(44));
+  j.client_certificate = read_certificate(s.opt_text(45));
   fill_owner_text(j);
   return job;
 }
@@ -248,7 +323,8 @@ FileRecord read_file(const Stmt& s) {
 
 }  // namespace
 
-Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+Store::Store(sqlite3* db, std::string path, SecretBox secrets)
+    : db_(db), path_(std::move(path)), secrets_(std::move(secrets)) {}
 
 Store::~Store() { sqlite3_close_v2(db_); }
 
@@ -261,8 +337,16 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
     return error;
   }
   ::chmod(path.c_str(), 0600);
-  std::unique_ptr<Store> store(new Store(db, path));
+  std::string key_path = std::filesystem::path(path).parent_path() / "secrets.key";
+  auto secrets = SecretBox::load_or_create(key_path);
+  if (!secrets.ok()) {
+    sqlite3_close_v2(db);
+    return secrets.status();
+  }
+  std::unique_ptr<Store> store(new Store(db, path, *secrets));
   if (Status s = store->exec("PRAGMA foreign_keys = ON"); !s.ok()) return s;
+  // Deleted secrets (RemoveCredentials, Cancel...) are overwritten, not just unlinked.
+  if (Status s = store->exec("PRAGMA secure_delete = ON"); !s.ok()) return s;
   if (Status s = store->exec("PRAGMA journal_mode = WAL"); !s.ok()) return s;
   if (Status s = store->exec("PRAGMA synchronous = FULL"); !s.ok()) return s;
   if (Status s = store->migrate(); !s.ok()) return s;
@@ -326,7 +410,9 @@ Status Store::migrate() {
   if (step.ok() && version < 2) step = exec(kMigrateV2);
   if (step.ok() && version < 3) step = exec(kMigrateV3);
   if (step.ok() && version < 4) step = exec(kMigrateV4);
-  if (step.ok()) step = exec("PRAGMA user_version = 4");
+  if (step.ok() && version < 5) step = exec(kMigrateV5);
+  if (step.ok() && version < 5) step = seal_plain_headers();
+  if (step.ok()) step = exec("PRAGMA user_version = 5");
   if (!step.ok()) {
     (void)exec("ROLLBACK");
     return step;
@@ -334,11 +420,110 @@ Status Store::migrate() {
   return exec("COMMIT");
 }
 
+Status Store::seal_plain_headers() {
+  std::vector<std::pair<std::string, std::string>> plain;
+  {
+    Stmt q(db_, "SELECT id, custom_headers FROM jobs WHERE custom_headers IS NOT NULL");
+    if (!q.prepared()) return sql_error(path_, "cannot read custom headers", q.error());
+    while (q.step() == SQLITE_ROW) plain.emplace_back(q.text(0), q.text(1));
+  }
+  for (auto& [id, headers] : plain) {
+    auto guid = parse_guid(id);
+    std::string sealed = guid ? secrets_.seal(headers, headers_context(*guid)) : std::string();
+    wipe(headers);
+    Stmt u(db_, "UPDATE jobs SET custom_headers = NULL, custom_headers_sealed = ? WHERE id = ?");
+    if (!u.prepared()) return sql_error(path_, "cannot seal custom headers", u.error());
+    if (sealed.empty()) {
+      u.bind_null();
+    } else {
+      u.bind_blob(sealed);
+    }
+    u.bind(id);
+    if (u.step() != SQLITE_DONE) return sql_error(path_, "cannot seal custom headers", u.error());
+  }
+  return Status();
+}
+
+// The sealed custom headers of a job row (column 43).
+static Status open_sealed_headers(const SecretBox& secrets, const std::string& path,
+                                  const Stmt& row, JobRecord& job) {
+  if (row.is_null(43)) return Status();
+  auto headers = secrets.open(row.blob(43), headers_context(job.info.id));
+  if (!headers.ok()) return sql_error(path, "custom headers", headers.status().message().c_str());
+  job.info.custom_headers = std::move(headers).value();
+  return Status();
+}
+
+Status Store::load_credentials(JobRecord& job) {
+  Stmt q(db_, "SELECT target, scheme, sealed FROM credentials WHERE job_id = ?");
+  if (!q.prepared()) return sql_error(path_, "cannot read credentials", q.error());
+  q.bind(to_string(job.info.id));
+  while (q.step() == SQLITE_ROW) {
+    auto opened = secrets_.open(q.blob(2), credential_context(job.info.id, q.i32(0), q.i32(1)));
+    if (!opened.ok()) return sql_error(path_, "credentials", opened.status().message().c_str());
+    auto j = nlohmann::json::parse(*opened, nullptr, false);
+    wipe(*opened);
+    if (!j.is_object()) return sql_error(path_, "credentials", "not a credential record");
+    CredentialRecord c;
+    c.target = static_cast<AuthTarget>(q.i32(0));
+    c.scheme = static_cast<AuthScheme>(q.i32(1));
+    if (j.contains("user_name") && j["user_name"].is_string()) c.user_name = j["user_name"];
+    if (j.contains("password") && j["password"].is_string()) c.password = j["password"];
+    c.ccache = j.value("ccache", std::string());
+    job.credentials.push_back(std::move(c));
+  }
+  return Status();
+}
+
+Status Store::save_credentials(const JobRecord& job) {
+  if (Status b = exec("BEGIN IMMEDIATE"); !b.ok()) return b;
+  Status result = write_credentials(job);
+  if (!result.ok()) {
+    (void)exec("ROLLBACK");
+    return result;
+  }
+  return exec("COMMIT");
+}
+
+Status Store::write_credentials(const JobRecord& job) {
+  std::string id = to_string(job.info.id);
+  Stmt d(db_, "DELETE FROM credentials WHERE job_id = ?");
+  if (!d.prepared()) return sql_error(path_, "cannot save credentials", d.error());
+  d.bind(id);
+  if (d.step() != SQLITE_DONE) return sql_error(path_, "cannot save credentials", d.error());
+  for (const CredentialRecord& c : job.credentials) {
+    nlohmann::json j = {{"ccache", c.ccache}};
+    j["user_name"] = c.user_name ? nlohmann::json(*c.user_name) : nlohmann::json();
+    j["password"] = c.password ? nlohmann::json(*c.password) : nlohmann::json();
+    std::string plain = j.dump();
+    std::string sealed = secrets_.seal(
+        plain,
+        credential_context(job.info.id, static_cast<int>(c.target), static_cast<int>(c.scheme)));
+    wipe(plain);
+    if (j.contains("password") && j["password"].is_string())
+      wipe(j["password"].get_ref<std::string&>());
+    if (sealed.empty()) return Status(hr::E_FAIL, "cannot seal credentials");
+    Stmt i(db_, "INSERT INTO credentials (job_id, target, scheme, sealed) VALUES (?,?,?,?)");
+    if (!i.prepared()) return sql_error(path_, "cannot save credentials", i.error());
+    i.bind(id).bind(static_cast<int>(c.target)).bind(static_cast<int>(c.scheme)).bind_blob(sealed);
+    if (i.step() != SQLITE_DONE) return sql_error(path_, "cannot save credentials", i.error());
+  }
+  return Status();
+}
+
 Result<std::vector<JobRecord>> Store::load_jobs() {
   std::vector<JobRecord> jobs;
   Stmt job_query(db_, (std::string("SELECT ") + kJobColumns + " FROM jobs").c_str());
   if (!job_query.prepared()) return sql_error(path_, "cannot read jobs", job_query.error());
-  while (job_query.step() == SQLITE_ROW) jobs.push_back(read_job(job_query));
+  while (job_query.step() == SQLITE_ROW) {
+    jobs.push_back(read_job(job_query));
+    if (Status s = open_sealed_headers(secrets_, path_, job_query, jobs.back()); !s.ok()) {
+      return s;
+    }
+  }
+  for (JobRecord& job : jobs) {
+    if (Status s = load_credentials(job); !s.ok()) return s;
+  }
   std::string file_sql =
       std::string("SELECT ") + kFileColumns + " FROM files WHERE job_id = ? ORDER BY idx";
   for (JobRecord& job : jobs) {
@@ -381,10 +566,8 @@ Status Store::save_job(const JobRecord& job) {
 
 Status Store::write_job_row(const JobRecord& job) {
   const JobInfo& j = job.info;
-  std::string sql =
-      std::string("INSERT OR REPLACE INTO jobs (") + kJobColumns +
-      ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-      "?,?,?,?,?,?,?)";
+  // An upsert, not INSERT OR REPLACE: a replaced row would cascade-delete its credentials.
+  static const std::string sql = job_upsert_sql();
   Stmt s(db_, sql.c_str());
   if (!s.prepared()) return sql_error(path_, "cannot save job", s.error());
   s.bind(to_string(j.id)).bind(static_cast<int>(j.type)).bind(static_cast<int>(j.state));
@@ -396,7 +579,7 @@ Status Store::write_job_row(const JobRecord& job) {
   s.bind(j.no_progress_timeout).bind(j.maximum_download_time);
   s.bind(static_cast<int>(j.proxy.usage)).bind(j.proxy.proxy_list).bind(j.proxy.bypass_list);
   s.bind(j.file_acl_flags).bind(j.peer_caching_flags).bind(j.security_flags);
-  s.bind(j.custom_headers).bind(j.custom_headers_write_only).bind(j.http_method);
+  s.bind_null().bind(j.custom_headers_write_only).bind(j.http_method);
   s.bind(j.dynamic_content).bind(j.high_performance).bind_u64(j.max_download_size);
   s.bind(j.minimum_notification_interval_ms);
   if (j.error) {
@@ -418,6 +601,19 @@ Status Store::write_job_row(const JobRecord& job) {
   s.bind(std::int64_t{job.notify_cmd_gid});
   s.bind(upload_state_text(job));
   s.bind(std::int64_t{job.owner_umask});
+  if (j.custom_headers) {
+    std::string sealed = secrets_.seal(*j.custom_headers, headers_context(j.id));
+    if (sealed.empty()) return Status(hr::E_FAIL, "cannot seal the custom headers");
+    s.bind_blob(sealed);
+  } else {
+    s.bind_null();
+  }
+  s.bind(environment_text(job.owner_environment));
+  if (j.client_certificate) {
+    s.bind(nlohmann::json(*j.client_certificate).dump());
+  } else {
+    s.bind_null();
+  }
   if (s.step() != SQLITE_DONE) return sql_error(path_, "cannot save job", s.error());
   return Status();
 }

@@ -11,6 +11,7 @@
 
 #include "openbits/status.h"
 #include "src/daemon/job_record.h"
+#include "src/daemon/security/secret_box.h"
 
 struct sqlite3;
 
@@ -25,10 +26,12 @@ class Store {
   // Opens or creates the database and migrates it to the current schema. Refuses (error
   // Status with a message naming the file) when the file is not a database, is damaged,
   // has a newer schema, or cannot be written. A migration first copies the file to
-  // "<path>.v<N>.bak".
+  // "<path>.v<N>.bak". Secrets (credentials, custom headers) are sealed with the key in
+  // "secrets.key" beside the database (SecretBox), made on first use; a key that cannot be
+  // read, or that does not open the stored secrets (load_jobs), is refused the same way.
   static Result<std::unique_ptr<Store>> open(const std::string& path);
 
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   Result<std::vector<JobRecord>> load_jobs();
   // Writes the job row and all its file rows (insert or replace).
@@ -36,9 +39,15 @@ class Store {
   // Writes only the progress columns of one file and the job's activity columns.
   Status save_progress(const JobRecord& job, std::uint32_t file_index);
   Status delete_job(const Guid& id);
+  // Replaces the job's stored SetCredentials slots with job.credentials (sealed); an empty
+  // list wipes them (secure_delete overwrites the freed pages).
+  Status save_credentials(const JobRecord& job);
 
  private:
-  explicit Store(sqlite3* db, std::string path);
+  Store(sqlite3* db, std::string path, SecretBox secrets);
+  Status seal_plain_headers();
+  Status load_credentials(JobRecord& job);
+  Status write_credentials(const JobRecord& job);
   Status exec(const char* sql);
   Status migrate();
   Status save_file(const Guid& job_id, const FileRecord& file);
@@ -47,6 +56,7 @@ class Store {
 
   sqlite3* db_;
   std::string path_;
+  SecretBox secrets_;
 };
 
 }  // namespace openbits::daemon

@@ -150,6 +150,61 @@ void from_json(const json& j, ProxySettings& v) {
   get_optional(j, "bypass_list", v.bypass_list);
 }
 
+void to_json(json& j, const AuthCredentials& v) {
+  j = {{"target", static_cast<int>(v.target)}, {"scheme", static_cast<int>(v.scheme)}};
+  put_optional(j, "user_name", v.user_name);
+  put_optional(j, "password", v.password);
+}
+void from_json(const json& j, AuthCredentials& v) {
+  v.target = static_cast<AuthTarget>(j.at("target").get<int>());
+  v.scheme = static_cast<AuthScheme>(j.at("scheme").get<int>());
+  get_optional(j, "user_name", v.user_name);
+  get_optional(j, "password", v.password);
+}
+
+std::string hash_to_hex(const std::array<std::uint8_t, 20>& hash) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::uint8_t b : hash) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xF]);
+  }
+  return out;
+}
+
+std::optional<std::array<std::uint8_t, 20>> hash_from_hex(std::string_view hex) {
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::array<std::uint8_t, 20> hash{};
+  if (hex.size() != 2 * hash.size()) return std::nullopt;
+  for (std::size_t i = 0; i < hash.size(); ++i) {
+    int high = digit(hex[2 * i]);
+    int low = digit(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    hash[i] = static_cast<std::uint8_t>(high * 16 + low);
+  }
+  return hash;
+}
+
+void to_json(json& j, const ClientCertificate& v) {
+  j = {{"location", static_cast<int>(v.location)},
+       {"store_name", v.store_name},
+       {"hash", hash_to_hex(v.hash)},
+       {"subject", v.subject}};
+}
+void from_json(const json& j, ClientCertificate& v) {
+  v.location = static_cast<CertStoreLocation>(j.at("location").get<int>());
+  j.at("store_name").get_to(v.store_name);
+  auto hash = hash_from_hex(j.at("hash").get<std::string>());
+  if (!hash) throw json::other_error::create(501, "malformed certificate hash", &j);
+  v.hash = *hash;
+  v.subject = j.value("subject", std::string());
+}
+
 void to_json(json& j, const JobInfo& v) {
   j = {{"id", v.id},
        {"type", v.type},
@@ -187,6 +242,7 @@ void to_json(json& j, const JobInfo& v) {
   put_optional(j, "notify_cmd_program", v.notify_cmd_program);
   put_optional(j, "notify_cmd_parameters", v.notify_cmd_parameters);
   put_optional(j, "custom_headers", v.custom_headers);
+  put_optional(j, "client_certificate", v.client_certificate);
   put_optional(j, "error", v.error);
 }
 
@@ -227,6 +283,7 @@ void from_json(const json& j, JobInfo& v) {
   get_optional(j, "notify_cmd_program", v.notify_cmd_program);
   get_optional(j, "notify_cmd_parameters", v.notify_cmd_parameters);
   get_optional(j, "custom_headers", v.custom_headers);
+  get_optional(j, "client_certificate", v.client_certificate);
   get_optional(j, "error", v.error);
 }
 

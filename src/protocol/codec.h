@@ -4,7 +4,12 @@
 // on malformed input; callers at the RPC edge catch it and answer "invalid params".
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "openbits/types.h"
 
@@ -34,6 +39,15 @@ void to_json(nlohmann::json& j, const FileInfo& v);
 void from_json(const nlohmann::json& j, FileInfo& v);
 void to_json(nlohmann::json& j, const ProxySettings& v);
 void from_json(const nlohmann::json& j, ProxySettings& v);
+// Targets, schemes and store locations travel as their BITS numbers, so a value outside the
+// enum reaches the daemon and gets BITS's own error (BG_E_INVALID_AUTH_TARGET...).
+void to_json(nlohmann::json& j, const AuthCredentials& v);
+void from_json(const nlohmann::json& j, AuthCredentials& v);
+void to_json(nlohmann::json& j, const ClientCertificate& v);
+void from_json(const nlohmann::json& j, ClientCertificate& v);
+// 40 lower-case hex digits; nullopt for anything else.
+std::string hash_to_hex(const std::array<std::uint8_t, 20>& hash);
+std::optional<std::array<std::uint8_t, 20>> hash_from_hex(std::string_view hex);
 void to_json(nlohmann::json& j, const JobInfo& v);
 void from_json(const nlohmann::json& j, JobInfo& v);
 void to_json(nlohmann::json& j, const FileSpec& v);

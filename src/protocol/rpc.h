@@ -40,6 +40,14 @@ inline constexpr const char* kComplete = "job.complete";
 inline constexpr const char* kTakeOwnership = "job.take_ownership";
 inline constexpr const char* kSetProperty = "job.set_property";
 inline constexpr const char* kGetError = "job.get_error";
+// SetCredentials / RemoveCredentials: {"job_id", "target": 1|2, "scheme": 1..5, "user_name",
+// "password"} (null user and password: implicit). Nothing ever returns a password.
+inline constexpr const char* kSetCredentials = "job.set_credentials";
+inline constexpr const char* kRemoveCredentials = "job.remove_credentials";
+// SetClientCertificateByID/ByName: {"job_id", "location": 0..7, "store_name", "hash": hex
+// | null, "subject": text | null}; RemoveClientCertificate: {"job_id"}.
+inline constexpr const char* kSetClientCertificate = "job.set_client_certificate";
+inline constexpr const char* kRemoveClientCertificate = "job.remove_client_certificate";
 inline constexpr const char* kReplaceRemotePrefix = "job.replace_remote_prefix";
 inline constexpr const char* kSetRemoteName = "file.set_remote_name";
 inline constexpr const char* kSetValidationState = "file.set_validation_state";

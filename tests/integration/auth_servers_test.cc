@@ -172,7 +172,8 @@ TEST_F(AuthServersTest, EngineAnswersNegotiateWithTheOwnersTickets) {
     request.remote_name = apache->url("/negotiate/report.txt");
     request.temp_name = out + "/.BIT1.tmp";
     request.owner = daemon::Credentials{kNobody, 65534, {}, 022};
-    request.negotiate_ccache = "FILE:" + cache;
+    request.credentials.push_back(daemon::HttpCredential{
+        AuthTarget::kServer, AuthScheme::kNegotiate, std::nullopt, std::nullopt, "FILE:" + cache});
     engine.start(request);
     ASSERT_EQ(outcome.wait(), 0u) << outcome.detail();
   }
@@ -203,7 +204,8 @@ TEST_F(AuthServersTest, EngineNeverUsesATicketCacheTheOwnerCannotRead) {
     request.remote_name = apache->url("/negotiate/report.txt");
     request.temp_name = out + "/.BIT2.tmp";
     request.owner = daemon::Credentials{65534, 65534, {}, 022};
-    request.negotiate_ccache = "FILE:" + cache;
+    request.credentials.push_back(daemon::HttpCredential{
+        AuthTarget::kServer, AuthScheme::kNegotiate, std::nullopt, std::nullopt, "FILE:" + cache});
     engine.start(request);
     EXPECT_EQ(outcome.wait(), 0x80190191u) << outcome.detail();
   }

@@ -2,11 +2,13 @@
 #include "tests/integration/fixture.h"
 
 #include <fcntl.h>
-#include <sys/prctl.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -48,11 +50,18 @@ int free_port() {
 
 namespace {
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path,
+            const std::string& hosts_file = {}) {
   pid_t pid = ::fork();
   if (pid == 0) {
     // Dies with the test: a test binary killed outright (OOM, timeout) leaves no servers.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (!hosts_file.empty() &&
+        (::unshare(CLONE_NEWNS) != 0 ||
+         ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+         ::mount(hosts_file.c_str(), "/etc/hosts", nullptr, MS_BIND, nullptr) != 0)) {
+      ::_exit(126);
+    }
     int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(log, 1);
     ::dup2(log, 2);
@@ -183,7 +192,7 @@ void Bitsd::start(const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv = {OPENBITS_BITSD_PATH, "--state-dir", dir_ + "/state", "--socket",
                                    socket_};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  pid_ = spawn(argv, dir_ + "/bitsd.log");
+  pid_ = spawn(argv, dir_ + "/bitsd.log", hosts_file_);
   bool up = wait_until(
       [this] {
         auto m = Manager::connect(socket_);

@@ -58,6 +58,9 @@ class Bitsd {
   explicit Bitsd(const std::string& dir);
   ~Bitsd();
   void start(const std::vector<std::string>& extra_args = {});
+  // From the next start() on, bitsd runs in a mount namespace of its own where /etc/hosts
+  // is `path` (name resolution the test controls, e.g. for WPAD's "wpad" host).
+  void use_hosts_file(const std::string& path) { hosts_file_ = path; }
   void kill9();
   void terminate();  // SIGTERM; returns once the process exited
   const std::string& socket() const { return socket_; }
@@ -67,6 +70,7 @@ class Bitsd {
  private:
   std::string dir_;
   std::string socket_;
+  std::string hosts_file_;
   pid_t pid_ = -1;
 };
 

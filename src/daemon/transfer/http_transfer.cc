@@ -19,11 +19,6 @@ namespace {
 
 constexpr const char* kUserAgent = "Microsoft BITS/7.8 openbits/0.1";
 constexpr long kBufferSize = 512L * 1024L;
-constexpr std::uint32_t kIgnoreCertCnInvalid = 0x0002;
-constexpr std::uint32_t kIgnoreUnknownCa = 0x0008;
-constexpr std::uint32_t kRedirectPolicyMask = 0x0700;
-constexpr std::uint32_t kRedirectDisallow = 0x0200;
-constexpr std::uint32_t kRedirectAllowHttpsToHttp = 0x0800;
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -34,10 +29,10 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     t->seen.accept_ranges = false;
     t->content_range.clear();
     t->retry_after_s = 0;
-    t->negotiate_challenged = false;
-  } else if (auto challenge = header_value(line, "www-authenticate");
-             challenge && strncasecmp(challenge->c_str(), "Negotiate", 9) == 0) {
-    t->negotiate_challenged = true;
+    t->server_offers = 0;
+    t->proxy_offers = 0;
+  } else if (note_challenge(*t, line)) {
+    // WWW-Authenticate / Proxy-Authenticate: kept for answer_challenge()
   } else if (auto retry_after = header_value(line, "retry-after")) {
     t->retry_after_s = parse_retry_after(*retry_after, std::time(nullptr)).value_or(0);
   } else if (auto etag = header_value(line, "etag")) {
@@ -162,58 +157,19 @@ void set_custom_headers(Transfer& t) {
       start = end + 2;
     }
   }
-  if (t.headers) curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, t.headers);
-}
-
-// Negotiate with the owner's tickets: a fresh token for this request, added to the custom
-// headers. False (with the failure recorded) when no token can be made: the server's 401
-// stands.
-bool set_negotiate_header(Transfer& t) {
-  if (!t.negotiate) return true;
-  char* url = nullptr;
-  CURLU* u = curl_url();
-  std::string host;
-  if (curl_url_set(u, CURLUPART_URL, t.request.remote_name.c_str(), 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &url, 0) == CURLUE_OK) {
-    host = url;
-  }
-  curl_free(url);
-  curl_url_cleanup(u);
-  Result<std::string> authorization = Status(hr::E_FAIL, "no host");
-  {
-    ScopedFsCredentials as_owner(t.request.owner);  // the cache is read with the owner's rights
-    if (as_owner.ok() && !host.empty()) {
-      authorization = negotiate_authorization(host, t.request.negotiate_ccache);
-    }
-  }
-  if (!authorization.ok()) {
-    t.fail({0x80190191u, ErrorContext::kRemoteFile, false},
-           "Negotiate: " + authorization.status().message());
-    return false;
-  }
-  if (t.auth_headers) curl_slist_free_all(t.auth_headers);
-  t.auth_headers = nullptr;
-  for (curl_slist* h = t.headers; h != nullptr; h = h->next) {
-    t.auth_headers = curl_slist_append(t.auth_headers, h->data);
-  }
-  t.auth_headers = curl_slist_append(t.auth_headers, ("Authorization: " + *authorization).c_str());
-  curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, t.auth_headers);
-  return true;
 }
 
 void set_security(Transfer& t) {
   CURL* e = t.easy;
   std::uint32_t flags = t.request.security_flags;
   bool https = strncasecmp(t.request.remote_name.c_str(), "https://", 8) == 0;
-  bool allow_downgrade = (flags & kRedirectAllowHttpsToHttp) != 0;
+  bool allow_downgrade = (flags & kRedirectPolicyAllowHttpsToHttp) != 0;
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
                    https && !allow_downgrade ? "https" : "http,https");
-  bool follow = (flags & kRedirectPolicyMask) != kRedirectDisallow;
+  bool follow = (flags & kRedirectPolicyMask) != kRedirectPolicyDisallow;
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-  if (flags & kIgnoreCertCnInvalid) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-  if (flags & kIgnoreUnknownCa) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 }
 
 // Sets up the easy handle for a HEAD or a GET of the remote URL.
@@ -223,13 +179,12 @@ bool prepare_easy(Transfer& t, bool head) {
   CURL* e = t.easy;
   curl_easy_reset(e);
   curl_easy_setopt(e, CURLOPT_URL, t.request.remote_name.c_str());
-  set_common_options(t);
+  set_custom_headers(t);
+  if (!set_common_options(t, t.headers)) return false;
   curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-  set_custom_headers(t);
-  if (!set_negotiate_header(t)) return false;
   if (head) {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     return true;
@@ -245,16 +200,35 @@ bool prepare_easy(Transfer& t, bool head) {
 Failure http_status_failure(const Transfer& t, long status) {
   bool redirect = status == 300 || status == 301 || status == 302 || status == 303 ||
                   status == 307 || status == 308;
-  if (redirect && (t.request.security_flags & kRedirectPolicyMask) == kRedirectDisallow) {
-    // bits-spec §1.4: a disallowed redirect is fatal with HRESULT_FROM_WIN32(status).
+  if (redirect && (t.request.security_flags & kRedirectPolicyMask) == kRedirectPolicyDisallow) {
+    // bits-spec §1.4: a disallowed redirect is fatal with HRESULT_FROM_WIN32(status), and
+    // the file's remote name becomes the redirect's target.
+    char* target = nullptr;
+    curl_easy_getinfo(t.easy, CURLINFO_REDIRECT_URL, &target);
+    if (target && *target) t.observer->on_remote_name(t.token, target);
     return {0x80070000u | static_cast<HRESULT>(status), ErrorContext::kRemoteFile, false};
+  }
+  // A server that asked for a client certificate and refuses to serve without one.
+  bool refused = status == 400 || status == 401 || status == 403;
+  if (refused && t.tls.client_cert_requested->load() && !t.client_cert) {
+    return {hr::WINHTTP_CLIENT_AUTH_CERT_NEEDED, ErrorContext::kRemoteFile, false};
   }
   return classify_http_status(static_cast<int>(status));
 }
 
+// ALLOW_REPORT: the file's remote name becomes the URL the redirects led to.
+void report_redirects(Transfer& t) {
+  if ((t.request.security_flags & kRedirectPolicyMask) != kRedirectPolicyAllowReport) return;
+  char* url = nullptr;
+  curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &url);
+  if (!url || !*url || t.request.remote_name == url) return;
+  t.request.remote_name = url;
+  t.observer->on_remote_name(t.token, t.request.remote_name);
+}
+
 }  // namespace
 
-void set_common_options(Transfer& t) {
+bool set_common_options(Transfer& t, curl_slist* headers) {
   CURL* e = t.easy;
   curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
   set_security(t);
@@ -266,6 +240,7 @@ void set_common_options(Transfer& t) {
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kBufferSize);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);
+  return apply_request_options(t, headers);
 }
 
 Failure status_failure(const Transfer& t, long status) {
@@ -326,6 +301,7 @@ bool finish_head(Transfer& t) {
   }
   t.seen.size = static_cast<std::uint64_t>(length);
   t.expected = t.seen;
+  report_redirects(t);
   return true;
 }
 
@@ -334,6 +310,7 @@ bool finish_get(Transfer& t) {
   curl_off_t filetime = -1;
   curl_easy_getinfo(t.easy, CURLINFO_FILETIME_T, &filetime);
   if (t.mtime_ms == 0 && filetime > 0) t.mtime_ms = std::int64_t{filetime} * 1000;
+  report_redirects(t);
   return true;
 }
 

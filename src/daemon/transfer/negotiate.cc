@@ -67,20 +67,10 @@ std::string base64(const void* data, std::size_t size) {
   return std::string(reinterpret_cast<const char*>(out.data()), static_cast<std::size_t>(n));
 }
 
-}  // namespace
-
-Result<std::string> negotiate_authorization(const std::string& host, const std::string& ccache) {
+// The first SPNEGO token for HTTP@host with `cred`, as an Authorization header value.
+Result<std::string> initial_token(const GssCred& cred, const std::string& host) {
   OM_uint32 minor = 0;
-  gss_key_value_element_desc element{"ccache", ccache.c_str()};
-  gss_key_value_set_desc store{1, &element};
-  gss_OID_set_desc mechanisms{1, &kSpnego};
-  GssCred cred;
-  OM_uint32 major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechanisms,
-                                          GSS_C_INITIATE, &store, &cred.cred, nullptr, nullptr);
-  if (GSS_ERROR(major)) {
-    return Status(hr::E_FAIL,
-                  "no Kerberos credentials in " + ccache + ": " + gss_text(major, minor));
-  }
+  OM_uint32 major = 0;
   std::string service = "HTTP@" + host;
   gss_buffer_desc service_buffer{service.size(), service.data()};
   GssName target;
@@ -100,6 +90,44 @@ Result<std::string> negotiate_authorization(const std::string& host, const std::
   std::string header = "Negotiate " + base64(token.value, token.length);
   gss_release_buffer(&minor, &token);
   return header;
+}
+
+}  // namespace
+
+Result<std::string> negotiate_authorization(const std::string& host, const std::string& ccache) {
+  OM_uint32 minor = 0;
+  gss_key_value_element_desc element{"ccache", ccache.c_str()};
+  gss_key_value_set_desc store{1, &element};
+  gss_OID_set_desc mechanisms{1, &kSpnego};
+  GssCred cred;
+  OM_uint32 major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechanisms,
+                                          GSS_C_INITIATE, &store, &cred.cred, nullptr, nullptr);
+  if (GSS_ERROR(major)) {
+    return Status(hr::E_FAIL,
+                  "no Kerberos credentials in " + ccache + ": " + gss_text(major, minor));
+  }
+  return initial_token(cred, host);
+}
+
+Result<std::string> negotiate_authorization_with_password(const std::string& host,
+                                                          const std::string& user,
+                                                          const std::string& password) {
+  OM_uint32 minor = 0;
+  gss_buffer_desc user_buffer{user.size(), const_cast<char*>(user.data())};
+  GssName name;
+  OM_uint32 major = gss_import_name(&minor, &user_buffer, GSS_C_NT_USER_NAME, &name.name);
+  if (GSS_ERROR(major)) {
+    return Status(hr::E_FAIL, "bad user name '" + user + "': " + gss_text(major, minor));
+  }
+  gss_buffer_desc password_buffer{password.size(), const_cast<char*>(password.data())};
+  gss_OID_set_desc mechanisms{1, &kSpnego};
+  GssCred cred;
+  major = gss_acquire_cred_with_password(&minor, name.name, &password_buffer, GSS_C_INDEFINITE,
+                                         &mechanisms, GSS_C_INITIATE, &cred.cred, nullptr, nullptr);
+  if (GSS_ERROR(major)) {
+    return Status(hr::E_FAIL, "the KDC refused " + user + "'s password: " + gss_text(major, minor));
+  }
+  return initial_token(cred, host);
 }
 
 std::string default_ccache(uid_t uid, const std::string& krb5ccname_from_env) {

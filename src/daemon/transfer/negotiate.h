@@ -10,6 +10,8 @@
 // read with the owner's rights, never root's.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "openbits/status.h"
@@ -21,6 +23,13 @@ namespace openbits::daemon {
 // no usable ticket-granting ticket or the KDC does not know the service; its message holds
 // GSS-API's own text.
 Result<std::string> negotiate_authorization(const std::string& host, const std::string& ccache);
+
+// The same with explicit credentials (SetCredentials NEGOTIATE with a user name): a
+// ticket-granting ticket is obtained from the KDC with `password` for `user` ("alice" in
+// the default realm, or "alice@REALM"), held in memory only, never in a cache file.
+Result<std::string> negotiate_authorization_with_password(const std::string& host,
+                                                          const std::string& user,
+                                                          const std::string& password);
 
 // The cache a user's Kerberos tools use by default: KRB5CCNAME from the environment the
 // job was created in if it names a FILE: cache or a plain path, else FILE:/tmp/krb5cc_<uid>

@@ -13,6 +13,7 @@
 
 #include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/security/owner_path.h"
+#include "src/daemon/transfer/proxy_resolver.h"
 #include "src/daemon/transfer/transfer_internal.h"
 
 namespace openbits::daemon {
@@ -181,7 +182,7 @@ void report_failure(Transfer& t) {
 
 // A transport failure to a peer that cannot be reached any more is the network's fault.
 Failure transport_failure(const Transfer& t, CURLcode code) {
-  Failure f = classify_curl_error(code);
+  Failure f = connection_failure(t, code);
   if (t.peer_unreachable) {
     return {hr::BG_E_NETWORK_DISCONNECTED, ErrorContext::kGeneralTransport, true};
   }
@@ -305,6 +306,8 @@ TransferEngine::~TransferEngine() {
   }
   curl_multi_wakeup(static_cast<CURLM*>(multi_));
   thread_.join();
+  quit_resolvers_.store(true);
+  join_resolvers(true);
   for (auto& [token, t] : transfers_) {
     if (t->easy) curl_multi_remove_handle(static_cast<CURLM*>(multi_), t->easy);
   }
@@ -317,7 +320,8 @@ std::uint64_t TransferEngine::start(TransferRequest request) {
   {
     std::lock_guard lock(mutex_);
     token = next_token_++;
-    commands_.push_back({token, std::make_unique<TransferRequest>(std::move(request))});
+    commands_.push_back(
+        {token, std::make_unique<TransferRequest>(std::move(request)), std::nullopt});
   }
   curl_multi_wakeup(static_cast<CURLM*>(multi_));
   return token;
@@ -326,7 +330,7 @@ std::uint64_t TransferEngine::start(TransferRequest request) {
 void TransferEngine::stop(std::uint64_t token) {
   {
     std::lock_guard lock(mutex_);
-    commands_.push_back({token, nullptr});
+    commands_.push_back({token, nullptr, std::nullopt});
   }
   curl_multi_wakeup(static_cast<CURLM*>(multi_));
 }
@@ -340,6 +344,8 @@ void TransferEngine::process_commands() {
   for (Command& command : batch) {
     if (command.token == 0) {
       check_network();
+    } else if (command.proxies) {
+      proxies_resolved(command.token, std::move(*command.proxies));
     } else if (command.request) {
       begin(command.token, std::move(*command.request));
     } else {
@@ -351,7 +357,7 @@ void TransferEngine::process_commands() {
 void TransferEngine::network_changed() {
   {
     std::lock_guard lock(mutex_);
-    commands_.push_back({0, nullptr});
+    commands_.push_back({0, nullptr, std::nullopt});
   }
   curl_multi_wakeup(static_cast<CURLM*>(multi_));
 }
@@ -386,6 +392,54 @@ void TransferEngine::begin(std::uint64_t token, TransferRequest request) {
   t->token = token;
   t->request = std::move(request);
   t->observer = &observer_;
+  if (needs_proxy_resolution(*t)) {  // AUTODETECT: ask WPAD first, off this thread
+    t->phase = Transfer::Phase::kResolve;
+    resolve_proxies(*t);
+    transfers_[token] = std::move(t);
+    return;
+  }
+  if (dispatch(*t)) transfers_[token] = std::move(t);
+}
+
+void TransferEngine::resolve_proxies(const Transfer& t) {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  resolvers_.push_back(
+      {std::thread([this, done, token = t.token, program = t.request.proxy.resolver,
+                    url = t.request.remote_name, owner = t.request.owner] {
+         std::vector<std::string> proxies =
+             run_proxy_resolver(program, url, owner, kResolverTimeout, quit_resolvers_);
+         if (proxies.empty()) proxies.push_back("direct://");  // WPAD found nothing
+         {
+           std::lock_guard lock(mutex_);
+           commands_.push_back({token, nullptr, std::move(proxies)});
+         }
+         done->store(true);
+         curl_multi_wakeup(static_cast<CURLM*>(multi_));
+       }),
+       done});
+}
+
+void TransferEngine::proxies_resolved(std::uint64_t token, std::vector<std::string> proxies) {
+  auto it = transfers_.find(token);
+  if (it == transfers_.end() || it->second->phase != Transfer::Phase::kResolve) return;
+  it->second->autodetected = std::move(proxies);
+  if (!dispatch(*it->second)) transfers_.erase(it);
+}
+
+void TransferEngine::join_resolvers(bool all) {
+  for (auto it = resolvers_.begin(); it != resolvers_.end();) {
+    if (all || it->done->load()) {
+      it->thread.join();
+      it = resolvers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// Starts the transfer's first step; false when it is over already (failure reported).
+bool TransferEngine::dispatch(Transfer& transfer) {
+  Transfer* t = &transfer;
   auto* multi = static_cast<CURLM*>(multi_);
   bool running = false;
   if (t->request.kind != TransferKind::kDownload) {
@@ -398,11 +452,8 @@ void TransferEngine::begin(std::uint64_t token, TransferRequest request) {
     running = start_head(*t, multi);
     if (!running) t->fail({hr::E_FAIL, ErrorContext::kRemoteFile, true}, "cannot start HEAD");
   }
-  if (running) {
-    transfers_[token] = std::move(t);
-  } else if (t->failure) {
-    report_failure(*t);
-  }
+  if (!running && t->failure) report_failure(*t);
+  return running;
 }
 
 void TransferEngine::handle_done(void* easy, int result) {
@@ -417,19 +468,16 @@ void TransferEngine::handle_done(void* easy, int result) {
     if (!t->failure) running = after_upload_packet(*t, multi, code);
   } else if (t->restart_pending || t->failure) {
     // set by a callback, which aborted the request
-  } else if (code == CURLE_HTTP_RETURNED_ERROR) {
-    long status = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    if (status == 401 && t->negotiate_challenged && !t->negotiate &&
-        !t->request.negotiate_ccache.empty()) {
-      // Answered once with the owner's tickets; a second 401 is the job's error.
-      t->negotiate = true;
+  } else if (Challenge c = answer_challenge(*t, final_status(*t)); c != Challenge::kNone) {
+    // 401 / 407: answered once with the job's credentials, or the job's error.
+    if (c == Challenge::kRetry) {
       running = t->phase == Transfer::Phase::kHead  ? start_head(*t, multi)
                 : t->phase == Transfer::Phase::kGet ? start_get(*t, multi)
                                                     : start_verify(*t, multi);
-    } else {
-      t->fail(status_failure(*t, status), "HTTP status " + std::to_string(status));
     }
+  } else if (code == CURLE_HTTP_RETURNED_ERROR) {
+    long status = final_status(*t);
+    t->fail(status_failure(*t, status), "HTTP status " + std::to_string(status));
   } else if (code != CURLE_OK) {
     t->fail(transport_failure(*t, code), curl_easy_strerror(code));
   } else if (t->phase == Transfer::Phase::kHead) {
@@ -470,6 +518,7 @@ void TransferEngine::run() {
       if (quit_) return;
     }
     process_commands();
+    join_resolvers(false);
     int running = 0;
     curl_multi_perform(multi, &running);
     int queued = 0;

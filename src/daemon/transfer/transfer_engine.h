@@ -10,12 +10,14 @@
 // holds its own lock while calling the observer, so the observer may call start()/stop().
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +32,32 @@ struct RemoteValidators {
   std::string etag;
   std::string last_modified;  // HTTP Last-Modified; "<sec>.<nsec>" mtime for file sources
   bool accept_ranges = false;
+};
+
+// A SetCredentials slot as the engine uses it: answers a challenge of its target with its
+// scheme (http_auth.h). No user name: the owner's implicit Kerberos credentials in `ccache`.
+struct HttpCredential {
+  AuthTarget target = AuthTarget::kServer;
+  AuthScheme scheme = AuthScheme::kBasic;
+  std::optional<std::string> user_name;
+  std::optional<std::string> password;
+  std::string ccache;
+};
+
+// How requests reach the server (proxy_config.h): the job's proxy settings, the owner's
+// proxy environment for PRECONFIG, the machine's fallback, and the AUTODETECT helper.
+struct ProxyContext {
+  ProxySettings settings;
+  std::map<std::string, std::string> owner_environment;  // http_proxy, https_proxy, ...
+  std::string system_proxy;
+  std::string system_bypass;
+  std::string resolver;  // path of bitsd-proxy-resolver (AUTODETECT); empty: direct
+};
+
+// The job's client certificate: found again (as the owner) when the transfer starts.
+struct ClientCertificateRef {
+  std::string directory;  // the store directory (cert_store.h)
+  ClientCertificate certificate;
 };
 
 // What a request does: download a file, upload one (bits-spec §6: Create-Session,
@@ -59,10 +87,12 @@ struct TransferRequest {
   // (foreground jobs, bits-spec §4); otherwise it is BG_E_INSUFFICIENT_RANGE_SUPPORT.
   bool restart_if_no_range_support = false;
   std::chrono::seconds stall_timeout{60};  // no byte for this long: WINHTTP_TIMEOUT
-  // Implicit Negotiate credentials (SetCredentials NEGOTIATE with no user name): the
-  // owner's Kerberos ticket cache ("FILE:/tmp/krb5cc_1000"), read as the owner. A server
-  // that challenges with Negotiate gets one retry carrying a token from it (negotiate.h).
-  std::string negotiate_ccache;
+  // SetCredentials: a 401 (407) whose challenge offers a scheme the job has credentials for
+  // is answered once; a second one is the job's error (http_auth.h).
+  std::vector<HttpCredential> credentials;
+  ProxyContext proxy;
+  std::string tls_ca_file;  // trust anchors besides the system's: empty = system bundle
+  std::optional<ClientCertificateRef> client_certificate;
   // Uploads: remote_name is the upload URL; durable_offset the bytes the server has
   // acknowledged. upload_file is read as the owner.
   std::string upload_file;
@@ -109,6 +139,9 @@ class TransferObserver {
   // Uploads: the server acknowledged the last byte; reply_url for upload-reply. A plain
   // upload then closes its session and ends with on_complete; upload-reply ends at once.
   virtual void on_upload_sent(std::uint64_t /*token*/, const std::string& /*reply_url*/) {}
+  // Downloads: the file's remote name changes to `url` (redirect policy ALLOW_REPORT: the
+  // final URL after redirects; DISALLOW: the redirect's target, before the error).
+  virtual void on_remote_name(std::uint64_t /*token*/, const std::string& /*url*/) {}
 };
 
 class TransferEngine {
@@ -132,12 +165,22 @@ class TransferEngine {
 
  private:
   struct Command {
-    std::uint64_t token = 0;                   // 0: the network changed
-    std::unique_ptr<TransferRequest> request;  // null: stop
+    std::uint64_t token = 0;                          // 0: the network changed
+    std::unique_ptr<TransferRequest> request;         // null: stop (or proxies resolved)
+    std::optional<std::vector<std::string>> proxies;  // AUTODETECT's answer for `token`
   };
+  struct Resolver {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  static constexpr std::chrono::milliseconds kResolverTimeout{15000};
   void run();
   void process_commands();
   void begin(std::uint64_t token, TransferRequest request);
+  bool dispatch(Transfer& transfer);
+  void resolve_proxies(const Transfer& t);
+  void proxies_resolved(std::uint64_t token, std::vector<std::string> proxies);
+  void join_resolvers(bool all);
   void end(std::uint64_t token);
   void handle_done(void* easy, int result);
   void check_network();
@@ -150,6 +193,8 @@ class TransferEngine {
   bool quit_ = false;
   std::uint64_t next_token_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Transfer>> transfers_;  // engine thread only
+  std::vector<Resolver> resolvers_;                               // engine thread only
+  std::atomic<bool> quit_resolvers_{false};
   std::thread thread_;
 };
 

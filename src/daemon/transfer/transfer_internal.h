@@ -14,14 +14,18 @@
 #include <string>
 #include <vector>
 
+#include "src/daemon/security/cert_store.h"
+#include "src/daemon/security/secret_box.h"
+#include "src/daemon/transfer/http_auth.h"
 #include "src/daemon/transfer/http_status.h"
+#include "src/daemon/transfer/tls_policy.h"
 #include "src/daemon/transfer/transfer_engine.h"
 
 namespace openbits::daemon {
 
 struct TransferEngine::Transfer {
   using Clock = std::chrono::steady_clock;
-  enum class Phase { kHead, kGet, kVerify, kCopy, kUpload };
+  enum class Phase { kResolve, kHead, kGet, kVerify, kCopy, kUpload };
 
   std::uint64_t token = 0;
   TransferRequest request;
@@ -29,15 +33,25 @@ struct TransferEngine::Transfer {
   Phase phase = Phase::kHead;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
-  // Negotiate (negotiate.h): the server asked for it; we answer every later request of this
-  // transfer with a fresh token (Kerberos authenticators are single-use).
-  bool negotiate_challenged = false;
-  bool negotiate = false;
-  curl_slist* auth_headers = nullptr;  // `headers` plus Authorization
-  int fd = -1;                         // the temp file
-  int source_fd = -1;                  // file:// sources
-  std::uint64_t offset = 0;            // bytes in the temp file
-  std::uint64_t synced = 0;            // bytes known durable
+  // Authentication (http_auth.h): the schemes the latest 401 / 407 offered, and the
+  // credential chosen to answer (once) for the rest of this transfer. Negotiate tokens are
+  // made fresh for every request (Kerberos authenticators are single-use) and sent as
+  // headers: auth_headers is `headers` plus Authorization, proxy_headers holds
+  // Proxy-Authorization.
+  unsigned server_offers = 0;
+  unsigned proxy_offers = 0;
+  std::optional<AuthChoice> server_auth;
+  std::optional<AuthChoice> proxy_auth;
+  curl_slist* auth_headers = nullptr;
+  curl_slist* proxy_headers = nullptr;
+  std::string proxy_url;                           // the proxy in use ("" direct)
+  std::vector<std::string> autodetected;           // AUTODETECT: the resolver's answer
+  TlsPolicy tls;                                   // CURLOPT_SSL_CTX_DATA points here
+  std::optional<CertificateMaterial> client_cert;  // loaded as the owner at the start
+  int fd = -1;                                     // the temp file
+  int source_fd = -1;                              // file:// sources
+  std::uint64_t offset = 0;                        // bytes in the temp file
+  std::uint64_t synced = 0;                        // bytes known durable
   Clock::time_point last_sync = Clock::now();
   RemoteValidators seen;      // from the latest response (or the source's stat)
   RemoteValidators expected;  // from HEAD, checked against each GET response
@@ -80,6 +94,11 @@ struct TransferEngine::Transfer {
     if (easy) curl_easy_cleanup(easy);
     if (headers) curl_slist_free_all(headers);
     if (auth_headers) curl_slist_free_all(auth_headers);
+    if (proxy_headers) curl_slist_free_all(proxy_headers);
+    for (HttpCredential& c : request.credentials) {
+      if (c.password) wipe(*c.password);
+    }
+    if (client_cert) wipe(client_cert->key_pem);
     if (fd >= 0) ::close(fd);
     if (source_fd >= 0) ::close(source_fd);
   }
@@ -132,8 +151,27 @@ Failure status_failure(const Transfer& t, long status);
 // True if `now` contradicts `before` (size, ETag or Last-Modified both known and different).
 bool validators_changed(const RemoteValidators& before, const RemoteValidators& now);
 
-// Options shared by every HTTP request (security, timeouts, socket opening, user agent).
-void set_common_options(Transfer& t);
+// Options shared by every HTTP request (security, timeouts, socket opening, user agent,
+// proxy, credentials, client certificate: request_options.cc). False (with t.failure) when
+// the request cannot be made as the job asks (a bad proxy list, no Negotiate token...).
+// `headers` is the request's header list; Authorization headers are added to a copy.
+bool set_common_options(Transfer& t, curl_slist* headers);
+bool apply_request_options(Transfer& t, curl_slist* headers);  // the second half of it
+
+// (request_options.cc) After a 401 / 407 (status, or the CONNECT's): kRetry when the
+// challenge is answered now (send the same request again), kFailed (t.failure set) when
+// it was answered before or the job has no credentials for it, kNone for other statuses.
+enum class Challenge { kNone, kRetry, kFailed };
+Challenge answer_challenge(Transfer& t, long status);
+// The status of a finished request: the response's, or a CONNECT's 407.
+long final_status(const Transfer& t);
+// The failure of a request that ended with a transport error (TLS errors mapped to
+// WinHTTP's certificate codes, a missing client certificate, an unreachable peer).
+Failure connection_failure(const Transfer& t, CURLcode code);
+// Header callback part: records challenges. True if `line` was one.
+bool note_challenge(Transfer& t, const std::string& line);
+// AUTODETECT: whether the transfer must ask the resolver first.
+bool needs_proxy_resolution(const Transfer& t);
 
 // Uploads (upload_transfer.cc): open the local file and send the first packet; after each
 // finished packet, the next one. Both return false when the transfer is over.

@@ -29,6 +29,10 @@ size_t on_ack_header(char* data, size_t size, size_t count, void* user) {
   std::string line(data, size * count);
   if (line.rfind("HTTP/", 0) == 0) {
     t->ack.clear();  // a new response (100 Continue, then the Ack)
+    t->server_offers = 0;
+    t->proxy_offers = 0;
+  } else if (note_challenge(*t, line)) {
+    // a challenge: for answer_challenge()
   } else if (auto field = split_header_line(line)) {
     t->ack[field->name] = field->value;
   }
@@ -121,7 +125,6 @@ bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
   curl_easy_reset(e);
   t.upload_url = session_url(t);
   curl_easy_setopt(e, CURLOPT_URL, t.upload_url.c_str());
-  set_common_options(t);
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "BITS_POST");
   curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_ack_header);
@@ -180,7 +183,7 @@ bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
     if (end > start) add(custom.substr(start, end - start));
     start = end + 2;
   }
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
+  if (!set_common_options(t, t.headers)) return false;
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.body.data());
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t.body.size()));
   return curl_multi_add_handle(multi, e) == CURLM_OK;
@@ -350,8 +353,12 @@ bool begin_upload(Transfer& t, CURLM* multi) {
 }
 
 bool after_upload_packet(Transfer& t, CURLM* multi, CURLcode code) {
+  // 401 / 407: the same packet again with the job's credentials, once.
+  if (Challenge c = answer_challenge(t, final_status(t)); c != Challenge::kNone) {
+    return c == Challenge::kRetry && send_packet(t, multi, t.packet);
+  }
   if (code != CURLE_OK) {
-    Failure f = classify_curl_error(code);
+    Failure f = connection_failure(t, code);
     t.fail(f, std::string(t.packet == Packet::kFragment ? "Fragment: " : "BITS_POST: ") +
                   curl_easy_strerror(code));
     return false;

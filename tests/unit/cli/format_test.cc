@@ -64,7 +64,7 @@ TEST(FormatTest, VerboseBlockFollowsTheDocumentedLayout) {
         "\nDESCRIPTION: \nJOB FILES:\n\t0 / UNKNOWN WORKING https://downloadsrv/10mb.zip -> "
         "/srv/10mb.zip\nNOTIFICATION COMMAND LINE: none\n",
         "\nowner MIC integrity level: MEDIUM\nowner elevated ?           false\n",
-        "\nCUSTOM HEADERS: NULL\n"}) {
+        "\nCUSTOM HEADERS: NULL\nSECURITY FLAGS: 0 HTTP METHOD: GET\nCLIENT CERTIFICATE: NONE\n"}) {
     EXPECT_NE(block.find(line), std::string::npos) << line;
   }
 }
@@ -146,7 +146,9 @@ TEST_F(FormatUtcTest, VerboseBlockIsExactlyTheDocumentedLayout) {
                 "Peercaching flags\n"
                 "\tEnable download from peers      :false\n"
                 "\tEnable serving to peers         :true\n"
-                "CUSTOM HEADERS: X-A: 1\n");
+                "CUSTOM HEADERS: X-A: 1\n"
+                "SECURITY FLAGS: 0 HTTP METHOD: GET\n"
+                "CLIENT CERTIFICATE: NONE\n");
 }
 
 TEST(FormatTest, VerboseBlockWithoutErrorOmitsTheErrorLines) {

@@ -40,6 +40,15 @@ const std::vector<std::pair<const char*, HRESULT>> kNamedCodes = {
     OPENBITS_CODE(WINHTTP_SECURE_FAILURE),
     OPENBITS_CODE(WINHTTP_REDIRECT_FAILED),
     OPENBITS_CODE(WINHTTP_INVALID_SERVER_RESPONSE),
+    OPENBITS_CODE(WINHTTP_SECURE_CERT_DATE_INVALID),
+    OPENBITS_CODE(WINHTTP_SECURE_CERT_CN_INVALID),
+    OPENBITS_CODE(WINHTTP_CLIENT_AUTH_CERT_NEEDED),
+    OPENBITS_CODE(WINHTTP_SECURE_INVALID_CA),
+    OPENBITS_CODE(WINHTTP_SECURE_CERT_REV_FAILED),
+    OPENBITS_CODE(WINHTTP_SECURE_CERT_REVOKED),
+    OPENBITS_CODE(WINHTTP_SECURE_CERT_WRONG_USAGE),
+    OPENBITS_CODE(CRYPT_E_NOT_FOUND),
+    OPENBITS_CODE(RPC_X_BAD_STUB_DATA),
     OPENBITS_CODE(BG_E_NOT_FOUND),
     OPENBITS_CODE(BG_E_INVALID_STATE),
     OPENBITS_CODE(BG_E_EMPTY),
@@ -140,7 +149,7 @@ bool looks_like_a_sentence(const std::string& text) {
 }
 
 TEST(ErrorTextTest, EveryNamedConstantHasItsOwnSentence) {
-  ASSERT_EQ(kNamedCodes.size(), 114u);
+  ASSERT_EQ(kNamedCodes.size(), 123u);
   std::map<std::string, const char*> owner_of_text;
   for (const auto& [name, code] : kNamedCodes) {
     std::string text = describe_hresult(code);

@@ -14,6 +14,21 @@
 namespace openbits::daemon::testing {
 namespace {
 
+// One integer from a query on the database file, read beside the Store.
+int count_rows(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  int n = -1;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    n = sqlite3_column_int(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
 JobRecord full_job() {
   JobRecord job;
   JobInfo& j = job.info;
@@ -213,7 +228,13 @@ TEST(StoreTest, MigratesAVersion1DatabaseKeepingItsJobsAndABackup) {
                            "ALTER TABLE jobs DROP COLUMN notify_cmd_uid; "
                            "ALTER TABLE jobs DROP COLUMN notify_cmd_gid; "
                            "ALTER TABLE jobs DROP COLUMN upload_state; "
-                           "ALTER TABLE jobs DROP COLUMN owner_umask; PRAGMA user_version = 1",
+                           "ALTER TABLE jobs DROP COLUMN owner_umask; "
+                           "ALTER TABLE jobs DROP COLUMN custom_headers_sealed; "
+                           "ALTER TABLE jobs DROP COLUMN owner_environment; "
+                           "ALTER TABLE jobs DROP COLUMN client_certificate; "
+                           "DROP TABLE credentials; "
+                           "UPDATE jobs SET custom_headers = 'X-A: b' || char(13, 10); "
+                           "PRAGMA user_version = 1",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
@@ -226,7 +247,91 @@ TEST(StoreTest, MigratesAVersion1DatabaseKeepingItsJobsAndABackup) {
   EXPECT_EQ(jobs->front().info.notify_cmd_program, std::optional<std::string>("/bin/true"));
   EXPECT_FALSE(jobs->front().notify_cmd_uid);
   EXPECT_EQ(jobs->front().owner_umask, mode_t{022});  // unknown before v4: the usual 022
+  // v5 seals the custom headers that earlier versions kept in plain text.
+  EXPECT_EQ(jobs->front().info.custom_headers, std::optional<std::string>("X-A: b\r\n"));
+  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM jobs WHERE custom_headers IS NOT NULL"), 0);
   EXPECT_TRUE(std::filesystem::exists(path + ".v1.bak"));
+}
+
+JobRecord with_credentials(JobRecord job) {
+  job.credentials.push_back(
+      {AuthTarget::kServer, AuthScheme::kBasic, std::string("alice"), std::string("pw-1"), ""});
+  job.credentials.push_back(
+      {AuthTarget::kProxy, AuthScheme::kNegotiate, std::nullopt, std::nullopt, "FILE:/tmp/cc"});
+  job.owner_environment = {{"http_proxy", "http://p:3128"}, {"no_proxy", "localhost"}};
+  job.info.client_certificate =
+      ClientCertificate{CertStoreLocation::kLocalMachine, "MY", {1, 2, 3}, "CN=client"};
+  return job;
+}
+
+TEST(StoreTest, CredentialsEnvironmentAndCertificateSurviveAReopen) {
+  TempDir dir;
+  std::string path = dir.path() + "/jobs.db";
+  {
+    auto store = Store::open(path);
+    ASSERT_TRUE(store.ok());
+    JobRecord job = with_credentials(full_job());
+    ASSERT_TRUE((*store)->save_job(job).ok());
+    ASSERT_TRUE((*store)->save_credentials(job).ok());
+    ASSERT_TRUE((*store)->save_job(job).ok());  // saving the job again keeps them
+  }
+  auto store = Store::open(path);
+  ASSERT_TRUE(store.ok());
+  auto jobs = (*store)->load_jobs();
+  ASSERT_TRUE(jobs.ok()) << jobs.status().message();
+  ASSERT_EQ(jobs->size(), 1u);
+  const JobRecord& job = jobs->front();
+  ASSERT_EQ(job.credentials.size(), 2u);
+  EXPECT_EQ(job.credentials[0].user_name, std::optional<std::string>("alice"));
+  EXPECT_EQ(job.credentials[0].password, std::optional<std::string>("pw-1"));
+  EXPECT_FALSE(job.credentials[1].user_name);
+  EXPECT_FALSE(job.credentials[1].password);
+  EXPECT_EQ(job.credentials[1].ccache, "FILE:/tmp/cc");
+  EXPECT_EQ(job.owner_environment.at("http_proxy"), "http://p:3128");
+  ASSERT_TRUE(job.info.client_certificate);
+  EXPECT_EQ(job.info.client_certificate->subject, "CN=client");
+  EXPECT_EQ(job.info.client_certificate->hash[2], 3);
+}
+
+// What is on disk: no password and no custom header in clear, in the database or its WAL.
+TEST(StoreTest, SecretsAreNeverWrittenInClear) {
+  TempDir dir;
+  std::string path = dir.path() + "/jobs.db";
+  auto store = Store::open(path);
+  ASSERT_TRUE(store.ok());
+  JobRecord job = with_credentials(full_job());
+  job.credentials[0].password = "UNIQUE-PASSWORD-5150";
+  job.info.custom_headers = "Authorization: Bearer UNIQUE-TOKEN-5150\r\n";
+  ASSERT_TRUE((*store)->save_job(job).ok());
+  ASSERT_TRUE((*store)->save_credentials(job).ok());
+  for (const std::string& file : {path, path + "-wal"}) {
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find("UNIQUE-PASSWORD-5150"), std::string::npos) << file;
+    EXPECT_EQ(bytes.find("UNIQUE-TOKEN-5150"), std::string::npos) << file;
+  }
+  job.credentials.clear();
+  ASSERT_TRUE((*store)->save_credentials(job).ok());
+  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM credentials"), 0);
+}
+
+TEST(StoreTest, AStoreWhoseSecretsKeyChangedIsRefused) {
+  TempDir dir;
+  std::string path = dir.path() + "/jobs.db";
+  {
+    auto store = Store::open(path);
+    ASSERT_TRUE(store.ok());
+    JobRecord job = with_credentials(full_job());
+    ASSERT_TRUE((*store)->save_job(job).ok());
+    ASSERT_TRUE((*store)->save_credentials(job).ok());
+  }
+  std::filesystem::remove(dir.path() + "/secrets.key");  // a new key is made on open
+  auto store = Store::open(path);
+  ASSERT_TRUE(store.ok());
+  auto jobs = (*store)->load_jobs();
+  ASSERT_FALSE(jobs.ok());
+  EXPECT_NE(jobs.status().message().find("secrets key"), std::string::npos)
+      << jobs.status().message();
 }
 
 }  // namespace

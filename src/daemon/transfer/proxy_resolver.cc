@@ -1,0 +1,89 @@
+// Running bitsd-proxy-resolver as the job owner; see proxy_resolver.h.
+#include "src/daemon/transfer/proxy_resolver.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace openbits::daemon {
+namespace {
+
+constexpr std::size_t kMaxAnswer = 64 * 1024;
+
+// In the child after fork(): only async-signal-safe calls.
+[[noreturn]] void exec_as_owner(const std::string& program, const std::string& url,
+                                const Credentials& owner, int out) {
+  int null = ::open("/dev/null", O_RDWR);
+  if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(null, 2) < 0) _exit(126);
+  if (::geteuid() == 0) {
+    if (::syscall(SYS_setgroups, owner.groups.size(), owner.groups.data()) != 0 ||
+        ::setresgid(owner.gid, owner.gid, owner.gid) != 0 ||
+        ::setresuid(owner.uid, owner.uid, owner.uid) != 0) {
+      _exit(126);
+    }
+  }
+  const char* argv[] = {program.c_str(), url.c_str(), nullptr};
+  // libproxy reads http_proxy: "wpad://" asks it to discover the PAC script (WPAD).
+  const char* envp[] = {"PATH=/usr/bin:/bin", "HOME=/nonexistent", "http_proxy=wpad://",
+                        "PX_CONFIG_ORDER=config_envvar", nullptr};
+  ::execve(program.c_str(), const_cast<char* const*>(argv), const_cast<char* const*>(envp));
+  _exit(127);
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+}  // namespace
+
+std::vector<std::string> run_proxy_resolver(const std::string& program, const std::string& url,
+                                            const Credentials& owner,
+                                            std::chrono::milliseconds timeout,
+                                            const std::atomic<bool>& quit) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return {};
+  pid_t pid = ::fork();
+  if (pid == 0) exec_as_owner(program, url, owner, pipe_fds[1]);
+  ::close(pipe_fds[1]);
+  if (pid < 0) {
+    ::close(pipe_fds[0]);
+    return {};
+  }
+  std::string answer;
+  bool complete = false;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!quit.load() && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{pipe_fds[0], POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buffer[4096];
+    ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
+    if (n <= 0) {
+      complete = n == 0;
+      break;
+    }
+    answer.append(buffer, static_cast<std::size_t>(n));
+    if (answer.size() > kMaxAnswer) break;
+  }
+  ::close(pipe_fds[0]);
+  if (!complete) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!complete || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return {};
+  return split_lines(answer);
+}
+
+}  // namespace openbits::daemon
