@@ -12,8 +12,9 @@ PACKAGES=(
   # tests and tooling
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format clang-tidy
   nginx openssl curl aria2 sqlite3 python3 bc tmux util-linux iproute2 procps
-  # servers that demand authentication (tests/integration/auth_servers.h)
-  apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user
+  # servers that demand authentication or proxy (tests/integration/auth_servers.h,
+  # proxy_servers.h)
+  apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user squid
 )
 
 missing=()
@@ -32,7 +33,16 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The nginx, apache2 and krb5 packages start system services; openbits's tests run their own.
+# The nginx, apache2, krb5 and squid packages start system services; openbits's tests run
+# their own. Without systemd the packages' init scripts start them (squid on port 3128).
+SERVICES=(nginx apache2 krb5-kdc krb5-admin-server squid)
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-  systemctl disable --now nginx apache2 krb5-kdc krb5-admin-server >/dev/null 2>&1 || true
+  systemctl disable --now "${SERVICES[@]}" >/dev/null 2>&1 || true
+else
+  for service in "${SERVICES[@]}"; do
+    if [ -x "/etc/init.d/$service" ]; then
+      "/etc/init.d/$service" stop >/dev/null 2>&1 || true
+      update-rc.d "$service" disable >/dev/null 2>&1 || true
+    fi
+  done
 fi
