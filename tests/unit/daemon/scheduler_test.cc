@@ -247,6 +247,23 @@ TEST_F(InactivityTest, PropertyChangeRestartsTheInactivityTimer) {
   EXPECT_EQ(state_of(id), JobState::kCancelled);
 }
 
+TEST_F(SchedulerTest, InactiveUploadJobIsCancelledWithItsServerSession) {
+  std::string local = dir.path() + "/up.bin";
+  std::ofstream(local) << "data";
+  auto id = manager->create_job(me, "up", JobType::kUpload);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(manager->add_files(me, *id, {{"http://127.0.0.1:1/up", local, {}}}).ok());
+  ASSERT_TRUE(manager->resume(me, *id).ok());
+  manager->on_upload_session(backend.last_token(), "{5E55}", "", kNeverFallBack, "4:0.0");
+  manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true, 0, "");
+  clock.advance_s(90LL * 24 * 3600);
+  manager->tick();
+  EXPECT_EQ(state_of(*id), JobState::kCancelled);
+  // As Cancel: the server is asked to drop the partial upload.
+  EXPECT_EQ(backend.started.back().kind, TransferKind::kCancelSession);
+  EXPECT_EQ(backend.started.back().session_id, "{5E55}");
+}
+
 TEST_F(SchedulerTest, FilesTransferOneAfterAnotherThenTransferred) {
   Guid id = make_job(me, 3);
   ASSERT_TRUE(manager->resume(me, id).ok());
