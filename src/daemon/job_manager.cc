@@ -199,10 +199,23 @@ Status JobManager::persist(JobRecord& job) {
   return s;
 }
 
+Status JobManager::persist_progress(const JobRecord& job, std::uint32_t file_index) {
+  Status s = store_.save_progress(job, file_index);
+  if (!s.ok()) {
+    spdlog::error("cannot persist the progress of job {} file {}: {}", to_string(job.info.id),
+                  file_index, s.message());
+  }
+  return s;
+}
+
 void JobManager::touch(JobRecord& job) {
   job.info.times.modification_time = clock_.wall_ms();
-  job.last_activity_ms = job.info.times.modification_time;
   emit(job);
+}
+
+void JobManager::mark_active(JobRecord& job) {
+  job.last_activity_ms = clock_.wall_ms();
+  touch(job);
 }
 
 void JobManager::set_state(JobRecord& job, JobState state) {
@@ -244,7 +257,7 @@ Result<Guid> JobManager::create_job(const Caller& caller, const std::string& dis
   job->owner_umask = caller.umask;
   job->owner_environment = read_owner_environment(caller.pid, caller.uid);
   info.times.creation_time = clock_.wall_ms();
-  touch(*job);
+  mark_active(*job);
   if (Status s = persist(*job); !s.ok()) return s;
   Guid id = info.id;
   spdlog::info("job {} '{}' created by uid {} ({})", to_string(id), display_name, caller.uid,
@@ -350,7 +363,7 @@ Status JobManager::add_files(const Caller& caller, const Guid& id,
     }
     job.files.push_back(std::move(file));
   }
-  touch(job);
+  mark_active(job);
   return persist(job);
 }
 
@@ -382,7 +395,7 @@ Status JobManager::resume(const Caller& caller, const Guid& id) {
     default:
       break;  // already queued or running
   }
-  touch(job);
+  mark_active(job);
   Status s = persist(job);
   if (s.ok()) {
     spdlog::info("job {} resumed by uid {} ({})", to_string(id), caller.uid,
@@ -400,6 +413,7 @@ Status JobManager::suspend(const Caller& caller, const Guid& id) {
   if (job.info.state == JobState::kSuspended) return Status();
   stop_transfer(job);
   set_state(job, JobState::kSuspended);
+  mark_active(job);
   spdlog::info("job {} suspended by uid {}", to_string(id), caller.uid);
   Status s = persist(job);
   schedule();
@@ -435,6 +449,7 @@ Status JobManager::complete(const Caller& caller, const Guid& id) {
       job.info.type == JobType::kUploadReply ? deliver_reply(job) : deliver_files(job);
   if (!delivered.ok()) {
     set_state(job, JobState::kTransferred);
+    mark_active(job);  // the owner acted: the job stays, its inactivity timer restarts
     (void)persist(job);
     schedule();
     return delivered;
@@ -476,7 +491,7 @@ Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
   job.info.custom_headers_write_only = false;
   job.info.notify_cmd_program.reset();
   job.info.notify_cmd_parameters.reset();
-  touch(job);
+  mark_active(job);
   return persist(job);
 }
 
@@ -501,7 +516,7 @@ Status JobManager::replace_remote_prefix(const Caller& caller, const Guid& id,
   stop_transfer(job);
   for (auto& [index, name] : changes) job.files[index].info.remote_name = name;
   if (running) set_state(job, JobState::kQueued);
-  touch(job);
+  mark_active(job);
   Status s = persist(job);
   schedule();
   return s;
@@ -520,7 +535,7 @@ Status JobManager::set_remote_name(const Caller& caller, const Guid& id, std::ui
   if (running) stop_transfer(job);
   job.files[file_index].info.remote_name = remote_name;
   if (running) set_state(job, JobState::kQueued);
-  touch(job);
+  mark_active(job);
   Status s = persist(job);
   schedule();
   return s;
@@ -551,7 +566,7 @@ Status JobManager::set_validation_state(const Caller& caller, const Guid& id,
     job.info.error = error;
     set_state(job, JobState::kError);
   }
-  touch(job);
+  mark_active(job);
   return persist(job);
 }
 

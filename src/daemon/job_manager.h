@@ -127,7 +127,13 @@ class JobManager final : public TransferObserver {
   Result<JobRecord*> find(const Caller& caller, const Guid& id, Access access);
   JobInfo snapshot(const JobRecord& job) const;
   Status persist(JobRecord& job);
+  Status persist_progress(const JobRecord& job, std::uint32_t file_index);  // logs failures
+  // The job changed: new modification time, event to listeners.
   void touch(JobRecord& job);
+  // Progress, or a change by its owner (a property, a method call): touch() and restart
+  // the inactivity timer (bits-spec §3.1 JobInactivityTimeout). Automatic transitions
+  // (retries, errors) are not activity.
+  void mark_active(JobRecord& job);
   void set_state(JobRecord& job, JobState state);
   void emit(const JobRecord& job, JobEvent::Kind kind = JobEvent::Kind::kChanged,
             std::uint32_t file_index = 0);
@@ -145,6 +151,7 @@ class JobManager final : public TransferObserver {
   void stop_transfer(JobRecord& job);
   void schedule();
   void apply_timers(JobRecord& job);
+  void cancel_inactive(JobRecord& job);  // JobInactivityTimeout expired
   void enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
                    std::uint32_t retry_after_s = 0);
   void finish_file(JobRecord& job, std::uint32_t index);

@@ -164,7 +164,7 @@ Status JobManager::set_property(const Caller& caller, const Guid& id, const std:
                    caller.uid);
     }
   }
-  touch(job);
+  mark_active(job);
   Status s = persist(job);
   if (name == "priority") schedule();
   return s;

@@ -56,7 +56,8 @@ struct JobRecord {
   mode_t owner_umask = 022;           // the creator's umask (persisted since schema v4)
   bool ever_resumed = false;          // DYNAMIC_CONTENT etc. are frozen after the first Resume
   std::int64_t download_time_ms = 0;  // cumulative CONNECTING+TRANSFERRING time (persisted)
-  std::int64_t last_activity_ms = 0;  // wall clock of the last progress or change (inactivity)
+  std::int64_t last_activity_ms = 0;  // wall clock of the last progress or owner's change
+                                      // (inactivity timeout; see JobManager::mark_active)
   JobTimers timers;
   // Upload and upload-reply jobs (bits-spec §6): the server's session, what the local file
   // looked like when the upload began (a change is BG_E_LOCAL_FILE_CHANGED), and the reply.

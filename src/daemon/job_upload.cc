@@ -92,13 +92,18 @@ void JobManager::upload_progress(JobRecord& job, std::uint64_t bytes) {
   std::uint64_t& done = job.timers.upload_phase == kReplyPhase
                             ? job.info.reply_bytes_transferred
                             : job.files[0].info.progress.bytes_transferred;
-  if (bytes > done) {
+  bool progress = bytes > done;
+  if (progress) {
     job.timers.no_progress_since_ms = 0;
     job.upload.host_id_failing_since_ms = 0;
   }
   done = bytes;
   if (job.info.state == JobState::kConnecting) set_state(job, JobState::kTransferring);
-  touch(job);
+  if (progress) {
+    mark_active(job);
+  } else {
+    touch(job);
+  }
   (void)persist(job);
 }
 
@@ -157,7 +162,7 @@ void JobManager::upload_complete(JobRecord& job, std::uint64_t total_bytes) {
       u.closed = true;
       break;
   }
-  touch(job);
+  mark_active(job);
   if (start_upload_phase(job)) return;
   account_download_time(job);
   job.timers.slice_started_ms = 0;

@@ -107,6 +107,9 @@ void JobManager::start_job(JobRecord& job) {
 
 void JobManager::enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
                              std::uint32_t retry_after_s) {
+  // bits-spec §1.2 GetErrorCount: every transition of a running transfer to ERROR or
+  // TRANSIENT_ERROR (a failed retry is one too), except a lost network.
+  if (job.is_active() && error.code != hr::BG_E_NETWORK_DISCONNECTED) ++job.info.error_count;
   stop_transfer(job);
   job.info.error = error;
   std::int64_t now = clock_.monotonic_ms();
@@ -159,7 +162,7 @@ void JobManager::finish_file(JobRecord& job, std::uint32_t index) {
     file.info.progress.bytes_total = file.info.progress.bytes_transferred;
   }
   emit(job, JobEvent::Kind::kFileTransferred, index);
-  touch(job);
+  mark_active(job);
   tokens_.erase(job.timers.transfer_token);
   job.timers.transfer_token = 0;
   if (job.next_pending_file()) {
@@ -197,14 +200,19 @@ void JobManager::apply_timers(JobRecord& job) {
     }
   }
   std::int64_t idle_ms = clock_.wall_ms() - job.last_activity_ms;
-  if (!job.is_final() && idle_ms > config_.job_inactivity_timeout_s * 1000) {
-    spdlog::warn("job {} cancelled after being inactive for more than {} days",
-                 to_string(job.info.id), config_.job_inactivity_timeout_s / 86400);
-    stop_transfer(job);
-    (void)delete_temp_files(job, false);
-    set_state(job, JobState::kCancelled);
-    (void)persist(job);
-  }
+  if (!job.is_final() && idle_ms >= config_.job_inactivity_timeout_s * 1000) cancel_inactive(job);
+}
+
+void JobManager::cancel_inactive(JobRecord& job) {
+  spdlog::warn("job {} cancelled after being inactive for more than {} days ({} s)",
+               to_string(job.info.id), config_.job_inactivity_timeout_s / 86400,
+               config_.job_inactivity_timeout_s);
+  // As Cancel (bits-spec §3.3): every temp file deleted, an upload's session cancelled.
+  stop_transfer(job);
+  (void)delete_temp_files(job, false);
+  if (job.info.type != JobType::kDownload) cancel_upload(job);
+  set_state(job, JobState::kCancelled);
+  (void)persist(job);
 }
 
 void JobManager::schedule() {
@@ -312,7 +320,7 @@ void JobManager::on_validators(std::uint64_t token, const RemoteValidators& vali
                  to_string(job->info.id), file.info.index);
   }
   touch(*job);
-  (void)store_.save_progress(*job, file.info.index);
+  (void)persist_progress(*job, file.info.index);
   (void)over_download_size(*job);
 }
 
@@ -339,11 +347,16 @@ void JobManager::on_progress(std::uint64_t token, std::uint64_t durable_bytes) {
     return;
   }
   FileRecord& file = job->files[job->timers.transfer_file];
-  if (durable_bytes > file.info.progress.bytes_transferred) job->timers.no_progress_since_ms = 0;
+  bool progress = durable_bytes > file.info.progress.bytes_transferred;
+  if (progress) job->timers.no_progress_since_ms = 0;
   file.info.progress.bytes_transferred = durable_bytes;
   if (job->info.state == JobState::kConnecting) set_state(*job, JobState::kTransferring);
-  touch(*job);
-  (void)store_.save_progress(*job, file.info.index);
+  if (progress) {
+    mark_active(*job);
+  } else {
+    touch(*job);
+  }
+  (void)persist_progress(*job, file.info.index);
   (void)over_download_size(*job);
 }
 
@@ -388,7 +401,6 @@ void JobManager::on_error(std::uint64_t token, HRESULT code, ErrorContext contex
   const std::string& remote = job->files[job->timers.transfer_file].info.remote_name;
   auto kind = validate_remote_name(remote);
   error.protocol = kind.ok() && kind->kind == RemoteKind::kFile ? "file" : "http";
-  if (code != hr::BG_E_NETWORK_DISCONNECTED) ++job->info.error_count;
   JobRecord::Upload& upload = job->upload;
   if (!upload.host_id.empty() && upload.host_id_fallback_s != kNeverFallBack &&
       context == ErrorContext::kGeneralTransport) {

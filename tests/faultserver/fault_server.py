@@ -11,10 +11,16 @@ counters of different tests never mix); query parameters choose the faults, and 
   stall=S&after=B                 the first GET sends B bytes, then sends nothing for S seconds
   norange=1                       ignores Range: always 200 with the whole file
   nosize=1                        no Content-Length (HEAD and GET; the body ends at close)
-  badrange=1                      answers 206 with a Content-Range whose start is off by one
+  badrange=1[&times=N]            answers Range requests (the first N GETs only, if given)
+                                  with 206 and a Content-Range whose start is off by one
+  shift=B[&times=N]               answers every GET (the first N only, if given) with 206 and
+                                  the bytes from B on, labelled so, whether or not Range
+                                  asked for them (HEAD stays honest)
   loop=1                          302 to itself, forever
   change=B                        after B body bytes were sent for this URL, the file is
                                   <file>.v2 (new size, ETag and Last-Modified)
+  changing=1[&times=N]            every request (the first N only, if given) gets a new ETag:
+                                  a file that keeps changing
   midswap=B                       the first GET switches to <file>.v2's bytes after B bytes,
                                   keeping v1's headers (a file overwritten in place while
                                   served); later requests get <file>.v2
@@ -63,8 +69,9 @@ class Handler(BaseHTTPRequestHandler):
             with open(self.server.log_path, "a", encoding="utf-8") as log:
                 log.write(json.dumps(line) + "\n")
 
-    def version_of(self, url, params, name):
-        """The file path and validators currently served for this URL."""
+    def version_of(self, url, params, name, fresh=None):
+        """The file path and validators currently served for this URL; with `fresh`, an
+        ETag of its own."""
         path = os.path.join(self.server.root, name)
         change = params.get("change")
         with LOCK:
@@ -74,6 +81,8 @@ class Handler(BaseHTTPRequestHandler):
             path += ".v2"
         st = os.stat(path)
         etag = '"%x-%x"' % (int(st.st_mtime), st.st_size)
+        if fresh is not None:
+            etag = '"%x-%x-%d"' % (int(st.st_mtime), st.st_size, fresh)
         modified = email.utils.formatdate(st.st_mtime, usegmt=True)
         return path, st.st_size, etag, modified
 
@@ -121,7 +130,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_plain(int(params["status"]), extra, b"fault\n")
             return
         try:
-            path, size, etag, modified = self.version_of(url, params, name)
+            fresh = count if "changing" in params and within_times else None
+            path, size, etag, modified = self.version_of(url, params, name, fresh)
         except OSError:
             self.send_plain(404)
             return
@@ -138,6 +148,8 @@ class Handler(BaseHTTPRequestHandler):
             if match.group(2):
                 end = min(end, int(match.group(2)))
             status = 206
+        if "shift" in params and self.command == "GET" and get_within_times:
+            start, end, status = min(int(params["shift"]), size - 1), size - 1, 206
         length = end - start + 1
 
         self.send_response(status)
@@ -145,7 +157,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Last-Modified", modified)
         self.send_header("Accept-Ranges", "bytes")
         if status == 206:
-            shown = start + 1 if "badrange" in params else start
+            shown = start + 1 if "badrange" in params and get_within_times else start
             self.send_header("Content-Range", "bytes %d-%d/%d" % (shown, shown + length - 1, size))
         if "nosize" in params:
             self.send_header("Connection", "close")

@@ -59,6 +59,7 @@ void check_line(const std::string& line, RemoteValidators& seen) {
     check_number(*value);
     ContentRange range = parse_content_range(*value);
     if (range.start) check_number(std::to_string(*range.start));
+    if (range.end) check_number(std::to_string(*range.end));
     if (std::string(name) == "etag") seen.etag = *value;
     if (std::string(name) == "last-modified") seen.last_modified = *value;
   }

@@ -24,6 +24,10 @@ using std::chrono::seconds;
 
 constexpr std::uint32_t kRetryDelay = 5;  // the shortest retry delay bitsd accepts
 
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 // Waits until some bytes of the job are durable (it is really transferring).
 bool wait_until_progress(const Job& job) {
   auto deadline = std::chrono::steady_clock::now() + seconds(30);
@@ -41,7 +45,7 @@ class FaultTest : public ::testing::Test {
     out = dir.path() + "/out";
     fs::create_directories(out);
     fs::permissions(out, fs::perms::all);
-    std::ofstream(dir.path() + "/bitsd.json") << R"({"stall_timeout_s": 2})";
+    std::ofstream(dir.path() + "/bitsd.json") << config;
     bitsd.start({"--config", dir.path() + "/bitsd.json"});
     manager.emplace(bitsd.connect());
   }
@@ -88,6 +92,7 @@ class FaultTest : public ::testing::Test {
     EXPECT_TRUE(temp_files_in(out).empty());
   }
 
+  std::string config = R"({"stall_timeout_s": 2})";  // bitsd's, written by SetUp
   TempDir dir;
   FaultServer fault{dir.path()};
   Bitsd bitsd{dir.path()};
@@ -218,9 +223,11 @@ TEST_F(LocalFaultTest, MissingSizeIsFatal) {
   EXPECT_EQ(error.context, ErrorContext::kRemoteFile);
 }
 
-TEST_F(LocalFaultTest, WrongContentRangeIsAnInvalidServerResponse) {
-  serve("f", 2 << 20);
-  Job job = start(fault.url("badrange", "f", "badrange=1&drop=500000&times=1"), "f");
+TEST_F(LocalFaultTest, WrongContentRangeIsAnInvalidServerResponseUntilTheServerIsFixed) {
+  std::string origin = serve("f", 2 << 20);
+  // GET 1 is cut after 500000 bytes; GETs 2 and 3 resume with Range and get a
+  // Content-Range that starts one byte late; from GET 4 on the server is fixed.
+  Job job = start(fault.url("badrange", "f", "badrange=1&drop=500000&times=3"), "f");
   ASSERT_EQ(wait_for_state(job, {JobState::kError}, seconds(60)), JobState::kError);
   ErrorInfo error = error_of(job);
   EXPECT_EQ(error.code, hr::BG_E_INVALID_SERVER_RESPONSE);
@@ -230,6 +237,42 @@ TEST_F(LocalFaultTest, WrongContentRangeIsAnInvalidServerResponse) {
   ASSERT_TRUE(job.resume().ok());
   ASSERT_EQ(wait_for_state(job, {JobState::kError}, seconds(30)), JobState::kError);
   EXPECT_EQ(error_of(job).code, hr::BG_E_INVALID_SERVER_RESPONSE);
+  EXPECT_EQ(job.info()->progress.bytes_transferred, 500000u);  // nothing of it taken
+  // The server fixed, Resume delivers the file from the 500000 durable bytes.
+  ASSERT_TRUE(job.resume().ok());
+  expect_delivered(job, origin, "f");
+  std::vector<std::string> gets;
+  for (const auto& r : fault.requests("badrange")) {
+    if (r.method == "GET") gets.push_back(r.range + " " + std::to_string(r.status));
+  }
+  EXPECT_EQ(gets, (std::vector<std::string>{" 200", "bytes=500000- 206", "bytes=500000- 206",
+                                            "bytes=500000- 206"}));
+}
+
+TEST_F(LocalFaultTest, PartialContentNotAskedForIsRefusedBeforeAByteIsWritten) {
+  std::string origin = serve("f", 2 << 20);
+  // The first GET asks for the whole file (no Range) and gets 206 with the bytes from
+  // 100000 on, labelled "bytes 100000-2097151/2097152": written from offset 0 they would
+  // make a wrong file.
+  Job job = start(fault.url("shift", "f", "shift=100000&times=1"), "f");
+  ASSERT_EQ(wait_for_state(job, {JobState::kError, JobState::kTransferred}, seconds(60)),
+            JobState::kError);
+  ErrorInfo error = error_of(job);
+  EXPECT_EQ(error.code, hr::BG_E_INVALID_SERVER_RESPONSE);
+  EXPECT_EQ(error.context, ErrorContext::kRemoteFile);
+  auto info = job.info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->progress.bytes_transferred, 0u);
+  std::error_code ec;
+  EXPECT_EQ(fs::file_size(info->files[0].temporary_name, ec), 0u);  // nothing on disk either
+  auto log = fault.requests("shift");
+  ASSERT_GE(log.size(), 2u);
+  EXPECT_EQ(log[1].method, "GET");
+  EXPECT_EQ(log[1].range, "");
+  EXPECT_EQ(log[1].status, 206);
+  // The server fixed, Resume delivers the right bytes.
+  ASSERT_TRUE(job.resume().ok());
+  expect_delivered(job, origin, "f");
 }
 
 TEST_F(LocalFaultTest, RedirectLoopIsFatal) {
@@ -262,14 +305,52 @@ TEST_F(LocalFaultTest, FileOverwrittenWhileServedIsNeverDeliveredMixed) {
   EXPECT_EQ(log[2].method, "HEAD");
 }
 
-TEST_F(LocalFaultTest, NoProgressTimeoutTurnsTransientErrorsIntoError) {
+TEST_F(LocalFaultTest, NoProgressTimeoutTurnsTransientErrorsIntoErrorWhenItExpires) {
+  // Retries come about 5 and 10 s after the first error; the timeout ends before a third.
+  constexpr std::uint32_t kNoProgress = 13;
   serve("f", 1000);
-  Job job = start(fault.url("always503", "f", "status=503"), "f");
-  ASSERT_TRUE(job.set_no_progress_timeout(kRetryDelay + 3).ok());
-  ASSERT_EQ(wait_for_state(job, {JobState::kError}, seconds(60)), JobState::kError);
-  EXPECT_EQ(error_of(job).code, http_error(503));
-  EXPECT_GE(job.info()->error_count, 2u);  // retried once before giving up
-  EXPECT_GE(fault.requests("always503").size(), 2u);
+  auto job = manager->create_job("f");
+  ASSERT_TRUE(job.ok());
+  ASSERT_TRUE(job->set_minimum_retry_delay(kRetryDelay).ok());
+  ASSERT_TRUE(job->set_no_progress_timeout(kNoProgress).ok());
+  ASSERT_TRUE(job->add_file(fault.url("always503", "f", "status=503"), out + "/f").ok());
+  ASSERT_TRUE(job->resume().ok());
+  ASSERT_EQ(wait_for_state(*job, {JobState::kTransientError, JobState::kError}),
+            JobState::kTransientError);
+  auto log = fault.requests("always503");
+  ASSERT_FALSE(log.empty());
+  const double first_error = log[0].time;  // the timer starts at the first transient error
+  std::this_thread::sleep_for(
+      std::chrono::duration<double>(first_error + kNoProgress - 1.5 - unix_now()));
+  EXPECT_EQ(job->info()->state, JobState::kTransientError);  // shortly before: still retrying
+  ASSERT_EQ(wait_for_state(*job, {JobState::kError}, seconds(30)), JobState::kError);
+  EXPECT_GE(unix_now(), first_error + kNoProgress - 0.5);  // not before it expired
+  ErrorInfo error = error_of(*job);
+  EXPECT_EQ(error.code, http_error(503));  // the last error stays the job's error
+  EXPECT_EQ(error.context, ErrorContext::kRemoteFile);
+  std::this_thread::sleep_for(seconds(kRetryDelay + 1));  // ERROR: nothing retried any more
+  std::size_t attempts = fault.requests("always503").size();
+  EXPECT_EQ(attempts, 3u);  // the first try and two retries
+  EXPECT_EQ(job->info()->error_count, attempts);
+}
+
+TEST_F(LocalFaultTest, RemoteFileThatKeepsChangingIsAnErrorUntilResumed) {
+  std::string origin = serve("f", 1 << 20);
+  // The first 8 requests each show a new ETag: each GET finds the file changed since its
+  // HEAD and starts it again from zero; the fourth time the engine gives up.
+  Job job = start(fault.url("flux", "f", "changing=1&times=8"), "f");
+  ASSERT_EQ(wait_for_state(job, {JobState::kError, JobState::kTransferred}, seconds(60)),
+            JobState::kError);
+  ErrorInfo error = error_of(job);
+  EXPECT_EQ(error.code, hr::BG_E_REMOTE_FILE_CHANGED);
+  EXPECT_EQ(error.context, ErrorContext::kRemoteFile);
+  EXPECT_EQ(job.info()->progress.bytes_transferred, 0u);
+  // bits-spec §2.5: it waits for Resume; the retry timer does not touch it.
+  std::this_thread::sleep_for(seconds(kRetryDelay + 1));
+  EXPECT_EQ(job.info()->state, JobState::kError);
+  EXPECT_EQ(fault.requests("flux").size(), 8u);  // HEAD and GET, four times
+  ASSERT_TRUE(job.resume().ok());                // the file holds still from now on
+  expect_delivered(job, origin, "f");
 }
 
 TEST_F(LocalFaultTest, MaximumDownloadTimeEndsInError) {
@@ -284,6 +365,7 @@ TEST_F(LocalFaultTest, MaximumDownloadTimeEndsInError) {
   ErrorInfo error = error_of(*job);
   EXPECT_EQ(error.code, hr::BG_E_MAXDOWNLOAD_TIMEOUT);
   EXPECT_EQ(error.context, ErrorContext::kGeneralQueueManager);
+  EXPECT_EQ(job->info()->error_count, 1u);  // a transition to ERROR
 }
 
 TEST_F(LocalFaultTest, DiskFullIsTransientAndTheJobCompletesOnceSpaceIsFreed) {
@@ -345,6 +427,32 @@ TEST_F(LocalFaultTest, DestinationMadeUnwritableIsAnError) {
   ErrorInfo error = error_of(*job);
   EXPECT_EQ(error.code, hr::E_ACCESSDENIED);
   EXPECT_EQ(error.context, ErrorContext::kLocalFile);
+}
+
+// bitsd with a JobInactivityTimeout of 8 s instead of 90 days.
+class InactivityFaultTest : public LocalFaultTest {
+ protected:
+  void SetUp() override {
+    config = R"({"stall_timeout_s": 2, "job_inactivity_timeout_s": 8})";
+    LocalFaultTest::SetUp();
+  }
+};
+
+TEST_F(InactivityFaultTest, JobWithoutProgressOrOwnerIsCancelledWithItsTempFile) {
+  serve("f", 4 << 20);
+  Job job = start(fault.url("idle", "f", "rate=300000"), "f");
+  ASSERT_TRUE(wait_until_progress(job));
+  std::string temp = job.info()->files[0].temporary_name;
+  fault.stop();  // the server goes away: every retry (each 5 s) fails
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransientError}), JobState::kTransientError);
+  std::error_code ec;
+  EXPECT_GT(fs::file_size(temp, ec), 0u);
+  // Failed retries are not activity: 8 s after the last progress the job is cancelled.
+  ASSERT_EQ(wait_for_state(job, {JobState::kCancelled}, seconds(30)), JobState::kCancelled);
+  EXPECT_GE(job.info()->error_count, 2u);  // it went through a retry first
+  EXPECT_TRUE(manager->enum_jobs()->empty());
+  EXPECT_FALSE(exists(temp));  // as Cancel: the partial file is deleted
+  EXPECT_FALSE(exists(out + "/f"));
 }
 
 // The origin lives in another network namespace; pulling its link parks the job with

@@ -52,6 +52,34 @@ TEST_F(StoreStartupTest, DamagedStoreIsRefusedAndLeftAlone) {
   EXPECT_EQ(read_bytes(db), damaged);  // not repaired, not replaced by an empty store
 }
 
+TEST_F(StoreStartupTest, DamageInsideTheDatabaseFailsQuickCheckAndIsRefused) {
+  {
+    Bitsd bitsd(dir.path());
+    bitsd.start({});
+    auto m = bitsd.connect();
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(m.create_job("precious " + std::to_string(i)).ok());
+    bitsd.terminate();
+  }
+  std::string state = dir.path() + "/bitsd/state";
+  std::string db = state + "/jobs.db";
+  // bitsd checkpointed the WAL when it stopped: every page is in jobs.db itself.
+  ASSERT_FALSE(fs::exists(db + "-wal") && fs::file_size(db + "-wal") > 0);
+  // The header and the schema page stay intact: the file opens as a database, and only
+  // PRAGMA quick_check finds that every table and index page is garbage.
+  std::string bytes = read_bytes(db);
+  std::size_t page =
+      (static_cast<unsigned char>(bytes[16]) << 8) | static_cast<unsigned char>(bytes[17]);
+  ASSERT_GE(bytes.size(), 3 * page);
+  for (std::size_t at = page; at < bytes.size(); at += page) bytes.replace(at, 8, 8, '\x7f');
+  std::ofstream(db, std::ios::binary | std::ios::trunc) << bytes;
+  CommandResult r = run_bitsd(state);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(db), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("quick_check failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("move it aside"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db), bytes);  // not repaired, not replaced by an empty store
+}
+
 TEST_F(StoreStartupTest, ReadOnlyFileSystemIsRefusedWithTheReason) {
   {
     Bitsd bitsd(dir.path());

@@ -45,6 +45,9 @@ ContentRange parse_content_range(const std::string& value) {
   std::size_t slash = value.find('/');
   if (space == std::string::npos || dash == std::string::npos || dash < space) return range;
   range.start = parse_number(value.substr(space + 1, dash - space - 1));
+  std::size_t end_length =
+      slash == std::string::npos || slash < dash ? std::string::npos : slash - dash - 1;
+  range.end = parse_number(value.substr(dash + 1, end_length));
   if (slash != std::string::npos) range.total = parse_number(value.substr(slash + 1));
   return range;
 }

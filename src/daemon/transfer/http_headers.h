@@ -18,9 +18,10 @@ std::optional<std::string> header_value(const std::string& line, const char* nam
 // A non-empty run of decimal digits that fits in 64 bits, else nullopt.
 std::optional<std::uint64_t> parse_number(const std::string& text);
 
-// "bytes 100-199/1000": start 100, total 1000 (total none for "*").
+// "bytes 100-199/1000": start 100, end 199 (inclusive), total 1000 (total none for "*").
 struct ContentRange {
   std::optional<std::uint64_t> start;
+  std::optional<std::uint64_t> end;
   std::optional<std::uint64_t> total;
 };
 ContentRange parse_content_range(const std::string& value);

@@ -67,8 +67,46 @@ RemoteValidators response_validators(const Transfer& t, long status) {
   return now;
 }
 
-// Checks the start of a GET's body against what was asked for. False (with t.failure)
-// aborts the request.
+// A 206 must hold the bytes this GET is for: from get_remote_start, ending inside what
+// was asked for and inside the file. A server may send fewer bytes than asked (the next
+// GET continues after them). Nothing asked for (no size known: dynamic content), it must
+// be the whole file. Narrows get_remaining to the bytes the response announces.
+bool partial_content_fits(Transfer& t) {
+  ContentRange r = parse_content_range(t.content_range);
+  if (!r.start || !r.end || *r.start != t.get_remote_start || *r.end < *r.start) return false;
+  if (r.total && *r.end >= *r.total) return false;
+  if (t.get_remaining == kSizeUnknown) return *r.start == 0 && r.total && *r.end + 1 == *r.total;
+  if (*r.end - *r.start >= t.get_remaining) return false;  // more than asked for
+  t.get_remaining = *r.end - *r.start + 1;
+  return true;
+}
+
+bool fail_content_range(Transfer& t, long status) {
+  t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, false},
+         "HTTP " + std::to_string(status) + " with Content-Range '" + t.content_range +
+             "' for bytes from " + std::to_string(t.get_remote_start));
+  return false;
+}
+
+// A 200 to a ranged GET: the server ignored Range. Fatal unless the job may take the whole
+// file from byte 0 (a foreground job), after committing that.
+bool take_whole_file(Transfer& t) {
+  bool whole_file = t.request.ranges.empty();
+  if (!whole_file || !t.request.restart_if_no_range_support) {
+    t.fail({hr::BG_E_INSUFFICIENT_RANGE_SUPPORT, ErrorContext::kRemoteFile, false},
+           "the server ignored the Range header");
+    return false;
+  }
+  report_restart(t);
+  if (!cut_temp(t, 0)) return false;
+  t.ranged_get = false;
+  t.get_remote_start = 0;
+  t.get_remaining = t.total;
+  return true;
+}
+
+// Checks the start of a GET's body against what was asked for, before any byte of it is
+// written. False (with t.failure, or t.restart_pending) aborts the request.
 bool check_body_start(Transfer& t) {
   t.body_checked = true;
   long status = response_status(t);
@@ -77,6 +115,7 @@ bool check_body_start(Transfer& t) {
     return false;
   }
   if (t.without_head()) {  // the response is the first word from the server
+    if (status == 206 && !partial_content_fits(t)) return fail_content_range(t, status);
     t.seen = response_validators(t, status);
     announce(t);
     return true;
@@ -86,29 +125,11 @@ bool check_body_start(Transfer& t) {
     t.restart_pending = true;
     return false;
   }
+  // Every 206 is checked, asked for or not: its bytes are written where this GET starts.
+  if (status == 206) return partial_content_fits(t) || fail_content_range(t, status);
   if (!t.ranged_get) return true;
-  if (status == 200) {
-    bool whole_file = t.request.ranges.empty();
-    if (!whole_file || !t.request.restart_if_no_range_support) {
-      t.fail({hr::BG_E_INSUFFICIENT_RANGE_SUPPORT, ErrorContext::kRemoteFile, false},
-             "the server ignored the Range header");
-      return false;
-    }
-    // The body is the whole file: take it from byte 0, after committing that.
-    report_restart(t);
-    if (!cut_temp(t, 0)) return false;
-    t.ranged_get = false;
-    t.get_remote_start = 0;
-    t.get_remaining = t.total;
-    return true;
-  }
-  auto start = parse_content_range(t.content_range).start;
-  if (status != 206 || !start || *start != t.get_remote_start) {
-    t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, false},
-           "unexpected Content-Range '" + t.content_range + "'");
-    return false;
-  }
-  return true;
+  if (status == 200) return take_whole_file(t);
+  return fail_content_range(t, status);
 }
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
@@ -319,6 +340,7 @@ bool start_get(Transfer& t, CURLM* multi) {
   t.phase = Transfer::Phase::kGet;
   t.body_checked = false;
   t.ranged_get = false;
+  t.get_remote_start = 0;
   t.get_remaining = kSizeUnknown;
   if (!prepare_easy(t, false)) return false;
   std::uint64_t local_start = 0;

@@ -251,7 +251,8 @@ bool after_validators(Transfer& t, CURLM* multi) {
 bool restart_file(Transfer& t, CURLM* multi) {
   t.restart_pending = false;
   if (++t.restarts > kMaxRestarts) {
-    t.fail({hr::BG_E_REMOTE_FILE_CHANGED, ErrorContext::kRemoteFile, true},
+    // bits-spec §2.5: BG_E_REMOTE_FILE_CHANGED waits for Resume (ERROR, not retried).
+    t.fail({hr::BG_E_REMOTE_FILE_CHANGED, ErrorContext::kRemoteFile, false},
            "the remote file keeps changing");
     return false;
   }

@@ -131,7 +131,7 @@ void announce(Transfer& t);
 // temp file loses any byte the daemon recorded as durable.
 void report_restart(Transfer& t);
 // At most this many restarts of a file within one transfer when the remote file keeps
-// changing; then BG_E_REMOTE_FILE_CHANGED (transient).
+// changing; then BG_E_REMOTE_FILE_CHANGED (fatal: the job waits for Resume).
 constexpr int kMaxRestarts = 3;
 
 // HTTP (http_transfer.cc).

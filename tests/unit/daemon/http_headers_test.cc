@@ -25,10 +25,15 @@ TEST(HttpHeadersTest, NumbersThatDoNotFitIn64BitsAreRefused) {
   EXPECT_FALSE(parse_number("1 ").has_value());
 }
 
-TEST(HttpHeadersTest, ContentRangeGivesStartAndTotal) {
+TEST(HttpHeadersTest, ContentRangeGivesStartEndAndTotal) {
   ContentRange r = parse_content_range("bytes 100-199/1000");
   EXPECT_EQ(r.start, 100u);
+  EXPECT_EQ(r.end, 199u);
   EXPECT_EQ(r.total, 1000u);
+  EXPECT_EQ(parse_content_range("bytes 0-9/*").end, 9u);
+  EXPECT_EQ(parse_content_range("bytes 0-9").end, 9u);
+  EXPECT_FALSE(parse_content_range("bytes 0-/10").end.has_value());
+  EXPECT_FALSE(parse_content_range("bytes 0-x9/10").end.has_value());
   EXPECT_FALSE(parse_content_range("bytes 100-199/*").total.has_value());
   EXPECT_FALSE(parse_content_range("bytes -5/10").start.has_value());
   EXPECT_FALSE(parse_content_range("bytes=100-199/1000").start.has_value());

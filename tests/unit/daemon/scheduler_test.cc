@@ -3,6 +3,8 @@
 // cancel, priorities, round robin and restarts from the store.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/unit/daemon/daemon_fixture.h"
@@ -158,6 +160,8 @@ TEST_F(SchedulerTest, MaximumDownloadTimeEndsInError) {
   manager->tick();
   EXPECT_EQ(state_of(id), JobState::kError);
   EXPECT_EQ(manager->get_error(me, id)->code, hr::BG_E_MAXDOWNLOAD_TIMEOUT);
+  EXPECT_EQ(manager->get_error(me, id)->context, ErrorContext::kGeneralQueueManager);
+  EXPECT_EQ(manager->job_info(me, id)->error_count, 1u);  // a transition to ERROR
   EXPECT_TRUE(backend.running.empty());
 }
 
@@ -174,6 +178,90 @@ TEST_F(SchedulerTest, InactiveJobIsCancelledAfterNinetyDays) {
   clock.advance_s(90LL * 24 * 3600 + 1);
   manager->tick();
   EXPECT_EQ(state_of(id), JobState::kCancelled);
+}
+
+constexpr std::uint32_t kDay = 24 * 3600;
+
+// A job that retries once a day for ever (its no-progress timeout is 200 days), with a
+// partial temp file on disk.
+class InactivityTest : public SchedulerTest {
+ protected:
+  void SetUp() override {
+    SchedulerTest::SetUp();
+    id = transient_job(kDay, 200 * kDay);
+    temp = backend.started.back().temp_name;
+    std::ofstream(temp) << "partial";
+  }
+  // The retry delay passes; the retry fails again, after `durable` bytes if not 0.
+  void retry_and_fail(std::uint64_t durable = 0) {
+    clock.advance_s(kDay);
+    manager->tick();
+    ASSERT_EQ(state_of(id), JobState::kConnecting);
+    if (durable != 0) {
+      manager->on_connected(backend.last_token());
+      manager->on_progress(backend.last_token(), durable);
+    }
+    manager->on_error(backend.last_token(), hr::WINHTTP_CANNOT_CONNECT,
+                      ErrorContext::kGeneralTransport, true, 0, "refused");
+    ASSERT_EQ(state_of(id), JobState::kTransientError);
+  }
+  // Days of failed retries without progress.
+  void fail_for_days(int days) {
+    for (int i = 0; i < days && !HasFatalFailure(); ++i) retry_and_fail();
+  }
+  bool temp_exists() const { return std::filesystem::exists(temp); }
+
+  Guid id;
+  std::string temp;
+};
+
+TEST_F(InactivityTest, RetriesWithoutProgressAreNotActivity) {
+  fail_for_days(89);
+  EXPECT_EQ(state_of(id), JobState::kTransientError);  // 89 days: still there
+  EXPECT_TRUE(temp_exists());
+  clock.advance_s(kDay);  // 90 days since the owner's last call
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kCancelled);
+  EXPECT_FALSE(temp_exists());  // as Cancel: the partial temp file is deleted
+  EXPECT_TRUE(manager->enum_jobs(me, false)->empty());
+}
+
+TEST_F(InactivityTest, ProgressRestartsTheInactivityTimer) {
+  fail_for_days(59);
+  retry_and_fail(4096);  // day 60: some bytes, then the error again
+  fail_for_days(89);     // day 149: 89 days after the progress
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  clock.advance_s(kDay);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kCancelled);
+  EXPECT_FALSE(temp_exists());
+}
+
+TEST_F(InactivityTest, PropertyChangeRestartsTheInactivityTimer) {
+  fail_for_days(60);
+  ASSERT_TRUE(manager->set_property(me, id, "description", "still wanted").ok());
+  fail_for_days(89);
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  clock.advance_s(kDay);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kCancelled);
+}
+
+TEST_F(SchedulerTest, InactiveUploadJobIsCancelledWithItsServerSession) {
+  std::string local = dir.path() + "/up.bin";
+  std::ofstream(local) << "data";
+  auto id = manager->create_job(me, "up", JobType::kUpload);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(manager->add_files(me, *id, {{"http://127.0.0.1:1/up", local, {}}}).ok());
+  ASSERT_TRUE(manager->resume(me, *id).ok());
+  manager->on_upload_session(backend.last_token(), "{5E55}", "", kNeverFallBack, "4:0.0");
+  manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true, 0, "");
+  clock.advance_s(90LL * 24 * 3600);
+  manager->tick();
+  EXPECT_EQ(state_of(*id), JobState::kCancelled);
+  // As Cancel: the server is asked to drop the partial upload.
+  EXPECT_EQ(backend.started.back().kind, TransferKind::kCancelSession);
+  EXPECT_EQ(backend.started.back().session_id, "{5E55}");
 }
 
 TEST_F(SchedulerTest, FilesTransferOneAfterAnotherThenTransferred) {

@@ -213,6 +213,23 @@ TEST(StoreTest, KeepsTheCreatorsUmask) {
   EXPECT_EQ(jobs->front().owner_umask, mode_t{077});
 }
 
+// The first column of the first row of `sql` on the database at `path`, opened read-only.
+std::string query_text(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  std::string text = "(error)";
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      const unsigned char* value = sqlite3_column_text(stmt, 0);
+      text = value ? reinterpret_cast<const char*>(value) : "(null)";
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return text;
+}
+
 TEST(StoreTest, MigratesAVersion1DatabaseKeepingItsJobsAndABackup) {
   TempDir dir;
   std::string path = dir.path() + "/jobs.db";
@@ -250,7 +267,17 @@ TEST(StoreTest, MigratesAVersion1DatabaseKeepingItsJobsAndABackup) {
   // v5 seals the custom headers that earlier versions kept in plain text.
   EXPECT_EQ(jobs->front().info.custom_headers, std::optional<std::string>("X-A: b\r\n"));
   EXPECT_EQ(count_rows(path, "SELECT count(*) FROM jobs WHERE custom_headers IS NOT NULL"), 0);
-  EXPECT_TRUE(std::filesystem::exists(path + ".v1.bak"));
+  // The backup is the old database as it was: version 1, old columns, the job and its file.
+  std::string backup = path + ".v1.bak";
+  ASSERT_TRUE(std::filesystem::exists(backup));
+  EXPECT_EQ(query_text(backup, "PRAGMA user_version"), "1");
+  EXPECT_EQ(query_text(backup, "SELECT display_name || '|' || notify_cmd_program FROM jobs"),
+            full_job().info.display_name + "|/bin/true");
+  EXPECT_EQ(query_text(backup,
+                       "SELECT count(*) FROM pragma_table_info('jobs') "
+                       "WHERE name = 'owner_umask'"),
+            "0");
+  EXPECT_EQ(query_text(backup, "SELECT remote_name FROM files"), "http://example.invalid/a b");
 }
 
 JobRecord with_credentials(JobRecord job) {
