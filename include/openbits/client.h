@@ -188,10 +188,15 @@ class OPENBITS_EXPORT Job {
   Status set_high_performance(bool enable);
   Status set_max_download_size(std::uint64_t bytes);
   // Upload-reply jobs (IBackgroundCopyJob2): SetReplyFileName (nullopt: the default,
-  // "<local file>.reply"), GetReplyData (up to 1 MiB, in TRANSFERRED or after Complete).
-  // The reply's name and progress are in JobInfo.
+  // "<local file>.reply"). The reply's name and progress are in JobInfo.
   Status set_reply_file_name(const std::optional<std::string>& path);
-  Result<std::vector<std::uint8_t>> reply_data() const;
+  // GetReplyData: the whole reply, in TRANSFERRED or after Complete (empty when the server
+  // application sent none). A reply larger than kMaxReplyData (1 MiB) is not returned:
+  // BG_E_TOO_LARGE, and the program reads the reply file after Complete instead. Like
+  // GetReplyData's length argument, `*reply_size` (when given) receives the reply's real
+  // size both on success and with BG_E_TOO_LARGE.
+  static constexpr std::uint64_t kMaxReplyData = 1 << 20;
+  Result<std::vector<std::uint8_t>> reply_data(std::uint64_t* reply_size = nullptr) const;
   Status set_minimum_notification_interval(std::uint32_t milliseconds);
   // SetNotifyInterface: this connection receives the job's notifications (the last
   // connection to register wins); nullptr unregisters. Events that happened before the

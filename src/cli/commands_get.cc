@@ -181,35 +181,51 @@ int get_reply_progress(Context& ctx) {
                    bytes_text(info->reply_bytes_total));
 }
 
-// 16 bytes a line: offset, hex, and the printable characters.
-int get_reply_data(Context& ctx) {
-  auto info = reply_job(ctx, "reply data");
-  if (!info) return 1;
-  auto job = ctx.resolve(ctx.inv.args[0]);
-  if (!job.ok()) return ctx.fail("get reply data", job.status());
-  auto data = job->reply_data();
-  if (!data.ok()) return ctx.fail("get reply data", data.status());
+// The dump /GETREPLYDATA prints (the layout is openbits' choice; README.md, Uploads): 16
+// bytes a line, the offset in 8 hex digits, two spaces, each byte as two upper-case hex
+// digits and a space (a short last line padded to the column), a space, then the bytes as
+// printable ASCII with '.' for anything else.
+std::string hex_dump(const std::vector<std::uint8_t>& data) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string dump;
-  for (std::size_t line = 0; line < data->size(); line += 16) {
+  for (std::size_t line = 0; line < data.size(); line += 16) {
     char offset[32];
     std::snprintf(offset, sizeof offset, "%08zX  ", line);
     dump += offset;
     std::string text;
     for (std::size_t i = line; i < line + 16; ++i) {
-      if (i < data->size()) {
-        std::uint8_t b = (*data)[i];
+      if (i < data.size()) {
+        std::uint8_t b = data[i];
         dump += kHex[b >> 4];
         dump += kHex[b & 0xF];
         dump += ' ';
-        text += std::isprint(b) ? static_cast<char>(b) : '.';
+        text += b >= 0x20 && b < 0x7F ? static_cast<char>(b) : '.';
       } else {
         dump += "   ";
       }
     }
     dump += " " + text + "\n";
   }
-  ctx.out << dump;
+  return dump;
+}
+
+int get_reply_data(Context& ctx) {
+  auto info = reply_job(ctx, "reply data");
+  if (!info) return 1;
+  auto job = ctx.resolve(ctx.inv.args[0]);
+  if (!job.ok()) return ctx.fail("get reply data", job.status());
+  std::uint64_t size = 0;
+  auto data = job->reply_data(&size);
+  if (data.code() == hr::BG_E_TOO_LARGE) {
+    return ctx.fail(
+        "get reply data",
+        Status(hr::BG_E_TOO_LARGE, "The reply is " + std::to_string(size) +
+                                       " bytes, more than /GETREPLYDATA shows (1 MiB). /COMPLETE "
+                                       "delivers it to " +
+                                       info->reply_file_name + "."));
+  }
+  if (!data.ok()) return ctx.fail("get reply data", data.status());
+  ctx.out << hex_dump(*data);
   return 0;
 }
 

@@ -282,32 +282,51 @@ Status Job::set_reply_file_name(const std::optional<std::string>& path) {
   return set_job_property(*connection_, id_, "reply_file_name", path ? json(*path) : json());
 }
 
-Result<std::vector<std::uint8_t>> Job::reply_data() const {
+namespace {
+
+// Appends the bytes of a job.get_reply_data chunk ("data": lower-case hex) to `out`.
+bool append_hex(const json& chunk, std::vector<std::uint8_t>& out) {
+  const json* hex = chunk.is_object() && chunk.contains("data") ? &chunk["data"] : nullptr;
+  if (!hex || !hex->is_string() || hex->get_ref<const std::string&>().size() % 2 != 0) {
+    return false;
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  const std::string& text = hex->get_ref<const std::string&>();
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    int hi = nibble(text[i]);
+    int lo = nibble(text[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
+  }
+  return true;
+}
+
+}  // namespace
+
+// Reads the reply in chunks of at most kMaxReplyChunk until the size the daemon reports.
+Result<std::vector<std::uint8_t>> Job::reply_data(std::uint64_t* reply_size) const {
   std::vector<std::uint8_t> data;
-  constexpr std::uint64_t kLimit = 1 << 20;
-  while (data.size() < kLimit) {
+  for (;;) {
     json params = job_params(id_);
     params["offset"] = data.size();
     params["length"] = m::kMaxReplyChunk;
-    auto reply = connection_->call(m::kGetReplyData, params);
-    if (!reply.ok()) return reply.status();
-    const json* hex = reply->is_object() ? &(*reply)["data"] : nullptr;
-    if (!hex || !hex->is_string() || hex->get_ref<const std::string&>().size() % 2 != 0) {
-      return Status(hr::E_FAIL, "malformed reply data");
+    json error_data;
+    auto chunk = connection_->call(m::kGetReplyData, params, &error_data);
+    if (!chunk.ok()) {
+      if (reply_size && chunk.code() == hr::BG_E_TOO_LARGE && error_data.is_object()) {
+        *reply_size = error_data.value("size", std::uint64_t{0});
+      }
+      return chunk.status();
     }
-    const std::string& text = hex->get_ref<const std::string&>();
-    auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    for (std::size_t i = 0; i < text.size(); i += 2) {
-      int hi = nibble(text[i]);
-      int lo = nibble(text[i + 1]);
-      if (hi < 0 || lo < 0) return Status(hr::E_FAIL, "malformed reply data");
-      data.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
-    }
-    if (text.size() / 2 < m::kMaxReplyChunk) break;  // the end of the reply
+    std::size_t before = data.size();
+    if (!append_hex(*chunk, data)) return Status(hr::E_FAIL, "malformed reply data");
+    auto size = chunk->value("size", kSizeUnknown);  // unknown: read until an empty chunk
+    if (reply_size && size != kSizeUnknown) *reply_size = size;
+    if (data.size() >= size || data.size() >= kMaxReplyData || data.size() == before) break;
   }
   return data;
 }

@@ -88,7 +88,8 @@ Result<std::string> Connection::read_line() {
   }
 }
 
-Result<nlohmann::json> Connection::call(const std::string& method, nlohmann::json params) {
+Result<nlohmann::json> Connection::call(const std::string& method, nlohmann::json params,
+                                        nlohmann::json* error_data) {
   std::lock_guard lock(mutex_);
   std::int64_t id = next_id_++;
   nlohmann::json request = {
@@ -100,10 +101,10 @@ Result<nlohmann::json> Connection::call(const std::string& method, nlohmann::jso
     return Status(hr::E_INVALIDARG, "a string argument is not valid UTF-8");
   }
   if (Status s = send_line(line); !s.ok()) return s;
-  return await_response(id);
+  return await_response(id, error_data);
 }
 
-Result<nlohmann::json> Connection::await_response(std::int64_t id) {
+Result<nlohmann::json> Connection::await_response(std::int64_t id, nlohmann::json* error_data) {
   for (;;) {
     auto received = read_line();
     if (!received.ok()) return received.status();
@@ -118,7 +119,11 @@ Result<nlohmann::json> Connection::await_response(std::int64_t id) {
     // A protocol error about an unreadable request carries "id": null; it answers ours.
     bool ours = response_id == id || (response_id.is_null() && response.contains("error"));
     if (!ours) continue;  // a stale answer to an earlier request
-    if (response.contains("error")) return error_to_status(response["error"]);
+    if (response.contains("error")) {
+      const nlohmann::json& error = response["error"];
+      if (error_data && error.is_object()) *error_data = error.value("data", nlohmann::json());
+      return error_to_status(error);
+    }
     auto result = response.find("result");
     if (result == response.end() || !result->is_object()) {
       return Status(hr::E_FAIL, "bitsd sent a reply without a result object");

@@ -27,8 +27,10 @@ class Connection {
 
   static Result<std::shared_ptr<Connection>> open(const std::string& socket_path);
 
-  // Calls `method`; a JSON-RPC error becomes a Status carrying the daemon's HRESULT.
-  Result<nlohmann::json> call(const std::string& method, nlohmann::json params);
+  // Calls `method`; a JSON-RPC error becomes a Status carrying the daemon's HRESULT, and
+  // the error's `data` object is copied to `*error_data` when given.
+  Result<nlohmann::json> call(const std::string& method, nlohmann::json params,
+                              nlohmann::json* error_data = nullptr);
   // The oldest queued daemon notification, or the next one to arrive within `timeout`;
   // nullopt when none came.
   Result<std::optional<nlohmann::json>> next_notification(std::chrono::milliseconds timeout);
@@ -42,7 +44,7 @@ class Connection {
   Status send_line(const std::string& line);
   Result<std::string> read_line();
   // Reads until the response to request `id`; queues notifications met on the way.
-  Result<nlohmann::json> await_response(std::int64_t id);
+  Result<nlohmann::json> await_response(std::int64_t id, nlohmann::json* error_data);
 
   int fd_;
   std::string path_;

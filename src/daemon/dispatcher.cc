@@ -10,10 +10,12 @@ namespace {
 
 using nlohmann::json;
 
-json error_response(const json& id, int code, const std::string& message, HRESULT hresult) {
+json error_response(const json& id, int code, const std::string& message, HRESULT hresult,
+                    json data = json::object()) {
+  data["hresult"] = hresult;
   return {{"jsonrpc", "2.0"},
           {"id", id},
-          {"error", {{"code", code}, {"message", message}, {"data", {{"hresult", hresult}}}}}};
+          {"error", {{"code", code}, {"message", message}, {"data", std::move(data)}}}};
 }
 
 json status_result(const Status& status) { return {{"hresult", status.code()}}; }
@@ -183,10 +185,13 @@ void Dispatcher::add_methods() {
     return from_status(jobs_.set_remote_name(c, job_id(p), p.at("file_index").get<std::uint32_t>(),
                                              p.at("remote_name").get<std::string>()));
   };
-  methods_[m::kGetReplyData] = [this](const Caller& c, const json& p) -> Result<json> {
+  methods_[m::kGetReplyData] = [this](const Caller& c, const json& p) -> Answer {
     std::uint64_t length = std::min(p.value("length", m::kMaxReplyChunk), m::kMaxReplyChunk);
-    auto data = jobs_.get_reply_data(c, job_id(p), p.value("offset", std::uint64_t{0}), length);
-    if (!data.ok()) return data.status();
+    std::uint64_t size = 0;
+    auto data =
+        jobs_.get_reply_data(c, job_id(p), p.value("offset", std::uint64_t{0}), length, size);
+    if (data.code() == hr::BG_E_TOO_LARGE) return Answer(data.status(), {{"size", size}});
+    if (!data.ok()) return Result<json>(data.status());
     static constexpr char kHex[] = "0123456789abcdef";
     std::string hex;
     hex.reserve(data->size() * 2);
@@ -195,7 +200,7 @@ void Dispatcher::add_methods() {
       hex.push_back(kHex[byte >> 4]);
       hex.push_back(kHex[byte & 0xF]);
     }
-    return json{{"data", hex}};
+    return Result<json>(json{{"data", hex}, {"size", size}});
   };
   methods_[m::kSetValidationState] = [this](const Caller& c, const json& p) {
     return from_status(jobs_.set_validation_state(
@@ -239,9 +244,9 @@ std::optional<json> Dispatcher::handle(const Caller& caller, const json& request
   if (!params.is_object()) {
     return error_response(id, rpc::kInvalidParams, "params must be an object", hr::E_INVALIDARG);
   }
-  Result<json> result = Status(hr::E_UNEXPECTED);
+  Answer answer{Result<json>(Status(hr::E_UNEXPECTED))};
   try {
-    result = method->second(caller, params);
+    answer = method->second(caller, params);
   } catch (const json::exception& e) {
     if (notification) return std::nullopt;
     return error_response(id, rpc::kInvalidParams, std::string("invalid params: ") + e.what(),
@@ -252,13 +257,14 @@ std::optional<json> Dispatcher::handle(const Caller& caller, const json& request
                           hr::E_UNEXPECTED);
   }
   if (notification) return std::nullopt;
-  if (!result.ok()) {
-    Status s = result.status();
+  if (!answer.result.ok()) {
+    Status s = answer.result.status();
     std::string message = describe_hresult(s.code());
     if (!s.message().empty()) message += " (" + s.message() + ")";
-    return error_response(id, rpc::error_code_for(s.code()), message, s.code());
+    return error_response(id, rpc::error_code_for(s.code()), message, s.code(),
+                          std::move(answer.error_data));
   }
-  return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result).value()}};
+  return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(answer.result).value()}};
 }
 
 }  // namespace openbits::daemon

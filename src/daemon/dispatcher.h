@@ -31,7 +31,17 @@ class Dispatcher {
   std::optional<nlohmann::json> handle(const Caller& caller, const nlohmann::json& request);
 
  private:
-  using Handler = std::function<Result<nlohmann::json>(const Caller&, const nlohmann::json&)>;
+  // A method's answer: its result, or a failure whose error object's `data` gets `error_data`'s
+  // members beside `hresult` (job.get_reply_data's `size`).
+  struct Answer {
+    // Implicit, so handlers may return a Result<json>.
+    Answer(Result<nlohmann::json> r) : result(std::move(r)) {}
+    Answer(Status failure, nlohmann::json data)
+        : result(std::move(failure)), error_data(std::move(data)) {}
+    Result<nlohmann::json> result;
+    nlohmann::json error_data = nlohmann::json::object();
+  };
+  using Handler = std::function<Answer(const Caller&, const nlohmann::json&)>;
   void add_methods();
   void add_notification_methods();
   JobInfo with_interface(JobInfo info) const;

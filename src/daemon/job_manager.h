@@ -91,10 +91,13 @@ class JobManager final : public TransferObserver {
                          const std::string& remote_name);
   Status set_validation_state(const Caller& caller, const Guid& id, std::uint32_t file_index,
                               bool valid);
-  // GetReplyData: up to `length` bytes of the reply from `offset` (the API returns at most
-  // 1 MiB in all), read as the owner; upload-reply jobs in TRANSFERRED or ACKNOWLEDGED.
+  // GetReplyData: up to `length` bytes of the reply from `offset`, read as the owner;
+  // upload-reply jobs in TRANSFERRED or ACKNOWLEDGED. A reply over kMaxReplyData is
+  // BG_E_TOO_LARGE (bits-spec §1.3: the program must use the reply file). `*reply_size`
+  // receives the whole reply's size on success and with BG_E_TOO_LARGE.
+  static constexpr std::uint64_t kMaxReplyData = 1 << 20;
   Result<std::string> get_reply_data(const Caller& caller, const Guid& id, std::uint64_t offset,
-                                     std::uint64_t length);
+                                     std::uint64_t length, std::uint64_t& reply_size);
 
   // Automatic transitions and scheduling; the daemon calls it every ~250 ms.
   void tick();

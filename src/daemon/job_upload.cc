@@ -23,9 +23,34 @@
 namespace openbits::daemon {
 namespace {
 
-constexpr std::uint64_t kMaxReplyData = 1 << 20;  // GetReplyData returns at most 1 MiB
-
 enum Phase : int { kUploadPhase = 0, kReplyPhase = 1, kClosePhase = 2 };
+
+// Up to `length` bytes of the reply file from `offset`; `reply_size` receives its size. A
+// reply over JobManager::kMaxReplyData is BG_E_TOO_LARGE: no bytes, only the size.
+Result<std::string> read_reply(const std::string& path, std::uint64_t offset, std::uint64_t length,
+                               std::uint64_t& reply_size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return Status(hresult_from_errno(errno), "cannot read the reply " + path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status(hr::E_ACCESSDENIED, "the reply " + path + " is not a regular file");
+  }
+  reply_size = static_cast<std::uint64_t>(st.st_size);
+  if (reply_size > JobManager::kMaxReplyData) {
+    ::close(fd);
+    return Status(hr::BG_E_TOO_LARGE, "the reply is " + std::to_string(reply_size) +
+                                          " bytes, more than GetReplyData returns (1 MiB)");
+  }
+  length = offset >= reply_size ? 0 : std::min(length, reply_size - offset);
+  std::string data(length, '\0');
+  ssize_t got = ::pread(fd, data.data(), length, static_cast<off_t>(offset));
+  int err = errno;
+  ::close(fd);
+  if (got < 0) return Status(hresult_from_errno(err), "cannot read the reply " + path);
+  data.resize(static_cast<std::size_t>(got));
+  return data;
+}
 
 }  // namespace
 
@@ -222,7 +247,8 @@ Status JobManager::deliver_reply(JobRecord& job) {
 }
 
 Result<std::string> JobManager::get_reply_data(const Caller& caller, const Guid& id,
-                                               std::uint64_t offset, std::uint64_t length) {
+                                               std::uint64_t offset, std::uint64_t length,
+                                               std::uint64_t& reply_size) {
   std::lock_guard lock(mutex_);
   auto found = find(caller, id, Access::kRead);
   if (!found.ok()) return found.status();
@@ -232,19 +258,10 @@ Result<std::string> JobManager::get_reply_data(const Caller& caller, const Guid&
   if (job.info.state != JobState::kTransferred && !delivered) {
     return Status(hr::BG_E_INVALID_STATE);
   }
-  if (offset >= kMaxReplyData) return std::string();
-  length = std::min(length, kMaxReplyData - offset);
   const std::string& path = delivered ? job.info.reply_file_name : job.upload.reply_temp_name;
   ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
   if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) return Status(hresult_from_errno(errno), "cannot read the reply " + path);
-  std::string data(length, '\0');
-  ssize_t got = ::pread(fd, data.data(), length, static_cast<off_t>(offset));
-  ::close(fd);
-  if (got < 0) return Status(hresult_from_errno(errno), "cannot read the reply " + path);
-  data.resize(static_cast<std::size_t>(got));
-  return data;
+  return read_reply(path, offset, length, reply_size);
 }
 
 }  // namespace openbits::daemon

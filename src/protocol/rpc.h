@@ -51,7 +51,9 @@ inline constexpr const char* kRemoveClientCertificate = "job.remove_client_certi
 inline constexpr const char* kReplaceRemotePrefix = "job.replace_remote_prefix";
 inline constexpr const char* kSetRemoteName = "file.set_remote_name";
 inline constexpr const char* kSetValidationState = "file.set_validation_state";
-// {"job": id, "offset": n, "length": n} -> {"data": "<hex>"}; at most kMaxReplyChunk bytes.
+// {"job_id": id, "offset": n, "length": n} -> {"data": "<hex>", "size": n}: at most
+// kMaxReplyChunk bytes, and the whole reply's size; a reply over 1 MiB is the error
+// BG_E_TOO_LARGE with data {"hresult", "size"}.
 inline constexpr const char* kGetReplyData = "job.get_reply_data";
 inline constexpr std::uint64_t kMaxReplyChunk = 256 * 1024;
 inline constexpr const char* kSubscribe = "job.subscribe";

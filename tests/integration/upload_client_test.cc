@@ -1,142 +1,16 @@
 // bitsd's upload client (bits-spec §6) against two servers it shares no code with: the
 // independent Python reference server (tests/upload/reference_server.py, written from the
 // spec, with fault injection) and bits-upload-server. Bytes on the server, states,
-// HRESULTs and the packets the server saw are checked.
-#include <signal.h>
-#include <strings.h>
-#include <sys/wait.h>
-
-#include <cctype>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <nlohmann/json.hpp>
-#include <thread>
-
-#include "tests/integration/fault_fixture.h"
-#include "tests/integration/itest.h"
+// HRESULTs and the packets the server saw are checked. Protocol faults are in
+// upload_faults_test.cc, interoperability with bits-upload-server and other users in
+// upload_interop_test.cc.
+#include "tests/integration/upload_fixture.h"
 
 namespace openbits::itest {
 namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::seconds;
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// Uploaded files are compared with files_equal: a failed EXPECT_EQ of two multi-MiB strings
-// makes GoogleTest diff them line by line, which took 24 GB and the OOM killer in CI.
-
-// A server process that prints "listening on ADDR:PORT" when ready.
-class ServerProcess {
- public:
-  ServerProcess(const std::vector<std::string>& argv, const std::string& log) : log_(log) {
-    pid_ = spawn_process(argv, log);
-    auto deadline = std::chrono::steady_clock::now() + seconds(15);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::string text = read_bytes(log);
-      std::size_t at = text.find("listening on ");
-      std::size_t colon = at == std::string::npos ? at : text.find(':', at + 13);
-      if (colon != std::string::npos && text.find('\n', colon) != std::string::npos) {
-        port_ = std::stoi(text.substr(colon + 1));
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    throw std::runtime_error("upload server did not start: " + read_bytes(log));
-  }
-  ~ServerProcess() { kill(SIGKILL); }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-  void kill(int signal) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, signal);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
-class UploadClientTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    fs::create_directories(root);
-    fs::create_directories(state);
-    fs::create_directories(local);
-    fs::permissions(local, fs::perms::all);
-    std::ofstream(dir.path() + "/bitsd.json") << R"({"upload_fragment_bytes": 1048576})";
-    bitsd.start({"--config", dir.path() + "/bitsd.json"});
-    manager.emplace(bitsd.connect());
-  }
-  void TearDown() override {
-    if (HasFailure()) std::cerr << "--- bitsd log ---\n" << bitsd.log();
-  }
-  // The reference server; `faults` as its --faults JSON.
-  void start_reference(bool reply, const std::string& faults = "{}", int port = 0) {
-    std::vector<std::string> argv = {"python3",  OPENBITS_UPLOAD_REFERENCE_SERVER_PATH,
-                                     "--root",   root,
-                                     "--state",  state,
-                                     "--log",    server_log,
-                                     "--faults", faults,
-                                     "--port",   std::to_string(port)};
-    if (reply) argv.emplace_back("--reply");
-    server.emplace(argv, dir.path() + "/server.out");
-  }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(server->port()) + path;
-  }
-  Job upload(JobType type, const std::string& name, std::uint64_t size) {
-    make_file(local + "/" + name, size, 21);
-    auto job = manager->create_job(name, type);
-    EXPECT_TRUE(job.ok());
-    EXPECT_TRUE(job->set_minimum_retry_delay(5).ok());
-    EXPECT_TRUE(job->add_file(url("/up/" + name), local + "/" + name).ok());
-    EXPECT_TRUE(job->resume().ok());
-    return *job;
-  }
-  // The packets the reference server logged, in order.
-  std::vector<nlohmann::json> packets() const {
-    std::vector<nlohmann::json> out;
-    std::ifstream in(server_log);
-    std::string line;
-    while (std::getline(in, line)) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_object()) out.push_back(j);
-    }
-    return out;
-  }
-  // Packets of a type (the server logs the names as sent; compared case-insensitively).
-  int count(const std::string& packet) const {
-    int n = 0;
-    for (const auto& p : packets())
-      n += strcasecmp(p.value("packet", "").c_str(), packet.c_str()) == 0;
-    return n;
-  }
-  std::string last_packet() const {
-    auto all = packets();
-    std::string name = all.empty() ? "" : all.back().value("packet", "");
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return name;
-  }
-
-  TempDir dir;
-  std::string root = dir.path() + "/root";
-  std::string state = dir.path() + "/state";
-  std::string local = dir.path() + "/local";
-  std::string server_log = dir.path() + "/packets.log";
-  Bitsd bitsd{dir.path()};
-  std::optional<Manager> manager;
-  std::optional<ServerProcess> server;
-};
 
 TEST_F(UploadClientTest, UploadArrivesByteIdenticalAndTheSessionIsClosed) {
   start_reference(false);
@@ -337,12 +211,12 @@ TEST_F(UploadClientTest, CrashesOfClientAndServerDoNotResendAcknowledgedBytes) {
   EXPECT_LE(received, kSize + 2 * 65536);  // at most a fragment again per crash
 }
 
+// The reply of the bitsadmin test: 28 bytes, so the dump has a full line and a short one,
+// with bytes outside printable ASCII.
+constexpr const char* kReplyHex = "5265706f727420303034322061636365707465642e0d0a00017f80ff";
+
 TEST_F(UploadClientTest, BitsadminUploadReplyCommands) {
-  start_reference(true);
-  auto bitsadmin = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), OPENBITS_BITSADMIN_PATH);
-    return run_command(args, {"OPENBITS_SOCKET=" + bitsd.socket()});
-  };
+  start_reference(true, std::string(R"({"reply_hex": ")") + kReplyHex + "\"}");
   make_file(local + "/crash.dmp", 70000, 5);
   CommandResult created = bitsadmin({"/rawreturn", "/create", "/upload-reply", "dump"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
@@ -358,11 +232,15 @@ TEST_F(UploadClientTest, BitsadminUploadReplyCommands) {
             JobState::kTransferred);
   CommandResult dump = bitsadmin({"/getreplydata", id});
   ASSERT_EQ(dump.exit_code, 0) << dump.err;
-  EXPECT_NE(dump.out.find("00000000  52 45 50 4C 59 20"), std::string::npos) << dump.out;  // REPLY
+  EXPECT_EQ(dump.out,
+            std::string(kBitsadminBanner) +
+                "00000000  52 65 70 6F 72 74 20 30 30 34 32 20 61 63 63 65  Report 0042 acce\n"
+                "00000010  70 74 65 64 2E 0D 0A 00 01 7F 80 FF              pted........\n");
   CommandResult progress = bitsadmin({"/rawreturn", "/getreplyprogress", id});
   auto reply = job->reply_data();
   ASSERT_TRUE(reply.ok());
-  EXPECT_EQ(progress.out, std::to_string(reply->size()) + " / " + std::to_string(reply->size()));
+  ASSERT_EQ(reply->size(), 28u);
+  EXPECT_EQ(progress.out, "28 / 28");
   EXPECT_NE(bitsadmin({"/setreplyfilename", id, local + "/late"}).exit_code, 0);  // too late
   ASSERT_EQ(bitsadmin({"/complete", id}).exit_code, 0);
   EXPECT_EQ(read_bytes(local + "/answer"), std::string(reply->begin(), reply->end()));
@@ -373,6 +251,49 @@ TEST_F(UploadClientTest, BitsadminUploadReplyCommands) {
   EXPECT_EQ(transfer.exit_code, 0) << transfer.out << transfer.err;
   EXPECT_NE(transfer.out.find("Transfer complete."), std::string::npos) << transfer.out;
   EXPECT_TRUE(files_equal(root + "/up/one.bin", local + "/one.bin")) << root + "/up/one.bin";
+}
+
+// bits-spec §1.3: a reply over 1 MiB is BG_E_TOO_LARGE with the real size and no bytes; the
+// reply file still gets all of it. Exactly 1 MiB is returned whole.
+TEST_F(UploadClientTest, ReplyOverOneMibIsTooLargeForReplyDataButComplete) {
+  constexpr std::uint64_t kBig = (1 << 20) + 1;
+  start_reference(true, R"({"reply_size": 1048577})");
+  Job job = upload(JobType::kUploadReply, "big.bin", 5000);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  std::uint64_t size = 0;
+  auto data = job.reply_data(&size);
+  EXPECT_EQ(data.code(), hr::BG_E_TOO_LARGE);
+  EXPECT_EQ(size, kBig);
+  EXPECT_EQ(job.info()->reply_bytes_total, kBig);
+  CommandResult dump = bitsadmin({"/getreplydata", to_string(job.id())});
+  EXPECT_EQ(dump.exit_code, 1);
+  EXPECT_EQ(dump.out, kBitsadminBanner);
+  EXPECT_EQ(dump.err,
+            "Unable to get reply data - 0x80200020. The reply is 1048577 bytes, more "
+            "than /GETREPLYDATA shows (1 MiB). /COMPLETE delivers it to " +
+                local + "/big.bin.reply.\n");
+  ASSERT_EQ(job.complete().code(), hr::S_OK);
+  std::string reply = read_bytes(local + "/big.bin.reply");
+  EXPECT_EQ(reply.size(), kBig);
+  EXPECT_EQ(reply.rfind("REPLY ", 0), 0u);
+  size = 0;
+  EXPECT_EQ(job.reply_data(&size).code(), hr::BG_E_TOO_LARGE);  // after Complete too
+  EXPECT_EQ(size, kBig);
+
+  control(R"({"reply_size": 1048576})");
+  Job exact = upload(JobType::kUploadReply, "exact.bin", 5000);
+  ASSERT_EQ(wait_for_state(exact, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  size = 0;
+  auto whole = exact.reply_data(&size);
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+  EXPECT_EQ(size, 1u << 20);
+  ASSERT_EQ(exact.complete().code(), hr::S_OK);
+  reply = read_bytes(local + "/exact.bin.reply");
+  ASSERT_EQ(reply.size(), 1u << 20);
+  EXPECT_TRUE(std::equal(whole->begin(), whole->end(), reply.begin(),
+                         [](std::uint8_t a, char b) { return a == static_cast<std::uint8_t>(b); }));
 }
 
 TEST_F(UploadClientTest, UploadToBitsUploadServer) {

@@ -10,7 +10,9 @@ string, which the server appends to the notification URL, steers the answer:
   status=N   answer HTTP N (no reply)
   static=URL answer with BITS-Static-Response-URL: URL
   copy=1     answer with BITS-Copy-File-To-Destination
-Each POST is logged as one JSON line to --log (headers and the size seen).
+  delay=S    wait S seconds before answering (a slow application)
+Each POST is logged as one JSON line to --log (headers, the size seen and, for a 200 answer,
+the reply written or sent, in hex).
 
 Usage: backend_app.py --type 1|2 --log FILE   (prints "listening on 127.0.0.1:PORT")
 """
@@ -21,6 +23,7 @@ import http.server
 import json
 import sys
 import threading
+import time
 import urllib.parse
 
 
@@ -46,23 +49,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 data = f.read()
         else:
             data = body
-        with self.lock, open(self.log_path, "a") as log:
-            log.write(json.dumps({"path": self.path, "headers": dict(self.headers.items()),
-                                  "size": len(data)}) + "\n")
-        if "status" in query:
-            self.answer(int(query["status"][0]), {}, b"back-end refused")
-            return
+        entry = {"path": self.path, "headers": dict(self.headers.items()), "size": len(data)}
+        status = int(query["status"][0]) if "status" in query else 200
+        reply = make_reply(data) if status == 200 else b"back-end refused"
+        if status == 200:
+            entry["reply"] = reply.hex()
+        self.log(entry)
+        if "delay" in query:
+            time.sleep(float(query["delay"][0]))
         headers = {}
         if "static" in query:
             headers["BITS-Static-Response-URL"] = query["static"][0]
         if "copy" in query:
             headers["BITS-Copy-File-To-Destination"] = "1"
-        reply = make_reply(data)
-        if self.notification_type == 1:
+        if self.notification_type == 1 and status == 200:
             with open(self.headers["BITS-Response-DataFile-Name"], "wb") as f:
                 f.write(reply)
             reply = b""
-        self.answer(200, headers, reply)
+        try:
+            self.answer(status, headers if status == 200 else {}, reply)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server stopped waiting (its notification timeout)
+
+    def log(self, entry):
+        with self.lock, open(self.log_path, "a") as log:
+            log.write(json.dumps(entry) + "\n")
 
     def answer(self, status, headers, body):
         self.send_response(status)

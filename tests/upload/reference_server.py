@@ -22,7 +22,19 @@ with bits-upload-server. http.server dispatches the BITS_POST method to do_BITS_
     host_id          BITS-Host-Id (and BITS-Host-Id-Fallback-Timeout from host_id_timeout);
                      host_id_once: only in the first Create-Session's Ack
     drop_after       N: after N more Fragment bytes are read, close the connection unanswered
+                     (with drop_at: only in the Fragment that starts at that offset)
     no_reply_url     true: upload-reply Acks lack BITS-Reply-URL
+    rewind           N: the next Fragment that starts beyond byte N finds the session rewound
+                     to N bytes received (as if the server lost the rest): it gets 416
+    stall_acks       [status, N]: the next N Fragments are answered with that status (200 or
+                     416) and BITS-Received-Content-Range = the fragment's first byte, storing
+                     nothing (a server that never advances)
+    app_error        [status, "0x8007000D"]: the Fragment that would complete the upload gets
+                     that status and HRESULT with BITS-Error-Context 0x7 (the server
+                     application failed), storing nothing
+    reply_hex        upload-reply: the reply is exactly these bytes (hex)
+    reply_size       upload-reply: the reply is padded with a byte pattern to N bytes
+    fail_reply_gets  N: the next N GETs of a reply URL are answered 503
 * Every request is logged as one JSON line to --log: packet, session, range, bytes written,
   and the Host header it was sent with.
 
@@ -159,6 +171,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_GET(self):
+        with State.lock:
+            refused = State.take_fault("fail_reply_gets")
+        if refused:
+            self.send_error(503)
+            return
         match = re.fullmatch(r"/replies/(\{[0-9a-fA-F-]{36}\})", urllib.parse.unquote(self.path))
         session = State.load(match.group(1)) if match else None
         reply_path = session["data"] + ".reply" if session else None
@@ -273,13 +290,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.record(packet=packet, session=sid, range=[first, last], fragment_too_large=True)
             self.ack(413, headers, 0x80190000 + 413)
             return
+        stall = State.faults.get("stall_acks")
+        if stall and stall[1] > 0:
+            stall[1] -= 1
+            self.rfile.read(length)
+            self.record(packet=packet, session=sid, range=[first, last], stalled=stall[0])
+            headers["BITS-Received-Content-Range"] = str(first)
+            self.ack(stall[0], headers)
+            return
+        if State.faults.get("rewind") is not None and first > State.faults["rewind"]:
+            with State.lock:
+                session = self.rewind(State.load(sid) or session, State.faults.pop("rewind"))
+            headers["BITS-Received-Content-Range"] = str(session["received"])
+        if State.faults.get("app_error") and last + 1 == total and first <= session["received"]:
+            status, code = State.faults["app_error"]
+            self.rfile.read(length)
+            self.record(packet=packet, session=sid, range=[first, last], app_error=status)
+            self.ack(status, headers, int(code, 16), context=0x7)
+            return
         if first > session["received"]:
             self.rfile.read(length)
             self.record(packet=packet, session=sid, range=[first, last], gap=True)
             self.ack(416, headers)
             return
         drop_after = State.faults.get("drop_after")
-        if drop_after is not None:
+        if drop_after is not None and State.faults.get("drop_at", first) == first:
             State.faults.pop("drop_after")
             self.rfile.read(min(drop_after, length))
             self.record(packet=packet, session=sid, range=[first, last], dropped=True)
@@ -317,13 +352,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
             headers["BITS-Reply-URL"] = "http://%s/replies/%s" % (host, sid)
         self.ack(200, headers)
 
+    @staticmethod
+    def rewind(session, received):
+        """Forgets what the session received past `received` (the rewind fault)."""
+        session["received"] = min(session["received"], received)
+        with open(session["data"], "r+b") as f:
+            f.truncate(session["received"])
+        State.save(session)
+        return session
+
+    @staticmethod
+    def reply_for(data):
+        if State.faults.get("reply_hex") is not None:
+            return bytes.fromhex(State.faults["reply_hex"])
+        reply = (b"REPLY " + hashlib.sha256(data).hexdigest().encode() + b" "
+                 + str(len(data)).encode())
+        size = State.faults.get("reply_size")
+        if size is not None:
+            pattern = bytes(range(256))
+            filler = pattern * ((size - len(reply)) // len(pattern) + 1)
+            reply = (reply + filler)[:size]
+        return reply
+
     def commit(self, session):
         with open(session["data"], "rb") as f:
             data = f.read()
         if State.reply:
             with open(session["data"] + ".reply", "wb") as f:
-                f.write(b"REPLY " + hashlib.sha256(data).hexdigest().encode() + b" "
-                        + str(len(data)).encode())
+                f.write(self.reply_for(data))
         os.makedirs(os.path.dirname(session["target"]), exist_ok=True)
         with open(session["target"] + ".part", "wb") as f:
             f.write(data)

@@ -3,6 +3,7 @@
 client) with the independent client bits_client.py: if both agree on the spec's behaviours,
 the reference is fit to judge a third implementation. No C++ involved."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -145,6 +146,38 @@ class ReferenceServerTest(unittest.TestCase):
         self.assertEqual(conn.send("Fragment", fragment, b"abc").received, 3)
         conn.close()
         self.assertEqual(self.stored("a.bin"), b"abc")
+
+    def test_rewind_and_stalled_acks(self):
+        self.start(faults={"rewind": 100, "stall_acks": [416, 1]})
+        conn = BitsConnection(self.url("/w.bin"))
+        sid = conn.create_session().session_id
+        data = os.urandom(300)
+        ack = conn.fragment(sid, 0, data[:100], 300)  # stalled: nothing stored
+        self.assertEqual((ack.status, ack.received), (416, 0))
+        self.assertEqual(conn.fragment(sid, 0, data[:200], 300).received, 200)
+        ack = conn.fragment(sid, 200, data[200:], 300)  # beyond 100: rewound to 100
+        self.assertEqual((ack.status, ack.received), (416, 100))
+        self.assertEqual(conn.fragment(sid, 100, data[100:], 300).received, 300)
+        self.assertEqual(self.stored("w.bin"), data)
+
+    def test_application_error_and_reply_faults(self):
+        self.start(reply=True, faults={"app_error": [400, "0x8007000D"], "reply_hex": "00ff41",
+                                       "fail_reply_gets": 1})
+        conn = BitsConnection(self.url("/e.bin"))
+        sid = conn.create_session().session_id
+        self.assertEqual(conn.fragment(sid, 0, b"ab", 4).received, 2)
+        ack = conn.fragment(sid, 2, b"cd", 4)
+        self.assertEqual((ack.status, ack.error_code, ack.error_context), (400, 0x8007000D, 7))
+        self.control({"app_error": None})
+        ack = conn.fragment(sid, 2, b"cd", 4)
+        self.assertEqual(ack.status, 200)
+        self.assertEqual(download(ack.reply_url)[0], 503)
+        self.assertEqual(download(ack.reply_url)[2], b"\x00\xffA")
+        self.control({"reply_hex": None, "reply_size": 5000})
+        result = upload(self.url("/big.bin"), b"xyz", 3, reply=True, close=False)
+        body = download(result.reply_url)[2]
+        header = b"REPLY " + hashlib.sha256(b"xyz").hexdigest().encode() + b" 3"
+        self.assertEqual(body, header + (bytes(range(256)) * 20)[:5000 - len(header)])
 
 
 if __name__ == "__main__":

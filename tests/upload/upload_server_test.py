@@ -6,6 +6,7 @@ app) on loopback ports, uploads through bits_client.py and checks bytes on disk,
 statuses and BITS error codes. Run: upload_server_test.py --server PATH [unittest args].
 """
 
+import gzip
 import hashlib
 import http.client
 import json
@@ -313,6 +314,29 @@ class UploadServerTest(unittest.TestCase):
         self.assertEqual(conn.fragment(sid, 0, b"12345", 10).status, 200)
         ack = conn.fragment(sid, 5, b"67890", 11)
         self.assertEqual((ack.status, ack.error_code, ack.received), (400, E_INVALIDARG, 5))
+
+    def test_create_session_in_a_missing_directory_is_404(self):
+        server = self.server()
+        ack = BitsConnection(server.url("/no-such-dir/f.bin")).create_session()
+        self.assertEqual((ack.status, ack.is_ack, ack.error_code, ack.error_context),
+                         (404, True, 0x80190000 + 404, 5))
+        self.assertIsNone(ack.session_id)
+        self.assertEqual(server.sessions(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.root, "no-such-dir")))
+
+    def test_gzip_encoded_fragment_is_400_and_stores_nothing(self):
+        server = self.server()
+        conn = BitsConnection(server.url("/gz.bin"))
+        sid = self.open_session(conn)
+        data = payload(1000, 40)
+        packed = gzip.compress(data)
+        ack = conn.send("Fragment", {"BITS-Session-Id": sid, "Content-Encoding": "gzip",
+                                     "Content-Range": "bytes 0-%d/%d" % (len(packed) - 1,
+                                                                         len(packed))}, packed)
+        self.assertEqual((ack.status, ack.error_code, ack.error_context), (400, E_INVALIDARG, 5))
+        self.assertEqual(conn.fragment(sid, 0, data[:10], len(data)).received, 10)  # nothing kept
+        self.assertEqual(conn.fragment(sid, 10, data[10:], len(data)).received, len(data))
+        self.assertEqual(self.stored("gz.bin"), data)
 
     def test_oversized_fragment_gets_413_and_client_shrinks(self):
         server = self.server({"max_fragment_size": 65536})
@@ -632,15 +656,66 @@ class UploadServerTest(unittest.TestCase):
         post = self.check_reply_round_trip(2)
         self.assertNotIn("BITS-Request-DataFile-Name", post["headers"])
 
-    def test_backend_copy_file_to_destination_and_static_reply_url(self):
-        server, backend = self.reply_server(2)
+    def check_copy_and_static_reply_url(self, notification_type):
+        server, backend = self.reply_server(notification_type)
         data = payload(100000, 30)
-        upload(server.url("/inbox/copy.bin?copy=1"), data, 40000, reply=True)
+        result = upload(server.url("/inbox/copy.bin?copy=1"), data, 40000, reply=True,
+                        close=False)
         self.assertEqual(self.stored("inbox/copy.bin"), data)
+        status, _, body = download(result.reply_url)  # a reply as well
+        self.assertEqual((status, body), (200, bits_client_reply(data)))
         result = upload(server.url("/inbox/static.bin?static=http://example.invalid/r"), data,
-                        40000, reply=True)
+                        40000, reply=True, close=False)
         self.assertEqual(result.reply_url, "http://example.invalid/r")
         self.assertFalse(os.path.exists(os.path.join(self.root, "inbox", "static.bin")))
+        session = self.session_dir(result.session_ids[0])
+        self.assertEqual(sorted(os.listdir(session)), ["state.json"])  # no data, no reply
+        self.assertEqual(len(backend.posts()), 2)
+
+    def test_backend_type1_copy_file_to_destination_and_static_reply_url(self):
+        self.check_copy_and_static_reply_url(1)
+
+    def test_backend_type2_copy_file_to_destination_and_static_reply_url(self):
+        self.check_copy_and_static_reply_url(2)
+
+    def session_dir(self, session_id):
+        return os.path.join(self.root, ".bits-upload-server", "sessions", session_id[1:-1])
+
+    def check_data_deleted_after_the_backend_answered(self, notification_type):
+        server, backend = self.reply_server(notification_type)
+        data = payload(70000, 32)
+        conn = BitsConnection(server.url("/inbox/d.bin"))
+        sid = self.open_session(conn)
+        self.assertEqual(conn.fragment(sid, 0, data[:50000], len(data)).status, 200)
+        session = self.session_dir(sid)
+        self.assertIn("data", os.listdir(session))  # the upload so far
+        ack = conn.fragment(sid, 50000, data[50000:], len(data))
+        self.assertEqual(ack.status, 200)
+        self.assertEqual(sorted(os.listdir(session)), ["reply", "state.json"])
+        self.assertEqual(os.listdir(os.path.join(self.root, "inbox")), [])
+        if notification_type == 1:
+            request_file = backend.posts()[0]["headers"]["BITS-Request-DataFile-Name"]
+            self.assertEqual(request_file, os.path.join(session, "data"))
+        self.assertEqual(download(ack.reply_url)[2], bits_client_reply(data))
+        self.assertEqual(conn.close_session(sid).status, 200)
+        self.assertFalse(os.path.exists(session))
+
+    def test_backend_type1_data_file_is_deleted_once_the_backend_answered(self):
+        self.check_data_deleted_after_the_backend_answered(1)
+
+    def test_backend_type2_data_file_is_deleted_once_the_backend_answered(self):
+        self.check_data_deleted_after_the_backend_answered(2)
+
+    def test_backend_timeout_is_504_with_application_context(self):
+        server, backend = self.reply_server(1, notification_timeout=1)
+        conn = BitsConnection(server.url("/inbox/slow.bin?delay=4"))
+        sid = self.open_session(conn)
+        ack = conn.fragment(sid, 0, b"payload", 7)
+        self.assertEqual((ack.status, ack.error_code, ack.error_context, ack.reply_url),
+                         (504, 0x80190000 + 504, 7, None))
+        self.assertEqual(len(backend.posts()), 1)
+        self.assertIn("data", os.listdir(self.session_dir(sid)))  # kept for the retry
+        self.assertEqual(download(server.url("/.bits-replies/" + sid[1:-1]))[0], 404)
 
     def test_backend_failure_returns_its_status_with_application_context(self):
         server, backend = self.reply_server(1)

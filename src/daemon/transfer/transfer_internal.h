@@ -78,6 +78,7 @@ struct TransferEngine::Transfer {
   std::vector<char> body;
   std::map<std::string, std::string> ack;  // response headers, lower-case names
   int resends = 0;                         // Close/Cancel-Session resent on 5xx
+  int stalled_acks = 0;                    // Fragment Acks in a row that took no byte
   // The GET in flight.
   bool ranged_get = false;
   std::uint64_t get_remote_start = 0;

@@ -21,6 +21,9 @@ namespace {
 constexpr const char* kProtocol = "{7df0354d-249b-430f-820d-3d2a9bef4931}";
 constexpr std::uint64_t kMinFragment = 16 * 1024;
 constexpr int kMaxResends = 3;  // Close/Cancel-Session after a 5xx
+// Fragment Acks in a row (200 or 416) that took none of the fragment's bytes; then the
+// transfer ends in a transient BG_E_INVALID_SERVER_RESPONSE instead of resending forever.
+constexpr int kMaxStalledAcks = 5;
 
 using Packet = Transfer::Packet;
 
@@ -255,6 +258,21 @@ bool after_create_session(Transfer& t, CURLM* multi, long status) {
   return continue_from(t, multi, 0);
 }
 
+// A 200 or 416 Fragment Ack: go on from the offset the server expects, unless it took no
+// byte of kMaxStalledAcks fragments in a row.
+bool after_range_ack(Transfer& t, CURLM* multi, long status, std::uint64_t next) {
+  t.stalled_acks = next > t.fragment_start ? 0 : t.stalled_acks + 1;
+  if (t.stalled_acks >= kMaxStalledAcks) {
+    t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, true},
+           "the server took no byte of " + std::to_string(kMaxStalledAcks) +
+               " fragments in a row (HTTP " + std::to_string(status) +
+               ", BITS-Received-Content-Range " + std::to_string(next) + ")");
+    return false;
+  }
+  announce(t);
+  return continue_from(t, multi, next);
+}
+
 bool after_fragment(Transfer& t, CURLM* multi, long status) {
   auto error = ack_error(t);
   if (error && *error == hr::BG_E_SESSION_NOT_FOUND) {
@@ -280,8 +298,7 @@ bool after_fragment(Transfer& t, CURLM* multi, long status) {
   }
   auto next = parse_number(ack_header(t, "bits-received-content-range"));
   if ((status == 200 || status == 201 || status == 416) && next) {
-    announce(t);
-    return continue_from(t, multi, *next);
+    return after_range_ack(t, multi, status, *next);
   }
   if (status / 100 == 2) {
     t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, true},
