@@ -21,6 +21,7 @@ class FakeLauncher final : public ProcessLauncher {
     exits.push_back(std::move(on_exit));
     return static_cast<pid_t>(1000 + launched.size());
   }
+  void terminate(pid_t) override {}
   std::vector<LaunchRequest> launched;
   std::vector<ExitHandler> exits;
 };
