@@ -37,9 +37,10 @@ class File;
 // error, 0x8 modification, 0x10 file transferred, 0x20 file ranges; 0x4 disables all).
 // transferred(), error() and file_transferred() must return S_OK once the program has dealt with
 // the event (typically by calling complete() or cancel()); any failure, a program that is gone or
-// one that does not answer makes bitsd deliver the event again later, or run the job's
-// notification command line instead (bits-spec §1.7). modification() is rate-limited by
-// the job's minimum notification interval and never reports the change to ERROR or
+// one that does not answer makes bitsd run the job's notification command line instead (and
+// stop calling this callback for the job), or, without a command line, call again after the
+// job's minimum retry delay (bits-spec §1.7). modification() is rate-limited by the job's
+// minimum notification interval (default 500 ms) and never reports the change to ERROR or
 // TRANSFERRED.
 class OPENBITS_EXPORT JobCallback {
  public:
@@ -47,8 +48,9 @@ class OPENBITS_EXPORT JobCallback {
   virtual Status transferred(Job& job);
   virtual Status error(Job& job, const ErrorInfo& error);
   virtual void modification(Job& job, const JobInfo& info);
-  // One file finished; called in file order, before transferred(), each after the
-  // previous one returned S_OK (a failure makes bitsd call again later).
+  // One file finished; called in file order, each after the previous one returned S_OK,
+  // all before transferred()/error() (a failure makes bitsd call again later, and
+  // transferred() waits; or the command line takes over, as above).
   virtual Status file_transferred(Job& job, const FileInfo& file);
   // Ranges of a ranged (on-demand) file that completed since the previous call.
   virtual void file_ranges_transferred(Job& job, std::uint32_t file_index,

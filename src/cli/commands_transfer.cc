@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <ostream>
 #include <thread>
 
@@ -65,17 +64,14 @@ class Progress {
     }
     last_bytes_ = bytes;
     last_time_ = now;
-    char text[96];
     std::uint64_t total = info.progress.bytes_total;
     long eta = (rate_ > 1 && total != kSizeUnknown && total >= bytes)
                    ? static_cast<long>(static_cast<double>(total - bytes) / rate_)
                    : -1;
-    std::snprintf(text, sizeof(text), " %.1f MB/s ETA %s", rate_ / 1e6,
-                  eta < 0 ? "--:--"
-                          : (std::to_string(eta / 60) + ":" + (eta % 60 < 10 ? "0" : "") +
-                             std::to_string(eta % 60))
-                                .c_str());
-    return text;
+    std::string eta_text = eta < 0 ? "--:--"
+                                   : std::to_string(eta / 60) + ":" + (eta % 60 < 10 ? "0" : "") +
+                                         std::to_string(eta % 60);
+    return " " + rate_text(rate_) + " ETA " + eta_text;
   }
   std::ostream& out_;
   bool tty_;

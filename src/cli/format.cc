@@ -2,7 +2,10 @@
 #include "src/cli/format.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <sstream>
 
 #include "openbits/client.h"
@@ -178,6 +181,20 @@ std::string progress_bar(std::uint64_t done, std::uint64_t total, std::size_t wi
                                       static_cast<double>(total) * static_cast<double>(width));
   }
   return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "]";
+}
+
+std::string rate_text(double bytes_per_second) {
+  static constexpr const char* kUnits[] = {"B/s", "KB/s", "MB/s", "GB/s"};
+  double value = std::isfinite(bytes_per_second) ? std::max(0.0, bytes_per_second) : 0.0;
+  std::size_t unit = 0;
+  // Move up while the printed value would reach 1000 ("999.96 KB/s" reads "1.0 MB/s").
+  while (unit + 1 < std::size(kUnits) && value >= (unit == 0 ? 999.5 : 999.95)) {
+    value /= 1000;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof(text), unit == 0 ? "%.0f %s" : "%.1f %s", value, kUnits[unit]);
+  return text;
 }
 
 std::string monitor_frame(const std::vector<JobInfo>& jobs, std::uint32_t refresh_s) {

@@ -29,6 +29,9 @@ std::string verbose_block(const JobInfo& job);
 std::string transfer_frame(const JobInfo& job);
 // "[#####.....]": `width` cells filled in proportion to done/total (empty when unknown).
 std::string progress_bar(std::uint64_t done, std::uint64_t total, std::size_t width);
+// A transfer rate in the largest decimal unit that keeps it at least 1: "512 B/s",
+// "12.3 KB/s", "4.5 MB/s", "1.2 GB/s" (K = 1000). Negative or non-finite rates read 0 B/s.
+std::string rate_text(double bytes_per_second);
 // One /MONITOR screen: the header line and a /LIST line per job (each ends in '\n').
 std::string monitor_frame(const std::vector<JobInfo>& jobs, std::uint32_t refresh_s);
 // One /MONITOR --json line (no newline): {"event":event,"time":ms,"job":JobInfo}, or

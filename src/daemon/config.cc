@@ -27,6 +27,17 @@ std::optional<gid_t> resolve_group(const nlohmann::json& value) {
   return gr.gr_gid;
 }
 
+// A JSON list of non-negative integers.
+bool read_uids(const nlohmann::json& value, std::vector<uid_t>& uids) {
+  if (!value.is_array()) return false;
+  uids.clear();
+  for (const auto& item : value) {
+    if (!item.is_number_unsigned() || item.get<std::uint64_t>() > 0xFFFFFFFEu) return false;
+    uids.push_back(item.get<uid_t>());
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<Config> load_config(const std::string& path) {
@@ -87,6 +98,12 @@ Result<Config> load_config(const std::string& path) {
         value.get_to(config.max_notifications_per_user);
       } else if (key == "callback_timeout_ms") {
         value.get_to(config.callback_timeout_ms);
+      } else if (key == "notify_program_timeout_ms") {
+        value.get_to(config.notify_program_timeout_ms);
+      } else if (key == "system_uids") {
+        if (!read_uids(value, config.system_uids)) {
+          return bad(path, "system_uids must be a list of uids");
+        }
       } else if (key == "admin_group") {
         config.admin_gid = resolve_group(value);
         if (!config.admin_gid) return bad(path, "admin_group: unknown group");
@@ -104,6 +121,9 @@ Result<Config> load_config(const std::string& path) {
   }
   if (config.max_notifications_per_user == 0) {
     return bad(path, "max_notifications_per_user must be >= 1");
+  }
+  if (config.notify_program_timeout_ms < 1) {
+    return bad(path, "notify_program_timeout_ms must be >= 1");
   }
   return config;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "openbits/status.h"
 #include "src/daemon/security/cert_store.h"
@@ -27,12 +28,15 @@ struct Config {
   std::int64_t finished_job_retention_ms = 3600 * 1000;  // final jobs answer getters this long
   std::int64_t stall_timeout_s = 60;  // no byte received for this long: WINHTTP_TIMEOUT
   std::uint64_t upload_fragment_bytes = 4ull << 20;  // first fragment size; 413 halves it
-  // Notifications (notifier.h): uids below first_user_uid (and root) are system accounts
-  // whose jobs never run notification programs unless notify_system_uids is true.
+  // Notifications (notifier.h): uids below first_user_uid (root included) and those in
+  // system_uids are system accounts whose jobs never run notification programs unless
+  // notify_system_uids is true.
   uid_t first_user_uid = 1000;
+  std::vector<uid_t> system_uids = {65534};  // nobody
   bool notify_system_uids = false;
   std::uint32_t max_notifications_per_user = 4;
-  std::int64_t callback_timeout_ms = 60'000;  // an unanswered callback counts as failed
+  std::int64_t callback_timeout_ms = 60'000;         // an unanswered callback counts as failed
+  std::int64_t notify_program_timeout_ms = 600'000;  // a program running longer is killed
   // HTTP (issue 7): trust anchors for HTTPS besides nothing else (empty: the system's CA
   // bundle), the directories that serve as client certificate stores (cert_store.h), and
   // the machine-wide proxy PRECONFIG falls back to when the job owner's environment named

@@ -144,6 +144,8 @@ int run(const Options& options) {
   notifier_options.allow_system_uids = config.notify_system_uids || options.user;
   notifier_options.max_in_flight = config.max_notifications_per_user;
   notifier_options.callback_timeout_ms = config.callback_timeout_ms;
+  notifier_options.program_timeout_ms = config.notify_program_timeout_ms;
+  notifier_options.system_uids = config.system_uids;
   auto notifier = std::make_shared<Notifier>(io, clock, launcher, notifier_options);
   jobs.set_listener(notifier.get());
   if (Status s = jobs.load(); !s.ok()) {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <deque>
 #include <nlohmann/json.hpp>
 
@@ -71,8 +72,12 @@ struct Notifier::Tracked {
   uid_t subscriber_uid = 0;
   // The current stay in TRANSFERRED or ERROR ("episode"); 0 = not in one.
   std::uint64_t episode = 0;
-  bool done = false;              // acknowledged by a callback or a program exiting 0
-  bool callback_failed = false;   // use the command line for the rest of the episode
+  bool done = false;             // acknowledged by a callback or a program exiting 0
+  bool callback_failed = false;  // use the command line for the rest of the episode
+  bool not_run_logged = false;   // "program not run" was logged in this episode
+  // A file.transferred callback failed while a command line was registered: no more file
+  // callbacks, and the command line takes the job's notifications (until a new subscriber).
+  bool file_callbacks_failed = false;
   std::uint64_t outstanding = 0;  // delivery awaiting its answer
   bool program_running = false;
   std::int64_t retry_at_ms = 0;
@@ -132,6 +137,7 @@ void Notifier::start_episode(Tracked& t, JobState state) {
   t.episode = next_episode_++;
   t.done = false;
   t.callback_failed = false;
+  t.not_run_logged = false;
   t.outstanding = 0;
   t.retry_at_ms = 0;
   t.throttle.drop();  // no JobModification for the change to ERROR/TRANSFERRED
@@ -162,14 +168,17 @@ void Notifier::evaluate(const Guid& id, Tracked& t) {
     arm_timer(id, t, t.retry_at_ms, false);
     return;
   }
-  if (t.subscriber != 0 && !t.callback_failed) {
-    bool files_first = (t.file_outstanding != 0 || !t.files_pending.empty()) &&
-                       t.file_retry_at_ms == 0;  // unless they are failing
+  if (t.subscriber != 0 && !t.callback_failed && !t.file_callbacks_failed) {
+    // FileTransferred calls come first (bits-spec §1.7), also while they are retried.
+    bool files_first = t.file_outstanding != 0 || !t.files_pending.empty();
     if (!files_first && take_slot(t.subscriber_uid)) send_callback(id, t);
     return;
   }
-  if (cmd_line_runnable(t, true)) {
-    if (take_slot(*t.cmd_uid)) run_program(id, t);
+  if (!t.info.notify_cmd_program || !t.cmd_uid) return;
+  if (system_account(t)) {
+    log_not_run(t);
+  } else if (take_slot(*t.cmd_uid)) {
+    run_program(id, t);
   }
 }
 
@@ -224,7 +233,8 @@ void Notifier::track(std::uint64_t delivery, Delivery d) {
 
 void Notifier::pump_files(const Guid& id, Tracked& t) {
   std::uint32_t flags = t.info.notify_flags;
-  if ((flags & kNotifyDisable) != 0 || (flags & kNotifyFileTransferred) == 0) {
+  if ((flags & kNotifyDisable) != 0 || (flags & kNotifyFileTransferred) == 0 ||
+      t.file_callbacks_failed) {
     t.files_pending.clear();
     return;
   }
@@ -262,7 +272,13 @@ Status Notifier::file_answered(const Delivery& d, std::uint64_t delivery, HRESUL
   } else {
     spdlog::warn("job {}: file {} callback of uid {} failed ({})", to_string(d.job), *d.file, d.uid,
                  hresult_hex(result));
-    if (t.subscriber == 0 || t.subscriber == d.connection) {
+    if (t.subscriber != 0 && t.subscriber != d.connection) {
+      // A new subscriber gets the event at once.
+    } else if (cmd_line_runnable(t)) {
+      t.file_callbacks_failed = true;  // the command line instead (bits-spec §1.7)
+      t.files_pending.clear();
+      t.file_retry_at_ms = 0;
+    } else {
       t.file_retry_at_ms = clock_.monotonic_ms() + std::int64_t{t.info.minimum_retry_delay} * 1000;
     }
   }
@@ -302,7 +318,7 @@ void Notifier::delivery_failed(const Guid& id, std::uint64_t episode, std::uint6
   t.outstanding = 0;
   if (t.subscriber != 0 && t.subscriber != connection) {
     // Another connection subscribed meanwhile (last one wins): it gets the event now.
-  } else if (cmd_line_runnable(t, false)) {
+  } else if (cmd_line_runnable(t)) {
     t.callback_failed = true;  // the command line takes over (bits-spec §1.7)
   } else {
     retry_later(id, t);
@@ -310,20 +326,28 @@ void Notifier::delivery_failed(const Guid& id, std::uint64_t episode, std::uint6
   evaluate(id, t);
 }
 
-bool Notifier::cmd_line_runnable(const Tracked& t, bool log) const {
-  if (!t.info.notify_cmd_program || !t.cmd_uid) return false;
-  uid_t owner = t.info.owner_uid;
-  bool system = owner < options_.first_user_uid || *t.cmd_uid < options_.first_user_uid;
-  if (system && !options_.allow_system_uids) {
-    if (log) {
-      spdlog::warn(
-          "job {}: notification program not run: the job of uid {} (registered by uid {}) "
-          "belongs to a system account",
-          to_string(t.info.id), owner, *t.cmd_uid);
-    }
-    return false;
-  }
-  return true;
+bool Notifier::system_uid(uid_t uid) const {
+  return uid < options_.first_user_uid ||
+         std::find(options_.system_uids.begin(), options_.system_uids.end(), uid) !=
+             options_.system_uids.end();
+}
+
+bool Notifier::system_account(const Tracked& t) const {
+  if (options_.allow_system_uids) return false;
+  return system_uid(t.info.owner_uid) || (t.cmd_uid && system_uid(*t.cmd_uid));
+}
+
+bool Notifier::cmd_line_runnable(const Tracked& t) const {
+  return t.info.notify_cmd_program && t.cmd_uid && !system_account(t);
+}
+
+void Notifier::log_not_run(Tracked& t) {
+  if (t.not_run_logged) return;  // once per stay in TRANSFERRED or ERROR
+  t.not_run_logged = true;
+  spdlog::warn(
+      "job {}: notification program not run: the job of uid {} (registered by uid {}) "
+      "belongs to a system account",
+      to_string(t.info.id), t.info.owner_uid, t.cmd_uid.value_or(0));
 }
 
 void Notifier::run_program(const Guid& id, Tracked& t) {
@@ -357,6 +381,19 @@ void Notifier::run_program(const Guid& id, Tracked& t) {
   t.program_running = true;
   spdlog::info("job {}: notification program {} started as uid {} (pid {}, {} argument(s))",
                to_string(id), request.program, uid, *launched, request.argv.size());
+  limit_program(id, *launched, uid);
+}
+
+void Notifier::limit_program(const Guid& id, pid_t pid, uid_t uid) {
+  auto timer = std::make_unique<asio::steady_timer>(
+      io_, std::chrono::milliseconds(options_.program_timeout_ms));
+  timer->async_wait([this, alive = alive_, id, pid, uid](boost::system::error_code ec) {
+    if (ec || !*alive || program_timers_.count(pid) == 0) return;
+    spdlog::warn("job {}: notification program (uid {}, pid {}) still running after {} ms: killed",
+                 to_string(id), uid, pid, options_.program_timeout_ms);
+    launcher_.terminate(pid);  // its exit frees the user's slot and counts as a failure
+  });
+  program_timers_[pid] = std::move(timer);
 }
 
 void Notifier::program_exited(const Guid& id, std::uint64_t episode, uid_t uid, pid_t pid,
@@ -364,6 +401,10 @@ void Notifier::program_exited(const Guid& id, std::uint64_t episode, uid_t uid, 
   bool success = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
   spdlog::info("job {}: notification program (uid {}, pid {}) finished: {}", to_string(id), uid,
                pid, describe_wait_status(wait_status));
+  if (auto timer = program_timers_.find(pid); timer != program_timers_.end()) {
+    timer->second->cancel();
+    program_timers_.erase(timer);
+  }
   release_slot(uid);
   auto job = jobs_.find(id);
   if (job == jobs_.end()) return;
@@ -483,6 +524,7 @@ void Notifier::subscribe(std::uint64_t connection, uid_t uid, const Guid& job) {
   t.subscriber = connection;
   t.subscriber_uid = uid;
   t.callback_failed = false;
+  t.file_callbacks_failed = false;
   t.retry_at_ms = 0;  // a new subscriber hears about a pending event at once
   t.file_retry_at_ms = 0;
   spdlog::info("job {}: callbacks registered by uid {}", to_string(job), uid);

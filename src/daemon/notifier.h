@@ -5,20 +5,25 @@
 // flags: job.transferred (0x1) and job.error (0x2), which the program acknowledges with
 // job.acknowledge_notification; job.modification (0x8) and file.ranges_transferred (0x20),
 // spaced by the job's minimum notification interval and never for the change to ERROR or
-// TRANSFERRED; file.transferred (0x10), one at a time and before job.transferred, each
-// acknowledged like the job events (a failure sends it again after the retry delay).
-// 0x4 disables everything.
+// TRANSFERRED; file.transferred (0x10), one at a time, each acknowledged like the job
+// events, all of them before job.transferred/job.error. 0x4 disables everything.
+//
+// A failed, unanswered (Options::callback_timeout_ms) or lost transferred/error/file
+// callback hands the job's TRANSFERRED/ERROR notification to the command line when one
+// can run (and file callbacks stop); otherwise the same callback is sent again after the
+// job's minimum retry delay, or at once to a connection that subscribes meanwhile.
 //
 // Command line: when the job is in TRANSFERRED or ERROR (flags 0x1/0x2) and no live
-// subscriber took the notification (none, gone, failed or did not answer in time), the
-// registered program runs as the user who registered it (ProcessLauncher: no shell, a
-// clean environment, stdio on /dev/null). A program that exits non-zero while the job is
-// still in that state runs again after the job's minimum retry delay; so is a callback
-// that failed with no command line to fall back to. Registering later, or restarting the
-// daemon, delivers a pending notification too. Jobs owned or registered by system uids
-// (below Options::first_user_uid, root included) never run programs unless allowed.
-// At most Options::max_in_flight callbacks and programs run at once per user; the rest
-// wait. Every run is logged with the job, the user and the exit status.
+// subscriber took the notification, the registered program runs as the user who
+// registered it (ProcessLauncher: no shell, a clean environment, stdio on /dev/null). A
+// program that exits non-zero, or is killed after Options::program_timeout_ms, while the
+// job is still in that state runs again after the job's minimum retry delay. Registering
+// later, or restarting the daemon, delivers a pending notification too. Jobs owned or
+// registered by system uids (below Options::first_user_uid, root included, and
+// Options::system_uids) never run programs unless allowed; that is logged once per stay
+// in TRANSFERRED/ERROR. At most Options::max_in_flight callbacks awaiting an answer and
+// programs run at once per user; the rest wait. Every run is logged with the job, the
+// user and the exit status.
 //
 // Threading: job_event() may be called from any thread and only posts to the io_context;
 // everything else runs on the io_context's thread.
@@ -32,6 +37,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "openbits/status.h"
 #include "src/common/asio.h"
@@ -46,9 +52,11 @@ class Notifier final : public JobListener {
   struct Options {
     std::string socket_path;  // given to programs as OPENBITS_SOCKET
     uid_t first_user_uid = 1000;
+    std::vector<uid_t> system_uids = {65534};  // system accounts too (nobody)
     bool allow_system_uids = false;
     std::uint32_t max_in_flight = 4;            // per user
     std::int64_t callback_timeout_ms = 60'000;  // unanswered transferred/error callbacks
+    std::int64_t program_timeout_ms = 600'000;  // a program running longer is killed
   };
   // Sends one line on a connection; false when the connection is gone.
   using Sender = std::function<bool(const std::string& line)>;
@@ -88,8 +96,12 @@ class Notifier final : public JobListener {
   void release_slot(uid_t uid);
   void send_callback(const Guid& id, Tracked& t);
   void delivery_failed(const Guid& id, std::uint64_t episode, std::uint64_t connection);
-  bool cmd_line_runnable(const Tracked& t, bool log) const;
+  bool system_uid(uid_t uid) const;
+  bool system_account(const Tracked& t) const;
+  bool cmd_line_runnable(const Tracked& t) const;
+  void log_not_run(Tracked& t);
   void run_program(const Guid& id, Tracked& t);
+  void limit_program(const Guid& id, pid_t pid, uid_t uid);
   void program_exited(const Guid& id, std::uint64_t episode, uid_t uid, pid_t pid, int wait_status);
   void retry_later(const Guid& id, Tracked& t);
   void arm_timer(const Guid& id, Tracked& t, std::int64_t at_ms, bool throttle);
@@ -109,6 +121,7 @@ class Notifier final : public JobListener {
   std::map<std::uint64_t, Sender> connections_;
   std::map<std::uint64_t, Delivery> deliveries_;
   std::map<uid_t, std::uint32_t> in_flight_;
+  std::map<pid_t, std::unique_ptr<boost::asio::steady_timer>> program_timers_;
   std::uint64_t next_delivery_ = 1;
   std::uint64_t next_episode_ = 1;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -1,6 +1,7 @@
 // fork/exec of notification programs; see process_launcher.h.
 #include "src/daemon/process_launcher.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/syscall.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <memory>
 
 namespace openbits::daemon {
@@ -23,14 +25,57 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   return out;
 }
 
-// The child side of fork(): async-signal-safe calls only.
+// The descriptor number a /proc/self/fd entry names; -1 for "." and "..".
+int fd_of(const char* name) {
+  if (*name == '\0') return -1;
+  int fd = 0;
+  for (; *name != '\0'; ++name) {
+    if (*name < '0' || *name > '9' || fd > (1 << 24)) return -1;
+    fd = fd * 10 + (*name - '0');
+  }
+  return fd;
+}
+
+// Closes every descriptor >= `lowest` that /proc/self/fd lists: the fallback for kernels
+// without close_range. Raw system calls only (async-signal-safe). False when the list
+// cannot be read.
+bool close_listed_fds(int lowest) {
+  int dir = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return false;
+  alignas(struct dirent64) char buffer[4096];
+  for (;;) {
+    long n = ::syscall(SYS_getdents64, dir, buffer, sizeof(buffer));
+    if (n <= 0) {
+      ::close(dir);
+      return n == 0;
+    }
+    bool closed = false;
+    for (long at = 0; at < n;) {
+      const auto* entry = reinterpret_cast<const struct dirent64*>(buffer + at);
+      at += entry->d_reclen;
+      int fd = fd_of(entry->d_name);
+      if (fd < lowest || fd == dir) continue;
+      ::close(fd);
+      closed = true;
+    }
+    // Closing changed the listing: read it again from the start.
+    if (closed && ::lseek(dir, 0, SEEK_SET) < 0) {
+      ::close(dir);
+      return false;
+    }
+  }
+}
+
+// The child side of fork(): async-signal-safe calls only. Any failure exits 126 before
+// the program runs.
 [[noreturn]] void exec_child(const LaunchRequest& r, char* const* argv, char* const* envp) {
+  if (::setsid() < 0) ::_exit(126);
   int null_fd = ::open("/dev/null", O_RDWR);
   if (null_fd < 0) ::_exit(126);
   for (int fd = 0; fd < 3; ++fd) {
     if (::dup2(null_fd, fd) < 0) ::_exit(126);
   }
-  ::close_range(3, ~0U, 0);
+  if (::close_range(3, ~0U, 0) != 0 && !close_listed_fds(3)) ::_exit(126);
   if (::geteuid() != 0) {
     if (r.uid != ::geteuid()) ::_exit(126);  // a --user daemon runs programs only as itself
   } else {
@@ -46,6 +91,9 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 }  // namespace
 
 Result<pid_t> ForkLauncher::launch(const LaunchRequest& request, ExitHandler on_exit) {
+  if (request.program.empty() || request.program.front() != '/') {
+    return Status(hr::E_INVALIDARG, "the program is not an absolute path: " + request.program);
+  }
   std::vector<std::string> args = request.argv;
   std::vector<std::string> env = request.env;
   std::vector<char*> argv = c_strings(args);
@@ -55,6 +103,12 @@ Result<pid_t> ForkLauncher::launch(const LaunchRequest& request, ExitHandler on_
   if (pid == 0) exec_child(request, argv.data(), envp.data());
   watch(pid, on_exit);
   return pid;
+}
+
+void ForkLauncher::terminate(pid_t pid) {
+  // The program leads its own session and process group; a zombie not yet reaped keeps
+  // the pid from being reused.
+  if (::kill(-pid, SIGKILL) != 0) ::kill(pid, SIGKILL);
 }
 
 void ForkLauncher::watch(pid_t pid, const ExitHandler& on_exit) {

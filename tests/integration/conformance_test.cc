@@ -39,6 +39,7 @@ TEST_F(ConformanceTest, NewJobHasBitsDefaults) {  // §7 items 1, 5-12
   EXPECT_EQ(info->notify_flags, 0x3u);
   EXPECT_FALSE(info->notify_interface_registered);
   EXPECT_EQ(info->minimum_retry_delay, 600u);
+  EXPECT_EQ(info->minimum_notification_interval_ms, 500u);
   EXPECT_EQ(info->no_progress_timeout, 1209600u);
   EXPECT_EQ(info->maximum_download_time, 7776000u);
   EXPECT_EQ(info->priority, JobPriority::kNormal);

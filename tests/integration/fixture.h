@@ -78,6 +78,11 @@ void make_file(const std::string& path, std::uint64_t size, std::uint32_t seed);
 bool files_equal(const std::string& a, const std::string& b);
 bool exists(const std::string& path);
 std::vector<std::string> temp_files_in(const std::string& dir);  // .BIT*.tmp
+std::string read_text(const std::string& path);                  // "" when unreadable
+// How often `what` occurs in `text`.
+std::size_t count(const std::string& text, const std::string& what);
+// Polls `ready` every 50 ms for up to a minute; the caller asserts on what it then sees.
+bool eventually(const std::function<bool()>& ready);
 
 // Polls the job every 50 ms until its state is one of `states` or the timeout passes.
 JobState wait_for_state(const Job& job, const std::set<JobState>& states,

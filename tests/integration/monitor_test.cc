@@ -10,12 +10,6 @@
 namespace openbits::itest {
 namespace {
 
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 class MonitorTest : public ServiceTest {
  protected:
   std::string session = "openbits-monitor-" + std::to_string(::getpid());
@@ -150,7 +144,8 @@ TEST_F(MonitorTest, TransferDrawsAProgressBarOnATerminal) {
   make_file(nginx.root() + "/bar", 4 << 20, 61);
   start_tmux({"/transfer", "bar", nginx.url("/slow/bar?rate=1m"), out + "/bar"});
   std::string seen = screen_with("STATE: TRANSFERRING");
-  EXPECT_TRUE(std::regex_search(seen, std::regex("\\(\\d+%\\) \\[[#.]{20}\\] [0-9.]+ MB/s ETA")))
+  EXPECT_TRUE(
+      std::regex_search(seen, std::regex("\\(\\d+%\\) \\[[#.]{20}\\] [0-9.]+ [KMG]?B/s ETA")))
       << seen;
   seen = screen_with("Transfer complete.");
   EXPECT_NE(seen.find("Transfer complete."), std::string::npos) << seen;

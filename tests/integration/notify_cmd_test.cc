@@ -1,7 +1,8 @@
 // Notification command lines (SetNotifyCmdLine) against a real bitsd: the program runs as
 // the user who registered it, with exactly the parameters given, when the job reaches
 // TRANSFERRED or ERROR, again after the retry delay when it fails, even when registered
-// after the event, and never for a system account's job.
+// after the event, never for a system account's job (root, nobody), and is killed when it
+// runs longer than the configured limit.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,33 +17,21 @@ namespace {
 
 constexpr uid_t kUser = 1234;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Polls `ready` every 50 ms for up to a minute; the caller asserts on what it then sees.
-bool eventually(const std::function<bool()>& ready) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return ready();
-}
-
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 class NotifyCmdTest : public ServiceTest {
  protected:
   void SetUp() override {
-    ServiceTest::SetUp();
+    if (config_json().empty()) {
+      ServiceTest::SetUp();
+    } else {
+      nginx.start(free_port());
+      std::string config = dir.path() + "/bitsd.json";
+      std::ofstream(config) << config_json();
+      bitsd.start({"--config", config});
+      manager.emplace(bitsd.connect());
+      out = dir.path() + "/out";
+      std::filesystem::create_directories(out);
+      std::filesystem::permissions(out, std::filesystem::perms::all);
+    }
     home = dir.path() + "/u1234";
     std::filesystem::create_directories(home);
     ::chown(home.c_str(), kUser, kUser);
@@ -50,9 +39,12 @@ class NotifyCmdTest : public ServiceTest {
     record = home + "/record";
     make_file(nginx.root() + "/f.bin", 5000, 41);
   }
-  // bitsadmin as uid 1234 (setpriv, as an administrator would run it).
-  CommandResult as_user(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=1234", "--regid=1234",
+  // The config file bitsd reads; "" for the defaults.
+  virtual std::string config_json() const { return ""; }
+  // bitsadmin as uid 1234, or `uid` (setpriv, as an administrator would run it).
+  CommandResult as_user(std::vector<std::string> args, uid_t uid = kUser) {
+    std::string id = std::to_string(uid);
+    std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=" + id, "--regid=" + id,
                                      "--clear-groups", OPENBITS_BITSADMIN_PATH};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_command(argv, {"OPENBITS_SOCKET=" + bitsd.socket()});
@@ -71,13 +63,15 @@ class NotifyCmdTest : public ServiceTest {
     ::chown(path.c_str(), kUser, kUser);
     return path;
   }
-  // Creates a job as the user (its id), with one file from `url`.
-  std::string create_as_user(const std::string& url) {
-    auto r = as_user({"/create", "notify"});
+  // Creates a job as the user (its id), with one file from `url` saved in `directory`
+  // (default: the user's home).
+  std::string create_as_user(const std::string& url, uid_t uid = kUser,
+                             const std::string& directory = "") {
+    auto r = as_user({"/create", "notify"}, uid);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     auto open = r.out.find('{');
     std::string id = r.out.substr(open, 38);
-    r = as_user({"/addfile", id, url, home + "/out.bin"});
+    r = as_user({"/addfile", id, url, (directory.empty() ? home : directory) + "/out.bin"}, uid);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     return id;
   }
@@ -185,6 +179,59 @@ TEST_F(NotifyCmdTest, SystemAccountJobsNeverRunPrograms) {
   })) << bitsd.log();
   EXPECT_FALSE(exists(record));
   EXPECT_EQ(*job.state(), JobState::kTransferred);
+}
+
+TEST_F(NotifyCmdTest, NobodysJobsNeverRunProgramsAndThatIsLoggedOnce) {
+  std::string program = write_program("/complete");
+  std::string id = create_as_user(nginx.url("/f.bin"), 65534, out);
+  Job job = handle(id);
+  ASSERT_EQ(as_user({"/setnotifycmdline", id, program, program + " " + id}, 65534).exit_code, 0);
+  ASSERT_EQ(as_user({"/resume", id}, 65534).exit_code, 0);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred}), JobState::kTransferred);
+  const std::string not_run = "notification program not run: the job of uid 65534";
+  EXPECT_TRUE(eventually([&] { return bitsd.log().find(not_run) != std::string::npos; }))
+      << bitsd.log();
+  // Later changes of the job in TRANSFERRED do not repeat the warning.
+  for (const char* text : {"one", "two", "three"}) {
+    ASSERT_EQ(as_user({"/setdescription", id, text}, 65534).exit_code, 0);
+  }
+  ASSERT_EQ(as_user({"/getdescription", id}, 65534).exit_code, 0);
+  EXPECT_EQ(count(bitsd.log(), not_run), 1u) << bitsd.log();
+  EXPECT_FALSE(exists(record));
+  EXPECT_EQ(*job.state(), JobState::kTransferred);
+}
+
+class NotifyTimeLimitTest : public NotifyCmdTest {
+ protected:
+  std::string config_json() const override { return R"({"notify_program_timeout_ms": 1000})"; }
+};
+
+TEST_F(NotifyTimeLimitTest, ProgramThatNeverExitsIsKilledAndRunsAgainAfterTheRetryDelay) {
+  // Records its pid, then sleeps (as the same process) for an hour.
+  std::string program = home + "/hang.sh";
+  std::ofstream(program) << "#!/bin/sh\necho $$ >> " << record << "\nexec /bin/sleep 3600\n";
+  ::chmod(program.c_str(), 0755);
+  std::string id = create_as_user(nginx.url("/f.bin"));
+  Job job = handle(id);
+  ASSERT_EQ(as_user({"/setminretrydelay", id, "5"}).exit_code, 0);
+  ASSERT_EQ(as_user({"/setnotifycmdline", id, program, program}).exit_code, 0);
+  ASSERT_EQ(as_user({"/resume", id}).exit_code, 0);
+  const std::string killed = "still running after 1000 ms: killed";
+  ASSERT_TRUE(eventually([&] { return count(bitsd.log(), killed) >= 2; })) << bitsd.log();
+  ASSERT_TRUE(eventually([&] { return count(bitsd.log(), "killed by signal 9") >= 2; }))
+      << bitsd.log();
+  std::istringstream pids(read_text(record));
+  pid_t first = 0;
+  pid_t second = 0;
+  pids >> first >> second;
+  ASSERT_GT(first, 0);
+  ASSERT_GT(second, 0);
+  for (pid_t pid : {first, second}) {
+    EXPECT_FALSE(exists("/proc/" + std::to_string(pid) + "/cmdline")) << pid;  // reaped
+  }
+  EXPECT_NE(bitsd.log().find("notification retried in 5 s"), std::string::npos);
+  EXPECT_EQ(*job.state(), JobState::kTransferred);
+  ASSERT_EQ(as_user({"/cancel", id}).exit_code, 0);
 }
 
 }  // namespace

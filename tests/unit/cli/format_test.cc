@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <ctime>
 
@@ -88,6 +89,20 @@ TEST(FormatTest, TimesAndSizes) {
   EXPECT_EQ(integrity_text(0x4000), "SYSTEM");
   std::string t = time_text(1700000000000);
   EXPECT_TRUE(t.find(" AM") != std::string::npos || t.find(" PM") != std::string::npos) << t;
+}
+
+TEST(FormatTest, RatesAreScaledToAReadableUnit) {
+  EXPECT_EQ(rate_text(0), "0 B/s");
+  EXPECT_EQ(rate_text(512), "512 B/s");
+  EXPECT_EQ(rate_text(999.4), "999 B/s");
+  EXPECT_EQ(rate_text(999.6), "1.0 KB/s");
+  EXPECT_EQ(rate_text(12'345), "12.3 KB/s");  // a slow link is not "0.0 MB/s"
+  EXPECT_EQ(rate_text(999'960), "1.0 MB/s");
+  EXPECT_EQ(rate_text(4'500'000), "4.5 MB/s");
+  EXPECT_EQ(rate_text(1.26e9), "1.3 GB/s");
+  EXPECT_EQ(rate_text(3e12), "3000.0 GB/s");  // no larger unit
+  EXPECT_EQ(rate_text(-5), "0 B/s");
+  EXPECT_EQ(rate_text(std::nan("")), "0 B/s");
 }
 
 // Times in these tests are rendered in UTC.

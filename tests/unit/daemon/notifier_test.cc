@@ -2,78 +2,17 @@
 // callbacks and programs it starts, in which order, how often, and for whom.
 #include "src/daemon/notifier.h"
 
-#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
+#include <sstream>
 
-#include "openbits/names.h"
+#include "tests/unit/daemon/notifier_fixture.h"
 
 namespace openbits::daemon {
 namespace {
 
-namespace asio = boost::asio;
-using nlohmann::json;
-
-class FakeLauncher final : public ProcessLauncher {
- public:
-  Result<pid_t> launch(const LaunchRequest& request, ExitHandler on_exit) override {
-    launched.push_back(request);
-    exits.push_back(std::move(on_exit));
-    return static_cast<pid_t>(1000 + launched.size());
-  }
-  std::vector<LaunchRequest> launched;
-  std::vector<ExitHandler> exits;
-};
-
-class NotifierTest : public ::testing::Test {
- protected:
-  NotifierTest() : notifier(io, clock, launcher, options()) {}
-  static Notifier::Options options() {
-    Notifier::Options o;
-    o.socket_path = "/run/test.sock";
-    return o;
-  }
-  JobEvent event(int n, JobState state, uid_t owner = 1500) {
-    JobEvent e;
-    e.info.id.bytes[0] = static_cast<std::uint8_t>(n);
-    e.info.state = state;
-    e.info.owner_uid = owner;
-    e.info.notify_flags = kDefaultNotifyFlags;
-    e.info.minimum_retry_delay = 5;
-    e.info.minimum_notification_interval_ms = 500;
-    e.info.notify_cmd_program = "/usr/bin/notify";
-    e.info.notify_cmd_parameters = "/usr/bin/notify \"a b\" c";
-    e.cmd_uid = owner;
-    e.cmd_gid = owner;
-    return e;
-  }
-  void send(JobEvent e) {
-    notifier.job_event(std::move(e));
-    settle();
-  }
-  void settle() {
-    io.restart();
-    io.poll();
-  }
-  // A fake connection `id` recording what it is sent.
-  void connect(std::uint64_t id, bool alive = true) {
-    notifier.connection_opened(id, [this, id, alive](const std::string& line) {
-      sent.emplace_back(id, json::parse(line));
-      return alive;
-    });
-  }
-  std::vector<std::string> methods() const {
-    std::vector<std::string> out;
-    for (const auto& [connection, message] : sent) out.push_back(message["method"]);
-    return out;
-  }
-
-  asio::io_context io;
-  FakeClock clock;
-  FakeLauncher launcher;
-  Notifier notifier;
-  std::vector<std::pair<std::uint64_t, json>> sent;
-};
+using testing::NotifierTest;
 
 TEST_F(NotifierTest, ProgramRunsAsTheRegistrantWithSplitArgumentsAndACleanEnvironment) {
   send(event(1, JobState::kTransferred));
@@ -109,7 +48,126 @@ TEST_F(NotifierTest, SystemAccountsNeverRunPrograms) {
   JobEvent registered_by_root = event(3, JobState::kTransferred);
   registered_by_root.cmd_uid = 0;
   send(registered_by_root);
+  send(event(4, JobState::kTransferred, 65534));  // nobody
+  JobEvent registered_by_nobody = event(5, JobState::kTransferred);
+  registered_by_nobody.cmd_uid = 65534;
+  send(registered_by_nobody);
   EXPECT_TRUE(launcher.launched.empty());
+  send(event(6, JobState::kTransferred, 65533));
+  EXPECT_EQ(launcher.launched.size(), 1u);
+}
+
+class NoExtraSystemUidsTest : public NotifierTest {
+ protected:
+  NoExtraSystemUidsTest() : NotifierTest(without_nobody()) {}
+  static Notifier::Options without_nobody() {
+    Notifier::Options o = options();
+    o.system_uids.clear();
+    return o;
+  }
+};
+
+TEST_F(NoExtraSystemUidsTest, NobodyIsAnOrdinaryUserWhenConfiguredSo) {
+  send(event(1, JobState::kTransferred, 65534));
+  ASSERT_EQ(launcher.launched.size(), 1u);
+  EXPECT_EQ(launcher.launched[0].uid, 65534u);
+}
+
+// Captures what the Notifier logs while it lives.
+class LogCapture {
+ public:
+  LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
+    spdlog::default_logger()->sinks().push_back(sink_);
+  }
+  ~LogCapture() { std::erase(spdlog::default_logger()->sinks(), sink_); }
+  std::size_t count(const std::string& what) {
+    std::string all = text_.str();
+    std::size_t n = 0;
+    for (auto at = all.find(what); at != std::string::npos; at = all.find(what, at + 1)) ++n;
+    return n;
+  }
+
+ private:
+  std::ostringstream text_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
+
+TEST_F(NotifierTest, ProgramNotRunIsLoggedOncePerStayInTransferredOrError) {
+  LogCapture log;
+  JobEvent e = event(1, JobState::kTransferred, 999);
+  send(e);
+  e.info.description = "changed";  // later changes while TRANSFERRED
+  send(e);
+  send(e);
+  EXPECT_EQ(log.count("notification program not run"), 1u);
+  e.info.state = JobState::kQueued;
+  send(e);
+  e.info.state = JobState::kError;
+  send(e);
+  send(e);
+  EXPECT_EQ(log.count("notification program not run"), 2u);
+  EXPECT_TRUE(launcher.launched.empty());
+}
+
+TEST_F(NotifierTest, ModificationsUseTheDefaultIntervalOf500Milliseconds) {
+  JobEvent e = callback_only(event(1, JobState::kQueued));
+  e.info.minimum_notification_interval_ms = JobInfo{}.minimum_notification_interval_ms;
+  ASSERT_EQ(e.info.minimum_notification_interval_ms, 500u);
+  e.info.notify_flags = kNotifyJobModification;
+  connect(7);
+  notifier.subscribe(7, 1500, e.info.id);
+  send(e);
+  ASSERT_EQ(sent.size(), 1u);
+  clock.advance_ms(499);
+  e.info.state = JobState::kTransferring;
+  send(e);
+  run_for_ms(20);
+  EXPECT_EQ(sent.size(), 1u);  // coalesced until 500 ms after the first
+  clock.advance_ms(1);
+  run_for_ms(100);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].second["params"]["job"]["state"], "TRANSFERRING");
+  clock.advance_ms(500);
+  e.info.progress.bytes_transferred = 10;
+  send(e);  // 500 ms after the last one: at once
+  EXPECT_EQ(sent.size(), 3u);
+}
+
+class ProgramTimeLimitTest : public NotifierTest {
+ protected:
+  ProgramTimeLimitTest() : NotifierTest(short_limit()) {}
+  static Notifier::Options short_limit() {
+    Notifier::Options o = options();
+    o.program_timeout_ms = 30;
+    return o;
+  }
+};
+
+TEST_F(ProgramTimeLimitTest, ProgramStillRunningAtTheLimitIsKilledAndRunsAgainLater) {
+  JobEvent e = event(1, JobState::kTransferred);
+  send(e);
+  ASSERT_EQ(launcher.launched.size(), 1u);
+  run_for_ms(300);
+  EXPECT_EQ(launcher.terminated, std::vector<pid_t>{1001});
+  launcher.exits[0](SIGKILL);  // the wait status of a program killed by SIGKILL
+  settle();
+  clock.advance_s(5);
+  send(e);
+  ASSERT_EQ(launcher.launched.size(), 2u);
+  launcher.exits[1](0);  // within the limit: not killed
+  settle();
+  run_for_ms(100);
+  EXPECT_EQ(launcher.terminated.size(), 1u);
+}
+
+TEST_F(ProgramTimeLimitTest, KilledProgramFreesItsUsersSlot) {
+  for (int n = 1; n <= 5; ++n) send(event(n, JobState::kTransferred));
+  ASSERT_EQ(launcher.launched.size(), 4u);
+  run_for_ms(300);
+  ASSERT_EQ(launcher.terminated.size(), 4u);
+  launcher.exits[0](SIGKILL);
+  settle();
+  EXPECT_EQ(launcher.launched.size(), 5u);
 }
 
 TEST_F(NotifierTest, FailingProgramRunsAgainOnlyAfterTheRetryDelay) {
@@ -292,41 +350,35 @@ namespace openbits::daemon {
 namespace {
 
 TEST_F(NotifierTest, FileEventsGoOneAtATimeBeforeTheTransferredCallback) {
-  JobEvent e = event(1, JobState::kTransferring);
+  JobEvent e = callback_only(event(1, JobState::kTransferring));
   e.info.notify_flags = kNotifyJobTransferred | kNotifyFileTransferred;
   e.info.files.resize(2);
   e.info.files[1].index = 1;
-  e.info.notify_cmd_program.reset();
-  e.cmd_uid.reset();
   connect(7);
   notifier.subscribe(7, 1500, e.info.id);
   send(e);
-  JobEvent file0 = e;
-  file0.kind = JobEvent::Kind::kFileTransferred;
-  file0.file_index = 0;
-  JobEvent file1 = file0;
-  file1.file_index = 1;
-  send(file0);
-  send(file1);
+  send(file_event(e, 0));
+  send(file_event(e, 1));
   JobEvent done = e;
   done.info.state = JobState::kTransferred;
   send(done);
   ASSERT_EQ(methods(), std::vector<std::string>{"file.transferred"});
-  auto answer = [&](std::size_t i, HRESULT code) {
-    auto delivery = sent[i].second["params"]["delivery"].get<std::uint64_t>();
-    EXPECT_TRUE(notifier.acknowledge(7, delivery, code).ok());
-    settle();
-  };
-  answer(0, hr::E_FAIL);  // fails: sent again after the retry delay, not before
-  EXPECT_EQ(methods(), (std::vector<std::string>{"file.transferred", "job.transferred"}));
-  answer(1, hr::S_OK);
-  clock.advance_s(5);
+  // File 0 fails: it is sent again after the retry delay, not before, and job.transferred
+  // keeps waiting for it (bits-spec §1.7: FileTransferred before JobTransferred).
+  answer(0, hr::E_FAIL);
+  clock.advance_ms(4999);
   send(done);
+  EXPECT_EQ(methods(), std::vector<std::string>{"file.transferred"});
+  clock.advance_ms(1);
+  send(done);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].second["params"]["file_index"], 0);
+  answer(1, hr::S_OK);
   ASSERT_EQ(sent.size(), 3u);
-  EXPECT_EQ(sent[2].second["params"]["file_index"], 0);
+  EXPECT_EQ(sent[2].second["params"]["file_index"], 1);
   answer(2, hr::S_OK);
-  ASSERT_EQ(sent.size(), 4u);
-  EXPECT_EQ(sent[3].second["params"]["file_index"], 1);
+  EXPECT_EQ(methods(), (std::vector<std::string>{"file.transferred", "file.transferred",
+                                                 "file.transferred", "job.transferred"}));
 }
 
 TEST_F(NotifierTest, TransferredWaitsForTheFileEvents) {
