@@ -49,7 +49,7 @@ AuthCredentials basic(std::string user, std::string password) {
 
 class CredentialsTest : public ServiceTest {
  protected:
-  std::string db() const { return dir.path() + "/state/jobs.db"; }
+  std::string db() const { return dir.path() + "/bitsd/state/jobs.db"; }
   CommandResult bitsadmin(const std::vector<std::string>& args, std::optional<uid_t> uid = {}) {
     std::vector<std::string> argv = {OPENBITS_BITSADMIN_PATH};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -265,7 +265,7 @@ TEST_F(ServerAuthTest, ImplicitNegotiateUsesTheOwnersTicketCache) {
   ASSERT_EQ(admin({"/create", "kerberos"}).exit_code, 0);
   auto set = admin({"/setcredentials", "kerberos", "SERVER", "NEGOTIATE", "NULL", "NULL"});
   ASSERT_EQ(set.exit_code, 0) << set.err;
-  EXPECT_EQ(set.out, "Credentials set.\n");
+  EXPECT_NE(set.out.find("\nCredentials set.\n"), std::string::npos) << set.out;
   ASSERT_EQ(
       admin({"/addfile", "kerberos", apache->url("/negotiate/report.txt"), out + "/report.txt"})
           .exit_code,
