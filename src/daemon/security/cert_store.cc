@@ -49,10 +49,14 @@ bool ends_with(const std::string& name, const char* suffix) {
   return name.size() > n && strcasecmp(name.c_str() + name.size() - n, suffix) == 0;
 }
 
-// Reads a regular file below `dir_fd` (no symlink followed); nullopt if unreadable.
-std::optional<std::string> read_small_file(int dir_fd, const std::string& name) {
+// Reads a regular file below `dir_fd` (no symlink followed); nullopt if unreadable, with
+// `denied` set when the owner lacks the right to read it.
+std::optional<std::string> read_small_file(int dir_fd, const std::string& name, bool& denied) {
   int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) return std::nullopt;
+  if (fd < 0) {
+    denied = denied || errno == EACCES || errno == EPERM;
+    return std::nullopt;
+  }
   struct stat st {};
   std::string data;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -125,16 +129,16 @@ std::string pem_of(const Entry& entry, bool key) {
 }
 
 // Parses one store file; an entry without both a certificate and its key is empty.
-Entry read_entry(int dir_fd, const std::string& name) {
+Entry read_entry(int dir_fd, const std::string& name, bool& denied) {
   Entry entry;
-  auto data = read_small_file(dir_fd, name);
+  auto data = read_small_file(dir_fd, name, denied);
   if (!data) return entry;
   if (ends_with(name, ".p12") || ends_with(name, ".pfx")) {
     entry = parse_pkcs12(*data);
   } else if (ends_with(name, ".pem") || ends_with(name, ".crt")) {
     std::optional<std::string> key_file;
     if (data->find("PRIVATE KEY-----") == std::string::npos) {
-      key_file = read_small_file(dir_fd, name.substr(0, name.rfind('.')) + ".key");
+      key_file = read_small_file(dir_fd, name.substr(0, name.rfind('.')) + ".key", denied);
     }
     entry = parse_pem(*data, key_file);
     if (key_file) wipe(*key_file);
@@ -202,8 +206,9 @@ Result<CertificateMaterial> find_client_certificate(
     return Status(hr::E_ACCESSDENIED, "cannot read the certificate store " + directory);
   }
   std::optional<CertificateMaterial> found;
+  bool denied = false;
   for (const std::string& name : list_names(dir_fd)) {
-    Entry entry = read_entry(dir_fd, name);
+    Entry entry = read_entry(dir_fd, name, denied);
     if (!entry.cert) continue;
     std::array<std::uint8_t, 20> digest{};
     unsigned int length = 0;
@@ -216,6 +221,9 @@ Result<CertificateMaterial> find_client_certificate(
     break;
   }
   ::close(dir_fd);
+  if (!found && denied) {
+    return Status(hr::E_ACCESSDENIED, "the job owner cannot read every file of " + directory);
+  }
   if (!found) return Status(hr::CRYPT_E_NOT_FOUND, "no matching certificate in " + directory);
   return std::move(*found);
 }

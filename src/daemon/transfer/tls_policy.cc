@@ -171,14 +171,30 @@ std::vector<std::string> crl_urls(X509* cert) {
   return urls;
 }
 
+// Cached, current CRLs issued by `issuer` (new references): the trust anchor names no
+// distribution point, and OpenSSL's whole-chain check asks for its issuer's CRL too, which
+// is the CRL its children pointed to.
+void push_cached_crls(STACK_OF(X509_CRL) * crls, const X509_NAME* issuer) {
+  std::lock_guard lock(crl_mutex);
+  auto now = std::chrono::system_clock::now();
+  for (auto& [url, cached] : crl_cache()) {
+    if (cached.until > now && X509_NAME_cmp(X509_CRL_get_issuer(cached.crl), issuer) == 0) {
+      X509_CRL_up_ref(cached.crl);
+      sk_X509_CRL_push(crls, cached.crl);
+    }
+  }
+}
+
 // X509_STORE lookup_crls: the CRLs of the certificate being checked, from its CDPs.
-STACK_OF(X509_CRL) * lookup_crls(const X509_STORE_CTX* store, const X509_NAME*) {
+STACK_OF(X509_CRL) * lookup_crls(const X509_STORE_CTX* store, const X509_NAME* issuer) {
   X509* cert = X509_STORE_CTX_get_current_cert(store);
   STACK_OF(X509_CRL)* crls = sk_X509_CRL_new_null();
   if (!cert || !crls) return crls;
-  for (const std::string& url : crl_urls(cert)) {
+  std::vector<std::string> urls = crl_urls(cert);
+  for (const std::string& url : urls) {
     if (X509_CRL* crl = crl_for(url)) sk_X509_CRL_push(crls, crl);
   }
+  if (urls.empty() && issuer) push_cached_crls(crls, issuer);
   return crls;
 }
 
@@ -247,8 +263,10 @@ HRESULT tls_failure_code(long verify_result, CURLcode code) {
     default:
       break;
   }
-  // libcurl's own host name check fails after a chain that verified.
-  if (verify_result == X509_V_OK && code == CURLE_PEER_FAILED_VERIFICATION) {
+  // libcurl's own host name check fails after a chain that verified (it then records
+  // X509_V_ERR_UNSPECIFIED as the verification result).
+  bool chain_ok = verify_result == X509_V_OK || verify_result == X509_V_ERR_UNSPECIFIED;
+  if (chain_ok && code == CURLE_PEER_FAILED_VERIFICATION) {
     return hr::WINHTTP_SECURE_CERT_CN_INVALID;
   }
   return hr::WINHTTP_SECURE_FAILURE;
