@@ -1,0 +1,305 @@
+// Proxies through the real bitsd and a real squid (proxy_servers.h): OVERRIDE with proxy
+// and bypass lists, NO_PROXY, PRECONFIG from the owner's environment, HTTPS through
+// CONNECT, a malformed list at transfer time, proxy authentication (Basic, Digest, NTLM)
+// and NTLM server authentication behind squid as a reverse proxy, and AUTODETECT through
+// WPAD and a PAC script (bitsd-proxy-resolver, run as the job owner).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/integration/fault_fixture.h"
+#include "tests/integration/fixture.h"
+#include "tests/integration/proxy_servers.h"
+#include "tests/integration/server_process.h"
+#include "tests/integration/tls_servers.h"
+
+namespace openbits::itest {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::seconds;
+
+constexpr uid_t kNobody = 65534;
+
+// A PAC file server for WPAD on 127.0.0.2:80 (what "wpad" resolves to in bitsd's hosts).
+class WpadServer {
+ public:
+  WpadServer(const std::string& dir, const std::string& log) {
+    pid_ = spawn_process(
+        {"python3", "-m", "http.server", "80", "--bind", "127.0.0.2", "--directory", dir}, log);
+    for (int i = 0; i < 500 && !listening(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ~WpadServer() { stop_process(pid_, SIGKILL); }
+  WpadServer(const WpadServer&) = delete;
+  WpadServer& operator=(const WpadServer&) = delete;
+
+ private:
+  static bool listening() {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(80);
+    ::inet_pton(AF_INET, "127.0.0.2", &address.sin_addr);
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    ::close(fd);
+    return ok;
+  }
+  pid_t pid_ = -1;
+};
+
+class ProxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    origin.start(free_port());
+    make_file(origin.root() + "/data.bin", 300 * 1024, 3);
+    fs::create_directories(out);
+    fs::permissions(out, fs::perms::all);
+  }
+  void start_bitsd(const std::string& extra_config = "") {
+    std::ofstream(dir.path() + "/bitsd.json") << "{" << extra_config << "}";
+    bitsd.start({"--config", dir.path() + "/bitsd.json"});
+    manager.emplace(bitsd.connect());
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << "--- bitsd log ---\n" << bitsd.log();
+  }
+  Job job_for(const std::string& url, ProxyUsage usage, std::optional<std::string> list = {},
+              std::optional<std::string> bypass = {}) {
+    auto job = manager->create_job("proxy");
+    EXPECT_TRUE(job.ok());
+    EXPECT_TRUE(job->set_proxy_settings(usage, list, bypass).ok());
+    EXPECT_TRUE(job->add_file(url, out + "/data-" + std::to_string(++count_)).ok());
+    return *job;
+  }
+  // Runs the job; S_OK once completed with the origin's bytes, else the error's HRESULT.
+  static HRESULT outcome(Job job, const std::string& expected_file) {
+    EXPECT_TRUE(job.resume().ok());
+    JobState state = wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(30));
+    if (state != JobState::kTransferred) {
+      auto error = job.error();
+      return error.ok() ? error->code : hr::E_UNEXPECTED;
+    }
+    EXPECT_TRUE(job.complete().ok());
+    auto file = (*job.files())[0].info();
+    EXPECT_TRUE(files_equal(file->local_name, expected_file));
+    return hr::S_OK;
+  }
+  HRESULT outcome(Job job) { return outcome(std::move(job), origin.root() + "/data.bin"); }
+  static int count_for(const Squid& squid, const std::string& fragment) {
+    int n = 0;
+    for (const auto& r : squid.requests()) n += r.url.find(fragment) != std::string::npos;
+    return n;
+  }
+
+  TempDir dir;
+  Nginx origin{dir.path()};
+  Bitsd bitsd{dir.path()};
+  std::optional<Manager> manager;
+  std::string out = dir.path() + "/out";
+  int count_ = 0;
+};
+
+TEST_F(ProxyTest, OverrideGoesThroughTheProxyAndTheBypassListGoesDirect) {
+  Squid squid(dir.path() + "/squid", Squid::Auth::kNone);
+  start_bitsd();
+  std::string url = origin.url("/data.bin");
+  std::string list = "http=" + squid.proxy_url() + " https=unused.invalid:1";
+  EXPECT_EQ(outcome(job_for(url, ProxyUsage::kOverride, list, "")), hr::S_OK);
+  EXPECT_GE(count_for(squid, "/data.bin"), 1);
+  int through = static_cast<int>(squid.wait_for_requests(1).size());
+  EXPECT_EQ(outcome(job_for(url, ProxyUsage::kOverride, list, "*.example 127.0.0.1")), hr::S_OK);
+  // <local>: a host name without a dot ("localhost") is not sent to the proxy.
+  std::string local = "http://localhost:" + std::to_string(origin.port()) + "/data.bin";
+  EXPECT_EQ(outcome(job_for(local, ProxyUsage::kOverride, list, "<local>")), hr::S_OK);
+  EXPECT_EQ(outcome(job_for(url, ProxyUsage::kNoProxy)), hr::S_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(static_cast<int>(squid.requests().size()), through);
+}
+
+TEST_F(ProxyTest, HttpsGoesThroughAConnectTunnel) {
+  Squid squid(dir.path() + "/squid", Squid::Auth::kNone);
+  TlsServers tls(dir.path() + "/tls", "u", "p");
+  make_file(tls.root() + "/data.bin", 100 * 1024, 9);
+  start_bitsd(R"("tls_ca_file": ")" + tls.ca_file() + "\"");
+  Job job = job_for(tls.url(TlsServers::Server::kGood, "/data.bin"), ProxyUsage::kOverride,
+                    "https=" + squid.proxy_url(), "");
+  ASSERT_TRUE(job.set_custom_headers("X-Openbits-Test: server-only\r\n").ok());
+  EXPECT_EQ(outcome(job, tls.root() + "/data.bin"), hr::S_OK);
+  bitsd.terminate();  // squid logs a tunnel when it closes: close the pooled connection
+  std::string tunnel = "127.0.0.1:" + std::to_string(tls.port(TlsServers::Server::kGood));
+  bool connect = false;
+  for (const auto& r : squid.wait_for_requests(1)) {
+    connect = connect || (r.method == "CONNECT" && r.url == tunnel);
+    EXPECT_EQ(r.test_header, "-");  // custom headers are for the server, not the proxy
+  }
+  EXPECT_TRUE(connect);
+  for (const auto& r : tls.wait_for_requests(2)) EXPECT_EQ(r.test_header, "server-only");
+}
+
+// PRECONFIG is the owner's own proxy environment when they created the job.
+TEST_F(ProxyTest, PreconfigUsesTheOwnersEnvironment) {
+  Squid squid(dir.path() + "/squid", Squid::Auth::kNone);
+  start_bitsd();
+  std::vector<std::string> env = {"OPENBITS_SOCKET=" + bitsd.socket(),
+                                  "http_proxy=" + squid.proxy_url()};
+  auto admin = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {OPENBITS_BITSADMIN_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, env, kNobody);
+  };
+  ASSERT_EQ(admin({"/create", "env"}).exit_code, 0);
+  ASSERT_EQ(admin({"/addfile", "env", origin.url("/data.bin"), out + "/env.bin"}).exit_code, 0);
+  ASSERT_EQ(admin({"/resume", "env"}).exit_code, 0);
+  std::string state = run_as(kNobody, [&] {
+    auto m = Manager::connect(bitsd.socket());
+    auto jobs = m->enum_jobs();
+    if (!jobs.ok() || jobs->empty()) return std::string("none");
+    auto job = m->get_job(jobs->front().id);
+    return to_string(wait_for_state(*job, {JobState::kTransferred, JobState::kError}));
+  });
+  EXPECT_EQ(state, "TRANSFERRED");
+  EXPECT_GE(count_for(squid, "/data.bin"), 1);
+  // The daemon's own environment never applies: a job created without one goes direct.
+  std::size_t before = squid.requests().size();
+  EXPECT_EQ(outcome(job_for(origin.url("/data.bin"), ProxyUsage::kPreconfig)), hr::S_OK);
+  EXPECT_EQ(squid.requests().size(), before);
+}
+
+TEST_F(ProxyTest, MalformedListsAreInvalidProxyInfoAtTransferTime) {
+  start_bitsd();
+  for (const char* list : {"ftp=proxy:21", "proxy:notaport", "socks://p:1080"}) {
+    Job job = job_for(origin.url("/data.bin"), ProxyUsage::kOverride, list, "");
+    EXPECT_EQ(outcome(job), hr::BG_E_INVALID_PROXY_INFO) << list;
+    EXPECT_EQ(job.state().value(), JobState::kError);
+    EXPECT_EQ(job.error()->context, ErrorContext::kGeneralTransport);
+  }
+  Job bypass = job_for(origin.url("/data.bin"), ProxyUsage::kOverride, "p:3128", "a*b.example");
+  EXPECT_EQ(outcome(bypass), hr::BG_E_INVALID_PROXY_INFO);
+}
+
+class ProxyAuthTest : public ProxyTest, public ::testing::WithParamInterface<Squid::Auth> {
+ protected:
+  AuthScheme scheme() const {
+    switch (GetParam()) {
+      case Squid::Auth::kBasic:
+        return AuthScheme::kBasic;
+      case Squid::Auth::kDigest:
+        return AuthScheme::kDigest;
+      default:
+        return AuthScheme::kNtlm;
+    }
+  }
+};
+
+// Without PROXY credentials: ERROR 0x80190197. With them: answered after the 407, and the
+// proxy names the user. With the wrong ones (Basic, Digest): answered once, then the error.
+TEST_P(ProxyAuthTest, ProxyChallengeIsAnsweredWithProxyCredentials) {
+  Squid squid(dir.path() + "/squid", GetParam(), "bob", "bob-password");
+  start_bitsd();
+  std::string url = origin.url("/data.bin");
+  std::string list = squid.proxy_url();
+  EXPECT_EQ(outcome(job_for(url, ProxyUsage::kOverride, list, "")), 0x80190197u);
+  Job server_only = job_for(url, ProxyUsage::kOverride, list, "");
+  ASSERT_TRUE(
+      server_only.set_credentials({AuthTarget::kServer, scheme(), "bob", "bob-password"}).ok());
+  EXPECT_EQ(outcome(server_only), 0x80190197u);  // server credentials never go to a proxy
+  Job good = job_for(url, ProxyUsage::kOverride, list, "");
+  ASSERT_TRUE(good.set_credentials({AuthTarget::kProxy, scheme(), "bob", "bob-password"}).ok());
+  EXPECT_EQ(outcome(good), hr::S_OK);
+  bool bob = false;
+  for (const auto& r : squid.wait_for_requests(1)) {
+    bob = bob || (r.status == 200 && r.user.find("bob") != std::string::npos);
+  }
+  EXPECT_TRUE(bob);
+  Job wrong = job_for(url, ProxyUsage::kOverride, list, "");
+  std::string user = GetParam() == Squid::Auth::kNtlm ? "mallory" : "bob";  // NTLM: any password
+  ASSERT_TRUE(wrong.set_credentials({AuthTarget::kProxy, scheme(), user, "wrong"}).ok());
+  EXPECT_EQ(outcome(wrong), 0x80190197u);
+  EXPECT_EQ(wrong.error()->context, ErrorContext::kRemoteFile);
+}
+
+INSTANTIATE_TEST_SUITE_P(Schemes, ProxyAuthTest,
+                         ::testing::Values(Squid::Auth::kBasic, Squid::Auth::kDigest,
+                                           Squid::Auth::kNtlm));
+
+TEST_F(ProxyTest, HttpsThroughAnAuthenticatingProxy) {
+  Squid squid(dir.path() + "/squid", Squid::Auth::kBasic, "bob", "bob-password");
+  TlsServers tls(dir.path() + "/tls", "u", "p");
+  make_file(tls.root() + "/data.bin", 50 * 1024, 4);
+  start_bitsd(R"("tls_ca_file": ")" + tls.ca_file() + "\"");
+  std::string url = tls.url(TlsServers::Server::kGood, "/data.bin");
+  EXPECT_EQ(
+      outcome(job_for(url, ProxyUsage::kOverride, squid.proxy_url(), ""), tls.root() + "/data.bin"),
+      0x80190197u);
+  Job job = job_for(url, ProxyUsage::kOverride, squid.proxy_url(), "");
+  ASSERT_TRUE(
+      job.set_credentials({AuthTarget::kProxy, AuthScheme::kBasic, "bob", "bob-password"}).ok());
+  EXPECT_EQ(outcome(job, tls.root() + "/data.bin"), hr::S_OK);
+}
+
+// NTLM server authentication: squid as a reverse proxy in front of the origin answers 401
+// with WWW-Authenticate: NTLM.
+TEST_F(ProxyTest, NtlmServerAuthenticationBehindAReverseProxy) {
+  Squid front(dir.path() + "/squid", origin.port(), Squid::Auth::kNtlm, "carol");
+  start_bitsd();
+  std::string url = front.url("/data.bin");
+  EXPECT_EQ(outcome(job_for(url, ProxyUsage::kNoProxy)), 0x80190191u);
+  Job job = job_for(url, ProxyUsage::kNoProxy);
+  ASSERT_TRUE(
+      job.set_credentials({AuthTarget::kServer, AuthScheme::kNtlm, "carol", "carol-pw"}).ok());
+  EXPECT_EQ(outcome(job), hr::S_OK);
+  bool carol = false;
+  for (const auto& r : front.wait_for_requests(1)) {
+    carol = carol || (r.status == 200 && r.user.find("carol") != std::string::npos);
+  }
+  EXPECT_TRUE(carol);
+  Job other = job_for(url, ProxyUsage::kNoProxy);
+  ASSERT_TRUE(other.set_credentials({AuthTarget::kServer, AuthScheme::kNtlm, "mallory", "x"}).ok());
+  EXPECT_EQ(outcome(other), 0x80190191u);
+}
+
+// AUTODETECT: bitsd (in a mount namespace whose /etc/hosts names "wpad") runs the resolver
+// as the job owner; libproxy finds http://wpad/wpad.dat, whose PAC sends 127.0.0.1 through
+// squid and everything else direct.
+TEST_F(ProxyTest, AutodetectFindsTheProxyThroughWpad) {
+  Squid squid(dir.path() + "/squid", Squid::Auth::kNone);
+  std::string wpad = dir.path() + "/wpad";
+  fs::create_directories(wpad);
+  std::ofstream(wpad + "/wpad.dat")
+      << "function FindProxyForURL(url, host) {\n"
+      << "  if (host == \"127.0.0.1\") return \"PROXY 127.0.0.1:" << squid.port() << "\";\n"
+      << "  return \"DIRECT\";\n}\n";
+  std::ofstream(dir.path() + "/hosts") << "127.0.0.1 localhost\n127.0.0.2 wpad\n";
+  WpadServer pac(wpad, dir.path() + "/pac.log");
+  bitsd.use_hosts_file(dir.path() + "/hosts");
+  start_bitsd();
+  std::string result = run_as(kNobody, [&] {
+    auto m = Manager::connect(bitsd.socket());
+    auto job = m->create_job("wpad");
+    std::string text = hresult_hex(
+        job->set_proxy_settings(ProxyUsage::kAutodetect, std::nullopt, std::nullopt).code());
+    text += " " + hresult_hex(job->add_file(origin.url("/data.bin"), out + "/wpad.bin").code());
+    text += " " + hresult_hex(job->resume().code());
+    text += " " + to_string(wait_for_state(*job, {JobState::kTransferred, JobState::kError}));
+    return text;
+  });
+  EXPECT_EQ(result, "0x00000000 0x00000000 0x00000000 TRANSFERRED");
+  EXPECT_GE(count_for(squid, "/data.bin"), 1);
+  // localhost is not 127.0.0.1 for the PAC script: direct.
+  std::size_t before = squid.requests().size();
+  std::string local = "http://localhost:" + std::to_string(origin.port()) + "/data.bin";
+  EXPECT_EQ(outcome(job_for(local, ProxyUsage::kAutodetect)), hr::S_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(squid.requests().size(), before);
+}
+
+}  // namespace
+}  // namespace openbits::itest
