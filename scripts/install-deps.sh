@@ -9,6 +9,8 @@ PACKAGES=(
   # libraries (design.md, "Dependencies")
   libcurl4-openssl-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev libboost-dev libsystemd-dev libkrb5-dev
+  # AUTODETECT proxies: libproxy and its PAC runner (bitsd-proxy-resolver)
+  libproxy-dev libproxy1-plugin-webkit
   # tests and tooling
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format clang-tidy
   nginx openssl curl aria2 sqlite3 python3 bc tmux util-linux iproute2 procps

@@ -9,6 +9,7 @@ scripts/install-deps.sh
 cmake --preset release
 cmake --build --preset release
 install -m 0755 build-release/bin/bitsd /usr/local/sbin/bitsd
+install -m 0755 build-release/bin/bitsd-proxy-resolver /usr/local/sbin/bitsd-proxy-resolver
 install -m 0755 build-release/bin/bitsadmin /usr/local/bin/bitsadmin
 install -m 0755 build-release/bin/bits-upload-server /usr/local/bin/bits-upload-server
 cp -P build-release/lib/libopenbits.so* /usr/local/lib/

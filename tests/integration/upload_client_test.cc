@@ -310,5 +310,38 @@ TEST_F(UploadClientTest, UploadToBitsUploadServer) {
       << dir.path() + "/cpp-root/up/to-cpp.bin";
 }
 
+// A server that challenges upload packets (HTTP Basic): the job's SERVER credentials answer
+// once; without them, or with wrong ones, ERROR 0x80190191 and nothing uploaded.
+TEST_F(UploadClientTest, ServerChallengeIsAnsweredWithTheJobsCredentials) {
+  start_reference(false, R"({"auth": "ann:ann-password"})");
+  auto run = [&](const std::string& name, std::optional<AuthCredentials> credentials) {
+    make_file(local + "/" + name, (2 << 20) + 7, 5);
+    auto job = manager->create_job(name, JobType::kUpload);
+    EXPECT_TRUE(job.ok());
+    if (credentials) {
+      EXPECT_TRUE(job->set_credentials(*credentials).ok());
+    }
+    EXPECT_TRUE(job->add_file(url("/up/" + name), local + "/" + name).ok());
+    EXPECT_TRUE(job->resume().ok());
+    return *job;
+  };
+  Job none = run("none.bin", std::nullopt);
+  ASSERT_EQ(wait_for_state(none, {JobState::kTransferred, JobState::kError}, seconds(30)),
+            JobState::kError);
+  EXPECT_EQ(none.error()->code, 0x80190191u);
+  Job wrong =
+      run("wrong.bin", AuthCredentials{AuthTarget::kServer, AuthScheme::kBasic, "ann", "x"});
+  ASSERT_EQ(wait_for_state(wrong, {JobState::kTransferred, JobState::kError}, seconds(30)),
+            JobState::kError);
+  EXPECT_EQ(wrong.error()->code, 0x80190191u);
+  EXPECT_FALSE(fs::exists(root + "/up/wrong.bin"));
+  Job good = run("good.bin",
+                 AuthCredentials{AuthTarget::kServer, AuthScheme::kBasic, "ann", "ann-password"});
+  ASSERT_EQ(wait_for_state(good, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  ASSERT_TRUE(good.complete().ok());
+  EXPECT_TRUE(files_equal(root + "/up/good.bin", local + "/good.bin"));
+}
+
 }  // namespace
 }  // namespace openbits::itest

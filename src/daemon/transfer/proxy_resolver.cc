@@ -28,9 +28,12 @@ constexpr std::size_t kMaxAnswer = 64 * 1024;
     }
   }
   const char* argv[] = {program.c_str(), url.c_str(), nullptr};
-  // libproxy reads http_proxy: "wpad://" asks it to discover the PAC script (WPAD).
-  const char* envp[] = {"PATH=/usr/bin:/bin", "HOME=/nonexistent", "http_proxy=wpad://",
-                        "PX_CONFIG_ORDER=config_envvar", nullptr};
+  // libproxy reads http_proxy: "wpad://" asks it to discover the PAC script (WPAD). The
+  // PAC runner's JavaScript engine runs without its JIT (no writable+executable memory:
+  // smaller attack surface, and bitsd.service's MemoryDenyWriteExecute applies here too).
+  const char* envp[] = {"PATH=/usr/bin:/bin", "HOME=/nonexistent",
+                        "http_proxy=wpad://", "PX_CONFIG_ORDER=config_envvar",
+                        "JSC_useJIT=0",       nullptr};
   ::execve(program.c_str(), const_cast<char* const*>(argv), const_cast<char* const*>(envp));
   _exit(127);
 }
