@@ -267,5 +267,51 @@ TEST_F(HttpOptionsTest, BasicServerCredentialsAnswerNginxOnce) {
   EXPECT_EQ(outcome(none), 0x80190191u);
 }
 
+// bitsadmin's client certificate and credential commands, as a script would use them.
+TEST_F(HttpOptionsTest, BitsadminCertificateAndCredentialCommands) {
+  fs::copy_file(tls->client().combined, machine_store + "/client.pem");
+  auto admin = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), OPENBITS_BITSADMIN_PATH);
+    return run_command(args, {"OPENBITS_SOCKET=" + bitsd.socket()});
+  };
+  ASSERT_EQ(admin({"/create", "certs"}).exit_code, 0);
+  auto set = admin({"/setclientcertificatebyid", "certs", "2", "MY", tls->client().sha1});
+  EXPECT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_NE(set.out.find("Client certificate set."), std::string::npos);
+  auto get = admin({"/rawreturn", "/getclientcertificate", "certs"});
+  std::string lower = tls->client().sha1;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_EQ(get.out, lower);
+  auto full = admin({"/getclientcertificate", "certs"});
+  EXPECT_NE(full.out.find("Location: LOCAL_MACHINE\nStore: MY\nHash: " + lower +
+                          "\nSubject: " + tls->client().subject),
+            std::string::npos)
+      << full.out;
+  auto by_name =
+      admin({"/setclientcertificatebyname", "certs", "BG_CERT_STORE_LOCATION_LOCAL_MACHINE", "MY",
+             "openbits", "test", "client"});
+  EXPECT_EQ(by_name.exit_code, 0) << by_name.err;
+  auto bad_hash = admin({"/setclientcertificatebyid", "certs", "2", "MY", "ABCD"});
+  EXPECT_NE(bad_hash.exit_code, 0);
+  EXPECT_NE(bad_hash.err.find("0x800706f7"), std::string::npos) << bad_hash.err;
+  auto removed = admin({"/removeclientcertificate", "certs"});
+  EXPECT_NE(removed.out.find("Client certificate removed."), std::string::npos);
+  auto none = admin({"/getclientcertificate", "certs"});
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_NE(none.err.find("0x80092004"), std::string::npos) << none.err;
+  auto creds = admin({"/setcredentials", "certs", "server", "digest", "u", "p"});
+  EXPECT_NE(creds.out.find("Credentials set."), std::string::npos) << creds.err;
+  EXPECT_NE(
+      admin({"/removecredentials", "certs", "SERVER", "DIGEST"}).out.find("Credentials removed."),
+      std::string::npos);
+  EXPECT_NE(admin({"/removecredentials", "certs", "SERVER", "DIGEST"})
+                .out.find("No credentials were set."),
+            std::string::npos);
+  auto bad_target = admin({"/setcredentials", "certs", "CLIENT", "BASIC", "u", "p"});
+  EXPECT_NE(bad_target.err.find("0x80200027"), std::string::npos) << bad_target.err;
+  auto implicit_basic = admin({"/setcredentials", "certs", "SERVER", "BASIC", "NULL", "NULL"});
+  EXPECT_NE(implicit_basic.err.find("0x80070057"), std::string::npos) << implicit_basic.err;
+}
+
 }  // namespace
 }  // namespace openbits::itest

@@ -37,35 +37,51 @@ const TlsPolicy* policy_of(X509_STORE_CTX* store) {
   return static_cast<const TlsPolicy*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), policy_index()));
 }
 
-// The security flag that lets this verification error through, or 0.
-std::uint32_t flag_for(int error) {
-  switch (error) {
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-      return kSslIgnoreCertDateInvalid;
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_CERT_UNTRUSTED:
-      return kSslIgnoreUnknownCa;
-    case X509_V_ERR_INVALID_PURPOSE:
-      return kSslIgnoreCertWrongUsage;
-    case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH:
-      return kSslIgnoreCertCnInvalid;
-    default:
-      return 0;
+// Each verification error bitsd tells apart: the security flag that lets it through (0:
+// none) and the WinHTTP code a failure reports.
+struct VerifyError {
+  int error;
+  std::uint32_t flag;
+  HRESULT code;
+};
+constexpr VerifyError kVerifyErrors[] = {
+    {X509_V_ERR_CERT_HAS_EXPIRED, kSslIgnoreCertDateInvalid, hr::WINHTTP_SECURE_CERT_DATE_INVALID},
+    {X509_V_ERR_CERT_NOT_YET_VALID, kSslIgnoreCertDateInvalid,
+     hr::WINHTTP_SECURE_CERT_DATE_INVALID},
+    {X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, kSslIgnoreUnknownCa, hr::WINHTTP_SECURE_INVALID_CA},
+    {X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, kSslIgnoreUnknownCa, hr::WINHTTP_SECURE_INVALID_CA},
+    {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, kSslIgnoreUnknownCa, hr::WINHTTP_SECURE_INVALID_CA},
+    {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, kSslIgnoreUnknownCa,
+     hr::WINHTTP_SECURE_INVALID_CA},
+    {X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, kSslIgnoreUnknownCa,
+     hr::WINHTTP_SECURE_INVALID_CA},
+    {X509_V_ERR_CERT_UNTRUSTED, kSslIgnoreUnknownCa, hr::WINHTTP_SECURE_INVALID_CA},
+    {X509_V_ERR_INVALID_PURPOSE, kSslIgnoreCertWrongUsage, hr::WINHTTP_SECURE_CERT_WRONG_USAGE},
+    {X509_V_ERR_HOSTNAME_MISMATCH, kSslIgnoreCertCnInvalid, hr::WINHTTP_SECURE_CERT_CN_INVALID},
+    {X509_V_ERR_IP_ADDRESS_MISMATCH, kSslIgnoreCertCnInvalid, hr::WINHTTP_SECURE_CERT_CN_INVALID},
+    {X509_V_ERR_CERT_REVOKED, 0, hr::WINHTTP_SECURE_CERT_REVOKED},
+    {X509_V_ERR_UNABLE_TO_GET_CRL, 0, hr::WINHTTP_SECURE_CERT_REV_FAILED},
+    {X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER, 0, hr::WINHTTP_SECURE_CERT_REV_FAILED},
+    {X509_V_ERR_CRL_HAS_EXPIRED, 0, hr::WINHTTP_SECURE_CERT_REV_FAILED},
+    {X509_V_ERR_CRL_NOT_YET_VALID, 0, hr::WINHTTP_SECURE_CERT_REV_FAILED},
+    {X509_V_ERR_CRL_SIGNATURE_FAILURE, 0, hr::WINHTTP_SECURE_CERT_REV_FAILED},
+    {X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE, 0, hr::WINHTTP_SECURE_CERT_REV_FAILED},
+    {X509_V_ERR_DIFFERENT_CRL_SCOPE, 0, hr::WINHTTP_SECURE_CERT_REV_FAILED},
+};
+
+const VerifyError* find_verify_error(long error) {
+  for (const VerifyError& e : kVerifyErrors) {
+    if (e.error == error) return &e;
   }
+  return nullptr;
 }
 
 int verify(int preverified, X509_STORE_CTX* store) {
   if (preverified) return 1;
   int error = X509_STORE_CTX_get_error(store);
   const TlsPolicy* policy = policy_of(store);
-  std::uint32_t flag = flag_for(error);
-  if (!policy || flag == 0 || (policy->flags & flag) == 0) return 0;
+  const VerifyError* known = find_verify_error(error);
+  if (!policy || !known || (policy->flags & known->flag) == 0) return 0;
   spdlog::warn("job {}: accepting a certificate despite '{}' (security flags 0x{:x})", policy->job,
                X509_verify_cert_error_string(error), policy->flags);
   X509_STORE_CTX_set_error(store, X509_V_OK);
@@ -234,35 +250,7 @@ void apply_tls_policy(CURL* easy, const TlsPolicy& policy) {
 }
 
 HRESULT tls_failure_code(long verify_result, CURLcode code) {
-  switch (static_cast<int>(verify_result)) {
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-      return hr::WINHTTP_SECURE_CERT_DATE_INVALID;
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_CERT_UNTRUSTED:
-      return hr::WINHTTP_SECURE_INVALID_CA;
-    case X509_V_ERR_INVALID_PURPOSE:
-      return hr::WINHTTP_SECURE_CERT_WRONG_USAGE;
-    case X509_V_ERR_CERT_REVOKED:
-      return hr::WINHTTP_SECURE_CERT_REVOKED;
-    case X509_V_ERR_UNABLE_TO_GET_CRL:
-    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
-    case X509_V_ERR_CRL_HAS_EXPIRED:
-    case X509_V_ERR_CRL_NOT_YET_VALID:
-    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-    case X509_V_ERR_DIFFERENT_CRL_SCOPE:
-      return hr::WINHTTP_SECURE_CERT_REV_FAILED;
-    case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH:
-      return hr::WINHTTP_SECURE_CERT_CN_INVALID;
-    default:
-      break;
-  }
+  if (const VerifyError* known = find_verify_error(verify_result)) return known->code;
   // libcurl's own host name check fails after a chain that verified (it then records
   // X509_V_ERR_UNSPECIFIED as the verification result).
   bool chain_ok = verify_result == X509_V_OK || verify_result == X509_V_ERR_UNSPECIFIED;

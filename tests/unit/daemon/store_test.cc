@@ -14,21 +14,6 @@
 namespace openbits::daemon::testing {
 namespace {
 
-// One integer from a query on the database file, read beside the Store.
-int count_rows(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* stmt = nullptr;
-  int n = -1;
-  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW) {
-    n = sqlite3_column_int(stmt, 0);
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return n;
-}
-
 JobRecord full_job() {
   JobRecord job;
   JobInfo& j = job.info;
@@ -266,7 +251,7 @@ TEST(StoreTest, MigratesAVersion1DatabaseKeepingItsJobsAndABackup) {
   EXPECT_EQ(jobs->front().owner_umask, mode_t{022});  // unknown before v4: the usual 022
   // v5 seals the custom headers that earlier versions kept in plain text.
   EXPECT_EQ(jobs->front().info.custom_headers, std::optional<std::string>("X-A: b\r\n"));
-  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM jobs WHERE custom_headers IS NOT NULL"), 0);
+  EXPECT_EQ(query_text(path, "SELECT count(*) FROM jobs WHERE custom_headers IS NOT NULL"), "0");
   // The backup is the old database as it was: version 1, old columns, the job and its file.
   std::string backup = path + ".v1.bak";
   ASSERT_TRUE(std::filesystem::exists(backup));
@@ -339,7 +324,7 @@ TEST(StoreTest, SecretsAreNeverWrittenInClear) {
   }
   job.credentials.clear();
   ASSERT_TRUE((*store)->save_credentials(job).ok());
-  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM credentials"), 0);
+  EXPECT_EQ(query_text(path, "SELECT count(*) FROM credentials"), "0");
 }
 
 TEST(StoreTest, AStoreWhoseSecretsKeyChangedIsRefused) {
