@@ -5,7 +5,6 @@
 #include <grp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,40 +14,6 @@
 
 namespace openbits::itest {
 namespace {
-
-// A raw connection to the daemon's socket; -1 if it cannot connect.
-int connect_raw(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool send_all(int fd, const std::string& data) {
-  std::size_t sent = 0;
-  while (sent < data.size()) {
-    ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    sent += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-// One reply line, or "" when the daemon closed the connection first.
-std::string read_line(int fd) {
-  std::string line;
-  char c = 0;
-  while (::recv(fd, &c, 1, 0) == 1) {
-    if (c == '\n') return line;
-    line += c;
-  }
-  return "";
-}
 
 class HostileInputTest : public ServiceTest {
  protected:
