@@ -156,24 +156,28 @@ void RpcServer::accept_next() {
       if (ec != asio::error::operation_aborted) accept_next();
       return;
     }
-    struct ucred cred {};
-    socklen_t len = sizeof(cred);
-    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    std::optional<PeerProcess> peer = peer_process(socket.native_handle());
+    if (!peer) {
       accept_next();
       return;
     }
-    bool refused = (options_.only_uid && cred.uid != *options_.only_uid) ||
-                   (*connections_per_uid_)[cred.uid] >= options_.max_connections_per_uid;
+    bool refused = (options_.only_uid && peer->uid != *options_.only_uid) ||
+                   (*connections_per_uid_)[peer->uid] >= options_.max_connections_per_uid;
     if (refused) {
-      spdlog::warn("refusing a connection from uid {}", cred.uid);
+      spdlog::warn("refusing a connection from uid {}", peer->uid);
     } else {
-      ++(*connections_per_uid_)[cred.uid];
-      Caller caller = identify_caller(cred.uid, cred.gid, cred.pid, options_.admin_gid);
+      ++(*connections_per_uid_)[peer->uid];
+      Caller caller = identify_caller(*peer, options_.admin_gid);
+      if (!caller.process_known) {
+        spdlog::debug("uid {} pid {}: its process could not be read; treated as LOW integrity",
+                      peer->uid, peer->pid);
+      }
       caller.connection = next_connection_++;
       std::make_shared<Session>(dispatcher_, connections_per_uid_, std::move(socket), caller,
                                 options_)
           ->start(options_);
     }
+    if (peer->pidfd >= 0) ::close(peer->pidfd);
     accept_next();
   });
 }
