@@ -5,6 +5,8 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace openbits::daemon {
@@ -27,6 +29,21 @@ std::optional<gid_t> resolve_group(const nlohmann::json& value) {
   return gr.gr_gid;
 }
 
+// The connection limits: true if `key` is one of them (then set).
+bool read_limit(const std::string& key, const nlohmann::json& value, Config& config) {
+  static const std::pair<const char*, std::uint32_t Config::*> kLimits[] = {
+      {"max_connections_per_uid", &Config::max_connections_per_uid},
+      {"max_connections", &Config::max_connections},
+  };
+  for (const auto& [name, field] : kLimits) {
+    if (key != name) continue;
+    value.get_to(config.*field);
+    if (config.*field == 0) throw std::invalid_argument(key + " must be >= 1");
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<Config> load_config(const std::string& path) {
@@ -43,7 +60,9 @@ Result<Config> load_config(const std::string& path) {
           (value.is_number_integer() ? value.get<std::int64_t>() < 0 : value.get<double>() < 0)) {
         return bad(path, key + " must not be negative");
       }
-      if (key == "max_jobs_per_user") {
+      if (read_limit(key, value, config)) {
+        continue;
+      } else if (key == "max_jobs_per_user") {
         value.get_to(config.max_jobs_per_user);
       } else if (key == "max_jobs_per_machine") {
         value.get_to(config.max_jobs_per_machine);
@@ -84,6 +103,8 @@ Result<Config> load_config(const std::string& path) {
     }
   } catch (const nlohmann::json::exception& e) {
     return bad(path, std::string("wrong type: ") + e.what());
+  } catch (const std::invalid_argument& e) {
+    return bad(path, e.what());
   }
   if (config.max_background_jobs == 0) return bad(path, "max_background_jobs must be >= 1");
   if (config.stall_timeout_s < 1) return bad(path, "stall_timeout_s must be >= 1");

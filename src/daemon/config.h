@@ -32,6 +32,10 @@ struct Config {
   bool notify_system_uids = false;
   std::uint32_t max_notifications_per_user = 4;
   std::int64_t callback_timeout_ms = 60'000;  // an unanswered callback counts as failed
+  // RPC connections (rpc_server.h): per uid, and in total (root is never refused by the
+  // total). Each takes a descriptor: keep max_connections well under LimitNOFILE.
+  std::uint32_t max_connections_per_uid = 128;
+  std::uint32_t max_connections = 1024;
 };
 
 // Reads a JSON object whose keys are the field names above (admin_group takes a group
