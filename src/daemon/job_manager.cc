@@ -152,16 +152,19 @@ Result<JobRecord*> JobManager::find(const Caller& caller, const Guid& id, Access
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return Status(hr::BG_E_NOT_FOUND);
   JobRecord* job = it->second.get();
-  if (job->info.owner_uid != caller.uid && !caller.admin) return Status(hr::E_ACCESSDENIED);
+  bool foreign = job->info.owner_uid != caller.uid;
+  if (foreign && !caller.admin) return Status(hr::E_ACCESSDENIED);
   if (access == Access::kModify) {
     if (caller.integrity_level < job->info.owner_integrity_level) {
       return Status(hr::E_ACCESSDENIED, "the job was created at a higher integrity level");
     }
     if (job->is_final()) return Status(hr::BG_E_INVALID_STATE);
-    if (job->info.owner_uid != caller.uid) {
-      spdlog::info("admin uid {} acts on job {} of uid {}", caller.uid, to_string(id),
-                   job->info.owner_uid);
-    }
+  }
+  // Every administrator call on someone else's job leaves one line.
+  if (foreign) {
+    spdlog::info("admin uid {} {} job {} of uid {}", caller.uid,
+                 access == Access::kModify ? "acts on" : "reads", to_string(id),
+                 job->info.owner_uid);
   }
   return job;
 }
@@ -271,10 +274,17 @@ Result<std::vector<JobInfo>> JobManager::enum_jobs(const Caller& caller, bool al
   std::lock_guard lock(mutex_);
   if (all_users && !caller.admin) return Status(hr::E_ACCESSDENIED);
   std::vector<JobInfo> result;
+  std::size_t foreign = 0;
   for (const auto& [id, job] : jobs_) {
     if (job->is_final()) continue;
-    if (!all_users && job->info.owner_uid != caller.uid) continue;
+    if (job->info.owner_uid != caller.uid) {
+      if (!all_users) continue;
+      ++foreign;
+    }
     result.push_back(snapshot(*job));
+  }
+  if (all_users) {
+    spdlog::info("admin uid {} lists all users' jobs ({} of other users)", caller.uid, foreign);
   }
   return result;
 }

@@ -1,17 +1,23 @@
 // Administrators and integrity levels through bitsadmin against the real bitsd: root and
-// members of the configured admin group list every user's jobs, cancel them, reset all
-// users and take ownership (logged); ordinary users get E_ACCESSDENIED; owner elevation
-// and integrity are recorded at creation, and a caller under no_new_privs (LOW), or whose
-// process bitsd cannot read, cannot change a job its own uid created at MEDIUM.
+// members of the configured admin group list every user's jobs, read, cancel, reset and
+// take ownership (each logged); the new owner must be able to write the destination, the
+// job's notification command line is dropped and its next transfer runs as the new owner;
+// ordinary users get E_ACCESSDENIED; owner elevation and integrity are recorded at
+// creation, and a caller under no_new_privs (LOW), or whose process bitsd cannot read,
+// cannot change a job its own uid created at MEDIUM.
 #include <grp.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/integration/itest.h"
 
@@ -172,6 +178,16 @@ TEST_F(AdminTest, RootAndTheAdminGroupListAndCancelEveryUsersJobsAndAreLogged) {
   EXPECT_NE(bitsd.log().find("admin uid " + std::to_string(kGroupAdmin) + " acts on job " + first),
             std::string::npos)
       << bitsd.log();
+  // Reads of a foreign job are logged too, one line per call.
+  EXPECT_EQ(as_root({"/info", second}).exit_code, 0);
+  std::string log = bitsd.log();
+  EXPECT_NE(log.find("admin uid 0 reads job " + second + " of uid " + std::to_string(kUser)),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("admin uid 0 lists all users' jobs (2 of other users)"), std::string::npos);
+  EXPECT_NE(log.find("admin uid " + std::to_string(kGroupAdmin) + " lists all users' jobs"),
+            std::string::npos);
+  EXPECT_EQ(log.find("admin uid " + std::to_string(kUser)), std::string::npos);  // own jobs
   auto reset = as_root({"/reset", "/allusers"});
   EXPECT_EQ(reset.exit_code, 0) << reset.err;
   EXPECT_NE(as_user({"/getstate", second}).exit_code, 0);
@@ -212,6 +228,53 @@ TEST_F(AdminTest, CallerWhoseProcessIsGoneBeforeItIsIdentifiedIsLowIntegrity) {
   EXPECT_EQ(as_user({"/rawreturn", "/getownerintegritylevel", low}).out, "LOW");
   EXPECT_EQ(as_user({"/rawreturn", "/getownerelevationstate", low}).out, "false");
   EXPECT_EQ(as_user({"/rawreturn", "/getstate", medium}).out, "SUSPENDED");
+}
+
+TEST_F(AdminTest, AdminGroupMemberTakesOwnershipAndTheNextTransferRunsAsTheNewOwner) {
+  make_file(nginx.root() + "/taken.bin", 300000, 41);
+  std::string job = user_job("taken");
+  ASSERT_EQ(as_user({"/addfile", job, nginx.url("/taken.bin"), out + "/taken.bin"}).exit_code, 0);
+  ASSERT_EQ(as_user({"/setnotifycmdline", job, "/bin/true", "NULL"}).exit_code, 0);
+  auto take = as(kGroupAdmin, kAdminGroup, {"/takeownership", job});
+  ASSERT_EQ(take.exit_code, 0) << take.err;
+  auto admin = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "/rawreturn");
+    return as(kGroupAdmin, kAdminGroup, std::move(args)).out;
+  };
+  EXPECT_EQ(admin({"/getowner", job}), std::to_string(kGroupAdmin));  // no passwd entry
+  EXPECT_EQ(admin({"/getownerintegritylevel", job}), "HIGH");
+  EXPECT_EQ(admin({"/getnotifycmdline", job}), "none");  // the command line is dropped
+  EXPECT_NE(as_user({"/getstate", job}).err.find("0x80070005"), std::string::npos);
+  EXPECT_NE(bitsd.log().find("uid " + std::to_string(kGroupAdmin) + " takes ownership of job " +
+                             job + " from uid " + std::to_string(kUser)),
+            std::string::npos);
+  ASSERT_EQ(as(kGroupAdmin, kAdminGroup, {"/resume", job}).exit_code, 0);
+  std::string state;
+  for (int i = 0; i < 300 && state != "TRANSFERRED" && state != "ERROR"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    state = admin({"/getstate", job});
+  }
+  ASSERT_EQ(state, "TRANSFERRED");
+  ASSERT_EQ(as(kGroupAdmin, kAdminGroup, {"/complete", job}).exit_code, 0);
+  struct stat st {};
+  ASSERT_EQ(::stat((out + "/taken.bin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kGroupAdmin);  // written as the new owner, not the old one or root
+  EXPECT_EQ(st.st_gid, kAdminGroup);
+  EXPECT_TRUE(files_equal(out + "/taken.bin", nginx.root() + "/taken.bin"));
+}
+
+TEST_F(AdminTest, TakeOwnershipByAnAdminWhoCannotWriteTheDestinationIsRefused) {
+  std::string mine = dir.path() + "/private";
+  std::filesystem::create_directory(mine);
+  ASSERT_EQ(::chown(mine.c_str(), kUser, kUser), 0);
+  std::filesystem::permissions(mine, std::filesystem::perms::owner_all);
+  std::string job = user_job("private");
+  ASSERT_EQ(as_user({"/addfile", job, nginx.url("/p.bin"), mine + "/p.bin"}).exit_code, 0);
+  auto take = as(kGroupAdmin, kAdminGroup, {"/takeownership", job});
+  EXPECT_NE(take.exit_code, 0);
+  EXPECT_NE(take.err.find("0x80200016"), std::string::npos) << take.err;  // NO_FILE_ACCESS
+  EXPECT_EQ(as_user({"/rawreturn", "/getowner", job}).out, "nobody");     // unchanged
+  EXPECT_EQ(as_user({"/rawreturn", "/getstate", job}).out, "SUSPENDED");
 }
 
 TEST_F(AdminTest, OwnerElevationAndIntegrityAreRecordedAndLowerLevelsCannotModify) {
