@@ -29,11 +29,18 @@ std::optional<gid_t> resolve_group(const nlohmann::json& value) {
   return gr.gr_gid;
 }
 
-// The connection limits: true if `key` is one of them (then set).
+// The connection and string-length limits: true if `key` is one of them (then set).
 bool read_limit(const std::string& key, const nlohmann::json& value, Config& config) {
   static const std::pair<const char*, std::uint32_t Config::*> kLimits[] = {
       {"max_connections_per_uid", &Config::max_connections_per_uid},
       {"max_connections", &Config::max_connections},
+      {"max_display_name", &Config::max_display_name},
+      {"max_description", &Config::max_description},
+      {"max_remote_name", &Config::max_remote_name},
+      {"max_local_name", &Config::max_local_name},
+      {"max_notify_parameters", &Config::max_notify_parameters},
+      {"max_custom_headers", &Config::max_custom_headers},
+      {"max_proxy_list", &Config::max_proxy_list},
   };
   for (const auto& [name, field] : kLimits) {
     if (key != name) continue;
@@ -111,6 +118,7 @@ Result<Config> load_config(const std::string& path) {
   if (config.checkpoint_bytes == 0 || config.checkpoint_interval_ms < 1) {
     return bad(path, "checkpoint_bytes and checkpoint_interval_ms must be >= 1");
   }
+  if (config.max_local_name > 4095) return bad(path, "max_local_name must be <= 4095 (PATH_MAX)");
   if (config.max_notifications_per_user == 0) {
     return bad(path, "max_notifications_per_user must be >= 1");
   }

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "openbits/status.h"
+#include "openbits/types.h"
+#include "src/daemon/validation.h"
 
 namespace openbits::daemon {
 
@@ -36,6 +38,15 @@ struct Config {
   // total). Each takes a descriptor: keep max_connections well under LimitNOFILE.
   std::uint32_t max_connections_per_uid = 128;
   std::uint32_t max_connections = 1024;
+  // Length limits on what callers send (bits-spec §3.1). Display name and description
+  // count characters (UTF-8 code points), the rest bytes; for everyone, admins included.
+  std::uint32_t max_display_name = kMaxDisplayName;            // BG_E_STRING_TOO_LONG
+  std::uint32_t max_description = kMaxDescription;             // BG_E_STRING_TOO_LONG
+  std::uint32_t max_remote_name = kMaxRemoteName;              // E_INVALIDARG
+  std::uint32_t max_local_name = kMaxLocalName;                // E_INVALIDARG; <= 4095
+  std::uint32_t max_notify_parameters = kMaxNotifyParameters;  // BG_E_STRING_TOO_LONG
+  std::uint32_t max_custom_headers = kMaxCustomHeaders;        // BG_E_STRING_TOO_LONG
+  std::uint32_t max_proxy_list = kMaxProxyList;                // BG_E_PROXY_(BYPASS_)LIST_TOO_LARGE
 };
 
 // Reads a JSON object whose keys are the field names above (admin_group takes a group

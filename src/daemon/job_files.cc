@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "openbits/names.h"
@@ -77,7 +78,9 @@ Status apply_acl_flags_to(int temp, std::uint32_t flags, const struct stat& sour
 
 Status JobManager::apply_acl_flags(const JobRecord& job, const FileRecord& file) {
   std::uint32_t flags = job.info.file_acl_flags;
-  auto remote = validate_remote_name(file.info.remote_name);
+  // Only the kind matters here: no length limit (the config's may have changed since).
+  auto remote =
+      validate_remote_name(file.info.remote_name, std::numeric_limits<std::size_t>::max());
   if (flags == 0 || !remote.ok() || remote->kind != RemoteKind::kFile) return Status();
   ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
   struct stat source {};

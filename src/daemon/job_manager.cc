@@ -220,7 +220,9 @@ void JobManager::set_state(JobRecord& job, JobState state) {
 Result<Guid> JobManager::create_job(const Caller& caller, const std::string& display_name,
                                     JobType type) {
   std::lock_guard lock(mutex_);
-  if (utf8_length(display_name) > kMaxDisplayName) return Status(hr::BG_E_STRING_TOO_LONG);
+  if (utf8_length(display_name) > config_.max_display_name) {
+    return Status(hr::BG_E_STRING_TOO_LONG);
+  }
   if (!caller.admin) {
     std::size_t mine = 0;
     std::size_t all = 0;
@@ -311,9 +313,11 @@ Status JobManager::validate_new_files(const Caller& caller, const JobRecord& job
   for (const FileRecord& existing : job.files) locals.insert(existing.info.local_name);
   Credentials owner = credentials_for(job.info.owner_uid, job.owner_gid);
   for (const FileSpec& spec : files) {
-    auto remote = validate_remote_name(spec.remote_name);
+    auto remote = validate_remote_name(spec.remote_name, config_.max_remote_name);
     if (!remote.ok()) return remote.status();
-    if (Status s = validate_local_name(spec.local_name); !s.ok()) return s;
+    if (Status s = validate_local_name(spec.local_name, config_.max_local_name); !s.ok()) {
+      return s;
+    }
     if (!locals.insert(spec.local_name).second) {
       return Status(hr::E_INVALIDARG, "two files of the job have the same local name");
     }
@@ -499,7 +503,9 @@ Status JobManager::replace_remote_prefix(const Caller& caller, const Guid& id,
   for (const FileRecord& file : job.files) {
     if (file.transferred || file.info.remote_name.rfind(old_prefix, 0) != 0) continue;
     std::string renamed = new_prefix + file.info.remote_name.substr(old_prefix.size());
-    if (auto s = validate_remote_name(renamed); !s.ok()) return s.status();
+    if (auto s = validate_remote_name(renamed, config_.max_remote_name); !s.ok()) {
+      return s.status();
+    }
     changes.emplace_back(file.info.index, renamed);
   }
   if (changes.empty()) return Status::ok_status(hr::S_FALSE);
@@ -521,7 +527,9 @@ Status JobManager::set_remote_name(const Caller& caller, const Guid& id, std::ui
   JobRecord& job = **found;
   if (job.info.type != JobType::kDownload) return Status(hr::E_NOTIMPL);
   if (file_index >= job.files.size()) return Status(hr::BG_E_FILE_NOT_FOUND);
-  if (auto s = validate_remote_name(remote_name); !s.ok()) return s.status();
+  if (auto s = validate_remote_name(remote_name, config_.max_remote_name); !s.ok()) {
+    return s.status();
+  }
   bool running = job.is_active() && job.timers.transfer_file == file_index;
   if (running) stop_transfer(job);
   job.files[file_index].info.remote_name = remote_name;
