@@ -63,8 +63,9 @@ pid_t pidfd_pid(int pidfd) {
   std::ifstream in("/proc/self/fdinfo/" + std::to_string(pidfd));
   std::string line;
   while (std::getline(in, line)) {
-    if (starts_with(line, "Pid:"))
+    if (starts_with(line, "Pid:")) {
       return static_cast<pid_t>(std::strtol(line.c_str() + 4, nullptr, 10));
+    }
   }
   return -1;
 }

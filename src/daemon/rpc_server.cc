@@ -148,7 +148,7 @@ void RpcServer::close() {
   if (!acceptor_.is_open()) return;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  accept_retry_.cancel();
+  accept_retry_.cancel(ignored);
   ::unlink(options_.socket_path.c_str());
 }
 

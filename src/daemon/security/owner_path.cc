@@ -10,7 +10,7 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 namespace openbits::daemon {
 namespace {
@@ -40,7 +40,7 @@ bool openat2_unavailable(int err) {
     spdlog::warn(
         "openat2 is unavailable ({}): root's jobs refuse a symlink only as the last "
         "component of their destination directory",
-        std::strerror(err));
+        std::error_code(err, std::generic_category()).message());
   }
   return true;
 }
