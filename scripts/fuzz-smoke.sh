@@ -1,27 +1,41 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a bounded time
 # over its corpus in tests/fuzz/corpus (read-only: new inputs go to a scratch directory).
-# Any crash, sanitizer report or failed invariant fails the script.
-# Usage: scripts/fuzz-smoke.sh [SECONDS_PER_TARGET]   (default 20)
+# A target fails the script if it exits non-zero (crash, sanitizer report, failed
+# invariant, out of memory, timeout) or leaves any artifact (crash-*, leak-*, oom-*,
+# timeout-*, slow-unit-*). Artifacts are written under the scratch directory
+# (-artifact_prefix), never into the repository; on failure that directory is kept.
+# Usage: scripts/fuzz-smoke.sh [SECONDS_PER_TARGET]   (default 20; 5 targets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 seconds=${1:-20}
+targets=(rpc cli validation http_headers upload_server)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DOPENBITS_FUZZ=ON -DOPENBITS_BUILD_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j2 --target rpc_fuzz cli_fuzz validation_fuzz http_headers_fuzz \
-  upload_server_fuzz
+cmake --build build-fuzz -j2 --target "${targets[@]/%/_fuzz}"
 scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-for target in rpc cli validation http_headers upload_server; do
-  mkdir -p "$scratch/$target"
+failed=()
+for target in "${targets[@]}"; do
+  work="$scratch/$target"
+  mkdir -p "$work/new" "$work/artifacts"
   echo "== fuzz $target for ${seconds}s"
-  (cd "$scratch" && "$OLDPWD/build-fuzz/bin/${target}_fuzz" -max_total_time="$seconds" \
-    -max_len=4096 -print_final_stats=1 "$scratch/$target" "$OLDPWD/tests/fuzz/corpus/$target" \
-    2>&1 | grep -E "^(stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" || true)
-  # libFuzzer exits non-zero and leaves crash-* files on any finding.
-  if ls "$scratch"/crash-* "$scratch"/leak-* "$scratch"/timeout-* >/dev/null 2>&1; then
-    echo "fuzz-smoke: $target found a failing input in $scratch" >&2
-    exit 1
+  status=0
+  # The working directory is scratch too: upload_server_fuzz makes its root there.
+  (cd "$work" && "$root/build-fuzz/bin/${target}_fuzz" -max_total_time="$seconds" \
+    -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
+    -artifact_prefix="$work/artifacts/" "$work/new" "$root/tests/fuzz/corpus/$target" \
+    >"$work/log" 2>&1) || status=$?
+  grep -E "^(stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" "$work/log" || true
+  if [ "$status" -ne 0 ] || [ -n "$(ls -A "$work/artifacts")" ]; then
+    echo "fuzz-smoke: $target failed (exit $status); artifacts: $(ls -A "$work/artifacts")" >&2
+    tail -n 40 "$work/log" >&2
+    failed+=("$target")
   fi
 done
+if [ "${#failed[@]}" -ne 0 ]; then
+  echo "fuzz-smoke: findings in ${failed[*]}; logs and artifacts kept in $scratch" >&2
+  exit 1
+fi
+rm -rf "$scratch"
 echo "fuzz-smoke: no findings"

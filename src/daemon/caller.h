@@ -1,6 +1,6 @@
 // Caller: who is on the other end of an RPC connection, as the kernel says (SO_PEERCRED),
 // with the privilege facts BITS needs: administrator, elevation, integrity level.
-// Pure data plus a function that reads /proc; thread-safe.
+// Pure data plus functions that read the socket's peer credentials and /proc; thread-safe.
 #pragma once
 
 #include <sys/types.h>
@@ -15,6 +15,9 @@ inline constexpr std::uint32_t kIntegrityMedium = 0x2000;
 inline constexpr std::uint32_t kIntegrityHigh = 0x3000;
 inline constexpr std::uint32_t kIntegritySystem = 0x4000;
 
+// The umask given to a caller whose process could not be read: nothing for group or others.
+inline constexpr mode_t kUnknownCallerUmask = 077;
+
 struct Caller {
   uid_t uid = 0;
   gid_t gid = 0;
@@ -23,11 +26,30 @@ struct Caller {
   bool elevated = false;  // uid 0 or non-empty effective capabilities
   std::uint32_t integrity_level = kIntegrityMedium;
   std::uint64_t connection = 0;  // the RPC connection (callbacks go back on it); 0 = none
-  mode_t umask = 022;            // the calling process's umask (/proc/<pid>/status), 022 if unknown
+  mode_t umask = 022;            // the calling process's umask (/proc/<pid>/status)
+  bool process_known = true;     // false: /proc/<pid>/status could not be trusted
 };
 
-// Builds a Caller from peer credentials: admin from uid 0 or membership of admin_gid;
-// elevation, "low" integrity (no_new_privs or seccomp) and the umask from /proc/<pid>/status.
-Caller identify_caller(uid_t uid, gid_t gid, pid_t pid, std::optional<gid_t> admin_gid);
+// The connecting process, as the kernel recorded it at connect(2).
+struct PeerProcess {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  pid_t pid = 0;
+  // SO_PEERPIDFD (Linux 6.5): a pidfd of that very process, or -1. With it, a /proc read
+  // is trusted only if the process still holds `pid` after the read (no pid reuse).
+  int pidfd = -1;
+  bool pidfd_supported = false;  // the kernel knows SO_PEERPIDFD
+};
+
+// SO_PEERCRED (and SO_PEERPIDFD where the kernel has it) of a connected Unix socket;
+// nullopt if the kernel gives no credentials. The caller closes `pidfd`.
+std::optional<PeerProcess> peer_process(int socket_fd);
+
+// Builds a Caller: admin from uid 0 or membership of admin_gid; elevation, "low"
+// integrity (no_new_privs or seccomp) and the umask from /proc/<pid>/status. Fails
+// closed: if that file cannot be read completely (the process exited or is a zombie),
+// or the pidfd shows the process gone, the caller is LOW integrity, not elevated, with
+// umask 077, and process_known is false.
+Caller identify_caller(const PeerProcess& peer, std::optional<gid_t> admin_gid);
 
 }  // namespace openbits::daemon

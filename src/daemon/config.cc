@@ -5,6 +5,8 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace openbits::daemon {
@@ -38,6 +40,28 @@ bool read_uids(const nlohmann::json& value, std::vector<uid_t>& uids) {
   return true;
 }
 
+// The connection and string-length limits: true if `key` is one of them (then set).
+bool read_limit(const std::string& key, const nlohmann::json& value, Config& config) {
+  static const std::pair<const char*, std::uint32_t Config::*> kLimits[] = {
+      {"max_connections_per_uid", &Config::max_connections_per_uid},
+      {"max_connections", &Config::max_connections},
+      {"max_display_name", &Config::max_display_name},
+      {"max_description", &Config::max_description},
+      {"max_remote_name", &Config::max_remote_name},
+      {"max_local_name", &Config::max_local_name},
+      {"max_notify_parameters", &Config::max_notify_parameters},
+      {"max_custom_headers", &Config::max_custom_headers},
+      {"max_proxy_list", &Config::max_proxy_list},
+  };
+  for (const auto& [name, field] : kLimits) {
+    if (key != name) continue;
+    value.get_to(config.*field);
+    if (config.*field == 0) throw std::invalid_argument(key + " must be >= 1");
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<Config> load_config(const std::string& path) {
@@ -54,7 +78,9 @@ Result<Config> load_config(const std::string& path) {
           (value.is_number_integer() ? value.get<std::int64_t>() < 0 : value.get<double>() < 0)) {
         return bad(path, key + " must not be negative");
       }
-      if (key == "max_jobs_per_user") {
+      if (read_limit(key, value, config)) {
+        continue;
+      } else if (key == "max_jobs_per_user") {
         value.get_to(config.max_jobs_per_user);
       } else if (key == "max_jobs_per_machine") {
         value.get_to(config.max_jobs_per_machine);
@@ -113,12 +139,15 @@ Result<Config> load_config(const std::string& path) {
     }
   } catch (const nlohmann::json::exception& e) {
     return bad(path, std::string("wrong type: ") + e.what());
+  } catch (const std::invalid_argument& e) {
+    return bad(path, e.what());
   }
   if (config.max_background_jobs == 0) return bad(path, "max_background_jobs must be >= 1");
   if (config.stall_timeout_s < 1) return bad(path, "stall_timeout_s must be >= 1");
   if (config.checkpoint_bytes == 0 || config.checkpoint_interval_ms < 1) {
     return bad(path, "checkpoint_bytes and checkpoint_interval_ms must be >= 1");
   }
+  if (config.max_local_name > 4095) return bad(path, "max_local_name must be <= 4095 (PATH_MAX)");
   if (config.max_notifications_per_user == 0) {
     return bad(path, "max_notifications_per_user must be >= 1");
   }

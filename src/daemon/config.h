@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "openbits/status.h"
+#include "openbits/types.h"
 #include "src/daemon/security/cert_store.h"
+#include "src/daemon/validation.h"
 
 namespace openbits::daemon {
 
@@ -37,10 +39,23 @@ struct Config {
   std::uint32_t max_notifications_per_user = 4;
   std::int64_t callback_timeout_ms = 60'000;         // an unanswered callback counts as failed
   std::int64_t notify_program_timeout_ms = 600'000;  // a program running longer is killed
-  // HTTP (issue 7): trust anchors for HTTPS besides nothing else (empty: the system's CA
-  // bundle), the directories that serve as client certificate stores (cert_store.h), and
-  // the machine-wide proxy PRECONFIG falls back to when the job owner's environment named
-  // none (like `netsh winhttp set proxy`): "host:port" or a BITS proxy list, and a bypass list.
+  // RPC connections (rpc_server.h): per uid, and in total (root is never refused by the
+  // total). Each takes a descriptor: keep max_connections well under LimitNOFILE.
+  std::uint32_t max_connections_per_uid = 128;
+  std::uint32_t max_connections = 1024;
+  // Length limits on what callers send (bits-spec §3.1). Display name and description
+  // count characters (UTF-8 code points), the rest bytes; for everyone, admins included.
+  std::uint32_t max_display_name = kMaxDisplayName;            // BG_E_STRING_TOO_LONG
+  std::uint32_t max_description = kMaxDescription;             // BG_E_STRING_TOO_LONG
+  std::uint32_t max_remote_name = kMaxRemoteName;              // E_INVALIDARG
+  std::uint32_t max_local_name = kMaxLocalName;                // E_INVALIDARG; <= 4095
+  std::uint32_t max_notify_parameters = kMaxNotifyParameters;  // BG_E_STRING_TOO_LONG
+  std::uint32_t max_custom_headers = kMaxCustomHeaders;        // BG_E_STRING_TOO_LONG
+  std::uint32_t max_proxy_list = kMaxProxyList;                // BG_E_PROXY_(BYPASS_)LIST_TOO_LARGE
+  // HTTP (issue 7): trust anchors for HTTPS (empty: the system's CA bundle), the
+  // directories that serve as client certificate stores (cert_store.h), and the
+  // machine-wide proxy PRECONFIG falls back to when the job owner's environment named none
+  // (like `netsh winhttp set proxy`): "host:port" or a BITS proxy list, and a bypass list.
   std::string tls_ca_file;
   CertStoreDirs cert_stores;
   std::string system_proxy;

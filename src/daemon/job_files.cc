@@ -11,6 +11,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
+#include <vector>
 
 #include "openbits/names.h"
 #include "src/daemon/job_manager.h"
@@ -76,7 +78,9 @@ Status apply_acl_flags_to(int temp, std::uint32_t flags, const struct stat& sour
 
 Status JobManager::apply_acl_flags(const JobRecord& job, const FileRecord& file) {
   std::uint32_t flags = job.info.file_acl_flags;
-  auto remote = validate_remote_name(file.info.remote_name);
+  // Only the kind matters here: no length limit (the config's may have changed since).
+  auto remote =
+      validate_remote_name(file.info.remote_name, std::numeric_limits<std::size_t>::max());
   if (flags == 0 || !remote.ok() || remote->kind != RemoteKind::kFile) return Status();
   ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
   struct stat source {};
@@ -98,21 +102,31 @@ Status JobManager::apply_acl_flags(const JobRecord& job, const FileRecord& file)
 }
 
 HRESULT JobManager::delete_temp_files(const JobRecord& job, bool only_unfinished) {
-  ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
-  HRESULT result = hr::S_OK;
+  std::vector<const std::string*> temps;
   for (const FileRecord& file : job.files) {
     if (only_unfinished && file.transferred) continue;
-    const std::string& temp = file.info.temporary_name;
-    if (temp == file.info.local_name) continue;  // HIGH_PERFORMANCE: caller cleans up
-    OwnerDir dir(temp, job.info.owner_uid == 0);
-    int err = dir.ok() ? 0 : dir.error();
-    if (dir.ok() && ::unlinkat(dir.fd(), leaf_name(temp).c_str(), 0) != 0) err = errno;
-    if (err == ENOENT) continue;  // never created, or already gone
-    if (!as_owner.ok() || err != 0) {
-      spdlog::warn("job {}: cannot delete temporary file {}: {}", to_string(job.info.id), temp,
-                   std::strerror(err));
-      result = hr::BG_S_UNABLE_TO_DELETE_FILES;
+    // HIGH_PERFORMANCE writes straight into the local name: the caller cleans up.
+    if (file.info.temporary_name != file.info.local_name) {
+      temps.push_back(&file.info.temporary_name);
     }
+  }
+  if (temps.empty()) return hr::S_OK;
+  ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
+  if (!as_owner.ok()) {
+    // Unlinking as root could remove what the owner could not: leave every file.
+    spdlog::warn("job {}: cannot act as uid {}; its {} temporary file(s) are left in place",
+                 to_string(job.info.id), job.info.owner_uid, temps.size());
+    return hr::BG_S_UNABLE_TO_DELETE_FILES;
+  }
+  HRESULT result = hr::S_OK;
+  for (const std::string* temp : temps) {
+    OwnerDir dir(*temp, job.info.owner_uid == 0);
+    int err = dir.ok() ? 0 : dir.error();
+    if (dir.ok() && ::unlinkat(dir.fd(), leaf_name(*temp).c_str(), 0) != 0) err = errno;
+    if (err == 0 || err == ENOENT) continue;  // deleted, never created, or already gone
+    spdlog::warn("job {}: cannot delete temporary file {}: {}", to_string(job.info.id), *temp,
+                 std::strerror(err));
+    result = hr::BG_S_UNABLE_TO_DELETE_FILES;
   }
   return result;
 }

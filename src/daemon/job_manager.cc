@@ -153,16 +153,19 @@ Result<JobRecord*> JobManager::find(const Caller& caller, const Guid& id, Access
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return Status(hr::BG_E_NOT_FOUND);
   JobRecord* job = it->second.get();
-  if (job->info.owner_uid != caller.uid && !caller.admin) return Status(hr::E_ACCESSDENIED);
+  bool foreign = job->info.owner_uid != caller.uid;
+  if (foreign && !caller.admin) return Status(hr::E_ACCESSDENIED);
   if (access == Access::kModify) {
     if (caller.integrity_level < job->info.owner_integrity_level) {
       return Status(hr::E_ACCESSDENIED, "the job was created at a higher integrity level");
     }
     if (job->is_final()) return Status(hr::BG_E_INVALID_STATE);
-    if (job->info.owner_uid != caller.uid) {
-      spdlog::info("admin uid {} acts on job {} of uid {}", caller.uid, to_string(id),
-                   job->info.owner_uid);
-    }
+  }
+  // Every administrator call on someone else's job leaves one line.
+  if (foreign) {
+    spdlog::info("admin uid {} {} job {} of uid {}", caller.uid,
+                 access == Access::kModify ? "acts on" : "reads", to_string(id),
+                 job->info.owner_uid);
   }
   return job;
 }
@@ -231,7 +234,9 @@ void JobManager::set_state(JobRecord& job, JobState state) {
 Result<Guid> JobManager::create_job(const Caller& caller, const std::string& display_name,
                                     JobType type) {
   std::lock_guard lock(mutex_);
-  if (utf8_length(display_name) > kMaxDisplayName) return Status(hr::BG_E_STRING_TOO_LONG);
+  if (utf8_length(display_name) > config_.max_display_name) {
+    return Status(hr::BG_E_STRING_TOO_LONG);
+  }
   if (!caller.admin) {
     std::size_t mine = 0;
     std::size_t all = 0;
@@ -286,10 +291,17 @@ Result<std::vector<JobInfo>> JobManager::enum_jobs(const Caller& caller, bool al
   std::lock_guard lock(mutex_);
   if (all_users && !caller.admin) return Status(hr::E_ACCESSDENIED);
   std::vector<JobInfo> result;
+  std::size_t foreign = 0;
   for (const auto& [id, job] : jobs_) {
     if (job->is_final()) continue;
-    if (!all_users && job->info.owner_uid != caller.uid) continue;
+    if (job->info.owner_uid != caller.uid) {
+      if (!all_users) continue;
+      ++foreign;
+    }
     result.push_back(snapshot(*job));
+  }
+  if (all_users) {
+    spdlog::info("admin uid {} lists all users' jobs ({} of other users)", caller.uid, foreign);
   }
   return result;
 }
@@ -316,9 +328,11 @@ Status JobManager::validate_new_files(const Caller& caller, const JobRecord& job
   for (const FileRecord& existing : job.files) locals.insert(existing.info.local_name);
   Credentials owner = credentials_for(job.info.owner_uid, job.owner_gid);
   for (const FileSpec& spec : files) {
-    auto remote = validate_remote_name(spec.remote_name);
+    auto remote = validate_remote_name(spec.remote_name, config_.max_remote_name);
     if (!remote.ok()) return remote.status();
-    if (Status s = validate_local_name(spec.local_name); !s.ok()) return s;
+    if (Status s = validate_local_name(spec.local_name, config_.max_local_name); !s.ok()) {
+      return s;
+    }
     if (!locals.insert(spec.local_name).second) {
       return Status(hr::E_INVALIDARG, "two files of the job have the same local name");
     }
@@ -508,7 +522,9 @@ Status JobManager::replace_remote_prefix(const Caller& caller, const Guid& id,
   for (const FileRecord& file : job.files) {
     if (file.transferred || file.info.remote_name.rfind(old_prefix, 0) != 0) continue;
     std::string renamed = new_prefix + file.info.remote_name.substr(old_prefix.size());
-    if (auto s = validate_remote_name(renamed); !s.ok()) return s.status();
+    if (auto s = validate_remote_name(renamed, config_.max_remote_name); !s.ok()) {
+      return s.status();
+    }
     changes.emplace_back(file.info.index, renamed);
   }
   if (changes.empty()) return Status::ok_status(hr::S_FALSE);
@@ -530,7 +546,9 @@ Status JobManager::set_remote_name(const Caller& caller, const Guid& id, std::ui
   JobRecord& job = **found;
   if (job.info.type != JobType::kDownload) return Status(hr::E_NOTIMPL);
   if (file_index >= job.files.size()) return Status(hr::BG_E_FILE_NOT_FOUND);
-  if (auto s = validate_remote_name(remote_name); !s.ok()) return s.status();
+  if (auto s = validate_remote_name(remote_name, config_.max_remote_name); !s.ok()) {
+    return s.status();
+  }
   bool running = job.is_active() && job.timers.transfer_file == file_index;
   if (running) stop_transfer(job);
   job.files[file_index].info.remote_name = remote_name;

@@ -29,7 +29,7 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
   bool custom_method = info.http_method != "GET";
   if (name == "display_name") {
     auto text = value.get<std::string>();
-    if (utf8_length(text) > kMaxDisplayName) return Status(hr::BG_E_STRING_TOO_LONG);
+    if (utf8_length(text) > config_.max_display_name) return Status(hr::BG_E_STRING_TOO_LONG);
     info.display_name = text;
   } else if (name == "reply_file_name") {
     // SetReplyFileName: upload-reply only, until the reply download starts; null = default.
@@ -42,7 +42,7 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
       reply = job.files.empty() ? std::string() : job.files[0].info.local_name + ".reply";
     } else {
       reply = value.get<std::string>();
-      if (Status s = validate_local_name(reply); !s.ok()) return s;
+      if (Status s = validate_local_name(reply, config_.max_local_name); !s.ok()) return s;
       Status usable =
           check_reply_destination(credentials_for(info.owner_uid, job.owner_gid), reply);
       if (!usable.ok()) return usable;
@@ -51,7 +51,7 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
     job.upload.reply_temp_name.clear();
   } else if (name == "description") {
     auto text = value.get<std::string>();
-    if (utf8_length(text) > kMaxDescription) return Status(hr::BG_E_STRING_TOO_LONG);
+    if (utf8_length(text) > config_.max_description) return Status(hr::BG_E_STRING_TOO_LONG);
     info.description = text;
   } else if (name == "priority") {
     auto priority = parse_job_priority(value.get<std::string>());
@@ -67,7 +67,9 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
   } else if (name == "notify_cmd_line") {
     auto program = optional_string(value, "program");
     auto parameters = optional_string(value, "parameters");
-    if (Status s = validate_notify_cmd_line(program, parameters); !s.ok()) return s;
+    Status s = validate_notify_cmd_line(program, parameters, config_.max_local_name,
+                                        config_.max_notify_parameters);
+    if (!s.ok()) return s;
     info.notify_cmd_program = program;
     info.notify_cmd_parameters = parameters;
   } else if (name == "minimum_retry_delay") {
@@ -78,7 +80,7 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
     info.maximum_download_time = value.get<std::uint32_t>();
   } else if (name == "proxy") {
     auto proxy = value.get<ProxySettings>();
-    if (Status s = validate_proxy_settings(proxy); !s.ok()) return s;
+    if (Status s = validate_proxy_settings(proxy, config_.max_proxy_list); !s.ok()) return s;
     info.proxy = proxy;
   } else if (name == "file_acl_flags") {
     auto flags = value.get<std::uint32_t>();
@@ -101,7 +103,8 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
       info.custom_headers.reset();
     } else {
       auto headers = value.get<std::string>();
-      if (Status s = validate_custom_headers(headers); !s.ok()) return s;
+      Status s = validate_custom_headers(headers, config_.max_custom_headers);
+      if (!s.ok()) return s;
       info.custom_headers = headers;
     }
   } else if (name == "custom_headers_write_only") {

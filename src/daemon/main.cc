@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -91,6 +92,24 @@ class EngineBackend final : public TransferBackend {
   TransferEngine& engine_;
 };
 
+// Every RPC connection holds a descriptor: raise the soft RLIMIT_NOFILE to the hard limit
+// (systemd starts services at 1024 soft) and say so if the connection cap cannot fit.
+void raise_descriptor_limit(std::uint32_t max_connections) {
+  constexpr rlim_t kReserve = 256;  // store, transfers, notifications, /proc reads
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur < rlim_t{max_connections} + kReserve) {
+    spdlog::warn(
+        "open-file limit {} leaves less than {} descriptors beyond max_connections {}; "
+        "raise LimitNOFILE or lower max_connections",
+        limit.rlim_cur, kReserve, max_connections);
+  }
+}
+
 void schedule_tick(asio::steady_timer& timer, JobManager& jobs) {
   timer.expires_after(std::chrono::milliseconds(250));
   timer.async_wait([&timer, &jobs](boost::system::error_code ec) {
@@ -168,6 +187,9 @@ int run(const Options& options) {
   };
   server_options.socket_path = options.socket;
   server_options.admin_gid = config.admin_gid;
+  server_options.max_connections_per_uid = config.max_connections_per_uid;
+  server_options.max_connections = config.max_connections;
+  raise_descriptor_limit(config.max_connections);
   if (options.user) {
     server_options.only_uid = getuid();
     server_options.mode = 0600;

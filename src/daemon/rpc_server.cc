@@ -20,8 +20,8 @@ constexpr std::size_t kMaxQueuedReplies = 16;
 
 class RpcServer::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Dispatcher& dispatcher, std::shared_ptr<std::map<uid_t, std::size_t>> counts,
-          Socket socket, Caller caller, const Options& options)
+  Session(Dispatcher& dispatcher, std::shared_ptr<Counts> counts, Socket socket, Caller caller,
+          const Options& options)
       : dispatcher_(dispatcher),
         counts_(std::move(counts)),
         socket_(std::move(socket)),
@@ -29,7 +29,8 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
         buffer_(rpc::kMaxMessageBytes + 1),
         on_close_(options.on_close) {}
   ~Session() {
-    --(*counts_)[caller_.uid];
+    --counts_->per_uid[caller_.uid];
+    --counts_->total;
     if (on_close_) on_close_(caller_.connection);
   }
 
@@ -112,7 +113,7 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
   }
 
   Dispatcher& dispatcher_;
-  std::shared_ptr<std::map<uid_t, std::size_t>> counts_;
+  std::shared_ptr<Counts> counts_;
   Socket socket_;
   Caller caller_;
   asio::streambuf buffer_;
@@ -124,7 +125,7 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
 };
 
 RpcServer::RpcServer(asio::io_context& io, Dispatcher& dispatcher, Options options)
-    : dispatcher_(dispatcher), options_(std::move(options)), acceptor_(io) {}
+    : dispatcher_(dispatcher), options_(std::move(options)), acceptor_(io), accept_retry_(io) {}
 
 RpcServer::~RpcServer() { close(); }
 
@@ -147,35 +148,68 @@ void RpcServer::close() {
   if (!acceptor_.is_open()) return;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  accept_retry_.cancel(ignored);
   ::unlink(options_.socket_path.c_str());
 }
 
 void RpcServer::accept_next() {
   acceptor_.async_accept([this](boost::system::error_code ec, Socket socket) {
+    if (ec == asio::error::operation_aborted) return;
     if (ec) {
-      if (ec != asio::error::operation_aborted) accept_next();
+      retry_accept_later(ec);
       return;
     }
-    struct ucred cred {};
-    socklen_t len = sizeof(cred);
-    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-      accept_next();
-      return;
-    }
-    bool refused = (options_.only_uid && cred.uid != *options_.only_uid) ||
-                   (*connections_per_uid_)[cred.uid] >= options_.max_connections_per_uid;
-    if (refused) {
-      spdlog::warn("refusing a connection from uid {}", cred.uid);
-    } else {
-      ++(*connections_per_uid_)[cred.uid];
-      Caller caller = identify_caller(cred.uid, cred.gid, cred.pid, options_.admin_gid);
-      caller.connection = next_connection_++;
-      std::make_shared<Session>(dispatcher_, connections_per_uid_, std::move(socket), caller,
-                                options_)
-          ->start(options_);
-    }
+    if (accept_failing_) spdlog::info("accepting connections again");
+    accept_failing_ = false;
+    admit(std::move(socket));
     accept_next();
   });
+}
+
+// EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection stays in the backlog and the listening
+// socket stays readable, so accepting again at once would spin on the same error.
+void RpcServer::retry_accept_later(const boost::system::error_code& ec) {
+  if (!accept_failing_) {
+    spdlog::warn("cannot accept connections: {}; retrying every {} ms", ec.message(),
+                 kAcceptRetry.count());
+  }
+  accept_failing_ = true;
+  accept_retry_.expires_after(kAcceptRetry);
+  accept_retry_.async_wait([this](boost::system::error_code wait_ec) {
+    if (!wait_ec && acceptor_.is_open()) accept_next();
+  });
+}
+
+const char* RpcServer::refusal(uid_t uid) {
+  if (options_.only_uid && uid != *options_.only_uid) return "not this instance's user";
+  if (counts_->per_uid[uid] >= options_.max_connections_per_uid) return "per-uid cap reached";
+  if (uid != 0 && counts_->total >= options_.max_connections) return "total cap reached";
+  return nullptr;
+}
+
+void RpcServer::admit(Socket socket) {
+  std::optional<PeerProcess> peer = peer_process(socket.native_handle());
+  if (!peer) return;  // closed as `socket` goes
+  if (const char* why = refusal(peer->uid)) {
+    // Logged for the first and every 1000th refusal of a uid: a user hammering the
+    // socket must not flood the log.
+    std::uint64_t n = ++refused_[peer->uid];
+    if (n % 1000 == 1) {
+      spdlog::warn("refusing a connection from uid {} ({}; {} refused so far)", peer->uid, why, n);
+    }
+  } else {
+    ++counts_->per_uid[peer->uid];
+    ++counts_->total;
+    Caller caller = identify_caller(*peer, options_.admin_gid);
+    if (!caller.process_known) {
+      spdlog::debug("uid {} pid {}: its process could not be read; treated as LOW integrity",
+                    peer->uid, peer->pid);
+    }
+    caller.connection = next_connection_++;
+    std::make_shared<Session>(dispatcher_, counts_, std::move(socket), caller, options_)
+        ->start(options_);
+  }
+  if (peer->pidfd >= 0) ::close(peer->pidfd);
 }
 
 }  // namespace openbits::daemon

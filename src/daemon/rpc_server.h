@@ -1,12 +1,15 @@
 // RpcServer: the Unix-socket front of bitsd. Accepts connections, reads newline-framed
 // JSON-RPC messages (at most rpc::kMaxMessageBytes each), takes the caller's identity
-// from SO_PEERCRED, and answers through the Dispatcher in request order.
+// from SO_PEERCRED, and answers through the Dispatcher in request order. Connections are
+// capped per uid and in total (root is never refused by the total); when accept(2) fails
+// (out of descriptors) it waits kAcceptRetry before trying again instead of spinning.
 //
 // Threading: runs entirely on the io_context's thread.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,11 +30,16 @@ class RpcServer {
     std::optional<uid_t> only_uid;  // user instance: refuse other uids
     std::optional<gid_t> admin_gid;
     std::size_t max_connections_per_uid = 128;
+    // All connections, every uid counted; uid 0 is never refused by this cap (only by
+    // the per-uid one), so an administrator can always get in.
+    std::size_t max_connections = 1024;
     // Told about each connection (its id is Caller::connection) so events can be pushed
     // on it: `send` queues one line and returns false once the connection is gone.
     std::function<void(std::uint64_t id, std::function<bool(const std::string&)> send)> on_open;
     std::function<void(std::uint64_t id)> on_close;
   };
+
+  static constexpr std::chrono::milliseconds kAcceptRetry{100};
 
   RpcServer(boost::asio::io_context& io, Dispatcher& dispatcher, Options options);
   ~RpcServer();
@@ -41,14 +49,24 @@ class RpcServer {
 
  private:
   class Session;
+  struct Counts {
+    std::map<uid_t, std::size_t> per_uid;
+    std::size_t total = 0;
+  };
   void accept_next();
+  void retry_accept_later(const boost::system::error_code& ec);
+  void admit(boost::asio::local::stream_protocol::socket socket);
+  // Why a connection from `uid` is refused, or nullptr to admit it.
+  const char* refusal(uid_t uid);
 
   Dispatcher& dispatcher_;
   Options options_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
+  boost::asio::steady_timer accept_retry_;
+  bool accept_failing_ = false;
   // Shared with sessions, which may outlive the server during shutdown.
-  std::shared_ptr<std::map<uid_t, std::size_t>> connections_per_uid_ =
-      std::make_shared<std::map<uid_t, std::size_t>>();
+  std::shared_ptr<Counts> counts_ = std::make_shared<Counts>();
+  std::map<uid_t, std::uint64_t> refused_;  // refused connections per uid, for the log
   std::uint64_t next_connection_ = 1;
 };
 

@@ -399,7 +399,7 @@ void JobManager::on_error(std::uint64_t token, HRESULT code, ErrorContext contex
   error.context = context;
   error.file_index = job->timers.transfer_file;
   const std::string& remote = job->files[job->timers.transfer_file].info.remote_name;
-  auto kind = validate_remote_name(remote);
+  auto kind = validate_remote_name(remote, std::numeric_limits<std::size_t>::max());
   error.protocol = kind.ok() && kind->kind == RemoteKind::kFile ? "file" : "http";
   JobRecord::Upload& upload = job->upload;
   if (!upload.host_id.empty() && upload.host_id_fallback_s != kNeverFallBack &&

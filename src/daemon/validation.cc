@@ -9,9 +9,6 @@
 namespace openbits::daemon {
 namespace {
 
-constexpr std::size_t kMaxNotifyParameters = 4000;
-constexpr std::size_t kMaxCustomHeaders = 16384;
-
 Status invalid(std::string message) { return Status(hr::E_INVALIDARG, std::move(message)); }
 
 bool has_forbidden_char(std::string_view text) {
@@ -67,10 +64,10 @@ Result<RemoteName> validate_http_url(std::string_view remote) {
 
 }  // namespace
 
-Result<RemoteName> validate_remote_name(std::string_view remote) {
+Result<RemoteName> validate_remote_name(std::string_view remote, std::size_t max_length) {
   if (remote.empty()) return invalid("the remote name is empty");
-  if (remote.size() > kMaxRemoteName) {
-    return invalid("the remote name is longer than 2,200 characters");
+  if (remote.size() > max_length) {
+    return invalid("the remote name is longer than " + std::to_string(max_length) + " characters");
   }
   if (starts_with_ci(remote, "http://") || starts_with_ci(remote, "https://")) {
     return validate_http_url(remote);
@@ -91,12 +88,12 @@ Result<RemoteName> validate_remote_name(std::string_view remote) {
   return RemoteName{RemoteKind::kFile, std::string(path)};
 }
 
-Status validate_local_name(std::string_view local) {
+Status validate_local_name(std::string_view local, std::size_t max_length) {
   if (local.empty() || local.front() != '/') {
     return invalid("the local name must be a full (absolute) path");
   }
-  if (local.size() > kMaxLocalName) {
-    return invalid("the local name is longer than 260 characters");
+  if (local.size() > max_length) {
+    return invalid("the local name is longer than " + std::to_string(max_length) + " characters");
   }
   if (std::any_of(local.begin(), local.end(), [](char c) {
         auto u = static_cast<unsigned char>(c);
@@ -163,13 +160,13 @@ Status validate_notify_flags(std::uint32_t flags) {
 }
 
 Status validate_notify_cmd_line(const std::optional<std::string>& program,
-                                const std::optional<std::string>& parameters) {
+                                const std::optional<std::string>& parameters,
+                                std::size_t max_program, std::size_t max_parameters) {
   if (!program) {
     if (parameters) return invalid("parameters were given without a program");
     return Status();
   }
-  if (program->size() > kMaxLocalName ||
-      (parameters && parameters->size() > kMaxNotifyParameters)) {
+  if (program->size() > max_program || (parameters && parameters->size() > max_parameters)) {
     return Status(hr::BG_E_STRING_TOO_LONG);
   }
   if (program->empty() || program->front() != '/') {
@@ -184,13 +181,13 @@ Status validate_notify_cmd_line(const std::optional<std::string>& program,
   return Status();
 }
 
-Status validate_proxy_settings(const ProxySettings& proxy) {
+Status validate_proxy_settings(const ProxySettings& proxy, std::size_t max_list) {
   auto usage = static_cast<int>(proxy.usage);
   if (usage < 0 || usage > 3) return Status(hr::E_NOTIMPL);
-  if (proxy.proxy_list && proxy.proxy_list->size() > kMaxProxyList) {
+  if (proxy.proxy_list && proxy.proxy_list->size() > max_list) {
     return Status(hr::BG_E_PROXY_LIST_TOO_LARGE);
   }
-  if (proxy.bypass_list && proxy.bypass_list->size() > kMaxProxyList) {
+  if (proxy.bypass_list && proxy.bypass_list->size() > max_list) {
     return Status(hr::BG_E_PROXY_BYPASS_LIST_TOO_LARGE);
   }
   if (proxy.usage == ProxyUsage::kOverride) {
@@ -211,8 +208,8 @@ Status validate_security_flags(std::uint32_t flags) {
   return Status();
 }
 
-Status validate_custom_headers(std::string_view headers) {
-  if (headers.size() + 1 > kMaxCustomHeaders) return Status(hr::BG_E_STRING_TOO_LONG);
+Status validate_custom_headers(std::string_view headers, std::size_t max_length) {
+  if (headers.size() + 1 > max_length) return Status(hr::BG_E_STRING_TOO_LONG);
   std::size_t start = 0;
   while (start < headers.size()) {
     std::size_t end = headers.find("\r\n", start);

@@ -3,6 +3,8 @@
 // access; the daemon checks directories separately, as the owner). Thread-safe.
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +14,10 @@
 
 namespace openbits::daemon {
 
+// Default length limits of bits-spec §3.1 not in openbits/types.h; each is a config key.
+inline constexpr std::size_t kMaxNotifyParameters = 4000;
+inline constexpr std::size_t kMaxCustomHeaders = 16384;  // including a terminator
+
 enum class RemoteKind { kHttp, kFile };
 
 struct RemoteName {
@@ -20,13 +26,14 @@ struct RemoteName {
 };
 
 // http://, https://, file:///abs/path or /abs/path. E_INVALIDARG when malformed, with an
-// unsupported scheme, over 2,200 characters, with a path segment over 260 characters,
-// with wildcards, spaces or control characters.
-Result<RemoteName> validate_remote_name(std::string_view remote);
+// unsupported scheme, over max_length characters (2,200 by default), with a path segment
+// over 260 characters, with wildcards, spaces or control characters.
+Result<RemoteName> validate_remote_name(std::string_view remote,
+                                        std::size_t max_length = kMaxRemoteName);
 
 // Absolute, normalised (no "." or ".." segments, no "//"), no wildcards or control
-// characters, not ending in '/', at most kMaxLocalName characters: else E_INVALIDARG.
-Status validate_local_name(std::string_view local);
+// characters, not ending in '/', at most max_length characters: else E_INVALIDARG.
+Status validate_local_name(std::string_view local, std::size_t max_length = kMaxLocalName);
 
 // BITS AddFileWithRanges rules: count 0 -> E_INVALIDARG; an offset of BG_LENGTH_TO_EOF ->
 // BG_E_INVALID_RANGE; overlapping or duplicate ranges (sorted by offset; equal offsets in
@@ -40,22 +47,27 @@ std::string parent_directory(std::string_view local);
 // Notify flags: bits outside 0x3F -> E_NOTIMPL.
 Status validate_notify_flags(std::uint32_t flags);
 
-// SetNotifyCmdLine rules: program absolute and <= 260, parameters <= 4,000 and starting
-// with the program token; program null with parameters -> E_INVALIDARG.
+// SetNotifyCmdLine rules: program absolute and <= max_program (a path, 260 by default),
+// parameters <= max_parameters and starting with the program token (too long:
+// BG_E_STRING_TOO_LONG); program null with parameters -> E_INVALIDARG.
 Status validate_notify_cmd_line(const std::optional<std::string>& program,
-                                const std::optional<std::string>& parameters);
+                                const std::optional<std::string>& parameters,
+                                std::size_t max_program = kMaxLocalName,
+                                std::size_t max_parameters = kMaxNotifyParameters);
 
-// SetProxySettings rules (lists only with OVERRIDE, OVERRIDE needs a proxy list, 4,000
-// character limits).
-Status validate_proxy_settings(const ProxySettings& proxy);
+// SetProxySettings rules (lists only with OVERRIDE, OVERRIDE needs a proxy list; each
+// list at most max_list characters, 4,000 by default).
+Status validate_proxy_settings(const ProxySettings& proxy, std::size_t max_list = kMaxProxyList);
 
 // Security flags: known bits 0x1F, redirect policy 0x000/0x100/0x200 in mask 0x700,
 // 0x800 allow HTTPS->HTTP; else E_NOTIMPL.
 Status validate_security_flags(std::uint32_t flags);
 
-// Custom headers: each line "Name: value" ending in CRLF, total <= 16,384 characters
-// including a terminator -> BG_E_STRING_TOO_LONG; a malformed line -> E_INVALIDARG.
-Status validate_custom_headers(std::string_view headers);
+// Custom headers: each line "Name: value" ending in CRLF; over max_length characters
+// including a terminator (16,384 by default) -> BG_E_STRING_TOO_LONG; a malformed line ->
+// E_INVALIDARG.
+Status validate_custom_headers(std::string_view headers,
+                               std::size_t max_length = kMaxCustomHeaders);
 
 // An RFC 7230 token (GET, POST, ...): else E_INVALIDARG.
 Status validate_http_method(std::string_view method);

@@ -1,8 +1,10 @@
 // libFuzzer target: everything bitsd parses from an HTTP server's response (each header
-// line of the input is offered as ETag, Last-Modified, Accept-Ranges, Content-Range and
-// Content-Length, and split as a BITS upload Ack's header with its HRESULT; the first two
-// bytes are a status code to classify). Nothing may crash;
-// a parsed number must print back as its digits, a header value must come from its line.
+// line of the input is offered as ETag, Last-Modified, Accept-Ranges, Content-Range,
+// Content-Length and Retry-After (delta-seconds or an HTTP-date, parse_retry_after), and
+// split as a BITS upload Ack's header with its HRESULT; the first two bytes are a status
+// code to classify). Nothing may crash; a parsed number must print back as its digits, a
+// header value must come from its line, a Retry-After stays within its cap.
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -49,6 +51,26 @@ void check_ack_line(const std::string& line) {
   if (digits != printed) __builtin_trap();
 }
 
+// Retry-After: never above kMaxRetryAfterS; delta-seconds are their value (capped) at any
+// time; an HTTP-date's delay can only shrink as the clock moves on.
+void check_retry_after(const std::string& value) {
+  constexpr std::int64_t kNow = 1'700'000'000;  // 2023-11-14
+  auto early = parse_retry_after(value, kNow);
+  auto late = parse_retry_after(value, kNow + 3600);
+  if (early.has_value() != late.has_value()) __builtin_trap();
+  if (!early) return;
+  if (*early > kMaxRetryAfterS || *late > kMaxRetryAfterS) __builtin_trap();
+  if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
+    if (*early != *late) __builtin_trap();
+    if (value.size() <= 9 &&
+        *early != std::min<std::uint64_t>(std::stoull(value), kMaxRetryAfterS)) {
+      __builtin_trap();
+    }
+  } else if (*late > *early) {
+    __builtin_trap();
+  }
+}
+
 void check_line(const std::string& line, RemoteValidators& seen) {
   check_ack_line(line);
   for (const char* name : {"etag", "last-modified", "accept-ranges", "content-range",
@@ -60,6 +82,7 @@ void check_line(const std::string& line, RemoteValidators& seen) {
     ContentRange range = parse_content_range(*value);
     if (range.start) check_number(std::to_string(*range.start));
     if (range.end) check_number(std::to_string(*range.end));
+    if (std::string(name) == "retry-after") check_retry_after(*value);
     if (std::string(name) == "etag") seen.etag = *value;
     if (std::string(name) == "last-modified") seen.last_modified = *value;
   }
@@ -87,6 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     start = end + 1;
   }
   check_number(text);
+  check_retry_after(text.substr(size >= 2 ? 2 : size));
   (void)parse_content_range(text);
   // Identical validators never count as a change.
   if (validators_changed(before, before) || validators_changed(now, now)) __builtin_trap();

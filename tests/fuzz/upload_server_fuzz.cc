@@ -8,8 +8,11 @@
 // root.
 #include <dirent.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -30,20 +33,32 @@ struct World {
   std::optional<UploadService> service;
 };
 
+// A root the harness cannot set up is no finding: say why and stop without a crash report
+// (std::abort here made libFuzzer save the empty first input as crash-da39a3ee... whenever
+// the working directory was not writable).
+[[noreturn]] void setup_failed(const std::string& why) {
+  std::fprintf(stderr,
+               "upload_server_fuzz: cannot set up its root (%s); run it from a "
+               "writable directory\n",
+               why.c_str());
+  std::_Exit(1);
+}
+
 World& world() {
   static World* w = [] {
     auto* made = new World;
     // In the working directory (fuzz-smoke.sh runs in a scratch directory it deletes):
     // libFuzzer ends with _Exit, so nothing of ours runs at exit to clean up.
     char pattern[] = "upload-server-fuzz-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) std::abort();
+    if (::mkdtemp(pattern) == nullptr)
+      setup_failed(std::string("mkdtemp: ") + std::strerror(errno));
     made->base = std::filesystem::absolute(pattern).string();
     std::filesystem::create_directories(made->base + "/root/up");
     std::string error;
     made->root = RootDir::open(made->base + "/root", error);
-    if (!made->root) std::abort();
+    if (!made->root) setup_failed(error);
     made->sessions.emplace(*made->root);
-    if (!made->sessions->open(error)) std::abort();
+    if (!made->sessions->open(error)) setup_failed(error);
     made->config.max_upload_size = 1 << 20;  // keeps the disk use of one input small
     made->config.session_limit_enabled = false;
     made->config.allow_overwrites = true;

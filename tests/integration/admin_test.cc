@@ -1,9 +1,23 @@
 // Administrators and integrity levels through bitsadmin against the real bitsd: root and
-// members of the configured admin group list every user's jobs, cancel them, reset all
-// users and take ownership (logged); ordinary users get E_ACCESSDENIED; owner elevation
-// and integrity are recorded at creation, and a caller under no_new_privs (LOW) cannot
-// change a job its own uid created at MEDIUM.
+// members of the configured admin group list every user's jobs, read, cancel, reset and
+// take ownership (each logged); the new owner must be able to write the destination, the
+// job's notification command line is dropped and its next transfer runs as the new owner;
+// ordinary users get E_ACCESSDENIED; owner elevation and integrity are recorded at
+// creation, and a caller under no_new_privs (LOW), or whose process bitsd cannot read,
+// cannot change a job its own uid created at MEDIUM.
+#include <grp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/integration/itest.h"
 
@@ -14,6 +28,95 @@ constexpr uid_t kUser = 65534;
 constexpr uid_t kGroupAdmin = 65533;
 constexpr gid_t kAdminGroup = 4242;
 constexpr uid_t kOther = 65000;  // an ordinary user who owns nothing
+
+// A connection to bitsd made by a child process of `uid` and handed to the test over
+// SCM_RIGHTS. bitsd is stopped (SIGSTOP) while the child connects, so it identifies the
+// caller only after SIGCONT; with `gone_first`, the child has exited and been reaped by
+// then (its /proc/<pid> no longer exists), otherwise it stays alive until destruction.
+class HandedConnection {
+ public:
+  HandedConnection(const Bitsd& bitsd, uid_t uid, bool gone_first) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return;
+    ::kill(bitsd.pid(), SIGSTOP);
+    child_ = ::fork();
+    if (child_ == 0) {
+      ::close(pair[0]);
+      if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0) _exit(2);
+      int fd = connect_raw(bitsd.socket());  // completes without accept(2)
+      if (fd < 0 || !send_fd(pair[1], fd)) _exit(3);
+      char byte = 0;
+      (void)!::read(pair[1], &byte, 1);  // alive until the test closes its end
+      _exit(0);
+    }
+    ::close(pair[1]);
+    control_ = pair[0];
+    fd_ = receive_fd(control_);
+    if (gone_first) end_child();
+    ::kill(bitsd.pid(), SIGCONT);
+  }
+  ~HandedConnection() {
+    if (fd_ >= 0) ::close(fd_);
+    end_child();
+  }
+  int fd() const { return fd_; }
+
+ private:
+  static bool send_fd(int over, int fd) {
+    char byte = 'f';
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    return ::sendmsg(over, &msg, 0) == 1;
+  }
+  static int receive_fd(int over) {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    if (::recvmsg(over, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return -1;
+    int fd = -1;
+    std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+    return fd;
+  }
+  void end_child() {
+    if (control_ >= 0) ::close(control_);
+    control_ = -1;
+    if (child_ > 0) ::waitpid(child_, nullptr, 0);
+    child_ = -1;
+  }
+
+  pid_t child_ = -1;
+  int control_ = -1;
+  int fd_ = -1;
+};
+
+// One JSON-RPC call on a raw connection: the result's or the error's HRESULT, and the
+// result itself.
+std::pair<std::uint32_t, nlohmann::json> call(int fd, const std::string& method,
+                                              const nlohmann::json& params) {
+  nlohmann::json request = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
+  if (!send_all(fd, request.dump() + "\n")) return {0xFFFFFFFF, {}};
+  auto reply = nlohmann::json::parse(read_line(fd), nullptr, false);
+  if (reply.is_discarded()) return {0xFFFFFFFF, {}};
+  if (reply.contains("error")) return {reply["error"]["data"].value("hresult", 0xFFFFFFFFu), {}};
+  return {reply["result"].value("hresult", 0u), reply["result"]};
+}
 
 class AdminTest : public ServiceTest {
  protected:
@@ -75,6 +178,16 @@ TEST_F(AdminTest, RootAndTheAdminGroupListAndCancelEveryUsersJobsAndAreLogged) {
   EXPECT_NE(bitsd.log().find("admin uid " + std::to_string(kGroupAdmin) + " acts on job " + first),
             std::string::npos)
       << bitsd.log();
+  // Reads of a foreign job are logged too, one line per call.
+  EXPECT_EQ(as_root({"/info", second}).exit_code, 0);
+  std::string log = bitsd.log();
+  EXPECT_NE(log.find("admin uid 0 reads job " + second + " of uid " + std::to_string(kUser)),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("admin uid 0 lists all users' jobs (2 of other users)"), std::string::npos);
+  EXPECT_NE(log.find("admin uid " + std::to_string(kGroupAdmin) + " lists all users' jobs"),
+            std::string::npos);
+  EXPECT_EQ(log.find("admin uid " + std::to_string(kUser)), std::string::npos);  // own jobs
   auto reset = as_root({"/reset", "/allusers"});
   EXPECT_EQ(reset.exit_code, 0) << reset.err;
   EXPECT_NE(as_user({"/getstate", second}).exit_code, 0);
@@ -95,6 +208,73 @@ TEST_F(AdminTest, TakeOwnershipMovesTheJobToTheAdministrator) {
   EXPECT_NE(bitsd.log().find("uid 0 takes ownership of job " + job + " from uid " +
                              std::to_string(kUser)),
             std::string::npos);
+}
+
+TEST_F(AdminTest, CallerWhoseProcessIsGoneBeforeItIsIdentifiedIsLowIntegrity) {
+  std::string medium = user_job("medium");
+  {  // Control: the same route, with the connecting process still alive, may modify.
+    HandedConnection alive(bitsd, kUser, false);
+    ASSERT_GE(alive.fd(), 0);
+    EXPECT_EQ(call(alive.fd(), "job.suspend", {{"job_id", medium}}).first, 0u);
+  }
+  // A no_new_privs process could fork a child that connects and exits at once: bitsd
+  // then cannot read what the child was, and must not rate it MEDIUM.
+  HandedConnection gone(bitsd, kUser, true);
+  ASSERT_GE(gone.fd(), 0);
+  EXPECT_EQ(call(gone.fd(), "job.suspend", {{"job_id", medium}}).first, 0x80070005u);
+  auto [hr, created] = call(gone.fd(), "manager.create_job", {{"display_name", "unknown"}});
+  ASSERT_EQ(hr, 0u);
+  std::string low = created.value("job_id", "");
+  EXPECT_EQ(as_user({"/rawreturn", "/getownerintegritylevel", low}).out, "LOW");
+  EXPECT_EQ(as_user({"/rawreturn", "/getownerelevationstate", low}).out, "false");
+  EXPECT_EQ(as_user({"/rawreturn", "/getstate", medium}).out, "SUSPENDED");
+}
+
+TEST_F(AdminTest, AdminGroupMemberTakesOwnershipAndTheNextTransferRunsAsTheNewOwner) {
+  make_file(nginx.root() + "/taken.bin", 300000, 41);
+  std::string job = user_job("taken");
+  ASSERT_EQ(as_user({"/addfile", job, nginx.url("/taken.bin"), out + "/taken.bin"}).exit_code, 0);
+  ASSERT_EQ(as_user({"/setnotifycmdline", job, "/bin/true", "NULL"}).exit_code, 0);
+  auto take = as(kGroupAdmin, kAdminGroup, {"/takeownership", job});
+  ASSERT_EQ(take.exit_code, 0) << take.err;
+  auto admin = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "/rawreturn");
+    return as(kGroupAdmin, kAdminGroup, std::move(args)).out;
+  };
+  EXPECT_EQ(admin({"/getowner", job}), std::to_string(kGroupAdmin));  // no passwd entry
+  EXPECT_EQ(admin({"/getownerintegritylevel", job}), "HIGH");
+  EXPECT_EQ(admin({"/getnotifycmdline", job}), "none");  // the command line is dropped
+  EXPECT_NE(as_user({"/getstate", job}).err.find("0x80070005"), std::string::npos);
+  EXPECT_NE(bitsd.log().find("uid " + std::to_string(kGroupAdmin) + " takes ownership of job " +
+                             job + " from uid " + std::to_string(kUser)),
+            std::string::npos);
+  ASSERT_EQ(as(kGroupAdmin, kAdminGroup, {"/resume", job}).exit_code, 0);
+  std::string state;
+  for (int i = 0; i < 300 && state != "TRANSFERRED" && state != "ERROR"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    state = admin({"/getstate", job});
+  }
+  ASSERT_EQ(state, "TRANSFERRED");
+  ASSERT_EQ(as(kGroupAdmin, kAdminGroup, {"/complete", job}).exit_code, 0);
+  struct stat st {};
+  ASSERT_EQ(::stat((out + "/taken.bin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kGroupAdmin);  // written as the new owner, not the old one or root
+  EXPECT_EQ(st.st_gid, kAdminGroup);
+  EXPECT_TRUE(files_equal(out + "/taken.bin", nginx.root() + "/taken.bin"));
+}
+
+TEST_F(AdminTest, TakeOwnershipByAnAdminWhoCannotWriteTheDestinationIsRefused) {
+  std::string mine = dir.path() + "/private";
+  std::filesystem::create_directory(mine);
+  ASSERT_EQ(::chown(mine.c_str(), kUser, kUser), 0);
+  std::filesystem::permissions(mine, std::filesystem::perms::owner_all);
+  std::string job = user_job("private");
+  ASSERT_EQ(as_user({"/addfile", job, nginx.url("/p.bin"), mine + "/p.bin"}).exit_code, 0);
+  auto take = as(kGroupAdmin, kAdminGroup, {"/takeownership", job});
+  EXPECT_NE(take.exit_code, 0);
+  EXPECT_NE(take.err.find("0x80200016"), std::string::npos) << take.err;  // NO_FILE_ACCESS
+  EXPECT_EQ(as_user({"/rawreturn", "/getowner", job}).out, "nobody");     // unchanged
+  EXPECT_EQ(as_user({"/rawreturn", "/getstate", job}).out, "SUSPENDED");
 }
 
 TEST_F(AdminTest, OwnerElevationAndIntegrityAreRecordedAndLowerLevelsCannotModify) {

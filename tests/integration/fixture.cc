@@ -11,12 +11,15 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -293,32 +296,75 @@ JobState wait_for_state(const Job& job, const std::set<JobState>& states,
   return state;
 }
 
+namespace {
+
+// Kills `pid` with SIGKILL if `done` is not set within `timeout`; joins on destruction.
+class Watchdog {
+ public:
+  Watchdog(pid_t pid, std::optional<std::chrono::milliseconds> timeout) {
+    if (!timeout) return;
+    thread_ = std::thread([this, pid, timeout] {
+      std::unique_lock lock(mutex_);
+      if (!done_cv_.wait_for(lock, *timeout, [this] { return done_; })) {
+        fired_ = true;
+        ::kill(pid, SIGKILL);
+      }
+    });
+  }
+  ~Watchdog() { finish(); }
+  // Stops the watch (the child has exited); true if it had fired before.
+  bool finish() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    return fired_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  bool fired_ = false;
+  std::thread thread_;
+};
+
+[[noreturn]] void exec_child(const std::vector<std::string>& argv,
+                             const std::vector<std::string>& env, std::optional<uid_t> uid,
+                             int out_pipe[2], int err_pipe[2]) {
+  ::dup2(out_pipe[1], 1);
+  ::dup2(err_pipe[1], 2);
+  // Close every pipe end but 1 and 2: a daemon the command starts (tmux) must not keep
+  // the write ends open, or the parent would wait for that daemon to exit.
+  for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
+  if (uid) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(*uid) != 0 || ::setuid(*uid) != 0) _exit(126);
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  ::execve(args[0], args.data(), envp.data());
+  ::_exit(127);
+}
+
+}  // namespace
+
 CommandResult run_command(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                          std::optional<uid_t> uid) {
+                          std::optional<uid_t> uid,
+                          std::optional<std::chrono::milliseconds> timeout) {
   int out_pipe[2];
   int err_pipe[2];
   if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) return {};
   pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out_pipe[1], 1);
-    ::dup2(err_pipe[1], 2);
-    // Close every pipe end but 1 and 2: a daemon the command starts (tmux) must not keep
-    // the write ends open, or the parent would wait for that daemon to exit.
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
-    if (uid) {
-      if (::setgroups(0, nullptr) != 0 || ::setgid(*uid) != 0 || ::setuid(*uid) != 0) _exit(126);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    std::vector<char*> envp;
-    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    ::execve(args[0], args.data(), envp.data());
-    ::_exit(127);
-  }
+  if (pid == 0) exec_child(argv, env, uid, out_pipe, err_pipe);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
+  Watchdog watchdog(pid, timeout);
   CommandResult result;
   auto drain = [](int fd, std::string& into) {
     char buf[4096];
@@ -329,10 +375,46 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::vecto
   std::thread err_reader(drain, err_pipe[0], std::ref(result.err));
   drain(out_pipe[0], result.out);
   err_reader.join();
+  // Wait without reaping, so the watchdog can never signal a reused pid.
+  siginfo_t info{};
+  ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);
+  result.timed_out = watchdog.finish();
   int status = 0;
   ::waitpid(pid, &status, 0);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+int connect_raw(const std::string& socket_path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  socket_path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool send_all(int fd, const std::string& data) {
+  std::size_t sent = 0;
+  while (sent < data.size()) {
+    ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::string read_line(int fd) {
+  std::string line;
+  char c = 0;
+  while (::recv(fd, &c, 1, 0) == 1) {
+    if (c == '\n') return line;
+    line += c;
+  }
+  return "";
 }
 
 std::string run_as(uid_t uid, const std::function<std::string()>& body) {

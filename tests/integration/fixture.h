@@ -63,6 +63,7 @@ class Bitsd {
   void use_hosts_file(const std::string& path) { hosts_file_ = path; }
   void kill9();
   void terminate();  // SIGTERM; returns once the process exited
+  pid_t pid() const { return pid_; }
   const std::string& socket() const { return socket_; }
   std::string log() const;
   Manager connect() const;
@@ -92,11 +93,19 @@ struct CommandResult {
   int exit_code = -1;
   std::string out;
   std::string err;
+  bool timed_out = false;  // killed (SIGKILL) when the timeout passed
 };
-// fork/exec without a shell; with `uid`, the child drops to that uid/gid first.
+// fork/exec without a shell; with `uid`, the child drops to that uid/gid first. With a
+// `timeout`, a command still running when it passes is killed and timed_out is set.
 CommandResult run_command(const std::vector<std::string>& argv,
                           const std::vector<std::string>& env = {},
-                          std::optional<uid_t> uid = std::nullopt);
+                          std::optional<uid_t> uid = std::nullopt,
+                          std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+// Raw JSON-RPC over the daemon's socket, for tests that speak the wire protocol.
+int connect_raw(const std::string& socket_path);  // a connected fd, or -1
+bool send_all(int fd, const std::string& data);
+std::string read_line(int fd);  // one line without '\n'; "" when the peer closed first
 
 // Runs `body` in a forked child that first drops to `uid` (gid = uid, no supplementary
 // groups) and returns what the body returned; "<setuid failed>" or "<crashed>" otherwise.

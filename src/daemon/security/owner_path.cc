@@ -3,11 +3,14 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <system_error>
 
 namespace openbits::daemon {
 namespace {
@@ -19,12 +22,27 @@ std::string parent_of(const std::string& path) {
 }
 
 // openat2 with RESOLVE_NO_SYMLINKS: -1 with ELOOP if any component is a symlink; ENOSYS
-// on kernels before 5.6.
+// on kernels before 5.6, EPERM where a seccomp filter does not know it (systemd's
+// @system-service before v247 with SystemCallErrorNumber=EPERM, older container runtimes).
 int open_without_symlinks(const std::string& dir) {
   open_how how{};
   how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
   how.resolve = RESOLVE_NO_SYMLINKS;
   return static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, dir.c_str(), &how, sizeof(how)));
+}
+
+// True (and logged once per process) when openat2 itself is unavailable, so the caller
+// falls back to O_NOFOLLOW on the last component.
+bool openat2_unavailable(int err) {
+  if (err != ENOSYS && err != EPERM) return false;
+  static std::atomic<bool> logged{false};
+  if (!logged.exchange(true)) {
+    spdlog::warn(
+        "openat2 is unavailable ({}): root's jobs refuse a symlink only as the last "
+        "component of their destination directory",
+        std::error_code(err, std::generic_category()).message());
+  }
+  return true;
 }
 
 }  // namespace
@@ -46,7 +64,7 @@ std::string leaf_name(const std::string& path) {
 OwnerDir::OwnerDir(const std::string& path, bool no_symlinks) {
   std::string dir = parent_of(path);
   fd_ = no_symlinks ? open_without_symlinks(dir) : -1;
-  if (!no_symlinks || (fd_ < 0 && errno == ENOSYS)) {
+  if (!no_symlinks || (fd_ < 0 && openat2_unavailable(errno))) {
     fd_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   }
   if (fd_ >= 0) return;

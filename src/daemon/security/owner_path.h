@@ -8,8 +8,9 @@
 // step against the job owner. Jobs owned by root get no such confinement (root's fsuid
 // passes every check), so for them `no_symlinks` refuses a symlink in ANY component of the
 // directory's path (openat2 RESOLVE_NO_SYMLINKS; O_NOFOLLOW on the last component where
-// openat2 is missing): a user who owns a directory in root's destination path cannot
-// redirect root's write. Not thread-safe; one operation at a time.
+// openat2 is missing or refused by a seccomp filter, ENOSYS or EPERM): a user who owns a
+// directory in root's destination path cannot redirect root's write. Not thread-safe;
+// one operation at a time.
 #pragma once
 
 #include <sys/types.h>

@@ -1,16 +1,25 @@
 // Directory-relative file operations (owner_path.h): the creation mode comes from the given
 // umask, never from the process's; symlinks as the leaf or as the directory are refused, and
-// with no_symlinks anywhere in the directory's path; FIFOs and directories are not opened.
+// with no_symlinks anywhere in the directory's path (falling back to the last component
+// when a seccomp filter refuses openat2); FIFOs and directories are not opened.
 #include "src/daemon/security/owner_path.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "tests/unit/daemon/daemon_fixture.h"
 
@@ -79,6 +88,45 @@ TEST(OwnerPathTest, NoSymlinksRefusesALinkAnywhereInTheDirectorysPath) {
   EXPECT_FALSE(missing.ok());
   EXPECT_EQ(missing.error(), ENOENT);
   EXPECT_EQ(leaf_name("/a/b/c.tmp"), "c.tmp");
+}
+
+// In a child whose seccomp filter answers openat2 with EPERM (as systemd's
+// SystemCallFilter= does for a syscall it does not list, with SystemCallErrorNumber=EPERM):
+// 0 if a root job's directory still opens and a symlinked directory is still refused.
+int strict_open_under_seccomp_eperm(const std::string& real, const std::string& link) {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+      _exit(10);
+    }
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY;
+    if (::syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how)) >= 0 || errno != EPERM) {
+      _exit(11);  // the filter is not in force
+    }
+    OwnerDir strict(real + "/f", true);
+    if (!strict.ok()) _exit(12);
+    OwnerDir through_link(link + "/f", true);
+    _exit(!through_link.ok() && through_link.error() == ELOOP ? 0 : 13);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(OwnerPathTest, OpenAt2RefusedBySeccompFallsBackToNoFollow) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/real");
+  std::filesystem::create_directory_symlink(dir.path() + "/real", dir.path() + "/link");
+  EXPECT_EQ(strict_open_under_seccomp_eperm(dir.path() + "/real", dir.path() + "/link"), 0);
 }
 
 }  // namespace
