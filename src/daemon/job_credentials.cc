@@ -123,8 +123,7 @@ Status JobManager::set_credentials(const Caller& caller, const Guid& id,
   spdlog::info("job {}: uid {} set {} {} credentials{}", to_string(id), caller.uid,
                to_string(credentials.target), to_string(credentials.scheme),
                credentials.user_name ? "" : " (implicit)");
-  touch(job);
-  return persist(job);
+  return changed_secrets(job);
 }
 
 Status JobManager::remove_credentials(const Caller& caller, const Guid& id, AuthTarget target,
@@ -145,34 +144,43 @@ Status JobManager::remove_credentials(const Caller& caller, const Guid& id, Auth
     if (Status s = store_.save_credentials(job); !s.ok()) return s;
     spdlog::info("job {}: uid {} removed {} {} credentials", to_string(id), caller.uid,
                  to_string(target), to_string(scheme));
-    touch(job);
-    return persist(job);
+    return changed_secrets(job);
   }
   return Status::ok_status(hr::S_FALSE);
 }
 
 Status JobManager::set_client_certificate(const Caller& caller, const Guid& id,
                                           const ClientCertificateRequest& request) {
-  std::lock_guard lock(mutex_);
-  auto found = find(caller, id, Access::kModify);
-  if (!found.ok()) return found.status();
-  JobRecord& job = **found;
-  if (caller.uid != job.info.owner_uid) {
-    return Status(hr::E_ACCESSDENIED, "only the job's owner can set its client certificate");
+  std::string directory;
+  Credentials owner;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = find(caller, id, Access::kModify);
+    if (!found.ok()) return found.status();
+    const JobRecord& job = **found;
+    if (caller.uid != job.info.owner_uid) {
+      return Status(hr::E_ACCESSDENIED, "only the job's owner can set its client certificate");
+    }
+    auto dir = cert_store_directory(config_.cert_stores, request.location, request.store_name,
+                                    job.info.owner_uid);
+    if (!dir.ok()) return dir.status();
+    directory = *dir;
+    owner = credentials_for(job.info.owner_uid, job.owner_gid);
   }
-  auto dir = cert_store_directory(config_.cert_stores, request.location, request.store_name,
-                                  job.info.owner_uid);
-  if (!dir.ok()) return dir.status();
-  Credentials owner = credentials_for(job.info.owner_uid, job.owner_gid);
-  auto material = find_client_certificate(owner, *dir, request.location, request.store_name,
+  // Reading the store (files the user chose) happens without the queue's lock.
+  auto material = find_client_certificate(owner, directory, request.location, request.store_name,
                                           request.hash, request.subject);
   if (!material.ok()) return material.status();
   wipe(material->key_pem);
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);  // it may have changed meanwhile
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (caller.uid != job.info.owner_uid) return Status(hr::E_ACCESSDENIED);
   job.info.client_certificate = material->info;
   spdlog::info("job {}: uid {} set the client certificate {} ({})", to_string(id), caller.uid,
                hash_to_hex(material->info.hash), material->info.subject);
-  touch(job);
-  return persist(job);
+  return changed_secrets(job);
 }
 
 Status JobManager::remove_client_certificate(const Caller& caller, const Guid& id) {
@@ -184,8 +192,15 @@ Status JobManager::remove_client_certificate(const Caller& caller, const Guid& i
     return Status(hr::E_ACCESSDENIED, "only the job's owner can remove its client certificate");
   }
   job.info.client_certificate.reset();
-  touch(job);
-  return persist(job);
+  return changed_secrets(job);
+}
+
+Status JobManager::changed_secrets(JobRecord& job) {
+  bool restarted = restart_transfer(job);  // the running file used the old ones
+  mark_active(job);
+  Status s = persist(job);
+  if (restarted) schedule();
+  return s;
 }
 
 }  // namespace openbits::daemon

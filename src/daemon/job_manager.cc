@@ -494,6 +494,8 @@ Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
   }
   spdlog::info("uid {} takes ownership of job {} from uid {}", caller.uid, to_string(id),
                job.info.owner_uid);
+  // A running file was started with the old owner's identity and secrets: start it again.
+  bool running = restart_transfer(job);
   job.info.owner_uid = caller.uid;
   job.owner_gid = caller.gid;
   job.owner_umask = caller.umask;
@@ -502,11 +504,21 @@ Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
   job.info.owner_elevated = caller.elevated;
   job.info.owner_integrity_level = caller.integrity_level;
   wipe_secrets(job);  // credentials, custom headers, client certificate
+  job.owner_environment = read_owner_environment(caller.pid, caller.uid);  // its PRECONFIG
   job.info.custom_headers_write_only = false;
   job.info.notify_cmd_program.reset();
   job.info.notify_cmd_parameters.reset();
   mark_active(job);
-  return persist(job);
+  Status s = persist(job);
+  if (running) schedule();
+  return s;
+}
+
+bool JobManager::restart_transfer(JobRecord& job) {
+  if (!job.is_active()) return false;
+  stop_transfer(job);
+  set_state(job, JobState::kQueued);
+  return true;
 }
 
 Status JobManager::replace_remote_prefix(const Caller& caller, const Guid& id,

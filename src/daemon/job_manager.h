@@ -146,6 +146,12 @@ class JobManager final : public TransferObserver {
   // Forgets the job's credentials, custom headers and client certificate (Cancel, Complete,
   // TakeOwnership): passwords are overwritten in memory and the store's rows deleted.
   void wipe_secrets(JobRecord& job);
+  // A running file stops and the job goes back to QUEUED (the caller schedules), so the
+  // next start carries the job's current settings; the file continues from its durable
+  // bytes. False when nothing was running.
+  bool restart_transfer(JobRecord& job);
+  // After credentials or the client certificate changed: restart, persist, schedule.
+  Status changed_secrets(JobRecord& job);
 
   // Scheduling (scheduler.cc).
   // What every transfer of the job carries: owner, headers, credentials, proxy, TLS.

@@ -167,9 +167,13 @@ Status JobManager::set_property(const Caller& caller, const Guid& id, const std:
                    caller.uid);
     }
   }
+  // What every request of the file carries changed: a running file starts again with it
+  // (bits-spec §1.4: turning on CRL checking restarts the file), from its durable bytes.
+  bool restarted = (name == "security_flags" || name == "custom_headers" || name == "proxy") &&
+                   restart_transfer(job);
   mark_active(job);
   Status s = persist(job);
-  if (name == "priority") schedule();
+  if (name == "priority" || restarted) schedule();
   return s;
 }
 

@@ -1,6 +1,8 @@
 // fork/exec of notification programs; see process_launcher.h.
 #include "src/daemon/process_launcher.h"
 
+#include "src/daemon/security/child_fds.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -25,47 +27,6 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   return out;
 }
 
-// The descriptor number a /proc/self/fd entry names; -1 for "." and "..".
-int fd_of(const char* name) {
-  if (*name == '\0') return -1;
-  int fd = 0;
-  for (; *name != '\0'; ++name) {
-    if (*name < '0' || *name > '9' || fd > (1 << 24)) return -1;
-    fd = fd * 10 + (*name - '0');
-  }
-  return fd;
-}
-
-// Closes every descriptor >= `lowest` that /proc/self/fd lists: the fallback for kernels
-// without close_range. Raw system calls only (async-signal-safe). False when the list
-// cannot be read.
-bool close_listed_fds(int lowest) {
-  int dir = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return false;
-  alignas(struct dirent64) char buffer[4096];
-  for (;;) {
-    long n = ::syscall(SYS_getdents64, dir, buffer, sizeof(buffer));
-    if (n <= 0) {
-      ::close(dir);
-      return n == 0;
-    }
-    bool closed = false;
-    for (long at = 0; at < n;) {
-      const auto* entry = reinterpret_cast<const struct dirent64*>(buffer + at);
-      at += entry->d_reclen;
-      int fd = fd_of(entry->d_name);
-      if (fd < lowest || fd == dir) continue;
-      ::close(fd);
-      closed = true;
-    }
-    // Closing changed the listing: read it again from the start.
-    if (closed && ::lseek(dir, 0, SEEK_SET) < 0) {
-      ::close(dir);
-      return false;
-    }
-  }
-}
-
 // The child side of fork(): async-signal-safe calls only. Any failure exits 126 before
 // the program runs.
 [[noreturn]] void exec_child(const LaunchRequest& r, char* const* argv, char* const* envp) {
@@ -75,7 +36,7 @@ bool close_listed_fds(int lowest) {
   for (int fd = 0; fd < 3; ++fd) {
     if (::dup2(null_fd, fd) < 0) ::_exit(126);
   }
-  if (::close_range(3, ~0U, 0) != 0 && !close_listed_fds(3)) ::_exit(126);
+  if (!close_descriptors_from(3)) ::_exit(126);
   if (::geteuid() != 0) {
     if (r.uid != ::geteuid()) ::_exit(126);  // a --user daemon runs programs only as itself
   } else {

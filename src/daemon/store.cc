@@ -52,6 +52,7 @@ class Stmt {
   std::uint32_t u32(int col) const { return static_cast<std::uint32_t>(i64(col)); }
   int i32(int col) const { return sqlite3_column_int(stmt_, col); }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  bool is_blob(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_BLOB; }
   std::string text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
     return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
@@ -211,6 +212,7 @@ void read_upload_state(const std::string& text, JobRecord& job) {
 
 // The context a sealed value is bound to: its job and slot.
 std::string headers_context(const Guid& id) { return "custom_headers:" + to_string(id); }
+std::string environment_context(const Guid& id) { return "environment:" + to_string(id); }
 std::string credential_context(const Guid& id, int target, int scheme) {
   return "credentials:" + to_string(id) + ":" + std::to_string(target) + ":" +
          std::to_string(scheme);
@@ -287,8 +289,7 @@ JobRecord read_job(const Stmt& s) {
   job.notify_cmd_gid = static_cast<gid_t>(s.i64(40));
   read_upload_state(s.text(41), job);
   job.owner_umask = static_cast<mode_t>(s.i64(42) & 0777);
-  // 43: custom_headers_sealed, opened by the caller (it needs the key).
-  job.owner_environment = read_environment(s.text(44));
+  // 43: custom_headers_sealed, 44: owner_environment: opened by the caller (needs the key).
   j.client_certificate = read_certificate(s.opt_text(45));
   fill_owner_text(j);
   return job;
@@ -444,13 +445,27 @@ Status Store::seal_plain_headers() {
   return Status();
 }
 
-// The sealed custom headers of a job row (column 43).
-static Status open_sealed_headers(const SecretBox& secrets, const std::string& path,
+// The sealed columns of a job row: custom headers (43) and the owner's environment (44,
+// which may hold a proxy password; plain '{}' in rows migrated from version 4).
+static Status open_sealed_columns(const SecretBox& secrets, const std::string& path,
                                   const Stmt& row, JobRecord& job) {
-  if (row.is_null(43)) return Status();
-  auto headers = secrets.open(row.blob(43), headers_context(job.info.id));
-  if (!headers.ok()) return sql_error(path, "custom headers", headers.status().message().c_str());
-  job.info.custom_headers = std::move(headers).value();
+  if (!row.is_null(43)) {
+    auto headers = secrets.open(row.blob(43), headers_context(job.info.id));
+    if (!headers.ok()) {
+      return sql_error(path, "custom headers", headers.status().message().c_str());
+    }
+    job.info.custom_headers = std::move(headers).value();
+  }
+  if (!row.is_blob(44)) {
+    job.owner_environment = read_environment(row.text(44));
+    return Status();
+  }
+  auto environment = secrets.open(row.blob(44), environment_context(job.info.id));
+  if (!environment.ok()) {
+    return sql_error(path, "owner environment", environment.status().message().c_str());
+  }
+  job.owner_environment = read_environment(*environment);
+  wipe(*environment);
   return Status();
 }
 
@@ -517,7 +532,7 @@ Result<std::vector<JobRecord>> Store::load_jobs() {
   if (!job_query.prepared()) return sql_error(path_, "cannot read jobs", job_query.error());
   while (job_query.step() == SQLITE_ROW) {
     jobs.push_back(read_job(job_query));
-    if (Status s = open_sealed_headers(secrets_, path_, job_query, jobs.back()); !s.ok()) {
+    if (Status s = open_sealed_columns(secrets_, path_, job_query, jobs.back()); !s.ok()) {
       return s;
     }
   }
@@ -608,7 +623,9 @@ Status Store::write_job_row(const JobRecord& job) {
   } else {
     s.bind_null();
   }
-  s.bind(environment_text(job.owner_environment));
+  std::string environment = environment_text(job.owner_environment);
+  s.bind_blob(secrets_.seal(environment, environment_context(j.id)));
+  wipe(environment);
   if (j.client_certificate) {
     s.bind(nlohmann::json(*j.client_certificate).dump());
   } else {

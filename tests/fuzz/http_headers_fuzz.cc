@@ -1,7 +1,8 @@
 // libFuzzer target: everything bitsd parses from an HTTP server's response (each header
 // line of the input is offered as ETag, Last-Modified, Accept-Ranges, Content-Range,
 // Content-Length and Retry-After (delta-seconds or an HTTP-date, parse_retry_after), and
-// split as a BITS upload Ack's header with its HRESULT; the first two bytes are a status
+// split as a BITS upload Ack's header with its HRESULT; the whole input and each
+// WWW-Authenticate value as an authentication challenge; the first two bytes are a status
 // code to classify). Nothing may crash; a parsed number must print back as its digits, a
 // header value must come from its line, a Retry-After stays within its cap.
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "src/daemon/transfer/http_auth.h"
 #include "src/daemon/transfer/http_headers.h"
 #include "src/daemon/transfer/http_status.h"
 #include "src/daemon/transfer/transfer_internal.h"
@@ -71,8 +73,24 @@ void check_retry_after(const std::string& value) {
   }
 }
 
+// WWW-Authenticate / Proxy-Authenticate: only the five BITS schemes can be offered, and a
+// credential is only ever chosen for a scheme that was offered.
+void check_challenge(const std::string& value) {
+  unsigned offered = offered_schemes(value);
+  if ((offered & ~0x3Eu) != 0) __builtin_trap();
+  std::vector<HttpCredential> credentials;
+  for (int scheme = 1; scheme <= 5; ++scheme) {
+    credentials.push_back({openbits::AuthTarget::kServer, static_cast<openbits::AuthScheme>(scheme),
+                           std::string("u"), std::string("p"), ""});
+  }
+  auto choice = choose_credential(offered, credentials, openbits::AuthTarget::kServer);
+  if (choice && (offered & (1u << static_cast<int>(choice->scheme))) == 0) __builtin_trap();
+  if (choice && choice->scheme == openbits::AuthScheme::kPassport) __builtin_trap();
+}
+
 void check_line(const std::string& line, RemoteValidators& seen) {
   check_ack_line(line);
+  if (auto value = header_value(line, "www-authenticate")) check_challenge(*value);
   for (const char* name : {"etag", "last-modified", "accept-ranges", "content-range",
                            "content-length", "retry-after"}) {
     auto value = header_value(line, name);
@@ -110,6 +128,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     start = end + 1;
   }
   check_number(text);
+  check_challenge(text);
   check_retry_after(text.substr(size >= 2 ? 2 : size));
   (void)parse_content_range(text);
   // Identical validators never count as a change.

@@ -1,9 +1,11 @@
-// libFuzzer target: validation of remote names, local names, headers, methods and ranges.
+// libFuzzer target: validation of remote names, local names, headers, methods, ranges and
+// proxy/bypass lists (the first line of the input is the list, the rest the bypass list).
 // Nothing may crash; accepted local names must be absolute and normalised.
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "src/daemon/transfer/proxy_config.h"
 #include "src/daemon/validation.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -28,5 +30,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ranges.push_back(r);
   }
   (void)validate_ranges(ranges, 500);
+  // SetProxySettings lists, checked at transfer time: a list check_proxy_lists accepts
+  // never makes decide_proxy fail, and the proxy chosen is an http(s) URL or direct.
+  std::size_t split = text.find('\n');
+  std::string list = text.substr(0, split);
+  std::string bypass = split == std::string::npos ? std::string() : text.substr(split + 1);
+  ProxyContext context;
+  context.settings = {ProxyUsage::kOverride, list, bypass};
+  bool valid = check_proxy_lists(list, bypass).ok();
+  for (const char* url : {"http://origin.example/f", "https://[::1]:8443/f", "http://intranet/"}) {
+    auto decision = decide_proxy(context, url);
+    bool any_entry = list.find_first_not_of(" ;\t") != std::string::npos;
+    if (valid && any_entry && !decision.ok()) __builtin_trap();
+    if (decision.ok() && !decision->proxy.empty() && decision->proxy.rfind("http://", 0) != 0 &&
+        decision->proxy.rfind("https://", 0) != 0) {
+      __builtin_trap();
+    }
+  }
   return 0;
 }

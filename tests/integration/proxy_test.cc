@@ -266,6 +266,45 @@ TEST_F(ProxyTest, NtlmServerAuthenticationBehindAReverseProxy) {
   EXPECT_EQ(outcome(other), 0x80190191u);
 }
 
+// The resolver runs as the job's owner (nobody for root's jobs), with nothing of bitsd but
+// its standard descriptors: a stand-in that records what it got answers "direct://".
+TEST_F(ProxyTest, TheResolverRunsAsTheOwnerWithNoDescriptorOfBitsd) {
+  std::string record = dir.path() + "/records";
+  fs::create_directories(record);
+  fs::permissions(record, fs::perms::all);
+  std::string stub = dir.path() + "/resolver.py";
+  std::ofstream(stub) << "#!/usr/bin/python3\n"
+                      << "import os, sys\n"
+                      << "fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))\n"
+                      << "with open('" << record << "/' + str(os.getpid()), 'w') as f:\n"
+                      << "    f.write('%d %s' % (os.getuid(), fds))\n"
+                      << "print('direct://')\n";
+  fs::permissions(stub, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  start_bitsd(R"("proxy_resolver": ")" + stub + "\"");
+  EXPECT_EQ(outcome(job_for(origin.url("/data.bin"), ProxyUsage::kAutodetect)), hr::S_OK);
+  std::string nobody = run_as(kNobody, [&] {
+    auto m = Manager::connect(bitsd.socket());
+    auto job = m->create_job("nobody");
+    if (!job->set_proxy_settings(ProxyUsage::kAutodetect, std::nullopt, std::nullopt).ok() ||
+        !job->add_file(origin.url("/data.bin"), out + "/nobody.bin").ok() || !job->resume().ok()) {
+      return std::string("failed");
+    }
+    return to_string(wait_for_state(*job, {JobState::kTransferred, JobState::kError}));
+  });
+  EXPECT_EQ(nobody, "TRANSFERRED");
+  std::vector<std::string> seen;
+  for (const auto& entry : fs::directory_iterator(record)) {
+    std::ifstream in(entry.path());
+    seen.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  ASSERT_EQ(seen.size(), 2u);
+  for (const std::string& s : seen) {
+    // 65534 for both (root's job included); 0-2 and the one listing /proc/self/fd.
+    EXPECT_EQ(s, "65534 [0, 1, 2, 3]");
+  }
+}
+
 // AUTODETECT: bitsd (in a mount namespace whose /etc/hosts names "wpad") runs the resolver
 // as the job owner; libproxy finds http://wpad/wpad.dat, whose PAC sends 127.0.0.1 through
 // squid and everything else direct.

@@ -24,6 +24,10 @@ namespace openbits::daemon {
 namespace {
 
 constexpr std::size_t kMaxStoreFile = 1 << 20;
+constexpr std::size_t kMaxStoreFiles = 256;  // a store is searched this far, no further
+// PKCS#12 files with more MAC iterations than this are skipped: the count is the file's
+// to choose, and each iteration costs bitsd time (common tools write 2,048).
+constexpr long kMaxPkcs12Iterations = 100000;
 
 using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
@@ -74,6 +78,12 @@ Entry parse_pkcs12(const std::string& data) {
   Bio bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())), BIO_free);
   PKCS12* p12 = bio ? d2i_PKCS12_bio(bio.get(), nullptr) : nullptr;
   if (!p12) return entry;
+  const ASN1_INTEGER* iterations = nullptr;
+  PKCS12_get0_mac(nullptr, nullptr, nullptr, &iterations, p12);
+  if (iterations && ASN1_INTEGER_get(iterations) > kMaxPkcs12Iterations) {
+    PKCS12_free(p12);
+    return entry;
+  }
   EVP_PKEY* key = nullptr;
   X509* cert = nullptr;
   if (PKCS12_parse(p12, "", &key, &cert, nullptr) != 1 &&
@@ -111,7 +121,9 @@ std::string one_line_subject(X509* cert) {
 
 bool contains_ignoring_case(const std::string& haystack, const std::string& needle) {
   auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                        [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+                        [](unsigned char a, unsigned char b) {
+                          return std::tolower(a) == std::tolower(b);
+                        });
   return !needle.empty() && it != haystack.end();
 }
 
@@ -159,7 +171,7 @@ std::vector<std::string> list_names(int dir_fd) {
     return names;
   }
   while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+    if (e->d_name[0] != '.' && names.size() < kMaxStoreFiles) names.emplace_back(e->d_name);
   }
   ::closedir(dir);
   std::sort(names.begin(), names.end());

@@ -1,6 +1,8 @@
 // Running bitsd-proxy-resolver as the job owner; see proxy_resolver.h.
 #include "src/daemon/transfer/proxy_resolver.h"
 
+#include "src/daemon/security/child_fds.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,16 +16,22 @@ namespace openbits::daemon {
 namespace {
 
 constexpr std::size_t kMaxAnswer = 64 * 1024;
+constexpr uid_t kNobody = 65534;
 
 // In the child after fork(): only async-signal-safe calls.
 [[noreturn]] void exec_as_owner(const std::string& program, const std::string& url,
                                 const Credentials& owner, int out) {
   int null = ::open("/dev/null", O_RDWR);
   if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(null, 2) < 0) _exit(126);
+  // Nothing of bitsd (RPC sockets above all) reaches a process its user may trace.
+  if (::setsid() < 0 || !close_descriptors_from(3)) _exit(126);
   if (::geteuid() == 0) {
-    if (::syscall(SYS_setgroups, owner.groups.size(), owner.groups.data()) != 0 ||
-        ::setresgid(owner.gid, owner.gid, owner.gid) != 0 ||
-        ::setresuid(owner.uid, owner.uid, owner.uid) != 0) {
+    // Root's own jobs evaluate the network's PAC script as nobody, never as root.
+    uid_t uid = owner.uid == 0 ? kNobody : owner.uid;
+    gid_t gid = owner.uid == 0 ? kNobody : owner.gid;
+    std::size_t groups = owner.uid == 0 ? 0 : owner.groups.size();
+    if (::syscall(SYS_setgroups, groups, owner.groups.data()) != 0 ||
+        ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) {
       _exit(126);
     }
   }
@@ -81,7 +89,7 @@ std::vector<std::string> run_proxy_resolver(const std::string& program, const st
     if (answer.size() > kMaxAnswer) break;
   }
   ::close(pipe_fds[0]);
-  if (!complete) ::kill(pid, SIGKILL);
+  if (!complete) ::kill(-pid, SIGKILL);  // its session: whatever it started too
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

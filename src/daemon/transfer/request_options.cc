@@ -143,7 +143,13 @@ bool apply_client_certificate(Transfer& t) {
 
 void apply_tls(Transfer& t) {
   t.tls.flags = t.request.security_flags;
-  if (t.tls.job.empty()) t.tls.job = to_string(t.request.job_id);
+  if (t.tls.job.empty()) {  // once per transfer
+    t.tls.job = to_string(t.request.job_id);
+    if (t.tls.flags & kSslIgnoreCertCnInvalid) {
+      spdlog::warn("job {}: server certificates' names are not checked (security flags 0x{:x})",
+                   t.tls.job, t.tls.flags);
+    }
+  }
   apply_tls_policy(t.easy, t.tls);
   if (!t.request.tls_ca_file.empty()) {
     curl_easy_setopt(t.easy, CURLOPT_CAINFO, t.request.tls_ca_file.c_str());
@@ -159,6 +165,11 @@ bool apply_request_options(Transfer& t, curl_slist* headers) {
       !apply_proxy_auth(t)) {
     return false;
   }
+  // A connection some servers (and proxies, and CONNECT tunnels) consider authenticated as
+  // this job's user must never carry another job's request: not pooled after this one.
+  bool bound = t.proxy_auth.has_value() ||
+               (t.server_auth && t.server_auth->scheme == AuthScheme::kNegotiate);
+  if (bound) curl_easy_setopt(t.easy, CURLOPT_FORBID_REUSE, 1L);
   if (headers) curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, headers);
   return true;
 }

@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -17,6 +18,9 @@ namespace {
 
 constexpr std::size_t kMaxCrlBytes = 4 << 20;
 constexpr long kCrlTimeoutS = 10;
+constexpr std::size_t kMaxCrlUrls = 2;       // per certificate
+constexpr std::size_t kMaxCachedCrls = 64;   // the soonest to expire goes first
+constexpr auto kFailureMemory = std::chrono::seconds(60);  // a CRL that could not be had
 constexpr std::uint32_t kRelaxing = kSslIgnoreCertCnInvalid | kSslIgnoreCertDateInvalid |
                                     kSslIgnoreUnknownCa | kSslIgnoreCertWrongUsage;
 
@@ -91,7 +95,7 @@ int verify(int preverified, X509_STORE_CTX* store) {
 // --- CRLs ------------------------------------------------------------------------------
 
 struct CachedCrl {
-  X509_CRL* crl = nullptr;
+  X509_CRL* crl = nullptr;  // null: the fetch failed, not tried again before `until`
   std::chrono::system_clock::time_point until;
 };
 
@@ -144,14 +148,24 @@ X509_CRL* crl_for(const std::string& url) {
   auto& cache = crl_cache();
   if (auto it = cache.find(url); it != cache.end()) {
     if (it->second.until > now) {
-      X509_CRL_up_ref(it->second.crl);
+      if (it->second.crl) X509_CRL_up_ref(it->second.crl);
       return it->second.crl;
     }
     X509_CRL_free(it->second.crl);
     cache.erase(it);
   }
+  if (cache.size() >= kMaxCachedCrls) {
+    auto soonest = std::min_element(cache.begin(), cache.end(), [](const auto& a, const auto& b) {
+      return a.second.until < b.second.until;
+    });
+    X509_CRL_free(soonest->second.crl);
+    cache.erase(soonest);
+  }
   X509_CRL* crl = download_crl(url);
-  if (!crl) return nullptr;
+  if (!crl) {
+    cache[url] = {nullptr, now + kFailureMemory};
+    return nullptr;
+  }
   auto until = now + std::chrono::hours(1);
   if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl)) {
     int days = 0;
@@ -180,7 +194,7 @@ std::vector<std::string> crl_urls(X509* cert) {
       const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
       std::string url(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
                       static_cast<std::size_t>(ASN1_STRING_length(uri)));
-      if (url.rfind("http://", 0) == 0) urls.push_back(url);
+      if (url.rfind("http://", 0) == 0 && urls.size() < kMaxCrlUrls) urls.push_back(url);
     }
   }
   sk_DIST_POINT_pop_free(points, DIST_POINT_free);
@@ -190,11 +204,16 @@ std::vector<std::string> crl_urls(X509* cert) {
 // Cached, current CRLs issued by `issuer` (new references): the trust anchor names no
 // distribution point, and OpenSSL's whole-chain check asks for its issuer's CRL too, which
 // is the CRL its children pointed to.
-void push_cached_crls(STACK_OF(X509_CRL) * crls, const X509_NAME* issuer) {
+void push_cached_crls(STACK_OF(X509_CRL) * crls, const X509_NAME* issuer, X509* cert) {
   std::lock_guard lock(crl_mutex);
   auto now = std::chrono::system_clock::now();
+  EVP_PKEY* key = X509_get0_pubkey(cert);
   for (auto& [url, cached] : crl_cache()) {
-    if (cached.until > now && X509_NAME_cmp(X509_CRL_get_issuer(cached.crl), issuer) == 0) {
+    // Only a CRL this (self-signed) certificate signed: another job's bogus CRL with the
+    // same issuer name is never taken.
+    if (cached.crl && cached.until > now &&
+        X509_NAME_cmp(X509_CRL_get_issuer(cached.crl), issuer) == 0 && key &&
+        X509_CRL_verify(cached.crl, key) == 1) {
       X509_CRL_up_ref(cached.crl);
       sk_X509_CRL_push(crls, cached.crl);
     }
@@ -210,7 +229,7 @@ STACK_OF(X509_CRL) * lookup_crls(const X509_STORE_CTX* store, const X509_NAME* i
   for (const std::string& url : urls) {
     if (X509_CRL* crl = crl_for(url)) sk_X509_CRL_push(crls, crl);
   }
-  if (urls.empty() && issuer) push_cached_crls(crls, issuer);
+  if (urls.empty() && issuer) push_cached_crls(crls, issuer, cert);
   return crls;
 }
 

@@ -297,6 +297,9 @@ bool after_get(Transfer& t, CURLM* multi) {
 TransferEngine::TransferEngine(TransferObserver& observer) : observer_(observer) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   multi_ = curl_multi_init();
+  // No HTTP/2 multiplexing between transfers: jobs differ in TLS policy, credentials and
+  // proxy accounts, and a connection in use by one must never carry another's request.
+  curl_multi_setopt(static_cast<CURLM*>(multi_), CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -403,6 +406,10 @@ void TransferEngine::begin(std::uint64_t token, TransferRequest request) {
 }
 
 void TransferEngine::resolve_proxies(const Transfer& t) {
+  if (resolvers_.size() >= kMaxResolvers) {  // started by join_resolvers() when one ends
+    waiting_resolution_.push_back(t.token);
+    return;
+  }
   auto done = std::make_shared<std::atomic<bool>>(false);
   resolvers_.push_back(
       {std::thread([this, done, token = t.token, program = t.request.proxy.resolver,
@@ -435,6 +442,11 @@ void TransferEngine::join_resolvers(bool all) {
     } else {
       ++it;
     }
+  }
+  while (!all && !waiting_resolution_.empty() && resolvers_.size() < kMaxResolvers) {
+    auto it = transfers_.find(waiting_resolution_.front());
+    waiting_resolution_.pop_front();
+    if (it != transfers_.end()) resolve_proxies(*it->second);  // not stopped meanwhile
   }
 }
 

@@ -174,6 +174,7 @@ class TransferEngine {
     std::shared_ptr<std::atomic<bool>> done;
   };
   static constexpr std::chrono::milliseconds kResolverTimeout{15000};
+  static constexpr std::size_t kMaxResolvers = 8;  // helper processes at once
   void run();
   void process_commands();
   void begin(std::uint64_t token, TransferRequest request);
@@ -194,6 +195,7 @@ class TransferEngine {
   std::uint64_t next_token_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Transfer>> transfers_;  // engine thread only
   std::vector<Resolver> resolvers_;                               // engine thread only
+  std::deque<std::uint64_t> waiting_resolution_;                  // tokens over the cap
   std::atomic<bool> quit_resolvers_{false};
   std::thread thread_;
 };
