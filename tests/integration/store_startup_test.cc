@@ -67,8 +67,8 @@ TEST_F(StoreStartupTest, DamageInsideTheDatabaseFailsQuickCheckAndIsRefused) {
   // The header and the schema page stay intact: the file opens as a database, and only
   // PRAGMA quick_check finds that every table and index page is garbage.
   std::string bytes = read_bytes(db);
-  std::size_t page =
-      (static_cast<unsigned char>(bytes[16]) << 8) | static_cast<unsigned char>(bytes[17]);
+  std::size_t page = std::size_t{static_cast<unsigned char>(bytes[16])} << 8 |
+                     std::size_t{static_cast<unsigned char>(bytes[17])};
   ASSERT_GE(bytes.size(), 3 * page);
   for (std::size_t at = page; at < bytes.size(); at += page) bytes.replace(at, 8, 8, '\x7f');
   std::ofstream(db, std::ios::binary | std::ios::trunc) << bytes;
