@@ -272,6 +272,11 @@ std::size_t open_descriptors(pid_t pid) {
 }
 
 TEST_F(HostileInputTest, OutOfDescriptorsTheDaemonWaitsInsteadOfSpinningAndRecovers) {
+#ifdef OPENBITS_SANITIZED
+  // The sanitizers' runtime needs descriptors of its own (a pipe to probe memory before it
+  // reports): out of them, UBSan reports a false "invalid vptr" and stops the daemon.
+  GTEST_SKIP() << "needs a daemon without sanitizers (it runs in the dev build)";
+#endif
   // Leave bitsd ten descriptors, then queue forty connections: accept(2) fails with EMFILE
   // while the rest wait in the listen backlog.
   rlimit limit{};
