@@ -1,6 +1,7 @@
 // Integration-test fixture; see fixture.h.
 #include "tests/integration/fixture.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
@@ -86,17 +87,6 @@ bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds ti
   return ready();
 }
 
-bool port_open(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
-}
-
 void stop_child(pid_t& pid, int signal) {
   if (pid <= 0) return;
   ::kill(pid, signal);
@@ -156,7 +146,7 @@ void Nginx::start(int port) {
   conf << "}\n";
   conf.close();
   pid_ = spawn({"/usr/sbin/nginx", "-c", dir_ + "/nginx.conf", "-p", dir_}, dir_ + "/stderr.log");
-  if (!wait_until([port] { return port_open(port); }, std::chrono::seconds(10))) {
+  if (!wait_until([port] { return accepts_connections(port); }, std::chrono::seconds(10))) {
     throw std::runtime_error("nginx did not start: " + read_all(dir_ + "/error.log"));
   }
 }
@@ -353,6 +343,17 @@ class Watchdog {
 }
 
 }  // namespace
+
+bool accepts_connections(int port, const char* ip) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  bool ok = ::inet_pton(AF_INET, ip, &addr.sin_addr) == 1 &&
+            ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
 
 CommandResult run_command(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                           std::optional<uid_t> uid,

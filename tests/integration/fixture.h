@@ -89,6 +89,9 @@ bool eventually(const std::function<bool()>& ready);
 JobState wait_for_state(const Job& job, const std::set<JobState>& states,
                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// Whether something accepts TCP connections on ip:port (loopback by default).
+bool accepts_connections(int port, const char* ip = "127.0.0.1");
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;

@@ -3,11 +3,7 @@
 // CONNECT, a malformed list at transfer time, proxy authentication (Basic, Digest, NTLM)
 // and NTLM server authentication behind squid as a reverse proxy, and AUTODETECT through
 // WPAD and a PAC script (bitsd-proxy-resolver, run as the job owner).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -33,7 +29,7 @@ class WpadServer {
   WpadServer(const std::string& dir, const std::string& log) {
     pid_ = spawn_process(
         {"python3", "-m", "http.server", "80", "--bind", "127.0.0.2", "--directory", dir}, log);
-    for (int i = 0; i < 500 && !listening(); ++i) {
+    for (int i = 0; i < 500 && !accepts_connections(80, "127.0.0.2"); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
@@ -42,16 +38,6 @@ class WpadServer {
   WpadServer& operator=(const WpadServer&) = delete;
 
  private:
-  static bool listening() {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(80);
-    ::inet_pton(AF_INET, "127.0.0.2", &address.sin_addr);
-    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    ::close(fd);
-    return ok;
-  }
   pid_t pid_ = -1;
 };
 

@@ -18,17 +18,6 @@
 namespace openbits::itest {
 namespace {
 
-bool accepts(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -66,7 +55,7 @@ std::string run_or_throw(const std::vector<std::string>& argv) {
 void wait_until_listening(pid_t pid, int port, const std::string& what, const std::string& log) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (accepts(port)) return;
+    if (accepts_connections(port)) return;
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
       throw std::runtime_error(what + " exited at start: " + load_text(log));
