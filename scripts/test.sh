@@ -9,7 +9,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+stages=()
+stage_start=$SECONDS
+# end_stage NAME: records how long the stage that just ended took.
+end_stage() {
+  stages+=("$(printf '%-22s %5d s' "$1" $((SECONDS - stage_start)))")
+  stage_start=$SECONDS
+}
+
 scripts/install-deps.sh
+end_stage "install-deps"
 
 summary=()
 # run_ctest LABEL BUILD_DIR [ctest args...]: runs ctest, keeps its summary line.
@@ -29,18 +38,27 @@ run_ctest() {
 echo "== dev build"
 cmake --preset dev
 cmake --build --preset dev
+end_stage "dev build"
 echo "== dev tests"
 run_ctest dev build
+end_stage "dev tests"
 
 echo "== asan-ubsan build"
 cmake --preset asan-ubsan
 cmake --build --preset asan-ubsan
+end_stage "asan-ubsan build"
 echo "== asan-ubsan tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest asan-ubsan build-asan
+end_stage "asan-ubsan tests"
 
 echo "== fuzz smoke (libFuzzer, bounded)"
 scripts/fuzz-smoke.sh 20
+end_stage "fuzz smoke"
+
+echo "== time per stage"
+printf '%s\n' "${stages[@]}" "$(printf '%-22s %5d s' total "$SECONDS")"
+if command -v ccache >/dev/null; then ccache --show-stats 2>/dev/null | grep -E '^ *Hits' | head -1 || true; fi
 
 echo "== summary"
 printf '%s\n' "${summary[@]}" "fuzz smoke: no findings"
