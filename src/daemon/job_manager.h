@@ -130,6 +130,9 @@ class JobManager final : public TransferObserver {
   Result<JobRecord*> find(const Caller& caller, const Guid& id, Access access);
   JobInfo snapshot(const JobRecord& job) const;
   Status persist(JobRecord& job);
+  // Only the job row, for changes that touch no file (every file change was persisted
+  // when it was made, so the stored file rows are current).
+  Status persist_job_row(JobRecord& job);
   Status persist_progress(const JobRecord& job, std::uint32_t file_index);  // logs failures
   // The job changed: new modification time, event to listeners.
   void touch(JobRecord& job);
