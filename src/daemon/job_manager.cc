@@ -322,6 +322,18 @@ Result<ErrorInfo> JobManager::get_error(const Caller& caller, const Guid& id) {
   return *info.error;
 }
 
+Status JobManager::check_range_total(const Caller& caller, const JobRecord& job,
+                                     const std::vector<FileSpec>& files) const {
+  if (caller.admin) return Status();
+  std::size_t total = 0;
+  for (const FileRecord& existing : job.files) total += existing.info.ranges.size();
+  for (const FileSpec& spec : files) total += spec.ranges.size();
+  if (total <= config_.max_ranges_per_job) return Status();
+  return Status(hr::BG_E_TOO_MANY_RANGES_IN_FILE,
+                "the job would have " + std::to_string(total) + " byte ranges; at most " +
+                    std::to_string(config_.max_ranges_per_job) + " (max_ranges_per_job)");
+}
+
 Status JobManager::validate_new_files(const Caller& caller, const JobRecord& job,
                                       const std::vector<FileSpec>& files) const {
   if (files.empty()) return Status(hr::E_INVALIDARG, "no files were given");
@@ -331,6 +343,7 @@ Status JobManager::validate_new_files(const Caller& caller, const JobRecord& job
   if (!caller.admin && job.files.size() + files.size() > config_.max_files_per_job) {
     return Status(hr::BG_E_TOO_MANY_FILES_IN_JOB);
   }
+  if (Status s = check_range_total(caller, job, files); !s.ok()) return s;
   std::set<std::string> locals;
   for (const FileRecord& existing : job.files) locals.insert(existing.info.local_name);
   Credentials owner = credentials_for(job.info.owner_uid, job.owner_gid);

@@ -145,6 +145,9 @@ class JobManager final : public TransferObserver {
             std::uint32_t file_index = 0);
   Status validate_new_files(const Caller& caller, const JobRecord& job,
                             const std::vector<FileSpec>& files) const;
+  // max_ranges_per_job over the job's files and the new ones (admins exempt).
+  Status check_range_total(const Caller& caller, const JobRecord& job,
+                           const std::vector<FileSpec>& files) const;
   Status apply_property(JobRecord& job, const std::string& name, const nlohmann::json& value);
   // Forgets the job's credentials, custom headers and client certificate (Cancel, Complete,
   // TakeOwnership): passwords are overwritten in memory and the store's rows deleted.

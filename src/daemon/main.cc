@@ -189,6 +189,8 @@ int run(const Options& options) {
   server_options.admin_gid = config.admin_gid;
   server_options.max_connections_per_uid = config.max_connections_per_uid;
   server_options.max_connections = config.max_connections;
+  server_options.max_reply_bytes_per_connection = config.max_reply_bytes_per_connection;
+  server_options.max_reply_bytes_per_uid = config.max_reply_bytes_per_uid;
   raise_descriptor_limit(config.max_connections);
   if (options.user) {
     server_options.only_uid = getuid();
