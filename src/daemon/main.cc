@@ -221,7 +221,16 @@ int run(const Options& options) {
   });
   spdlog::info("bitsd ready: socket {}, state {}", options.socket, options.state_dir);
   sd_notify(0, "READY=1");
-  io.run();
+  // The last line of defence: an exception escaping a handler (std::bad_alloc while an
+  // event is sent, say) is logged and the loop goes on instead of ending bitsd.
+  for (;;) {
+    try {
+      io.run();
+      break;
+    } catch (const std::exception& e) {
+      spdlog::error("event loop: {}; continuing", e.what());
+    }
+  }
   jobs.set_backend(nullptr);
   jobs.set_listener(nullptr);
   jobs.stop_all();
