@@ -40,11 +40,14 @@ bool read_uids(const nlohmann::json& value, std::vector<uid_t>& uids) {
   return true;
 }
 
-// The connection and string-length limits: true if `key` is one of them (then set).
+// The connection, reply, range and string-length limits: true if `key` is one of them (then set).
 bool read_limit(const std::string& key, const nlohmann::json& value, Config& config) {
   static const std::pair<const char*, std::uint32_t Config::*> kLimits[] = {
       {"max_connections_per_uid", &Config::max_connections_per_uid},
       {"max_connections", &Config::max_connections},
+      {"max_reply_bytes_per_connection", &Config::max_reply_bytes_per_connection},
+      {"max_reply_bytes_per_uid", &Config::max_reply_bytes_per_uid},
+      {"max_ranges_per_job", &Config::max_ranges_per_job},
       {"max_display_name", &Config::max_display_name},
       {"max_description", &Config::max_description},
       {"max_remote_name", &Config::max_remote_name},

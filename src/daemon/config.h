@@ -21,6 +21,9 @@ struct Config {
   std::uint32_t max_jobs_per_machine = 300;
   std::uint32_t max_files_per_job = 200;
   std::uint32_t max_ranges_per_file = 500;
+  // All byte ranges of one job (BITS has no such limit; 20 files of 500 ranges): keeps a
+  // job.get reply near 1 MB at the other limits. BG_E_TOO_MANY_RANGES_IN_FILE, admins exempt.
+  std::uint32_t max_ranges_per_job = 10'000;
   std::int64_t job_inactivity_timeout_s = 90LL * 24 * 3600;
   std::int64_t time_slice_ms = 2 * 60 * 1000;            // background round robin
   std::uint32_t max_background_jobs = 1;                 // BITS runs one background job at a time
@@ -43,6 +46,10 @@ struct Config {
   // total). Each takes a descriptor: keep max_connections well under LimitNOFILE.
   std::uint32_t max_connections_per_uid = 128;
   std::uint32_t max_connections = 1024;
+  // Replies and events waiting to be written (rpc_server.h): over either budget a
+  // connection is neither read nor served until its peer reads.
+  std::uint32_t max_reply_bytes_per_connection = 4u << 20;
+  std::uint32_t max_reply_bytes_per_uid = 16u << 20;
   // Length limits on what callers send (bits-spec §3.1). Display name and description
   // count characters (UTF-8 code points), the rest bytes; for everyone, admins included.
   std::uint32_t max_display_name = kMaxDisplayName;            // BG_E_STRING_TOO_LONG

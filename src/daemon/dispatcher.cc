@@ -1,6 +1,8 @@
 // JSON-RPC method table of bitsd; see dispatcher.h and docs/rpc-spec.md.
 #include "src/daemon/dispatcher.h"
 
+#include <new>
+
 #include "openbits/names.h"
 #include "src/protocol/codec.h"
 #include "src/protocol/rpc.h"
@@ -24,6 +26,16 @@ Result<json> from_status(const Status& status) {
   if (!status.ok()) return status;
   return status_result(status);
 }
+
+// E_OUTOFMEMORY for a request that could not be allocated (a small reply, which the
+// memory freed by the failed attempt leaves room for).
+json out_of_memory(const json& id) {
+  return error_response(id, rpc::error_code_for(hr::E_OUTOFMEMORY),
+                        describe_hresult(hr::E_OUTOFMEMORY), hr::E_OUTOFMEMORY);
+}
+
+// An id a response may echo (an integer or a string), else null.
+json valid_id(const json& id) { return id.is_number_integer() || id.is_string() ? id : json(); }
 
 Guid job_id(const json& params) { return params.at("job_id").get<Guid>(); }
 
@@ -209,18 +221,24 @@ void Dispatcher::add_methods() {
 }
 
 std::optional<std::string> Dispatcher::handle_line(const Caller& caller, const std::string& line) {
-  if (nested_too_deep(line)) {
-    return error_response(nullptr, rpc::kInvalidRequest, "nested too deeply", hr::E_INVALIDARG)
-        .dump();
+  json id;  // the request's, once known
+  try {
+    if (nested_too_deep(line)) {
+      return error_response(nullptr, rpc::kInvalidRequest, "nested too deeply", hr::E_INVALIDARG)
+          .dump();
+    }
+    json request = json::parse(line, nullptr, false);
+    if (request.is_discarded()) {
+      return error_response(nullptr, rpc::kParseError, "parse error: not JSON", hr::E_INVALIDARG)
+          .dump();
+    }
+    if (request.is_object() && request.contains("id")) id = valid_id(request["id"]);
+    auto response = handle(caller, request);
+    if (!response) return std::nullopt;
+    return response->dump(-1, ' ', false, json::error_handler_t::replace);
+  } catch (const std::bad_alloc&) {  // parsing or printing: this request fails, not bitsd
+    return out_of_memory(id).dump();
   }
-  json request = json::parse(line, nullptr, false);
-  if (request.is_discarded()) {
-    return error_response(nullptr, rpc::kParseError, "parse error: not JSON", hr::E_INVALIDARG)
-        .dump();
-  }
-  auto response = handle(caller, request);
-  if (!response) return std::nullopt;
-  return response->dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::optional<json> Dispatcher::handle(const Caller& caller, const json& request) {
@@ -251,6 +269,9 @@ std::optional<json> Dispatcher::handle(const Caller& caller, const json& request
     if (notification) return std::nullopt;
     return error_response(id, rpc::kInvalidParams, std::string("invalid params: ") + e.what(),
                           hr::E_INVALIDARG);
+  } catch (const std::bad_alloc&) {
+    if (notification) return std::nullopt;
+    return out_of_memory(id);
   } catch (const std::exception& e) {  // no request may take the daemon down
     if (notification) return std::nullopt;
     return error_response(id, rpc::kInternalError, std::string("internal error: ") + e.what(),

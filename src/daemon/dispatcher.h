@@ -25,7 +25,9 @@ class Dispatcher {
   void set_notifier(Notifier* notifier) { notifier_ = notifier; }
 
   // Handles one request line. Returns the response line, or nullopt for a notification
-  // (a request without "id"). Never throws.
+  // (a request without "id"). Never throws: a request that cannot be allocated (parsing
+  // it, running it or printing its answer) is answered E_OUTOFMEMORY, any other exception
+  // from a method -32603 E_UNEXPECTED.
   std::optional<std::string> handle_line(const Caller& caller, const std::string& line);
   // Same, for an already parsed message.
   std::optional<nlohmann::json> handle(const Caller& caller, const nlohmann::json& request);

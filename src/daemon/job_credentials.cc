@@ -198,7 +198,7 @@ Status JobManager::remove_client_certificate(const Caller& caller, const Guid& i
 Status JobManager::changed_secrets(JobRecord& job) {
   bool restarted = restart_transfer(job);  // the running file used the old ones
   mark_active(job);
-  Status s = persist(job);
+  Status s = persist_job_row(job);
   if (restarted) schedule();
   return s;
 }

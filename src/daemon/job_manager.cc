@@ -202,6 +202,13 @@ Status JobManager::persist(JobRecord& job) {
   return s;
 }
 
+Status JobManager::persist_job_row(JobRecord& job) {
+  if (job.is_final()) return persist(job);
+  Status s = store_.save_job_row(job);
+  if (!s.ok()) spdlog::error("cannot persist job {}: {}", to_string(job.info.id), s.message());
+  return s;
+}
+
 Status JobManager::persist_progress(const JobRecord& job, std::uint32_t file_index) {
   Status s = store_.save_progress(job, file_index);
   if (!s.ok()) {
@@ -315,6 +322,18 @@ Result<ErrorInfo> JobManager::get_error(const Caller& caller, const Guid& id) {
   return *info.error;
 }
 
+Status JobManager::check_range_total(const Caller& caller, const JobRecord& job,
+                                     const std::vector<FileSpec>& files) const {
+  if (caller.admin) return Status();
+  std::size_t total = 0;
+  for (const FileRecord& existing : job.files) total += existing.info.ranges.size();
+  for (const FileSpec& spec : files) total += spec.ranges.size();
+  if (total <= config_.max_ranges_per_job) return Status();
+  return Status(hr::BG_E_TOO_MANY_RANGES_IN_FILE,
+                "the job would have " + std::to_string(total) + " byte ranges; at most " +
+                    std::to_string(config_.max_ranges_per_job) + " (max_ranges_per_job)");
+}
+
 Status JobManager::validate_new_files(const Caller& caller, const JobRecord& job,
                                       const std::vector<FileSpec>& files) const {
   if (files.empty()) return Status(hr::E_INVALIDARG, "no files were given");
@@ -324,6 +343,7 @@ Status JobManager::validate_new_files(const Caller& caller, const JobRecord& job
   if (!caller.admin && job.files.size() + files.size() > config_.max_files_per_job) {
     return Status(hr::BG_E_TOO_MANY_FILES_IN_JOB);
   }
+  if (Status s = check_range_total(caller, job, files); !s.ok()) return s;
   std::set<std::string> locals;
   for (const FileRecord& existing : job.files) locals.insert(existing.info.local_name);
   Credentials owner = credentials_for(job.info.owner_uid, job.owner_gid);
@@ -389,8 +409,9 @@ Status JobManager::resume(const Caller& caller, const Guid& id) {
   if (job.files.empty()) return Status(hr::BG_E_EMPTY);
   job.ever_resumed = true;
   job.download_time_ms = 0;  // Resume resets the MaxDownloadTime clock
-  if (job.info.http_method != "GET" &&
-      (job.info.state == JobState::kError || job.info.state == JobState::kTransientError)) {
+  bool files_reset = job.info.http_method != "GET" && (job.info.state == JobState::kError ||
+                                                       job.info.state == JobState::kTransientError);
+  if (files_reset) {
     for (FileRecord& file : job.files) {  // a custom verb restarts from byte 0
       if (!file.transferred) file.info.progress.bytes_transferred = 0;
     }
@@ -410,7 +431,7 @@ Status JobManager::resume(const Caller& caller, const Guid& id) {
       break;  // already queued or running
   }
   mark_active(job);
-  Status s = persist(job);
+  Status s = files_reset ? persist(job) : persist_job_row(job);
   if (s.ok()) {
     spdlog::info("job {} resumed by uid {} ({})", to_string(id), caller.uid,
                  to_string(job.info.state));
@@ -429,7 +450,7 @@ Status JobManager::suspend(const Caller& caller, const Guid& id) {
   set_state(job, JobState::kSuspended);
   mark_active(job);
   spdlog::info("job {} suspended by uid {}", to_string(id), caller.uid);
-  Status s = persist(job);
+  Status s = persist_job_row(job);
   schedule();
   return s;
 }
@@ -509,7 +530,7 @@ Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
   job.info.notify_cmd_program.reset();
   job.info.notify_cmd_parameters.reset();
   mark_active(job);
-  Status s = persist(job);
+  Status s = persist_job_row(job);
   if (running) schedule();
   return s;
 }

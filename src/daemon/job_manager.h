@@ -130,6 +130,9 @@ class JobManager final : public TransferObserver {
   Result<JobRecord*> find(const Caller& caller, const Guid& id, Access access);
   JobInfo snapshot(const JobRecord& job) const;
   Status persist(JobRecord& job);
+  // Only the job row, for changes that touch no file (every file change was persisted
+  // when it was made, so the stored file rows are current).
+  Status persist_job_row(JobRecord& job);
   Status persist_progress(const JobRecord& job, std::uint32_t file_index);  // logs failures
   // The job changed: new modification time, event to listeners.
   void touch(JobRecord& job);
@@ -142,6 +145,9 @@ class JobManager final : public TransferObserver {
             std::uint32_t file_index = 0);
   Status validate_new_files(const Caller& caller, const JobRecord& job,
                             const std::vector<FileSpec>& files) const;
+  // max_ranges_per_job over the job's files and the new ones (admins exempt).
+  Status check_range_total(const Caller& caller, const JobRecord& job,
+                           const std::vector<FileSpec>& files) const;
   Status apply_property(JobRecord& job, const std::string& name, const nlohmann::json& value);
   // Forgets the job's credentials, custom headers and client certificate (Cancel, Complete,
   // TakeOwnership): passwords are overwritten in memory and the store's rows deleted.

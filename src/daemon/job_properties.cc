@@ -172,7 +172,7 @@ Status JobManager::set_property(const Caller& caller, const Guid& id, const std:
   bool restarted = (name == "security_flags" || name == "custom_headers" || name == "proxy") &&
                    restart_transfer(job);
   mark_active(job);
-  Status s = persist(job);
+  Status s = persist_job_row(job);  // no property lives in a file row
   if (name == "priority" || restarted) schedule();
   return s;
 }

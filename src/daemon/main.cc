@@ -189,6 +189,8 @@ int run(const Options& options) {
   server_options.admin_gid = config.admin_gid;
   server_options.max_connections_per_uid = config.max_connections_per_uid;
   server_options.max_connections = config.max_connections;
+  server_options.max_reply_bytes_per_connection = config.max_reply_bytes_per_connection;
+  server_options.max_reply_bytes_per_uid = config.max_reply_bytes_per_uid;
   raise_descriptor_limit(config.max_connections);
   if (options.user) {
     server_options.only_uid = getuid();
@@ -219,7 +221,16 @@ int run(const Options& options) {
   });
   spdlog::info("bitsd ready: socket {}, state {}", options.socket, options.state_dir);
   sd_notify(0, "READY=1");
-  io.run();
+  // The last line of defence: an exception escaping a handler (std::bad_alloc while an
+  // event is sent, say) is logged and the loop goes on instead of ending bitsd.
+  for (;;) {
+    try {
+      io.run();
+      break;
+    } catch (const std::exception& e) {
+      spdlog::error("event loop: {}; continuing", e.what());
+    }
+  }
   jobs.set_backend(nullptr);
   jobs.set_listener(nullptr);
   jobs.stop_all();

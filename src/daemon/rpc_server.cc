@@ -1,13 +1,17 @@
 // Unix-socket JSON-RPC server; see rpc_server.h.
 #include "src/daemon/rpc_server.h"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <deque>
+#include <set>
 
+#include "src/daemon/fair_queue.h"
 #include "src/protocol/rpc.h"
 
 namespace openbits::daemon {
@@ -15,22 +19,69 @@ namespace openbits::daemon {
 namespace asio = boost::asio;
 using Socket = asio::local::stream_protocol::socket;
 
+namespace {
+
 // Replies (and events) waiting to be written before the session stops reading requests.
 constexpr std::size_t kMaxQueuedReplies = 16;
 
+// True once the peer closed its end entirely (not just its writing half): its unread
+// requests need no answer. Unix sockets report POLLHUP only then.
+bool peer_closed(int fd) {
+  pollfd p{fd, 0, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+}  // namespace
+
+// Shared by the server and its sessions: connection counts, queued reply bytes per uid,
+// and the turns of connections with a request waiting (FairQueue), served one per
+// posted handler so that reads, writes and timers run between two requests.
+struct RpcServer::Hub : std::enable_shared_from_this<Hub> {
+  Hub(asio::any_io_executor ex, Dispatcher& d, const Options& o)
+      : executor(std::move(ex)),
+        dispatcher(d),
+        connection_budget(o.max_reply_bytes_per_connection),
+        uid_budget(o.max_reply_bytes_per_uid) {}
+
+  void queue_turn(const std::shared_ptr<Session>& session);
+  void stall(const std::shared_ptr<Session>& session);  // over a budget: wait for a write
+  void wake(uid_t uid);                                 // a write of `uid` completed
+  void forget(uid_t uid, std::uint64_t connection);
+  void post_serve();
+  void serve_next();
+  void clear() {
+    turns = FairQueue();
+    waiting.clear();
+    stalled.clear();
+  }
+
+  asio::any_io_executor executor;
+  Dispatcher& dispatcher;
+  std::size_t connection_budget;
+  std::size_t uid_budget;
+  std::map<uid_t, std::size_t> per_uid;  // connections
+  std::size_t total = 0;
+  std::map<uid_t, std::size_t> queued_bytes;  // replies and events not yet written
+  FairQueue turns;
+  // Sessions waiting for a turn or for a budget (no read or write of theirs is pending,
+  // so this keeps them alive), and per uid those over a budget.
+  std::map<std::uint64_t, std::shared_ptr<Session>> waiting;
+  std::map<uid_t, std::set<std::uint64_t>> stalled;
+  bool serve_posted = false;
+};
+
 class RpcServer::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Dispatcher& dispatcher, std::shared_ptr<Counts> counts, Socket socket, Caller caller,
-          const Options& options)
-      : dispatcher_(dispatcher),
-        counts_(std::move(counts)),
+  Session(std::shared_ptr<Hub> hub, Socket socket, Caller caller, const Options& options)
+      : hub_(std::move(hub)),
         socket_(std::move(socket)),
         caller_(caller),
         buffer_(rpc::kMaxMessageBytes + 1),
         on_close_(options.on_close) {}
   ~Session() {
-    --counts_->per_uid[caller_.uid];
-    --counts_->total;
+    --hub_->per_uid[caller_.uid];
+    --hub_->total;
+    hub_->queued_bytes[caller_.uid] -= queued_bytes_;
     if (on_close_) on_close_(caller_.connection);
   }
 
@@ -39,46 +90,100 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
       std::weak_ptr<Session> weak = shared_from_this();
       options.on_open(caller_.connection, [weak](const std::string& line) {
         auto self = weak.lock();
-        if (!self || self->closing_ || self->closed_) return false;
-        self->queue_write(line);
-        return true;
+        return self && self->push_event(line);
       });
     }
     read();
   }
 
+  uid_t uid() const { return caller_.uid; }
+  std::uint64_t id() const { return caller_.connection; }
+
+  bool within_budget() const {
+    return outbox_.size() <= kMaxQueuedReplies && queued_bytes_ < hub_->connection_budget &&
+           hub_->queued_bytes[caller_.uid] < hub_->uid_budget;
+  }
+
+  // Its turn (FairQueue): answers one request, unless the peer has gone.
+  void take_turn() {
+    if (gone_ || closing_) return;
+    if (peer_closed(socket_.native_handle())) {
+      fail();
+      return;
+    }
+    try {
+      std::string line = next_request();
+      if (!line.empty()) {
+        if (auto response = hub_->dispatcher.handle_line(caller_, line)) {
+          queue_write(std::move(*response) + "\n");
+        }
+      }
+    } catch (const std::exception& e) {  // not even an error reply could be made
+      spdlog::error("uid {}: connection closed, its request failed: {}", caller_.uid, e.what());
+      fail();
+      return;
+    }
+    next();
+  }
+
+  // What to do now: wait for the peer to read (over a budget), take a turn for the next
+  // buffered request, or read more.
+  void next() {
+    if (gone_ || closing_) return;
+    if (!within_budget()) {
+      hub_->stall(shared_from_this());
+    } else if (has_request()) {
+      hub_->queue_turn(shared_from_this());
+    } else if (!eof_) {
+      read();
+    }
+  }
+
  private:
   void read() {
     asio::async_read_until(socket_, buffer_, '\n',
-                           [self = shared_from_this()](boost::system::error_code ec,
-                                                       std::size_t n) { self->on_read(ec, n); });
+                           [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                             self->on_read(ec);
+                           });
   }
 
-  void on_read(boost::system::error_code ec, std::size_t length) {
+  void on_read(boost::system::error_code ec) {
     if (ec == asio::error::not_found) {
       send_error_and_close("message too large");
-      return;
+    } else if (ec) {  // the peer closed (or shut down its writing half) or failed
+      eof_ = true;
+      if (ec != asio::error::eof || peer_closed(socket_.native_handle())) fail();
+    } else {
+      next();
     }
-    if (ec) {  // peer closed or failed; the session ends
-      closed_ = true;
-      return;
+  }
+
+  bool has_request() const {
+    auto data = buffer_.data();
+    return std::memchr(data.data(), '\n', data.size()) != nullptr;
+  }
+
+  // The first buffered line, without its '\n'.
+  std::string next_request() {
+    auto data = buffer_.data();
+    const char* begin = static_cast<const char*>(data.data());
+    const char* end = static_cast<const char*>(std::memchr(begin, '\n', data.size()));
+    std::string line(begin, end);
+    buffer_.consume(line.size() + 1);
+    return line;
+  }
+
+  bool push_event(const std::string& line) {
+    if (gone_ || closing_ || eof_) return false;
+    if (queued_bytes_ > 2 * hub_->connection_budget ||
+        hub_->queued_bytes[caller_.uid] > 2 * hub_->uid_budget) {
+      spdlog::warn("uid {}: closing a connection that does not read its events ({} bytes queued)",
+                   caller_.uid, queued_bytes_);
+      fail();
+      return false;
     }
-    std::string line(asio::buffers_begin(buffer_.data()),
-                     asio::buffers_begin(buffer_.data()) + static_cast<std::ptrdiff_t>(length));
-    buffer_.consume(length);
-    line.pop_back();  // '\n'
-    if (!line.empty()) {
-      if (auto response = dispatcher_.handle_line(caller_, line)) {
-        queue_write(std::move(*response) + "\n");
-      }
-    }
-    // A peer that sends requests but never reads the replies stops being read (its kernel
-    // buffer fills and its writes block) instead of growing the daemon's memory.
-    if (outbox_.size() > kMaxQueuedReplies) {
-      reading_paused_ = true;
-      return;
-    }
-    read();
+    queue_write(line);
+    return true;
   }
 
   void send_error_and_close(const char* why) {
@@ -90,6 +195,8 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
   }
 
   void queue_write(std::string message) {
+    queued_bytes_ += message.size();
+    hub_->queued_bytes[caller_.uid] += message.size();
     outbox_.push_back(std::move(message));
     if (outbox_.size() == 1) write_next();
   }
@@ -97,37 +204,118 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
   void write_next() {
     asio::async_write(socket_, asio::buffer(outbox_.front()),
                       [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                        self->outbox_.pop_front();
-                        if (ec) return;
-                        if (self->reading_paused_ && self->outbox_.size() <= kMaxQueuedReplies) {
-                          self->reading_paused_ = false;
-                          self->read();
-                        }
-                        if (!self->outbox_.empty()) {
-                          self->write_next();
-                        } else if (self->closing_) {
-                          boost::system::error_code ignored;
-                          self->socket_.shutdown(Socket::shutdown_both, ignored);
-                        }
+                        self->on_written(ec);
                       });
   }
 
-  Dispatcher& dispatcher_;
-  std::shared_ptr<Counts> counts_;
+  void on_written(boost::system::error_code ec) {
+    release(outbox_.front().size());
+    outbox_.pop_front();
+    if (ec || gone_) {
+      fail();
+      return;
+    }
+    hub_->wake(caller_.uid);  // this connection, or another of its uid's, may go on
+    if (!outbox_.empty()) {
+      write_next();
+    } else if (closing_) {
+      boost::system::error_code ignored;
+      socket_.shutdown(Socket::shutdown_both, ignored);
+    }
+  }
+
+  void release(std::size_t bytes) {
+    queued_bytes_ -= bytes;
+    hub_->queued_bytes[caller_.uid] -= bytes;
+  }
+
+  // The peer is gone (or must go): nothing more is read, served or written. A write in
+  // flight owns the front of the outbox; its handler (operation_aborted) frees it.
+  void fail() {
+    auto keep = shared_from_this();
+    gone_ = true;
+    buffer_.consume(buffer_.size());
+    hub_->forget(caller_.uid, caller_.connection);
+    while (outbox_.size() > 1) {
+      release(outbox_.back().size());
+      outbox_.pop_back();
+    }
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+  std::shared_ptr<Hub> hub_;
   Socket socket_;
   Caller caller_;
   asio::streambuf buffer_;
   std::deque<std::string> outbox_;
-  bool closing_ = false;
-  bool closed_ = false;
+  std::size_t queued_bytes_ = 0;  // bytes in outbox_
+  bool closing_ = false;          // an error was queued; shut down once it is written
+  bool eof_ = false;              // nothing more to read (events are refused)
+  bool gone_ = false;             // closed: nothing more to do
   std::function<void(std::uint64_t)> on_close_;
-  bool reading_paused_ = false;
 };
 
-RpcServer::RpcServer(asio::io_context& io, Dispatcher& dispatcher, Options options)
-    : dispatcher_(dispatcher), options_(std::move(options)), acceptor_(io), accept_retry_(io) {}
+void RpcServer::Hub::queue_turn(const std::shared_ptr<Session>& session) {
+  turns.push(session->uid(), session->id());
+  waiting[session->id()] = session;
+  post_serve();
+}
 
-RpcServer::~RpcServer() { close(); }
+void RpcServer::Hub::stall(const std::shared_ptr<Session>& session) {
+  stalled[session->uid()].insert(session->id());
+  waiting[session->id()] = session;
+}
+
+void RpcServer::Hub::wake(uid_t uid) {
+  auto found = stalled.find(uid);
+  if (found == stalled.end()) return;
+  std::set<std::uint64_t> ids = found->second;
+  for (std::uint64_t id : ids) {
+    auto it = waiting.find(id);
+    if (it == waiting.end() || !it->second->within_budget()) continue;
+    std::shared_ptr<Session> session = it->second;
+    waiting.erase(it);
+    stalled[uid].erase(id);
+    session->next();
+  }
+}
+
+void RpcServer::Hub::forget(uid_t uid, std::uint64_t connection) {
+  turns.remove(connection);
+  waiting.erase(connection);
+  if (auto found = stalled.find(uid); found != stalled.end()) found->second.erase(connection);
+}
+
+void RpcServer::Hub::post_serve() {
+  if (serve_posted) return;
+  serve_posted = true;
+  asio::post(executor, [self = shared_from_this()] { self->serve_next(); });
+}
+
+void RpcServer::Hub::serve_next() {
+  serve_posted = false;
+  if (auto id = turns.pop()) {
+    auto it = waiting.find(*id);
+    if (it != waiting.end()) {
+      std::shared_ptr<Session> session = it->second;
+      waiting.erase(it);
+      session->take_turn();
+    }
+  }
+  if (!turns.empty()) post_serve();
+}
+
+RpcServer::RpcServer(asio::io_context& io, Dispatcher& dispatcher, Options options)
+    : options_(std::move(options)),
+      acceptor_(io),
+      accept_retry_(io),
+      hub_(std::make_shared<Hub>(io.get_executor(), dispatcher, options_)) {}
+
+RpcServer::~RpcServer() {
+  close();
+  hub_->clear();  // sessions waiting for a turn hold the hub: break the cycle
+}
 
 Status RpcServer::listen() {
   ::unlink(options_.socket_path.c_str());
@@ -182,8 +370,8 @@ void RpcServer::retry_accept_later(const boost::system::error_code& ec) {
 
 const char* RpcServer::refusal(uid_t uid) {
   if (options_.only_uid && uid != *options_.only_uid) return "not this instance's user";
-  if (counts_->per_uid[uid] >= options_.max_connections_per_uid) return "per-uid cap reached";
-  if (uid != 0 && counts_->total >= options_.max_connections) return "total cap reached";
+  if (hub_->per_uid[uid] >= options_.max_connections_per_uid) return "per-uid cap reached";
+  if (uid != 0 && hub_->total >= options_.max_connections) return "total cap reached";
   return nullptr;
 }
 
@@ -198,16 +386,15 @@ void RpcServer::admit(Socket socket) {
       spdlog::warn("refusing a connection from uid {} ({}; {} refused so far)", peer->uid, why, n);
     }
   } else {
-    ++counts_->per_uid[peer->uid];
-    ++counts_->total;
+    ++hub_->per_uid[peer->uid];
+    ++hub_->total;
     Caller caller = identify_caller(*peer, options_.admin_gid);
     if (!caller.process_known) {
       spdlog::debug("uid {} pid {}: its process could not be read; treated as LOW integrity",
                     peer->uid, peer->pid);
     }
     caller.connection = next_connection_++;
-    std::make_shared<Session>(dispatcher_, counts_, std::move(socket), caller, options_)
-        ->start(options_);
+    std::make_shared<Session>(hub_, std::move(socket), caller, options_)->start(options_);
   }
   if (peer->pidfd >= 0) ::close(peer->pidfd);
 }

@@ -579,6 +579,15 @@ Status Store::save_job(const JobRecord& job) {
   return exec("COMMIT");
 }
 
+Status Store::save_job_row(const JobRecord& job) {
+  if (Status b = exec("BEGIN IMMEDIATE"); !b.ok()) return b;
+  if (Status result = write_job_row(job); !result.ok()) {
+    (void)exec("ROLLBACK");
+    return result;
+  }
+  return exec("COMMIT");
+}
+
 Status Store::write_job_row(const JobRecord& job) {
   const JobInfo& j = job.info;
   // An upsert, not INSERT OR REPLACE: a replaced row would cascade-delete its credentials.

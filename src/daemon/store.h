@@ -36,6 +36,10 @@ class Store {
   Result<std::vector<JobRecord>> load_jobs();
   // Writes the job row and all its file rows (insert or replace).
   Status save_job(const JobRecord& job);
+  // Writes only the job row (insert or update); its file rows stay as stored. For changes
+  // that touch no file (properties, state): a job of 200 files with 500 ranges each is
+  // megabytes of file rows, too much to rewrite on every SetProperty.
+  Status save_job_row(const JobRecord& job);
   // Writes only the progress columns of one file and the job's activity columns.
   Status save_progress(const JobRecord& job, std::uint32_t file_index);
   Status delete_job(const Guid& id);

@@ -41,6 +41,7 @@ TEST_F(LimitsTest, DefaultsAreBitsOwn) {
   EXPECT_EQ(defaults.max_jobs_per_machine, 300u);
   EXPECT_EQ(defaults.max_files_per_job, 200u);
   EXPECT_EQ(defaults.max_ranges_per_file, 500u);
+  EXPECT_EQ(defaults.max_ranges_per_job, 10'000u);  // openbits's own (BITS has none)
 }
 
 TEST_F(LimitsTest, SixtyFirstJobOfAUserAndThreeHundredFirstOfTheMachineAreRefused) {
@@ -85,12 +86,34 @@ TEST_F(LimitsTest, FiveHundredFirstRangeIsTooManyRangesExceptForAdministrators) 
           .ok());
 }
 
+TEST_F(LimitsTest, RangesBeyondTheJobTotalAreTooManyRangesExceptForAdministrators) {
+  config.max_ranges_per_job = 12;
+  open_manager();
+  Caller me = user_caller();
+  Guid id = make_job(me, 0);
+  std::string local = dir.path() + "/ranged";
+  ASSERT_TRUE(manager->add_files(me, id, {{"http://127.0.0.1:1/r", local + "1", ranges(5)}}).ok());
+  EXPECT_TRUE(manager->add_files(me, id, files(3, "plain")).ok());  // no ranges: none counted
+  EXPECT_EQ(manager->add_files(me, id, {{"http://127.0.0.1:1/r", local + "2", ranges(8)}}).code(),
+            hr::BG_E_TOO_MANY_RANGES_IN_FILE);
+  EXPECT_TRUE(manager->add_files(me, id, {{"http://127.0.0.1:1/r", local + "2", ranges(7)}}).ok());
+  Guid admins = make_job(root_caller(), 0);
+  EXPECT_TRUE(
+      manager->add_files(root_caller(), admins, {{"http://127.0.0.1:1/r", local, ranges(13)}})
+          .ok());
+}
+
 TEST_F(LimitsTest, LimitsComeFromTheConfigFile) {
   std::string path = dir.path() + "/bitsd.json";
   std::ofstream(path) << R"({"max_jobs_per_user": 1, "max_jobs_per_machine": 2,)"
-                      << R"( "max_files_per_job": 2, "max_ranges_per_file": 1})";
+                      << R"( "max_files_per_job": 2, "max_ranges_per_file": 1,)"
+                      << R"( "max_ranges_per_job": 3, "max_reply_bytes_per_connection": 4096,)"
+                      << R"( "max_reply_bytes_per_uid": 8192})";
   auto loaded = load_config(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(loaded->max_ranges_per_job, 3u);
+  EXPECT_EQ(loaded->max_reply_bytes_per_connection, 4096u);
+  EXPECT_EQ(loaded->max_reply_bytes_per_uid, 8192u);
   config = *loaded;
   open_manager();
   Caller me = user_caller();

@@ -123,6 +123,27 @@ TEST(StoreTest, ProgressUpdateIsDurable) {
   EXPECT_EQ((*jobs)[0].files[0].info.progress.bytes_total, 999999u);
 }
 
+TEST(StoreTest, SavingTheJobRowKeepsTheStoredFileRows) {
+  TempDir dir;
+  std::string path = dir.path() + "/jobs.db";
+  JobRecord job = full_job();
+  {
+    auto store = Store::open(path);
+    ASSERT_TRUE((*store)->save_job(job).ok());
+    job.info.description = "changed";
+    job.info.state = JobState::kSuspended;
+    job.files[0].info.remote_name = "http://example.invalid/not-written";
+    ASSERT_TRUE((*store)->save_job_row(job).ok());
+  }
+  auto jobs = (*Store::open(path))->load_jobs();
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].info.description, "changed");
+  EXPECT_EQ((*jobs)[0].info.state, JobState::kSuspended);
+  ASSERT_EQ((*jobs)[0].files.size(), 1u);
+  EXPECT_EQ((*jobs)[0].files[0].info.remote_name, "http://example.invalid/a b");
+  EXPECT_EQ((*jobs)[0].files[0].info.ranges.size(), 2u);
+}
+
 TEST(StoreTest, DeleteRemovesJobAndFiles) {
   TempDir dir;
   auto store = Store::open(dir.path() + "/jobs.db");
