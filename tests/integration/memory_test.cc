@@ -66,7 +66,13 @@ TEST_F(MemoryTest, PipelinedJobGetWithoutReadingKeepsMemoryBoundedAndOthersServe
   std::cout << "bitsd VmRSS before the attack " << before / 1024 << " MiB, highest during it "
             << highest / 1024 << " MiB, VmHWM " << status_kib(bitsd.pid(), "VmHWM") / 1024
             << " MiB\n";
-  EXPECT_LT(highest, 200 * 1024) << "KiB";
+#ifdef OPENBITS_SANITIZED
+  // ASan keeps up to 256 MiB of freed memory in quarantine (and shadow memory on top).
+  constexpr long kBoundKib = (200 + 256 + 56) * 1024;
+#else
+  constexpr long kBoundKib = 200 * 1024;
+#endif
+  EXPECT_LT(highest, kBoundKib) << "KiB";
   // Another user, and root reading the same big job, are still answered.
   auto other = run_command({OPENBITS_BITSADMIN_PATH, "/list"},
                            {"OPENBITS_SOCKET=" + bitsd.socket()}, 65533, std::chrono::seconds(10));
