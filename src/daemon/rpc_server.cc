@@ -179,7 +179,9 @@ class RpcServer::Session : public std::enable_shared_from_this<Session> {
         hub_->queued_bytes[caller_.uid] > 2 * hub_->uid_budget) {
       spdlog::warn("uid {}: closing a connection that does not read its events ({} bytes queued)",
                    caller_.uid, queued_bytes_);
-      fail();
+      // Closed from a handler of its own, not inside the notifier's call to its sender.
+      gone_ = true;
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->fail(); });
       return false;
     }
     queue_write(line);
