@@ -56,6 +56,26 @@ TEST_F(UploadConflictTest, ConflictingUploadErrorCarriesTheServersReason) {
   ASSERT_TRUE(job.cancel().ok());
 }
 
+// A server's text is bounded (256 bytes) and shown as one line of printable ASCII: line
+// breaks, tabs, escape sequences and other bytes become single spaces.
+TEST_F(UploadConflictTest, ServersReasonIsBoundedAndFreeOfControlCharacters) {
+  nlohmann::json faults = {
+      {"fail_packets", {{"Create-Session", {503, 100}}}},
+      {"error_body", "line one\r\nline\ttwo\x1b[31m\xc3\xbf" + std::string(400, 'x')}};
+  start_reference(false, faults.dump());
+  Job job = upload(JobType::kUpload, "noisy.bin", 5000);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransientError, JobState::kError}, seconds(30)),
+            JobState::kTransientError);
+  auto info = job.info();
+  ASSERT_TRUE(info.ok());
+  ASSERT_TRUE(info->error.has_value());
+  EXPECT_EQ(info->error->code, 0x801901F7u);
+  std::string prefix = "(server: HTTP 503, BITS-Error-Code 0x801901F7, BITS-Error-Context 0x5: ";
+  EXPECT_EQ(info->error->description.substr(info->error->description.find("(server: ")),
+            prefix + "line one line two [31m " + std::string(232, 'x') + ")");
+  ASSERT_TRUE(job.cancel().ok());
+}
+
 TEST_F(UploadConflictTest, TransferReportsAJobWaitingInTransientErrorOnce) {
   start_server_with_taken_file();
   make_file(local + "/taken.bin", 5000, 4);
