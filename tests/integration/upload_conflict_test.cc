@@ -71,7 +71,10 @@ TEST_F(UploadConflictTest, ServersReasonIsBoundedAndFreeOfControlCharacters) {
   ASSERT_TRUE(info->error.has_value());
   EXPECT_EQ(info->error->code, 0x801901F7u);
   std::string prefix = "(server: HTTP 503, BITS-Error-Code 0x801901F7, BITS-Error-Context 0x5: ";
-  EXPECT_EQ(info->error->description.substr(info->error->description.find("(server: ")),
+  const std::string& description = info->error->description;
+  std::size_t at = description.find("(server: ");
+  ASSERT_NE(at, std::string::npos) << description;
+  EXPECT_EQ(description.substr(at),
             prefix + "line one line two [31m " + std::string(232, 'x') + ")");
   ASSERT_TRUE(job.cancel().ok());
 }
