@@ -85,6 +85,17 @@ class Enumerator {
   std::size_t position_ = 0;
 };
 
+// A change in the queue, from Manager::next_queue_event(): a job was added, changed state,
+// or left the queue. `job` has no files; a job removed by TakeOwnership has only `job.id`.
+struct QueueEvent {
+  enum class Kind { kAdded, kStateChanged, kRemoved };
+  Kind kind = Kind::kAdded;
+  JobInfo job;
+  // kAdded: "created" or "ownership" (taken over by the caller); kRemoved: "completed",
+  // "cancelled" or "ownership" (taken over by someone the caller may not watch); else empty.
+  std::string reason;
+};
+
 class OPENBITS_EXPORT Manager {
  public:
   // Connects to bitsd. An empty path means: $OPENBITS_SOCKET, else the system socket
@@ -106,6 +117,14 @@ class OPENBITS_EXPORT Manager {
   // and calls the callbacks, answering transferred/error with what they returned. Returns
   // how many notifications were handled (0 when the timeout passed).
   Result<std::size_t> process_events(std::chrono::milliseconds timeout);
+  // Starts the queue's event stream on this connection: every creation, state change and
+  // removal of the caller's jobs (every user's with all_users: administrators only, else
+  // E_ACCESSDENIED), each once, in order. Events that come meanwhile wait for
+  // next_queue_event(); process_events() leaves them alone.
+  Status watch_queue(bool all_users = false);
+  Status unwatch_queue();
+  // The next queue event, waiting up to `timeout`; nullopt when none came.
+  Result<std::optional<QueueEvent>> next_queue_event(std::chrono::milliseconds timeout);
 
  private:
   friend class Job;

@@ -226,6 +226,9 @@ struct JobInfo {
   std::uint64_t max_download_size = kSizeUnknown;
   std::uint32_t minimum_notification_interval_ms = 500;
   std::optional<ErrorInfo> error;  // present only in ERROR / TRANSIENT_ERROR
+  // TRANSIENT_ERROR: when bitsd tries again (epoch ms). 0 in other states, and while the
+  // job waits for the network to come back instead of a timer.
+  std::int64_t next_retry_time = 0;
   std::vector<FileInfo> files;
   // Upload-reply jobs (IBackgroundCopyJob2): where the server application's reply goes
   // (empty until the job has a file: then "<local name>.reply" unless set) and how much of

@@ -1,5 +1,7 @@
 // bitsadmin /TRANSFER: create a job, add the files, resume, follow it to the end, complete
 // it. Live progress is drawn in place only on a terminal; otherwise only the final frame.
+// A job waiting in TRANSIENT_ERROR is reported (state, error, next retry) once per change,
+// and the command keeps waiting, as BITS does.
 // A fatal error or Ctrl+C cancels the job this command created.
 #include <unistd.h>
 
@@ -46,6 +48,12 @@ class Progress {
     out_ << "\033[2K" << frame.substr(0, frame.find('\n')) << "\n\033[2K"
          << frame.substr(frame.find('\n') + 1) << std::flush;
     drawn_ = true;
+  }
+  // A line of its own between frames (the next frame is drawn below it).
+  void note(const std::string& line) {
+    if (drawn_) out_ << "\r\033[1A\033[2K";
+    out_ << line << (tty_ ? "\033[J" : "") << '\n' << std::flush;
+    drawn_ = false;
   }
   void final(const JobInfo& info) {
     if (drawn_) out_ << "\r\033[1A\033[2K";
@@ -107,8 +115,19 @@ std::optional<int> finished(Context& ctx, Job& job, const JobInfo& info, Progres
   return 1;
 }
 
+// BITS keeps waiting through transient errors (bitsadmin.md §8); says so once per new
+// error or retry time instead of waiting silently.
+void report_transient(const JobInfo& info, Progress& progress, std::string& reported) {
+  if (info.state != JobState::kTransientError) return;
+  std::string line = transient_error_line(info);
+  if (line == reported) return;
+  reported = line;
+  progress.note(line);
+}
+
 int follow(Context& ctx, Job& job) {
   Progress progress(ctx.out, ::isatty(STDOUT_FILENO) == 1);
+  std::string reported;  // the last TRANSIENT_ERROR line
   for (;;) {
     auto info = job.info();
     if (!info.ok()) {
@@ -116,6 +135,7 @@ int follow(Context& ctx, Job& job) {
       return ctx.fail("transfer", info.status());
     }
     if (auto status = finished(ctx, job, *info, progress)) return *status;
+    report_transient(*info, progress, reported);
     progress.draw(*info);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -145,6 +145,16 @@ std::string verbose_block(const JobInfo& job) {
   return out.str();
 }
 
+std::string transient_error_line(const JobInfo& job) {
+  HRESULT code = job.error ? job.error->code : hr::E_FAIL;
+  std::string description = job.error ? job.error->description : std::string();
+  if (description.empty()) description = describe_hresult(code);
+  std::string retry =
+      job.next_retry_time == 0 ? "when the network is back" : time_text(job.next_retry_time);
+  return "STATE: " + to_string(job.state) + " ERROR: " + hresult_hex(code) + " - " + description +
+         " NEXT RETRY: " + retry;
+}
+
 std::string transfer_frame(const JobInfo& job) {
   std::uint64_t done = job.progress.bytes_transferred;
   std::uint64_t total = job.progress.bytes_total;
@@ -204,9 +214,13 @@ std::string monitor_frame(const std::vector<JobInfo>& jobs, std::uint32_t refres
   return frame;
 }
 
-std::string monitor_event(const std::string& event, std::int64_t time_ms, const JobInfo& job) {
+std::string monitor_event(const std::string& event, std::int64_t time_ms, const JobInfo& job,
+                          const std::string& reason) {
   std::string head = "{\"event\":\"" + event + "\",\"time\":" + std::to_string(time_ms);
-  if (event == "removed") return head + ",\"job_id\":\"" + to_string(job.id) + "\"}";
+  if (event == "removed") {
+    std::string why = reason.empty() ? "" : ",\"reason\":\"" + reason + "\"";
+    return head + ",\"job_id\":\"" + to_string(job.id) + "\"" + why + "}";
+  }
   return head + ",\"job\":" + to_json(job, -1) + "}";
 }
 

@@ -27,6 +27,10 @@ std::string error_block(const JobInfo& job);
 std::string verbose_block(const JobInfo& job);
 // The two /TRANSFER status lines (no trailing newline).
 std::string transfer_frame(const JobInfo& job);
+// /TRANSFER's report of a job waiting in TRANSIENT_ERROR (no newline): "STATE:
+// TRANSIENT_ERROR ERROR: 0x... - <description> NEXT RETRY: <time_text>" (or "when the
+// network is back" when no timer is set).
+std::string transient_error_line(const JobInfo& job);
 // "[#####.....]": `width` cells filled in proportion to done/total (empty when unknown).
 std::string progress_bar(std::uint64_t done, std::uint64_t total, std::size_t width);
 // A transfer rate in the largest decimal unit that keeps it at least 1: "512 B/s",
@@ -34,9 +38,11 @@ std::string progress_bar(std::uint64_t done, std::uint64_t total, std::size_t wi
 std::string rate_text(double bytes_per_second);
 // One /MONITOR screen: the header line and a /LIST line per job (each ends in '\n').
 std::string monitor_frame(const std::vector<JobInfo>& jobs, std::uint32_t refresh_s);
-// One /MONITOR --json line (no newline): {"event":event,"time":ms,"job":JobInfo}, or
-// {"event":"removed","time":ms,"job_id":GUID} when `job` has only its id.
-std::string monitor_event(const std::string& event, std::int64_t time_ms, const JobInfo& job);
+// One /MONITOR --json line (no newline): {"event":event,"time":ms,"job":JobInfo}, or for
+// "removed" {"event":"removed","time":ms,"job_id":GUID,"reason":reason} (no reason when
+// empty).
+std::string monitor_event(const std::string& event, std::int64_t time_ms, const JobInfo& job,
+                          const std::string& reason = {});
 // /LIST --json: a one-line JSON array of the jobs (openbits::to_json of each).
 std::string json_array(const std::vector<JobInfo>& jobs);
 // "NOTIFICATION COMMAND LINE" value: "none" or program + parameters.

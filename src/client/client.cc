@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "src/client/connection.h"
@@ -138,11 +139,70 @@ std::optional<Status> dispatch_event(JobCallback& callback, Job& job, const std:
 
 }  // namespace
 
+namespace {
+
+bool is_queue_event(const json& message) {
+  const json* method = message.contains("method") ? &message["method"] : nullptr;
+  return method && method->is_string() &&
+         method->get_ref<const std::string&>().rfind("manager.", 0) == 0;
+}
+
+// A manager.job_* notification as a QueueEvent; nullopt when malformed.
+std::optional<QueueEvent> queue_event_from(const json& message) {
+  std::string method = message.value("method", "");
+  QueueEvent event;
+  if (method == m::kQueueJobAdded) {
+    event.kind = QueueEvent::Kind::kAdded;
+  } else if (method == m::kQueueJobStateChanged) {
+    event.kind = QueueEvent::Kind::kStateChanged;
+  } else if (method == m::kQueueJobRemoved) {
+    event.kind = QueueEvent::Kind::kRemoved;
+  } else {
+    return std::nullopt;
+  }
+  try {
+    const json& params = message.at("params");
+    if (params.contains("job")) {
+      event.job = params["job"].get<JobInfo>();
+    } else {
+      event.job.id = params.at("job_id").get<Guid>();
+    }
+    event.reason = params.value("reason", "");
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+  return event;
+}
+
+}  // namespace
+
+Status Manager::watch_queue(bool all_users) {
+  return status_from_result(connection_->call(m::kQueueSubscribe, {{"all_users", all_users}}));
+}
+
+Status Manager::unwatch_queue() {
+  return status_from_result(connection_->call(m::kQueueUnsubscribe, json::object()));
+}
+
+Result<std::optional<QueueEvent>> Manager::next_queue_event(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto next = connection_->next_notification(std::max(left, std::chrono::milliseconds(0)),
+                                               is_queue_event);
+    if (!next.ok()) return next.status();
+    if (!*next) return std::optional<QueueEvent>();
+    if (auto event = queue_event_from(**next)) return event;  // else skip a malformed one
+  }
+}
+
 Result<std::size_t> Manager::process_events(std::chrono::milliseconds timeout) {
   std::size_t handled = 0;
   auto wait = timeout;
+  auto job_events = [](const json& message) { return !is_queue_event(message); };
   for (;;) {
-    auto next = connection_->next_notification(wait);
+    auto next = connection_->next_notification(wait, job_events);
     if (!next.ok()) return next.status();
     if (!*next) return handled;
     wait = std::chrono::milliseconds(0);  // drain what is already there, then return

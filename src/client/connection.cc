@@ -110,9 +110,8 @@ Result<nlohmann::json> Connection::await_response(std::int64_t id, nlohmann::jso
     if (!received.ok()) return received.status();
     nlohmann::json response = nlohmann::json::parse(*received, nullptr, false);
     if (!response.is_object()) return Status(hr::E_FAIL, "bitsd sent a malformed message");
-    if (!response.contains("id")) {  // a notification: kept for a future events API
-      if (notifications_.size() == kMaxQueuedNotifications) notifications_.pop_front();
-      notifications_.push_back(std::move(response));
+    if (!response.contains("id")) {  // a notification: for next_notification()
+      queue_notification(std::move(response));
       continue;
     }
     const nlohmann::json& response_id = response["id"];
@@ -132,16 +131,27 @@ Result<nlohmann::json> Connection::await_response(std::int64_t id, nlohmann::jso
   }
 }
 
+void Connection::queue_notification(nlohmann::json message) {
+  if (notifications_.size() == kMaxQueuedNotifications) notifications_.pop_front();
+  notifications_.push_back(std::move(message));
+}
+
+std::optional<nlohmann::json> Connection::take_queued(const Filter& wanted) {
+  for (auto it = notifications_.begin(); it != notifications_.end(); ++it) {
+    if (wanted && !wanted(*it)) continue;
+    nlohmann::json next = std::move(*it);
+    notifications_.erase(it);
+    return next;
+  }
+  return std::nullopt;
+}
+
 Result<std::optional<nlohmann::json>> Connection::next_notification(
-    std::chrono::milliseconds timeout) {
+    std::chrono::milliseconds timeout, const Filter& wanted) {
   std::lock_guard lock(mutex_);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    if (!notifications_.empty()) {
-      nlohmann::json next = std::move(notifications_.front());
-      notifications_.pop_front();
-      return std::optional<nlohmann::json>(std::move(next));
-    }
+    if (auto queued = take_queued(wanted)) return queued;
     if (buffer_.find('\n') == std::string::npos) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
@@ -155,7 +165,8 @@ Result<std::optional<nlohmann::json>> Connection::next_notification(
     if (!received.ok()) return received.status();
     nlohmann::json message = nlohmann::json::parse(*received, nullptr, false);
     if (message.is_object() && !message.contains("id") && message.contains("method")) {
-      return std::optional<nlohmann::json>(std::move(message));
+      if (!wanted || wanted(message)) return std::optional<nlohmann::json>(std::move(message));
+      queue_notification(std::move(message));
     }
     // anything else is a stale answer to an abandoned request: skip it
   }

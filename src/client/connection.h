@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,9 +32,12 @@ class Connection {
   // the error's `data` object is copied to `*error_data` when given.
   Result<nlohmann::json> call(const std::string& method, nlohmann::json params,
                               nlohmann::json* error_data = nullptr);
-  // The oldest queued daemon notification, or the next one to arrive within `timeout`;
-  // nullopt when none came.
-  Result<std::optional<nlohmann::json>> next_notification(std::chrono::milliseconds timeout);
+  // Which notifications a reader takes; the others stay queued for other readers.
+  using Filter = std::function<bool(const nlohmann::json& message)>;
+  // The oldest queued daemon notification `wanted` accepts (any without a filter), or the
+  // next one to arrive within `timeout`; nullopt when none came.
+  Result<std::optional<nlohmann::json>> next_notification(std::chrono::milliseconds timeout,
+                                                          const Filter& wanted = {});
 
   // Callbacks registered with Job::set_callback, by job id. Opaque here (client.cc casts).
   void set_callback(const Guid& job, std::shared_ptr<void> callback);
@@ -45,6 +49,8 @@ class Connection {
   Result<std::string> read_line();
   // Reads until the response to request `id`; queues notifications met on the way.
   Result<nlohmann::json> await_response(std::int64_t id, nlohmann::json* error_data);
+  void queue_notification(nlohmann::json message);
+  std::optional<nlohmann::json> take_queued(const Filter& wanted);
 
   int fd_;
   std::string path_;

@@ -69,6 +69,7 @@ bool nested_too_deep(const std::string& text) {
 Dispatcher::Dispatcher(JobManager& jobs) : jobs_(jobs) {
   add_methods();
   add_notification_methods();
+  add_queue_watch_methods();
 }
 
 JobInfo Dispatcher::with_interface(JobInfo info) const {
@@ -103,6 +104,23 @@ void Dispatcher::add_notification_methods() {
     if (!notifier_) return from_status(Status(hr::E_NOTIMPL));
     return from_status(notifier_->acknowledge(c.connection, p.at("delivery").get<std::uint64_t>(),
                                               p.value("hresult", hr::S_OK)));
+  };
+}
+
+void Dispatcher::add_queue_watch_methods() {
+  namespace m = rpc::method;
+  // Like EnumJobs: the caller's own jobs, every user's for administrators who ask.
+  methods_[m::kQueueSubscribe] = [this](const Caller& c, const json& p) -> Result<json> {
+    if (!watch_) return Status(hr::E_NOTIMPL);
+    bool all_users = p.value("all_users", false);
+    if (all_users && !c.admin) return Status(hr::E_ACCESSDENIED);
+    watch_->subscribe(c.connection, c.uid, all_users);
+    return status_result(Status());
+  };
+  methods_[m::kQueueUnsubscribe] = [this](const Caller& c, const json&) -> Result<json> {
+    if (!watch_) return Status(hr::E_NOTIMPL);
+    watch_->unsubscribe(c.connection);
+    return status_result(Status());
   };
 }
 

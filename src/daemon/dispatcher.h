@@ -14,6 +14,7 @@
 #include "src/daemon/caller.h"
 #include "src/daemon/job_manager.h"
 #include "src/daemon/notifier.h"
+#include "src/daemon/queue_watch.h"
 
 namespace openbits::daemon {
 
@@ -23,6 +24,8 @@ class Dispatcher {
   // Enables job.subscribe and friends (without a notifier they answer E_NOTIMPL). The
   // notifier must be used on the thread that calls handle().
   void set_notifier(Notifier* notifier) { notifier_ = notifier; }
+  // Enables manager.subscribe/unsubscribe (E_NOTIMPL without), on the same thread.
+  void set_queue_watch(QueueWatch* watch) { watch_ = watch; }
 
   // Handles one request line. Returns the response line, or nullopt for a notification
   // (a request without "id"). Never throws: a request that cannot be allocated (parsing
@@ -46,10 +49,12 @@ class Dispatcher {
   using Handler = std::function<Answer(const Caller&, const nlohmann::json&)>;
   void add_methods();
   void add_notification_methods();
+  void add_queue_watch_methods();
   JobInfo with_interface(JobInfo info) const;
 
   JobManager& jobs_;
   Notifier* notifier_ = nullptr;
+  QueueWatch* watch_ = nullptr;
   std::map<std::string, Handler> methods_;
 };
 

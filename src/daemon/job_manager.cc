@@ -138,6 +138,7 @@ Status JobManager::load() {
     if (job.is_active()) job.info.state = JobState::kQueued;
     if (job.info.state == JobState::kTransientError) {
       job.timers.retry_at_ms = clock_.monotonic_ms();  // retry soon after a restart
+      job.timers.retry_at_wall_ms = clock_.wall_ms();
       job.timers.no_progress_since_ms = clock_.monotonic_ms();
     }
     Guid id = job.info.id;
@@ -190,9 +191,11 @@ JobInfo JobManager::snapshot(const JobRecord& job) const {
   if (!in_error) info.error.reset();
   if (info.error) {
     info.error->description = describe_hresult(info.error->code);
+    if (!job.error_reason.empty()) info.error->description += " (server: " + job.error_reason + ")";
     info.error->context_description = describe_context(info.error->context);
   }
   if (info.custom_headers_write_only) info.custom_headers.reset();
+  info.next_retry_time = next_retry_time(job);
   return info;
 }
 

@@ -119,6 +119,7 @@ class JobManager final : public TransferObserver {
                    std::int64_t last_modified_ms) override;
   void on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
                 std::uint32_t retry_after_s, const std::string& detail) override;
+  void on_server_reason(std::uint64_t token, const std::string& reason) override;
   void on_upload_session(std::uint64_t token, const std::string& session_id,
                          const std::string& host_id, std::uint32_t fallback_s,
                          const std::string& local_validators) override;
@@ -166,6 +167,8 @@ class JobManager final : public TransferObserver {
   void stop_transfer(JobRecord& job);
   void schedule();
   void apply_timers(JobRecord& job);
+  // JobInfo::next_retry_time: the retry timer of a TRANSIENT_ERROR job on the wall clock.
+  std::int64_t next_retry_time(const JobRecord& job) const;
   void cancel_inactive(JobRecord& job);  // JobInactivityTimeout expired
   void enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
                    std::uint32_t retry_after_s = 0);

@@ -40,6 +40,7 @@ struct FileRecord {
 // Timers that live only while the daemon runs (monotonic clock).
 struct JobTimers {
   std::int64_t retry_at_ms = 0;           // TRANSIENT_ERROR: when to go back to QUEUED
+  std::int64_t retry_at_wall_ms = 0;      // the same on the wall clock (JobInfo)
   std::int64_t server_retry_at_ms = 0;    // the server's Retry-After: not before, even when
                                           // the network comes back
   std::int64_t no_progress_since_ms = 0;  // first transient error without progress since
@@ -74,6 +75,11 @@ struct JobRecord {
     std::int64_t host_id_failing_since_ms = 0;  // not persisted: fallback timer
   } upload;
   std::vector<CredentialRecord> credentials;
+  // What the server said about the current error (TransferObserver::on_server_reason), shown
+  // after the error's description; not persisted. `pending_error_reason` holds it between
+  // on_server_reason and the on_error that follows.
+  std::string error_reason;
+  std::string pending_error_reason;
   // The creator's proxy environment (http_proxy, https_proxy, all_proxy, no_proxy; lower-case
   // names), read from its process at creation: what PRECONFIG means for this job.
   std::map<std::string, std::string> owner_environment;

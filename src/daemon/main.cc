@@ -25,6 +25,7 @@
 #include "src/daemon/network_monitor.h"
 #include "src/daemon/notifier.h"
 #include "src/daemon/process_launcher.h"
+#include "src/daemon/queue_watch.h"
 #include "src/daemon/rpc_server.h"
 #include "src/daemon/store.h"
 
@@ -166,7 +167,9 @@ int run(const Options& options) {
   notifier_options.program_timeout_ms = config.notify_program_timeout_ms;
   notifier_options.system_uids = config.system_uids;
   auto notifier = std::make_shared<Notifier>(io, clock, launcher, notifier_options);
-  jobs.set_listener(notifier.get());
+  auto watch = std::make_shared<QueueWatch>(io);
+  JobListenerFanOut listeners(*notifier, *watch);
+  jobs.set_listener(&listeners);
   if (Status s = jobs.load(); !s.ok()) {
     spdlog::critical("cannot load jobs from {}: {}", db_path, s.message());
     return 1;
@@ -177,12 +180,16 @@ int run(const Options& options) {
 
   Dispatcher dispatcher(jobs);
   dispatcher.set_notifier(notifier.get());
+  dispatcher.set_queue_watch(watch.get());
   RpcServer::Options server_options;
   std::weak_ptr<Notifier> weak_notifier = notifier;
-  server_options.on_open = [weak_notifier](std::uint64_t id, Notifier::Sender send) {
+  std::weak_ptr<QueueWatch> weak_watch = watch;
+  server_options.on_open = [weak_notifier, weak_watch](std::uint64_t id, Notifier::Sender send) {
+    if (auto w = weak_watch.lock()) w->connection_opened(id, send);
     if (auto n = weak_notifier.lock()) n->connection_opened(id, std::move(send));
   };
-  server_options.on_close = [weak_notifier](std::uint64_t id) {
+  server_options.on_close = [weak_notifier, weak_watch](std::uint64_t id) {
+    if (auto w = weak_watch.lock()) w->connection_closed(id);
     if (auto n = weak_notifier.lock()) n->connection_closed(id);
   };
   server_options.socket_path = options.socket;
@@ -235,6 +242,7 @@ int run(const Options& options) {
   jobs.set_listener(nullptr);
   jobs.stop_all();
   notifier.reset();
+  watch.reset();
   return 0;
 }
 

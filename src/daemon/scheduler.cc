@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "openbits/names.h"
 #include "src/daemon/job_manager.h"
@@ -112,6 +113,7 @@ void JobManager::enter_error(JobRecord& job, const ErrorInfo& error, bool transi
   if (job.is_active() && error.code != hr::BG_E_NETWORK_DISCONNECTED) ++job.info.error_count;
   stop_transfer(job);
   job.info.error = error;
+  job.error_reason = std::exchange(job.pending_error_reason, {});
   std::int64_t now = clock_.monotonic_ms();
   // A job with a custom HTTP verb never retries by itself (bits-spec §1.4).
   bool custom_verb = job.info.http_method != "GET";
@@ -122,6 +124,7 @@ void JobManager::enter_error(JobRecord& job, const ErrorInfo& error, bool transi
     // The server's Retry-After can only lengthen the delay.
     std::int64_t delay_s = std::max<std::int64_t>(job.info.minimum_retry_delay, retry_after_s);
     job.timers.retry_at_ms = now + delay_s * 1000;
+    job.timers.retry_at_wall_ms = clock_.wall_ms() + delay_s * 1000;
     job.timers.server_retry_at_ms = now + std::int64_t{retry_after_s} * 1000;
     if (error.code == hr::BG_E_NETWORK_DISCONNECTED && network_events_) {
       // bits-spec §2.5: not retried by the timer; the network coming back re-queues it.
@@ -174,6 +177,14 @@ void JobManager::finish_file(JobRecord& job, std::uint32_t index) {
   set_state(job, JobState::kTransferred);
   spdlog::info("job {} transferred", to_string(job.info.id));
   (void)persist(job);
+}
+
+std::int64_t JobManager::next_retry_time(const JobRecord& job) const {
+  if (job.info.state != JobState::kTransientError ||
+      job.timers.retry_at_ms == std::numeric_limits<std::int64_t>::max()) {
+    return 0;  // not waiting, or waiting for the network rather than a timer
+  }
+  return job.timers.retry_at_wall_ms;
 }
 
 void JobManager::apply_timers(JobRecord& job) {
@@ -423,6 +434,11 @@ void JobManager::on_error(std::uint64_t token, HRESULT code, ErrorContext contex
   }
   enter_error(*job, error, transient, retry_after_s);
   schedule();
+}
+
+void JobManager::on_server_reason(std::uint64_t token, const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  if (JobRecord* job = by_token(token)) job->pending_error_reason = reason;
 }
 
 void JobManager::set_network_events(bool available) {

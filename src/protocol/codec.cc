@@ -235,6 +235,7 @@ void to_json(json& j, const JobInfo& v) {
        {"high_performance", v.high_performance},
        {"max_download_size", v.max_download_size},
        {"minimum_notification_interval_ms", v.minimum_notification_interval_ms},
+       {"next_retry_time", v.next_retry_time},
        {"files", v.files},
        {"reply_file_name", v.reply_file_name},
        {"reply_bytes_total", v.reply_bytes_total},
@@ -278,6 +279,7 @@ void from_json(const json& j, JobInfo& v) {
   j.at("minimum_notification_interval_ms").get_to(v.minimum_notification_interval_ms);
   j.at("files").get_to(v.files);
   v.reply_file_name = j.value("reply_file_name", std::string());
+  v.next_retry_time = j.value("next_retry_time", std::int64_t{0});
   v.reply_bytes_total = j.value("reply_bytes_total", kSizeUnknown);
   v.reply_bytes_transferred = j.value("reply_bytes_transferred", std::uint64_t{0});
   get_optional(j, "notify_cmd_program", v.notify_cmd_program);

@@ -65,6 +65,16 @@ inline constexpr const char* kJobError = "job.error";
 inline constexpr const char* kJobModification = "job.modification";
 inline constexpr const char* kFileTransferred = "file.transferred";
 inline constexpr const char* kFileRangesTransferred = "file.ranges_transferred";
+// Manager-wide event streams: {"all_users": bool} (administrators only) -> {"hresult": 0};
+// then the connection receives the notifications below for every job it may see.
+inline constexpr const char* kQueueSubscribe = "manager.subscribe";
+inline constexpr const char* kQueueUnsubscribe = "manager.unsubscribe";
+// {"job_id", "job": JobInfo without files, "reason": "created" | "ownership"}
+inline constexpr const char* kQueueJobAdded = "manager.job_added";
+// {"job_id", "job": JobInfo without files}
+inline constexpr const char* kQueueJobStateChanged = "manager.job_state_changed";
+// {"job_id", "job", "reason": "completed" | "cancelled"}, or {"job_id", "reason": "ownership"}
+inline constexpr const char* kQueueJobRemoved = "manager.job_removed";
 }  // namespace method
 
 // A BITS failure travels as a JSON-RPC error whose code is the HRESULT reinterpreted as

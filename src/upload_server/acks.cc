@@ -23,6 +23,14 @@ Response error_ack(unsigned status, std::uint32_t code, unsigned context,
   return response;
 }
 
+Response error_ack_because(unsigned status, std::uint32_t code, const std::string& reason,
+                           const std::string& session_id) {
+  Response response = error_ack(status, code, kContextServer, session_id);
+  response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+  response.body = reason + "\n";
+  return response;
+}
+
 Response fragment_ack(unsigned status, const std::string& session_id, std::uint64_t received) {
   Response response = ack(status, session_id);
   response.headers.emplace_back("BITS-Received-Content-Range", std::to_string(received));

@@ -23,6 +23,12 @@ Response ack(unsigned status, const std::string& session_id = {});
 // An Ack with BITS-Error-Code and BITS-Error-Context (statuses other than 200/201).
 Response error_ack(unsigned status, std::uint32_t code, unsigned context,
                    const std::string& session_id = {});
+// error_ack with the reason in a text/plain body, for a client to show its user.
+Response error_ack_because(unsigned status, std::uint32_t code, const std::string& reason,
+                           const std::string& session_id = {});
+// Why a file at the URL is not replaced (409): overwrites are off.
+inline constexpr const char* kExistsReason =
+    "the file already exists on the server and this server does not overwrite files";
 // A Fragment Ack: always BITS-Received-Content-Range.
 Response fragment_ack(unsigned status, const std::string& session_id, std::uint64_t received);
 

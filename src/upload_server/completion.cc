@@ -100,7 +100,7 @@ std::optional<Response> UploadService::commit_file(Session& session) {
     case EEXIST:
     case ENOTEMPTY:
     case EISDIR:
-      return error_ack(409, kEAccessDenied, kContextServer, id);
+      return error_ack_because(409, kEAccessDenied, kExistsReason, id);
     case ELOOP:
     case ENOTDIR:
     case EACCES:

@@ -180,7 +180,7 @@ Response UploadService::create_session(const RequestHead& head) {
       ::fstatat(parent.get(), url->components.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
   if (exists && !S_ISREG(st.st_mode)) return error_ack(403, kEAccessDenied, kContextServer);
   if (exists && config_.notification_type == 0 && !config_.allow_overwrites) {
-    return error_ack(409, kEAccessDenied, kContextServer);
+    return error_ack_because(409, kEAccessDenied, kExistsReason);
   }
   if (!offers_upload_protocol(head.header("BITS-Supported-Protocols"))) {
     return error_ack(400, kEInvalidArg, kContextServer);

@@ -18,6 +18,8 @@ with bits-upload-server. http.server dispatches the BITS_POST method to do_BITS_
     lose_sessions    N: the next N Fragments answer BG_E_SESSION_NOT_FOUND (session dropped)
     fail_packets     {"Fragment": [503, 2]}: answer that packet type with the status, N times
     error_header     "BITS-Error" to use [MC-BUP]'s header name instead of BITS-Error-Code
+    error_body       text (each character one byte, U+0000..U+00FF) as the body of the
+                     fail_packets answers
     auth             "user:password": require HTTP Basic auth (401 with a challenge)
     host_id          BITS-Host-Id (and BITS-Host-Id-Fallback-Timeout from host_id_timeout);
                      host_id_once: only in the first Create-Session's Ack
@@ -216,7 +218,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.read_body()
                 self.record(packet=packet, session=sid, injected=status)
                 self.ack(status, {"BITS-Session-Id": sid} if sid else None,
-                         0x80190000 + status)
+                         0x80190000 + status,
+                         body=State.faults.get("error_body", "").encode("latin-1"))
                 return
         handler = {"ping": self.ping, "create-session": self.create_session,
                    "fragment": self.fragment, "close-session": self.end_session,

@@ -177,6 +177,7 @@ bool resolve_plan(Transfer& t) {
 void report_failure(Transfer& t) {
   Failure f = *t.failure;
   if (f.context != ErrorContext::kLocalFile) (void)checkpoint(t);
+  if (!t.server_reason.empty()) t.observer->on_server_reason(t.token, t.server_reason);
   t.observer->on_error(t.token, f.code, f.context, f.transient, f.retry_after_s, t.detail);
 }
 

@@ -130,6 +130,9 @@ class TransferObserver {
   // reported through on_progress. retry_after_s: the server's Retry-After (0: none).
   virtual void on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
                         std::uint32_t retry_after_s, const std::string& detail) = 0;
+  // Just before on_error when the server explained its failure (an upload Ack's status,
+  // BITS-Error-Code and text; printable ASCII, bounded): for the job's error description.
+  virtual void on_server_reason(std::uint64_t /*token*/, const std::string& /*reason*/) {}
   // Uploads: the session in use (after Create-Session, or a new one after the server lost
   // the old) and the local file's validators; to be recorded before more bytes are sent.
   // fallback_s: BITS-Host-Id-Fallback-Timeout, 0xFFFFFFFF when the Ack had none.

@@ -77,6 +77,8 @@ struct TransferEngine::Transfer {
   std::uint64_t fragment_start = 0;
   std::vector<char> body;
   std::map<std::string, std::string> ack;  // response headers, lower-case names
+  std::string ack_body;                    // its body's first bytes
+  std::string server_reason;               // a failed Ack: what the server said
   int resends = 0;                         // Close/Cancel-Session resent on 5xx
   int stalled_acks = 0;                    // Fragment Acks in a row that took no byte
   // The GET in flight.

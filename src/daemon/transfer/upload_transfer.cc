@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "src/daemon/transfer/http_headers.h"
 #include "src/daemon/transfer/transfer_internal.h"
@@ -24,6 +25,8 @@ constexpr int kMaxResends = 3;  // Close/Cancel-Session after a 5xx
 // Fragment Acks in a row (200 or 416) that took none of the fragment's bytes; then the
 // transfer ends in a transient BG_E_INVALID_SERVER_RESPONSE instead of resending forever.
 constexpr int kMaxStalledAcks = 5;
+// Bytes of an Ack's body kept: an error Ack's text becomes part of the job's error.
+constexpr std::size_t kMaxReasonBody = 256;
 
 using Packet = Transfer::Packet;
 
@@ -32,6 +35,7 @@ size_t on_ack_header(char* data, size_t size, size_t count, void* user) {
   std::string line(data, size * count);
   if (line.rfind("HTTP/", 0) == 0) {
     t->ack.clear();  // a new response (100 Continue, then the Ack)
+    t->ack_body.clear();
     t->server_offers = 0;
     t->proxy_offers = 0;
   } else if (note_challenge(*t, line)) {
@@ -42,7 +46,14 @@ size_t on_ack_header(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
-size_t discard_body(char*, size_t size, size_t count, void*) { return size * count; }
+// Keeps the first kMaxReasonBody bytes of the Ack's body (the server's explanation).
+size_t keep_body(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::size_t n = size * count;
+  std::size_t room = kMaxReasonBody - std::min(kMaxReasonBody, t->ack_body.size());
+  t->ack_body.append(data, std::min(n, room));
+  return n;
+}
 
 std::string ack_header(const Transfer& t, const char* name) {
   auto it = t.ack.find(name);
@@ -70,6 +81,40 @@ Failure ack_failure(const Transfer& t, long status) {
   if (f.code == hr::BG_E_TOO_LARGE) f.transient = false;
   f.retry_after_s = 0;
   return f;
+}
+
+// Server-sent text as one line of printable ASCII: control characters and other bytes
+// become spaces, runs of spaces one, at most `max` characters.
+std::string printable(std::string_view text, std::size_t max) {
+  std::string out;
+  for (char c : text) {
+    bool shown = c > 0x20 && c < 0x7F;
+    if (!shown && (out.empty() || out.back() == ' ')) continue;
+    out.push_back(shown ? c : ' ');
+    if (out.size() >= max) break;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// What the server said about a failed packet: status, BITS-Error-Code, BITS-Error-Context
+// and the body's text, for the job's error description.
+std::string server_reason(const Transfer& t, long status) {
+  std::string reason = "HTTP " + std::to_string(status);
+  std::string code = ack_header(t, "bits-error-code");
+  if (code.empty()) code = ack_header(t, "bits-error");
+  if (!code.empty()) reason += ", BITS-Error-Code " + printable(code, 16);
+  std::string context = ack_header(t, "bits-error-context");
+  if (!context.empty()) reason += ", BITS-Error-Context " + printable(context, 16);
+  std::string body = printable(t.ack_body, kMaxReasonBody);
+  if (!body.empty()) reason += ": " + body;
+  return reason;
+}
+
+// A non-2xx Ack ends the transfer with the server's HRESULT and its reason.
+void fail_ack(Transfer& t, long status, std::string why) {
+  if (!t.failure) t.server_reason = server_reason(t, status);
+  t.fail(ack_failure(t, status), std::move(why));
 }
 
 // "<size>:<mtime sec>.<nsec>": what the upload file looked like.
@@ -122,6 +167,7 @@ std::string absolute_url(const Transfer& t, const std::string& reply) {
 bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
   t.packet = packet;
   t.ack.clear();
+  t.ack_body.clear();
   if (!t.easy) t.easy = curl_easy_init();
   if (!t.easy) return false;
   CURL* e = t.easy;
@@ -132,7 +178,8 @@ bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
   curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_ack_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
   if (t.headers) {
     curl_slist_free_all(t.headers);
     t.headers = nullptr;
@@ -226,7 +273,7 @@ bool continue_from(Transfer& t, CURLM* multi, std::uint64_t next) {
 // when it gave one), as for any other packet.
 bool after_ping(Transfer& t, CURLM* multi, long status) {
   if (status / 100 != 2) {
-    t.fail(ack_failure(t, status), "Ping: HTTP status " + std::to_string(status));
+    fail_ack(t, status, "Ping: HTTP status " + std::to_string(status));
     return false;
   }
   return send_packet(t, multi, Packet::kCreateSession);
@@ -241,7 +288,7 @@ bool after_create_session(Transfer& t, CURLM* multi, long status) {
       t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, false},
              "Create-Session was not acknowledged with a session and our protocol");
     } else {
-      t.fail(ack_failure(t, status), "Create-Session: HTTP status " + std::to_string(status));
+      fail_ack(t, status, "Create-Session: HTTP status " + std::to_string(status));
     }
     return false;
   }
@@ -290,7 +337,7 @@ bool after_fragment(Transfer& t, CURLM* multi, long status) {
   }
   if (status == 413 && !(error && *error == hr::BG_E_TOO_LARGE)) {
     if (t.fragment_size / 2 < kMinFragment) {
-      t.fail(ack_failure(t, status), "the server refuses even small fragments");
+      fail_ack(t, status, "the server refuses even small fragments");
       return false;
     }
     t.fragment_size /= 2;  // the server wants smaller fragments
@@ -304,7 +351,7 @@ bool after_fragment(Transfer& t, CURLM* multi, long status) {
     t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, true},
            "a Fragment Ack without BITS-Received-Content-Range");
   } else {
-    t.fail(ack_failure(t, status), "Fragment: HTTP status " + std::to_string(status));
+    fail_ack(t, status, "Fragment: HTTP status " + std::to_string(status));
   }
   return false;
 }

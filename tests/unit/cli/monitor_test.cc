@@ -56,6 +56,28 @@ TEST(MonitorEvent, JsonLineWithTheJobOrItsId) {
             R"({"event":"removed","time":5,"job_id":"{6AF46E48-41D3-453F-B7AF-A694BBC823F7}"})");
 }
 
+TEST(MonitorEvent, RemovedSaysWhy) {
+  EXPECT_EQ(monitor_event("removed", 5, sample(), "cancelled"),
+            R"({"event":"removed","time":5,"job_id":"{6AF46E48-41D3-453F-B7AF-A694BBC823F7}",)"
+            R"("reason":"cancelled"})");
+}
+
+TEST(TransientErrorLine, StateErrorAndNextRetry) {
+  JobInfo job = sample();
+  job.error = ErrorInfo{};
+  job.error->code = hr::E_ACCESSDENIED;
+  job.error->description = "Access is denied. (server: HTTP 409)";
+  job.next_retry_time = 1'700'000'000'000;
+  EXPECT_EQ(transient_error_line(job),
+            "STATE: TRANSIENT_ERROR ERROR: 0x80070005 - Access is denied. (server: HTTP 409) "
+            "NEXT RETRY: " +
+                time_text(1'700'000'000'000));
+  job.next_retry_time = 0;  // waiting for the network
+  EXPECT_EQ(transient_error_line(job),
+            "STATE: TRANSIENT_ERROR ERROR: 0x80070005 - Access is denied. (server: HTTP 409) "
+            "NEXT RETRY: when the network is back");
+}
+
 TEST(ProgressBar, FillsInProportionAndStaysEmptyWhenUnknown) {
   EXPECT_EQ(progress_bar(0, 100, 10), "[..........]");
   EXPECT_EQ(progress_bar(50, 100, 10), "[#####.....]");
