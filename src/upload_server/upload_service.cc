@@ -266,8 +266,9 @@ Response UploadService::end_session(const RequestHead& head) {
   std::shared_ptr<Session> session;
   if (!id.empty()) session = sessions_.find(id, now_seconds(), config_.session_timeout);
   if (!session) return error_ack(500, kSessionNotFound, kContextServer);
-  if (!from_creator(*session, head, "Close/Cancel-Session"))
+  if (!from_creator(*session, head, "Close/Cancel-Session")) {
     return error_ack(400, kSessionNotFound, kContextServer);
+  }
   // Close or Cancel: an incomplete upload is discarded with the session; a committed file
   // stays where it is; a reply is released.
   sessions_.remove(session);
