@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages openbits needs to build, test and benchmark, skipping the
-# ones already present. Run as root. The list below is the single source of truth.
+# ones already present, and creates the resolver's system account. Run as root. The list
+# below is the single source of truth.
 set -euo pipefail
 
 PACKAGES=(
@@ -18,6 +19,16 @@ PACKAGES=(
   # proxy_servers.h)
   apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user squid
 )
+
+# bitsd runs bitsd-proxy-resolver (a PAC script from the network) for root's AUTODETECT jobs
+# as a system account of its own, shared with no other service (docs/security.md): no
+# shell, no home, a group of its own. bitsd refuses to resolve for root's jobs without it.
+RESOLVER_ACCOUNT=openbits-resolver
+if ! getent passwd "$RESOLVER_ACCOUNT" >/dev/null; then
+  useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin --comment "openbits proxy resolver" "$RESOLVER_ACCOUNT"
+  echo "install-deps: created the system account $RESOLVER_ACCOUNT"
+fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# README command 1: install what is missing, build (release preset), install the binaries
+# README command 1: install what is missing (packages, and the system account
+# openbits-resolver, see install-deps.sh), build (release preset), install the binaries
 # under /usr/local, and start bitsd as the system instance (root; socket
 # /run/openbits/bitsd.sock, store /var/lib/openbits). Re-running restarts bitsd.
 set -euo pipefail

@@ -103,6 +103,8 @@ Result<Config> load_config(const std::string& path) {
         value.get_to(config.system_proxy_bypass);
       } else if (key == "proxy_resolver") {
         value.get_to(config.proxy_resolver);
+      } else if (key == "proxy_resolver_user") {
+        value.get_to(config.proxy_resolver_user);
       } else if (key == "job_inactivity_timeout_s") {
         value.get_to(config.job_inactivity_timeout_s);
       } else if (key == "time_slice_ms") {

@@ -69,6 +69,9 @@ struct Config {
   std::string system_proxy_bypass;
   // bitsd-proxy-resolver for AUTODETECT (proxy_resolver.h); empty: the one beside bitsd.
   std::string proxy_resolver;
+  // The system account it runs as for root's jobs (scripts/setup.sh creates it); missing:
+  // root's AUTODETECT jobs resolve nothing and go direct (logged).
+  std::string proxy_resolver_user = "openbits-resolver";
 };
 
 // Reads a JSON object whose keys are the field names above (admin_group takes a group

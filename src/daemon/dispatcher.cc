@@ -87,7 +87,7 @@ void Dispatcher::add_notification_methods() {
     if (info->state == JobState::kAcknowledged || info->state == JobState::kCancelled) {
       return Status(hr::BG_E_INVALID_STATE);
     }
-    notifier_->subscribe(c.connection, c.uid, info->id);
+    notifier_->subscribe(c.connection, c.uid, info->id, c.admin);
     return status_result(Status());
   };
   methods_[m::kUnsubscribe] = [this](const Caller& c, const json& p) -> Result<json> {

@@ -28,6 +28,7 @@
 #include "src/daemon/queue_watch.h"
 #include "src/daemon/rpc_server.h"
 #include "src/daemon/store.h"
+#include "src/daemon/transfer/proxy_resolver.h"
 
 namespace asio = boost::asio;
 using namespace openbits;
@@ -134,6 +135,9 @@ int run(const Options& options) {
     std::error_code exe_error;
     auto exe = std::filesystem::read_symlink("/proc/self/exe", exe_error);
     if (!exe_error) config.proxy_resolver = exe.parent_path() / "bitsd-proxy-resolver";
+  }
+  if (auto account = resolver_credentials({}, config.proxy_resolver_user); !account.ok()) {
+    spdlog::warn("root's AUTODETECT jobs will go direct: {}", account.status().message());
   }
   std::error_code ec;
   std::filesystem::create_directories(options.state_dir, ec);

@@ -47,6 +47,17 @@ Account account_of(uid_t uid) {
   return account;
 }
 
+// What an event shows of a job: never its write-only data (custom headers, the notification
+// command line), which a subscriber that lost the job must not see and none needs.
+JobInfo event_view(const JobInfo& job) {
+  JobInfo info = job;
+  info.notify_interface_registered = true;
+  info.custom_headers.reset();
+  info.notify_cmd_program.reset();
+  info.notify_cmd_parameters.reset();
+  return info;
+}
+
 // Ranges of a ranged file that are complete: the ranges are fetched in order and the
 // file's byte count is their running sum.
 std::size_t completed_ranges(const FileInfo& file) {
@@ -70,6 +81,7 @@ struct Notifier::Tracked {
   gid_t cmd_gid = 0;
   std::uint64_t subscriber = 0;  // connection, 0 = none
   uid_t subscriber_uid = 0;
+  bool subscriber_admin = false;  // may read the job whoever owns it
   // The current stay in TRANSFERRED or ERROR ("episode"); 0 = not in one.
   std::uint64_t episode = 0;
   bool done = false;             // acknowledged by a callback or a program exiting 0
@@ -113,6 +125,7 @@ void Notifier::handle(JobEvent event) {
   t.known = true;
   t.cmd_uid = event.cmd_uid;
   t.cmd_gid = event.cmd_gid;
+  drop_foreign_subscriber(id, t);
   if (event.kind == JobEvent::Kind::kFileTransferred) {
     t.files_pending.push_back(event.file_index);
     pump_files(id, t);
@@ -131,6 +144,23 @@ void Notifier::handle(JobEvent event) {
     modification(id, t);
   }
   evaluate(id, t);
+}
+
+// After TakeOwnership the subscriber may be someone who can no longer read the job: it
+// loses the subscription and every delivery it has not answered (an answer would take the
+// new owner's notification), so it hears nothing more of the job.
+void Notifier::drop_foreign_subscriber(const Guid& id, Tracked& t) {
+  if (t.subscriber == 0 || t.subscriber_admin || t.subscriber_uid == t.info.owner_uid) return;
+  std::uint64_t connection = t.subscriber;
+  spdlog::info("job {}: subscription of uid {} dropped: the job belongs to uid {} now",
+               to_string(id), t.subscriber_uid, t.info.owner_uid);
+  t.subscriber = 0;
+  t.throttle.drop();
+  std::vector<std::uint64_t> lost;
+  for (const auto& [delivery, d] : deliveries_) {
+    if (d.job == id && d.connection == connection) lost.push_back(delivery);
+  }
+  for (std::uint64_t delivery : lost) (void)acknowledge(connection, delivery, hr::E_FAIL);
 }
 
 void Notifier::start_episode(Tracked& t, JobState state) {
@@ -201,8 +231,7 @@ void Notifier::release_slot(uid_t uid) {
 void Notifier::send_callback(const Guid& id, Tracked& t) {
   std::uint64_t delivery = next_delivery_++;
   bool transferred = t.info.state == JobState::kTransferred;
-  JobInfo info = t.info;
-  info.notify_interface_registered = true;
+  JobInfo info = event_view(t.info);
   json params = {{"job_id", id}, {"delivery", delivery}, {"job", info}};
   if (!transferred) params["error"] = t.info.error.value_or(ErrorInfo{});
   Delivery d{id, t.subscriber_uid, t.episode, t.subscriber, nullptr, std::nullopt};
@@ -468,9 +497,7 @@ void Notifier::send_modification(const Guid& id, Tracked& t) {
   std::uint32_t flags = t.info.notify_flags;
   if (t.subscriber == 0 || (flags & kNotifyDisable) != 0) return;
   if ((flags & kNotifyJobModification) != 0) {
-    JobInfo info = t.info;
-    info.notify_interface_registered = true;
-    send(t.subscriber, "job.modification", {{"job_id", id}, {"job", info}});
+    send(t.subscriber, "job.modification", {{"job_id", id}, {"job", event_view(t.info)}});
   }
   if ((flags & kNotifyFileRangesTransferred) == 0) return;
   for (const FileInfo& file : t.info.files) {
@@ -517,12 +544,13 @@ void Notifier::connection_closed(std::uint64_t connection) {
   evaluate_all();  // events that waited for this subscriber may use the command line now
 }
 
-void Notifier::subscribe(std::uint64_t connection, uid_t uid, const Guid& job) {
+void Notifier::subscribe(std::uint64_t connection, uid_t uid, const Guid& job, bool admin) {
   auto& slot = jobs_[job];
   if (!slot) slot = std::make_unique<Tracked>();
   Tracked& t = *slot;
   t.subscriber = connection;
   t.subscriber_uid = uid;
+  t.subscriber_admin = admin;
   t.callback_failed = false;
   t.file_callbacks_failed = false;
   t.retry_at_ms = 0;  // a new subscriber hears about a pending event at once

@@ -25,6 +25,8 @@
 // programs run at once per user; the rest wait. Every run is logged with the job, the
 // user and the exit status.
 //
+// Events never carry the job's custom headers or notification command line.
+//
 // Threading: job_event() may be called from any thread and only posts to the io_context;
 // everything else runs on the io_context's thread.
 #pragma once
@@ -68,8 +70,10 @@ class Notifier final : public JobListener {
 
   void connection_opened(std::uint64_t connection, Sender sender);
   void connection_closed(std::uint64_t connection);
-  // The caller's access to the job is checked by the dispatcher before these.
-  void subscribe(std::uint64_t connection, uid_t uid, const Guid& job);
+  // The caller's access to the job is checked by the dispatcher before these. A subscriber
+  // that is neither an administrator (`admin`) nor the job's owner loses the subscription
+  // with the first event that shows another owner (TakeOwnership).
+  void subscribe(std::uint64_t connection, uid_t uid, const Guid& job, bool admin = false);
   void unsubscribe(std::uint64_t connection, const Guid& job);
   // The answer to a job.transferred/job.error notification: S_OK, or a failure (which
   // falls back to the command line or a later retry). BG_E_NOT_FOUND for an unknown
@@ -89,6 +93,7 @@ class Notifier final : public JobListener {
   };
 
   void handle(JobEvent event);
+  void drop_foreign_subscriber(const Guid& id, Tracked& t);
   void start_episode(Tracked& t, JobState state);
   void evaluate(const Guid& id, Tracked& t);
   void evaluate_all();

@@ -54,6 +54,7 @@ TransferRequest JobManager::request_for(const JobRecord& job) const {
   request.proxy.system_proxy = config_.system_proxy;
   request.proxy.system_bypass = config_.system_proxy_bypass;
   request.proxy.resolver = config_.proxy_resolver;
+  request.proxy.resolver_user = config_.proxy_resolver_user;
   request.tls_ca_file = config_.tls_ca_file;
   if (job.info.client_certificate) {
     const ClientCertificate& cert = *job.info.client_certificate;

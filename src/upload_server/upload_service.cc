@@ -1,6 +1,7 @@
 #include "src/upload_server/upload_service.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,6 +71,15 @@ bool offers_upload_protocol(std::string_view list) {
     if (iequals(list.substr(pos, end - pos), kUploadProtocol)) return true;
     pos = end + 1;
   }
+  return false;
+}
+
+// A session answers only the client address that created it (as IIS refuses a session id it
+// did not issue to that client): a leaked id is of no use from anywhere else.
+bool from_creator(const Session& session, const RequestHead& head, const char* packet) {
+  if (session.state.client == head.client) return true;
+  spdlog::warn("{} from {} for a session of client {} refused", packet, head.client,
+               session.state.client);
   return false;
 }
 
@@ -224,6 +234,9 @@ Dispatch UploadService::fragment(const RequestHead& head) {
   if (!id.empty()) session = sessions_.find(id, now_seconds(), config_.session_timeout);
   if (session && (!url || url->joined() != session->state.url_path)) session = nullptr;
   if (!session) return {error_ack(500, kSessionNotFound, kContextServer), nullptr};
+  if (!from_creator(*session, head, "Fragment")) {
+    return {error_ack(400, kSessionNotFound, kContextServer), nullptr};
+  }
 
   auto range = parse_content_range(head.header("Content-Range"));
   std::string encoding = head.header("Content-Encoding");
@@ -253,6 +266,9 @@ Response UploadService::end_session(const RequestHead& head) {
   std::shared_ptr<Session> session;
   if (!id.empty()) session = sessions_.find(id, now_seconds(), config_.session_timeout);
   if (!session) return error_ack(500, kSessionNotFound, kContextServer);
+  if (!from_creator(*session, head, "Close/Cancel-Session")) {
+    return error_ack(400, kSessionNotFound, kContextServer);
+  }
   // Close or Cancel: an incomplete upload is discarded with the session; a committed file
   // stays where it is; a reply is released.
   sessions_.remove(session);

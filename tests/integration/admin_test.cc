@@ -1,7 +1,8 @@
 // Administrators and integrity levels through bitsadmin against the real bitsd: root and
 // members of the configured admin group list every user's jobs, read, cancel, reset and
 // take ownership (each logged); the new owner must be able to write the destination, the
-// job's notification command line is dropped and its next transfer runs as the new owner;
+// job's notification command line is dropped, the former owner's subscription ends, and
+// its next transfer runs as the new owner;
 // ordinary users get E_ACCESSDENIED; owner elevation and integrity are recorded at
 // creation, and a caller under no_new_privs (LOW), or whose process bitsd cannot read,
 // cannot change a job its own uid created at MEDIUM.
@@ -9,6 +10,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,6 +118,27 @@ std::pair<std::uint32_t, nlohmann::json> call(int fd, const std::string& method,
   if (reply.is_discarded()) return {0xFFFFFFFF, {}};
   if (reply.contains("error")) return {reply["error"]["data"].value("hresult", 0xFFFFFFFFu), {}};
   return {reply["result"].value("hresult", 0u), reply["result"]};
+}
+
+// A call on a subscribed connection: the reply (null if none came within the connection's
+// receive timeout); the notifications read before it are appended to `events`.
+nlohmann::json call_collecting(int fd, const std::string& method, const nlohmann::json& params,
+                               std::vector<nlohmann::json>& events) {
+  nlohmann::json request = {{"jsonrpc", "2.0"}, {"id", 7}, {"method", method}, {"params", params}};
+  if (!send_all(fd, request.dump() + "\n")) return {};
+  for (std::string line = read_line(fd); !line.empty(); line = read_line(fd)) {
+    auto message = nlohmann::json::parse(line, nullptr, false);
+    if (message.is_discarded()) return {};
+    if (message.contains("id")) return message;
+    events.push_back(std::move(message));
+  }
+  return {};
+}
+
+std::string dump_all(const std::vector<nlohmann::json>& events) {
+  std::string text;
+  for (const auto& event : events) text += event.dump() + "\n";
+  return text;
 }
 
 class AdminTest : public ServiceTest {
@@ -302,6 +325,61 @@ TEST_F(AdminTest, OwnerElevationAndIntegrityAreRecordedAndLowerLevelsCannotModif
   // An administrator group member cannot change root's (SYSTEM) job.
   auto denied = as(kGroupAdmin, kAdminGroup, {"/cancel", system});
   EXPECT_NE(denied.err.find("0x80070005"), std::string::npos) << denied.err;
+}
+
+// Issue 18 item 5: a user subscribed to its own job kept hearing about it after root took
+// ownership (root's custom headers and command line included) and could acknowledge
+// root's job.transferred. Events never carry custom headers or the command line.
+TEST_F(AdminTest, TakeOwnershipEndsTheFormerOwnersSubscription) {
+  make_file(nginx.root() + "/sub.bin", 200000, 42);
+  std::string job = user_job("subscribed");
+  ASSERT_EQ(as_user({"/addfile", job, nginx.url("/sub.bin"), out + "/sub.bin"}).exit_code, 0);
+  ASSERT_EQ(as_user({"/setnotifyflags", job, "11"}).exit_code, 0);  // + JobModification
+  ASSERT_EQ(as_user({"/setcustomheaders", job, "X-User-Secret: s3cr3t"}).exit_code, 0);
+  ASSERT_EQ(as_user({"/setnotifycmdline", job, "/bin/true", "/bin/true user-parameter"}).exit_code,
+            0);
+  HandedConnection subscriber(bitsd, kUser, false);
+  int fd = subscriber.fd();
+  ASSERT_GE(fd, 0);
+  timeval wait{30, 0};
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait), 0);
+  std::vector<nlohmann::json> events;
+  auto subscribed = call_collecting(fd, "job.subscribe", {{"job_id", job}}, events);
+  ASSERT_EQ(subscribed.dump(), R"({"id":7,"jsonrpc":"2.0","result":{"hresult":0}})");
+  // Control: the owner hears of its own change, without the job's secrets.
+  ASSERT_EQ(as_user({"/setdescription", job, "mine"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] {
+    (void)call_collecting(fd, "daemon.version", nlohmann::json::object(), events);
+    return !events.empty();
+  }));
+  EXPECT_EQ(events[0].value("method", ""), "job.modification");
+  EXPECT_EQ(dump_all(events).find("s3cr3t"), std::string::npos) << dump_all(events);
+  EXPECT_EQ(dump_all(events).find("user-parameter"), std::string::npos) << dump_all(events);
+  events.clear();
+
+  ASSERT_EQ(as_root({"/takeownership", job}).exit_code, 0);
+  ASSERT_EQ(as_root({"/setcustomheaders", job, "X-Root-Secret: hunter2"}).exit_code, 0);
+  (void)as_root({"/setnotifycmdline", job, "/bin/true", "/bin/true root-parameter"});  // any answer
+  ASSERT_EQ(as_root({"/setdescription", job, "root's now"}).exit_code, 0);
+  ASSERT_EQ(as_root({"/resume", job}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] {
+    std::string state = as_root({"/rawreturn", "/getstate", job}).out;
+    return state == "TRANSFERRED" || state == "ERROR";
+  }));
+  ASSERT_EQ(as_root({"/rawreturn", "/getstate", job}).out, "TRANSFERRED");
+  (void)call_collecting(fd, "daemon.version", nlohmann::json::object(), events);
+  EXPECT_TRUE(events.empty()) << dump_all(events);  // nothing after the ownership change
+  // Whatever it answers, the former owner never acknowledges root's notification.
+  for (std::uint64_t delivery = 1; delivery <= 20; ++delivery) {
+    auto reply = call_collecting(fd, "job.acknowledge_notification",
+                                 {{"delivery", delivery}, {"hresult", 0}}, events);
+    std::uint32_t code = reply.contains("error") ? reply["error"]["data"].value("hresult", 0u) : 0u;
+    EXPECT_EQ(code, hr::BG_E_NOT_FOUND) << reply.dump();
+  }
+  EXPECT_EQ(bitsd.log().find("callback acknowledged by uid " + std::to_string(kUser)),
+            std::string::npos);
+  EXPECT_NE(bitsd.log().find("subscription of uid " + std::to_string(kUser) + " dropped"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -2,11 +2,26 @@
 // and bypass lists, NO_PROXY, PRECONFIG from the owner's environment, HTTPS through
 // CONNECT, a malformed list at transfer time, proxy authentication (Basic, Digest, NTLM)
 // and NTLM server authentication behind squid as a reverse proxy, and AUTODETECT through
-// WPAD and a PAC script (bitsd-proxy-resolver, run as the job owner).
+// WPAD and a PAC script (bitsd-proxy-resolver, run as the job owner; for root's jobs as its
+// own account openbits-resolver, not traceable by other processes of that account).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "tests/integration/fault_fixture.h"
@@ -40,6 +55,115 @@ class WpadServer {
  private:
   pid_t pid_ = -1;
 };
+
+// The account bitsd-proxy-resolver runs as for root's jobs (scripts/install-deps.sh
+// creates it): uid and gid.
+std::optional<std::pair<uid_t, gid_t>> resolver_account() {
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (getpwnam_r("openbits-resolver", &pw, buffer.data(), buffer.size(), &found) != 0 || !found) {
+    return std::nullopt;
+  }
+  return std::make_pair(pw.pw_uid, pw.pw_gid);
+}
+
+// Takes TCP connections on ip:80 into its backlog and never answers: libproxy, in
+// bitsd-proxy-resolver, waits for the PAC file until close() resets the connection.
+class SilentWpad {
+ public:
+  explicit SilentWpad(const std::string& ip)
+      : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    int one = 1;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(80);
+    ok_ = fd_ >= 0 && ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+          ::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) == 1 &&
+          ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+          ::listen(fd_, 8) == 0;
+  }
+  ~SilentWpad() { close(); }
+  SilentWpad(const SilentWpad&) = delete;
+  SilentWpad& operator=(const SilentWpad&) = delete;
+  bool ok() const { return ok_; }
+  // Whether a client connected within `timeout` (its connection waits in the backlog).
+  bool connected(std::chrono::milliseconds timeout) const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+  }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+};
+
+// The pid of the child of `parent` that runs bitsd-proxy-resolver, or -1.
+pid_t resolver_child(pid_t parent) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = read_text(entry.path().string() + "/stat");  // pid (comm) state ppid
+    std::size_t close = stat.rfind(')');
+    if (close == std::string::npos || stat.find(" (bitsd-proxy-res") == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent) return std::stoi(name);
+  }
+  return -1;
+}
+
+// The real uid and gid of `pid` (/proc/PID/status).
+std::pair<uid_t, gid_t> ids_of(pid_t pid) {
+  std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/status"));
+  std::pair<uid_t, gid_t> ids{0, 0};
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("Uid:", 0) == 0) ids.first = static_cast<uid_t>(std::stoul(line.substr(4)));
+    if (line.rfind("Gid:", 0) == 0) ids.second = static_cast<gid_t>(std::stoul(line.substr(4)));
+  }
+  return ids;
+}
+
+std::string errno_name(int e) {
+  return e == EACCES ? "EACCES" : e == EPERM ? "EPERM" : "errno " + std::to_string(e);
+}
+
+// What a process of uid:gid (no groups) gets when it opens `pid`'s /proc/PID/mem and
+// attaches to it with ptrace: "mem <opened|errno> attach <ok|errno>".
+std::string attack(pid_t pid, uid_t uid, gid_t gid) {
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) return "<pipe failed>";
+  pid_t child = ::fork();
+  if (child == 0) {
+    std::string result = "<setuid failed>";
+    if (::setgroups(0, nullptr) == 0 && ::setresgid(gid, gid, gid) == 0 &&
+        ::setresuid(uid, uid, uid) == 0) {
+      int mem = ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+      result = "mem " + (mem >= 0 ? std::string("opened") : errno_name(errno));
+      long attached = ::ptrace(PTRACE_ATTACH, pid, nullptr, nullptr);
+      result += " attach " + (attached == 0 ? std::string("ok") : errno_name(errno));
+    }
+    ssize_t ignored = ::write(pipe_fds[1], result.data(), result.size());
+    (void)ignored;
+    ::_exit(0);  // a tracer's exit detaches it
+  }
+  ::close(pipe_fds[1]);
+  std::string result;
+  char buffer[256];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) {
+    result.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(pipe_fds[0]);
+  ::waitpid(child, nullptr, 0);
+  return result;
+}
 
 class ProxyTest : public ::testing::Test {
  protected:
@@ -79,6 +203,22 @@ class ProxyTest : public ::testing::Test {
     return hr::S_OK;
   }
   HRESULT outcome(Job job) { return outcome(std::move(job), origin.root() + "/data.bin"); }
+  // A stand-in for bitsd-proxy-resolver that answers "direct://" and records, in a file
+  // of `record` per run, its uid and its open descriptors; returns its path.
+  std::string recording_resolver(const std::string& record) {
+    fs::create_directories(record);
+    fs::permissions(record, fs::perms::all);
+    std::string stub = dir.path() + "/resolver.py";
+    std::ofstream(stub) << "#!/usr/bin/python3\n"
+                        << "import os, sys\n"
+                        << "fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))\n"
+                        << "with open('" << record << "/' + str(os.getpid()), 'w') as f:\n"
+                        << "    f.write('%d %s' % (os.getuid(), fds))\n"
+                        << "print('direct://')\n";
+    fs::permissions(stub, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+    return stub;
+  }
   static int count_for(const Squid& squid, const std::string& fragment) {
     int n = 0;
     for (const auto& r : squid.requests()) n += r.url.find(fragment) != std::string::npos;
@@ -252,21 +392,14 @@ TEST_F(ProxyTest, NtlmServerAuthenticationBehindAReverseProxy) {
   EXPECT_EQ(outcome(other), 0x80190191u);
 }
 
-// The resolver runs as the job's owner (nobody for root's jobs), with nothing of bitsd but
-// its standard descriptors: a stand-in that records what it got answers "direct://".
+// The resolver runs as the job's owner (for root's jobs: its own account, not nobody), with
+// nothing of bitsd but its standard descriptors: a stand-in that records what it got
+// answers "direct://".
 TEST_F(ProxyTest, TheResolverRunsAsTheOwnerWithNoDescriptorOfBitsd) {
+  auto account = resolver_account();
+  ASSERT_TRUE(account) << "no account openbits-resolver: run scripts/install-deps.sh";
   std::string record = dir.path() + "/records";
-  fs::create_directories(record);
-  fs::permissions(record, fs::perms::all);
-  std::string stub = dir.path() + "/resolver.py";
-  std::ofstream(stub) << "#!/usr/bin/python3\n"
-                      << "import os, sys\n"
-                      << "fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))\n"
-                      << "with open('" << record << "/' + str(os.getpid()), 'w') as f:\n"
-                      << "    f.write('%d %s' % (os.getuid(), fds))\n"
-                      << "print('direct://')\n";
-  fs::permissions(stub, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                            fs::perms::others_read | fs::perms::others_exec);
+  std::string stub = recording_resolver(record);
   start_bitsd(R"("proxy_resolver": ")" + stub + "\"");
   EXPECT_EQ(outcome(job_for(origin.url("/data.bin"), ProxyUsage::kAutodetect)), hr::S_OK);
   std::string nobody = run_as(kNobody, [&] {
@@ -285,10 +418,60 @@ TEST_F(ProxyTest, TheResolverRunsAsTheOwnerWithNoDescriptorOfBitsd) {
     seen.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   ASSERT_EQ(seen.size(), 2u);
-  for (const std::string& s : seen) {
-    // 65534 for both (root's job included); 0-2 and the one listing /proc/self/fd.
-    EXPECT_EQ(s, "65534 [0, 1, 2, 3]");
+  std::sort(seen.begin(), seen.end());
+  // Root's job: the resolver's account (issue 18 item 4: not nobody, whose other processes
+  // could trace it); nobody's job: nobody. Descriptors 0-2 and the one listing /proc/self/fd.
+  std::vector<std::string> expected = {std::to_string(account->first) + " [0, 1, 2, 3]",
+                                       std::to_string(kNobody) + " [0, 1, 2, 3]"};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(seen, expected);
+}
+
+// Issue 18 item 4, fail closed: without an account of its own (missing, or one shared
+// with other services such as nobody) no resolver runs for root's jobs; they go direct
+// and the log says why.
+TEST_F(ProxyTest, RootsJobsRunNoResolverWithoutItsOwnAccount) {
+  std::string record = dir.path() + "/records";
+  std::string stub = recording_resolver(record);
+  int runs = 0;
+  for (const char* account : {"openbits-no-such-account", "nobody"}) {
+    start_bitsd(R"("proxy_resolver": ")" + stub + R"(", "proxy_resolver_user": ")" + account +
+                "\"");
+    EXPECT_EQ(outcome(job_for(origin.url("/data.bin"), ProxyUsage::kAutodetect)), hr::S_OK);
+    EXPECT_TRUE(fs::is_empty(record)) << account;  // the helper never ran
+    std::string log = bitsd.log();
+    ++runs;
+    EXPECT_EQ(count(log, "AUTODETECT proxy not resolved"), static_cast<std::size_t>(runs)) << log;
+    EXPECT_EQ(count(log, "root's AUTODETECT jobs will go direct"), static_cast<std::size_t>(runs));
+    EXPECT_NE(log.find("resolver account '" + std::string(account) + "'"), std::string::npos);
+    bitsd.terminate();
   }
+}
+
+// Issue 18 item 4: the real resolver of root's AUTODETECT job, caught while it waits for
+// the WPAD server, runs as its own account and is not dumpable: a process of the same uid
+// and gid can neither open its memory nor attach to it (before: nobody, and both worked).
+TEST_F(ProxyTest, RootsResolverRunsAsItsOwnAccountAndCannotBeTraced) {
+  auto account = resolver_account();
+  ASSERT_TRUE(account) << "no account openbits-resolver: run scripts/install-deps.sh";
+  std::string ip = "127.0.0." + std::to_string(100 + free_port() % 150);  // apart from others
+  SilentWpad wpad(ip);
+  ASSERT_TRUE(wpad.ok()) << ip << ":80 " << std::strerror(errno);
+  std::ofstream(dir.path() + "/hosts") << "127.0.0.1 localhost\n" << ip << " wpad\n";
+  bitsd.use_hosts_file(dir.path() + "/hosts");
+  start_bitsd();
+  Job job = job_for(origin.url("/data.bin"), ProxyUsage::kAutodetect);
+  ASSERT_TRUE(job.resume().ok());
+  ASSERT_TRUE(wpad.connected(std::chrono::seconds(10)));  // past main(): asking for wpad.dat
+  pid_t resolver = resolver_child(bitsd.pid());
+  ASSERT_GT(resolver, 0);
+  auto [uid, gid] = ids_of(resolver);
+  EXPECT_EQ(uid, account->first);
+  EXPECT_EQ(gid, account->second);
+  EXPECT_EQ(attack(resolver, uid, gid), "mem EACCES attach EPERM");
+  wpad.close();  // the request is reset: no PAC script, the file goes direct
+  EXPECT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(30)),
+            JobState::kTransferred);
 }
 
 // AUTODETECT: bitsd (in a mount namespace whose /etc/hosts names "wpad") runs the resolver

@@ -78,9 +78,10 @@ class UploadError(Exception):
 
 
 class BitsConnection:
-    """One keep-alive connection to the URL's host; reconnects when the server closed it."""
+    """One keep-alive connection to the URL's host; reconnects when the server closed it.
+    source_address: the local address to connect from (e.g. "127.0.0.2"), else any."""
 
-    def __init__(self, url, ssl_context=None, timeout=60):
+    def __init__(self, url, ssl_context=None, timeout=60, source_address=None):
         self.url = url
         parts = urllib.parse.urlsplit(url)
         self.scheme = parts.scheme
@@ -89,15 +90,18 @@ class BitsConnection:
         self.target = parts.path + ("?" + parts.query if parts.query else "")
         self.ssl_context = ssl_context
         self.timeout = timeout
+        self.source = (source_address, 0) if source_address else None
         self.conn = None
 
     def _connect(self):
         if self.scheme == "https":
             context = self.ssl_context or ssl.create_default_context()
             self.conn = http.client.HTTPSConnection(
-                self.host, self.port, timeout=self.timeout, context=context)
+                self.host, self.port, timeout=self.timeout, source_address=self.source,
+                context=context)
         else:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout,
+                                                   source_address=self.source)
 
     def close(self):
         if self.conn is not None:

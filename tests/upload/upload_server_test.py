@@ -384,6 +384,41 @@ class UploadServerTest(unittest.TestCase):
         other = BitsConnection(server.url("/other.bin"))
         self.assertEqual(other.fragment(sid, 0, b"abc", 3).error_code, BG_E_SESSION_NOT_FOUND)
 
+    def test_session_answers_only_the_client_that_created_it(self):
+        # Issue 18 item 7: a leaked session id is refused from another address (400,
+        # BG_E_SESSION_NOT_FOUND, context 0x5, nothing stored), also after a restart of the
+        # server; the owner's upload still completes byte-identical.
+        port = free_port()
+        server = self.server(port=port)
+        data = payload(300000, 11)
+        owner = BitsConnection(server.url("/bound.bin"))  # from 127.0.0.1
+        sid = self.open_session(owner)
+        self.assertEqual(owner.fragment(sid, 0, data[:100000], len(data)).received, 100000)
+        intruder = BitsConnection(server.url("/bound.bin"), source_address="127.0.0.2")
+        self.assertEqual(intruder.ping().status, 200)  # the server answers that address
+        stored = os.path.join(self.root, ".bits-upload-server", "sessions", sid[1:-1], "data")
+
+        def refused():
+            for ack in (intruder.fragment(sid, 100000, b"X" * 5000, len(data)),
+                        intruder.fragment(sid.lower(), 100000, b"Y" * 200000, len(data)),
+                        intruder.cancel_session(sid), intruder.close_session(sid)):
+                self.assertEqual((ack.status, ack.error_code, ack.error_context),
+                                 (400, BG_E_SESSION_NOT_FOUND, 5), ack)
+            with open(stored, "rb") as f:
+                self.assertEqual(f.read(), data[:100000])
+
+        refused()
+        server.kill9()
+        owner.close()
+        intruder.close()
+        server = self.server(port=port)  # the binding is part of the persisted session
+        refused()
+        ack = owner.fragment(sid, 100000, data[100000:], len(data))
+        self.assertEqual((ack.status, ack.received), (200, len(data)))
+        self.assertEqual(owner.close_session(sid).status, 200)
+        self.assertEqual(self.stored("bound.bin"), data)
+        self.assertEqual(server.sessions(), [])
+
     def test_client_starts_over_when_the_server_lost_the_session(self):
         server = self.server()
         data = payload(400000, 7)

@@ -1,16 +1,20 @@
-// Running bitsd-proxy-resolver as the job owner; see proxy_resolver.h.
+// Running bitsd-proxy-resolver as the job owner (root's jobs: its own account); see
+// proxy_resolver.h.
 #include "src/daemon/transfer/proxy_resolver.h"
-
-#include "src/daemon/security/child_fds.h"
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "openbits/names.h"
+#include "src/daemon/security/child_fds.h"
 
 namespace openbits::daemon {
 namespace {
@@ -19,19 +23,16 @@ constexpr std::size_t kMaxAnswer = 64 * 1024;
 constexpr uid_t kNobody = 65534;
 
 // In the child after fork(): only async-signal-safe calls.
-[[noreturn]] void exec_as_owner(const std::string& program, const std::string& url,
-                                const Credentials& owner, int out) {
+[[noreturn]] void exec_as(const std::string& program, const std::string& url,
+                          const Credentials& who, int out) {
   int null = ::open("/dev/null", O_RDWR);
   if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(null, 2) < 0) _exit(126);
   // Nothing of bitsd (RPC sockets above all) reaches a process its user may trace.
   if (::setsid() < 0 || !close_descriptors_from(3)) _exit(126);
   if (::geteuid() == 0) {
-    // Root's own jobs evaluate the network's PAC script as nobody, never as root.
-    uid_t uid = owner.uid == 0 ? kNobody : owner.uid;
-    gid_t gid = owner.uid == 0 ? kNobody : owner.gid;
-    std::size_t groups = owner.uid == 0 ? 0 : owner.groups.size();
-    if (::syscall(SYS_setgroups, groups, owner.groups.data()) != 0 ||
-        ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+    if (::syscall(SYS_setgroups, who.groups.size(), who.groups.data()) != 0 ||
+        ::setresgid(who.gid, who.gid, who.gid) != 0 ||
+        ::setresuid(who.uid, who.uid, who.uid) != 0) {
       _exit(126);
     }
   }
@@ -60,14 +61,30 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 }  // namespace
 
+Result<Credentials> resolver_credentials(const Credentials& owner, const std::string& account) {
+  if (::geteuid() != 0 || owner.uid != 0) return owner;
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (getpwnam_r(account.c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 || !found) {
+    return Status(hr::E_ACCESSDENIED, "the resolver account '" + account +
+                                          "' does not exist (scripts/setup.sh creates it)");
+  }
+  if (pw.pw_uid == 0 || pw.pw_uid == kNobody || pw.pw_gid == 0) {
+    return Status(hr::E_ACCESSDENIED, "the resolver account '" + account +
+                                          "' is root or nobody, not an account of its own");
+  }
+  return Credentials{pw.pw_uid, pw.pw_gid, {}};
+}
+
 std::vector<std::string> run_proxy_resolver(const std::string& program, const std::string& url,
-                                            const Credentials& owner,
+                                            const Credentials& as,
                                             std::chrono::milliseconds timeout,
                                             const std::atomic<bool>& quit) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return {};
   pid_t pid = ::fork();
-  if (pid == 0) exec_as_owner(program, url, owner, pipe_fds[1]);
+  if (pid == 0) exec_as(program, url, as, pipe_fds[1]);
   ::close(pipe_fds[1]);
   if (pid < 0) {
     ::close(pipe_fds[0]);
@@ -95,6 +112,19 @@ std::vector<std::string> run_proxy_resolver(const std::string& program, const st
   }
   if (!complete || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return {};
   return split_lines(answer);
+}
+
+std::vector<std::string> resolve_job_proxies(const std::string& program, const std::string& account,
+                                             const std::string& url, const Credentials& owner,
+                                             const Guid& job, std::chrono::milliseconds timeout,
+                                             const std::atomic<bool>& quit) {
+  auto as = resolver_credentials(owner, account);
+  if (!as.ok()) {
+    spdlog::error("job {}: AUTODETECT proxy not resolved (no helper run, the file goes direct): {}",
+                  to_string(job), as.status().message());
+    return {};
+  }
+  return run_proxy_resolver(program, url, *as, timeout, quit);
 }
 
 }  // namespace openbits::daemon

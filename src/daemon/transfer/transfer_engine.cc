@@ -414,9 +414,10 @@ void TransferEngine::resolve_proxies(const Transfer& t) {
   auto done = std::make_shared<std::atomic<bool>>(false);
   resolvers_.push_back(
       {std::thread([this, done, token = t.token, program = t.request.proxy.resolver,
-                    url = t.request.remote_name, owner = t.request.owner] {
-         std::vector<std::string> proxies =
-             run_proxy_resolver(program, url, owner, kResolverTimeout, quit_resolvers_);
+                    account = t.request.proxy.resolver_user, url = t.request.remote_name,
+                    owner = t.request.owner, job = t.request.job_id] {
+         std::vector<std::string> proxies = resolve_job_proxies(program, account, url, owner, job,
+                                                                kResolverTimeout, quit_resolvers_);
          if (proxies.empty()) proxies.push_back("direct://");  // WPAD found nothing
          {
            std::lock_guard lock(mutex_);

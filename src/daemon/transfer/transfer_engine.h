@@ -52,6 +52,7 @@ struct ProxyContext {
   std::string system_proxy;
   std::string system_bypass;
   std::string resolver;  // path of bitsd-proxy-resolver (AUTODETECT); empty: direct
+  std::string resolver_user = "openbits-resolver";  // the account it runs as for root's jobs
 };
 
 // The job's client certificate: found again (as the owner) when the transfer starts.

@@ -402,5 +402,53 @@ TEST_F(NotifierTest, TransferredWaitsForTheFileEvents) {
   EXPECT_EQ(methods(), (std::vector<std::string>{"file.transferred", "job.transferred"}));
 }
 
+// Issue 18 item 5: after TakeOwnership the former owner's subscription ends, with the
+// delivery it had not answered; an administrator's subscription stays.
+TEST_F(NotifierTest, SubscriberLosesTheJobOnceItBelongsToSomeoneElse) {
+  JobEvent e = callback_only(event(1, JobState::kTransferred));
+  e.info.notify_flags = kNotifyJobTransferred;
+  connect(7);
+  notifier.subscribe(7, 1500, e.info.id);
+  send(e);
+  ASSERT_EQ(methods(), std::vector<std::string>{"job.transferred"});
+  e.info.owner_uid = 0;  // root took ownership
+  send(e);
+  EXPECT_FALSE(notifier.subscribed(e.info.id));
+  EXPECT_EQ(notifier.acknowledge(7, delivery(0), hr::S_OK).code(), hr::BG_E_NOT_FOUND);
+  e.info.state = JobState::kQueued;
+  send(e);
+  e.info.state = JobState::kTransferred;
+  send(e);
+  EXPECT_EQ(sent.size(), 1u);
+  connect(8);
+  notifier.subscribe(8, 4242, e.info.id, true);  // an administrator: the event at once
+  settle();
+  e.info.owner_uid = 1600;
+  send(e);
+  EXPECT_TRUE(notifier.subscribed(e.info.id));
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].first, 8u);
+  EXPECT_TRUE(notifier.acknowledge(8, delivery(1), hr::S_OK).ok());
+}
+
+TEST_F(NotifierTest, EventsCarryNoCustomHeadersOrCommandLine) {
+  JobEvent e = event(1, JobState::kQueued);
+  e.info.notify_flags = kNotifyJobTransferred | kNotifyJobModification;
+  e.info.custom_headers = "X-Secret: s3cr3t";
+  connect(7);
+  notifier.subscribe(7, 1500, e.info.id);
+  send(e);
+  e.info.state = JobState::kTransferred;
+  send(e);
+  ASSERT_EQ(methods(), (std::vector<std::string>{"job.modification", "job.transferred"}));
+  for (const auto& [connection, message] : sent) {
+    const nlohmann::json& job = message["params"]["job"];
+    for (const char* key : {"custom_headers", "notify_cmd_program", "notify_cmd_parameters"}) {
+      EXPECT_TRUE(job.value(key, nlohmann::json()).is_null()) << key << ": " << message.dump();
+    }
+    EXPECT_EQ(message.dump().find("s3cr3t"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace openbits::daemon
