@@ -1,14 +1,13 @@
 // bitsd: the openbits daemon. Parses the command line, opens the store, loads the queue,
 // and runs the RPC server and the scheduler on one event loop while the transfer engine
 // runs on its own thread. SIGTERM/SIGINT shut down cleanly; readiness is reported to
-// systemd with sd_notify.
+// systemd with sd_notify. bitsd never has a controlling terminal (daemon_session.h).
 #include <fcntl.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +19,7 @@
 
 #include "src/common/asio.h"
 #include "src/daemon/config.h"
+#include "src/daemon/daemon_session.h"
 #include "src/daemon/dispatcher.h"
 #include "src/daemon/job_manager.h"
 #include "src/daemon/network_monitor.h"
@@ -211,14 +211,14 @@ int run(const Options& options) {
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code, int signal) {
     spdlog::info("signal {}: shutting down", signal);
-    sd_notify(0, "STOPPING=1");
+    notify_stopping();
     server.close();
     ticker.cancel();
     network.stop();
     io.stop();
   });
   spdlog::info("bitsd ready: socket {}, state {}", options.socket, options.state_dir);
-  sd_notify(0, "READY=1");
+  notify_ready();
   io.run();
   jobs.set_backend(nullptr);
   jobs.set_listener(nullptr);
@@ -241,6 +241,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "bitsd 0.1.0");
   CLI11_PARSE(app, argc, argv);
 
+  ignore_terminal_signals();
+  leave_session_leadership();
   auto logger = spdlog::stderr_color_mt("bitsd");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");

@@ -25,6 +25,7 @@ constexpr uid_t kNobody = 65534;
   if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(null, 2) < 0) _exit(126);
   // Nothing of bitsd (RPC sockets above all) reaches a process its user may trace.
   if (::setsid() < 0 || !close_descriptors_from(3)) _exit(126);
+  restore_default_signals();
   if (::geteuid() == 0) {
     // Root's own jobs evaluate the network's PAC script as nobody, never as root.
     uid_t uid = owner.uid == 0 ? kNobody : owner.uid;
