@@ -1,9 +1,9 @@
 // bitsd: the openbits daemon. Parses the command line, opens the store, loads the queue,
 // and runs the RPC server and the scheduler on one event loop while the transfer engine
 // runs on its own thread. SIGTERM/SIGINT shut down cleanly; readiness is reported to
-// systemd with sd_notify. bitsd never has a controlling terminal (daemon_session.h).
+// systemd with sd_notify. bitsd never has a controlling terminal (daemon_session.h) and
+// its log cannot be forged or read by other users (log_setup.h).
 #include <fcntl.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include "src/daemon/daemon_session.h"
 #include "src/daemon/dispatcher.h"
 #include "src/daemon/job_manager.h"
+#include "src/daemon/log_setup.h"
 #include "src/daemon/network_monitor.h"
 #include "src/daemon/notifier.h"
 #include "src/daemon/process_launcher.h"
@@ -39,6 +41,7 @@ struct Options {
   std::string state_dir;
   std::string socket;
   std::string config;
+  std::string log_file;
   std::string log_level = "info";
 };
 
@@ -227,6 +230,20 @@ int run(const Options& options) {
   return 0;
 }
 
+// The log on stderr or in the --log file; false when that file cannot be used.
+bool start_logging(const Options& options) {
+  bool system_instance = !options.user && geteuid() == 0;
+  if (!options.log_file.empty()) {
+    if (auto problem = open_log_file(options.log_file, system_instance)) {
+      std::fprintf(stderr, "bitsd: %s\n", problem->c_str());
+      return false;
+    }
+  }
+  setup_logging(options.log_level);
+  if (options.log_file.empty() && system_instance) protect_inherited_log();
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -236,6 +253,8 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", options.state_dir, "Directory of the job store");
   app.add_option("--socket", options.socket, "Path of the RPC socket");
   app.add_option("--config", options.config, "JSON configuration file");
+  app.add_option("--log", options.log_file,
+                 "Append the log to this file (root:adm 0640 for the system instance)");
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.set_version_flag("--version", "bitsd 0.1.0");
@@ -243,10 +262,7 @@ int main(int argc, char** argv) {
 
   ignore_terminal_signals();
   leave_session_leadership();
-  auto logger = spdlog::stderr_color_mt("bitsd");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_level(spdlog::level::from_str(options.log_level));
+  if (!start_logging(options)) return 1;
   if (!options.user && geteuid() != 0) {
     spdlog::critical("the system instance must run as root; use --user for a per-user daemon");
     return 1;
