@@ -1,6 +1,7 @@
 // bitsd without a controlling terminal; see daemon_session.h.
 #include "src/daemon/daemon_session.h"
 
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
@@ -51,17 +52,18 @@ void leave_session_leadership() {
   sigset_t previous;
   sigemptyset(&waited);
   for (int signal : {SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGUSR2}) sigaddset(&waited, signal);
-  sigprocmask(SIG_BLOCK, &waited, &previous);
+  ::pthread_sigmask(SIG_BLOCK, &waited, &previous);
   pid_t parent = ::getpid();
   pid_t daemon = ::fork();
   if (daemon < 0) {  // carry on as the leader: O_NOCTTY and the ignored signals remain
-    sigprocmask(SIG_SETMASK, &previous, nullptr);
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     return;
   }
   if (daemon > 0) supervise(daemon, waited);
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(1);
-  sigprocmask(SIG_SETMASK, &previous, nullptr);
-  ::unsetenv("NOTIFY_SOCKET");  // systemd hears from the supervisor only
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  // systemd hears from the supervisor only; no thread runs yet.
+  ::unsetenv("NOTIFY_SOCKET");  // NOLINT(concurrency-mt-unsafe)
   supervisor_pid = parent;
 }
 

@@ -10,9 +10,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <memory>
+#include <string>
+#include <system_error>
 
 #include "src/common/log_text.h"
 
@@ -32,9 +33,11 @@ class EscapedText final : public spdlog::custom_flag_formatter {
   }
 };
 
-// root:adm 0640, or root:root 0600 without an adm group.
+std::string error_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+// root:adm 0640, or root:root 0600 without an adm group. Called before any thread runs.
 bool restrict_to_root_and_adm(int fd) {
-  const group* adm = ::getgrnam("adm");
+  const group* adm = ::getgrnam("adm");  // NOLINT(concurrency-mt-unsafe)
   gid_t gid = adm != nullptr ? adm->gr_gid : 0;
   return ::fchown(fd, 0, gid) == 0 && ::fchmod(fd, adm != nullptr ? 0640 : 0600) == 0;
 }
@@ -53,7 +56,7 @@ void setup_logging(const std::string& level) {
 std::optional<std::string> open_log_file(const std::string& path, bool system_instance) {
   int fd =
       ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
-  if (fd < 0) return "cannot open the log " + path + ": " + std::strerror(errno);
+  if (fd < 0) return "cannot open the log " + path + ": " + error_text(errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -63,7 +66,7 @@ std::optional<std::string> open_log_file(const std::string& path, bool system_in
   if (ok) ok = ::dup2(fd, STDERR_FILENO) >= 0 && ::dup2(fd, STDOUT_FILENO) >= 0;
   int err = errno;
   ::close(fd);
-  if (!ok) return "cannot use " + path + " as the log: " + std::strerror(err);
+  if (!ok) return "cannot use " + path + " as the log: " + error_text(err);
   return std::nullopt;
 }
 
@@ -73,7 +76,7 @@ void protect_inherited_log() {
   if ((st.st_mode & S_IRWXO) == 0) return;
   if (::fchmod(STDERR_FILENO, st.st_mode & 07770) != 0) {
     spdlog::warn("the log (stderr) is readable by every user and its mode cannot be changed: {}",
-                 std::strerror(errno));
+                 error_text(errno));
   }
 }
 
