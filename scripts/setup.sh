@@ -31,8 +31,9 @@ else
   fi
   rm -f /run/openbits/bitsd.sock
   # The system instance must not pick up a caller's OPENBITS_SOCKET.
-  env -u OPENBITS_SOCKET setsid /usr/local/sbin/bitsd >>/var/log/openbits/bitsd.log 2>&1 \
-    </dev/null &
+  # bitsd opens its log itself (--log): root:adm 0640, an older 0644 file included.
+  env -u OPENBITS_SOCKET setsid /usr/local/sbin/bitsd --log /var/log/openbits/bitsd.log \
+    </dev/null >/dev/null 2>&1 &
   echo $! >/run/openbits/bitsd.pid
 fi
 

@@ -18,6 +18,7 @@
 #include "src/daemon/job_manager.h"
 #include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/security/owner_path.h"
+#include "src/daemon/security/user_open.h"
 #include "src/daemon/validation.h"
 
 namespace openbits::daemon {
@@ -89,9 +90,7 @@ Status JobManager::apply_acl_flags(const JobRecord& job, const FileRecord& file)
   }
   OwnerDir dir(file.info.temporary_name, job.info.owner_uid == 0);
   std::string leaf = leaf_name(file.info.temporary_name);
-  int temp = dir.ok() ? ::openat(dir.fd(), leaf.c_str(),
-                                 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
-                      : -1;
+  int temp = dir.ok() ? openat_user_path(dir.fd(), leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) : -1;
   if (temp < 0) {
     return Status(hr::E_ACCESSDENIED, std::string("cannot open the temporary file: ") +
                                           std::strerror(dir.ok() ? errno : dir.error()));

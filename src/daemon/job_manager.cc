@@ -16,6 +16,7 @@
 #include "src/daemon/job_credentials.h"
 #include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/security/owner_path.h"
+#include "src/daemon/security/user_open.h"
 #include "src/daemon/text.h"
 #include "src/daemon/validation.h"
 
@@ -85,17 +86,16 @@ Status check_destination(const Credentials& owner, const std::string& local_name
 Status check_upload_source(const Credentials& owner, const std::string& local_name) {
   ScopedFsCredentials as_owner(owner);
   if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
-  int fd = ::open(local_name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) {
+  // A terminal, device or FIFO is refused before it is opened (open_regular_file).
+  RegularFile file = open_regular_file(AT_FDCWD, local_name);
+  if (file.not_regular) return Status(hr::E_INVALIDARG, local_name + " is not a regular file");
+  if (file.fd < 0) {
+    if (file.error == ENOENT || file.error == ENOTDIR) {
       return Status(hr::FILE_NOT_FOUND, local_name + " does not exist");
     }
     return Status(hr::E_ACCESSDENIED, "the job owner cannot read " + local_name);
   }
-  struct stat st {};
-  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  ::close(fd);
-  if (!regular) return Status(hr::E_INVALIDARG, local_name + " is not a regular file");
+  ::close(file.fd);
   return Status();
 }
 

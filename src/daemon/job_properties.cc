@@ -159,9 +159,10 @@ Status JobManager::set_property(const Caller& caller, const Guid& id, const std:
     if (job.info.notify_cmd_program) {
       job.notify_cmd_uid = caller.uid;
       job.notify_cmd_gid = caller.gid;
-      spdlog::info("job {}: uid {} registered the notification command line {} [{}]", to_string(id),
+      // The program only: parameters may carry tokens or passwords (docs/security.md).
+      spdlog::info("job {}: uid {} registered the notification command line {}{}", to_string(id),
                    caller.uid, *job.info.notify_cmd_program,
-                   job.info.notify_cmd_parameters.value_or(""));
+                   job.info.notify_cmd_parameters ? " (parameters not logged)" : "");
     } else {
       spdlog::info("job {}: uid {} cleared the notification command line", to_string(id),
                    caller.uid);

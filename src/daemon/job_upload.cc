@@ -19,6 +19,7 @@
 #include "src/daemon/job_manager.h"
 #include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/security/owner_path.h"
+#include "src/daemon/security/user_open.h"
 
 namespace openbits::daemon {
 namespace {
@@ -29,10 +30,14 @@ enum Phase : int { kUploadPhase = 0, kReplyPhase = 1, kClosePhase = 2 };
 // reply over JobManager::kMaxReplyData is BG_E_TOO_LARGE: no bytes, only the size.
 Result<std::string> read_reply(const std::string& path, std::uint64_t offset, std::uint64_t length,
                                std::uint64_t& reply_size) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) return Status(hresult_from_errno(errno), "cannot read the reply " + path);
+  RegularFile file = open_regular_file(AT_FDCWD, path, O_NOFOLLOW);
+  if (file.not_regular) {
+    return Status(hr::E_ACCESSDENIED, "the reply " + path + " is not a regular file");
+  }
+  if (file.fd < 0) return Status(hresult_from_errno(file.error), "cannot read the reply " + path);
+  int fd = file.fd;
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd, &st) != 0) {
     ::close(fd);
     return Status(hr::E_ACCESSDENIED, "the reply " + path + " is not a regular file");
   }

@@ -1,18 +1,18 @@
 // bitsd: the openbits daemon. Parses the command line, opens the store, loads the queue,
 // and runs the RPC server and the scheduler on one event loop while the transfer engine
 // runs on its own thread. SIGTERM/SIGINT shut down cleanly; readiness is reported to
-// systemd with sd_notify.
+// systemd with sd_notify. bitsd never has a controlling terminal (daemon_session.h) and
+// its log cannot be forged or read by other users (log_setup.h).
 #include <fcntl.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -20,8 +20,10 @@
 
 #include "src/common/asio.h"
 #include "src/daemon/config.h"
+#include "src/daemon/daemon_session.h"
 #include "src/daemon/dispatcher.h"
 #include "src/daemon/job_manager.h"
+#include "src/daemon/log_setup.h"
 #include "src/daemon/network_monitor.h"
 #include "src/daemon/notifier.h"
 #include "src/daemon/process_launcher.h"
@@ -41,6 +43,7 @@ struct Options {
   std::string state_dir;
   std::string socket;
   std::string config;
+  std::string log_file;
   std::string log_level = "info";
 };
 
@@ -224,14 +227,14 @@ int run(const Options& options) {
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code, int signal) {
     spdlog::info("signal {}: shutting down", signal);
-    sd_notify(0, "STOPPING=1");
+    notify_stopping();
     server.close();
     ticker.cancel();
     network.stop();
     io.stop();
   });
   spdlog::info("bitsd ready: socket {}, state {}", options.socket, options.state_dir);
-  sd_notify(0, "READY=1");
+  notify_ready();
   // The last line of defence: an exception escaping a handler (std::bad_alloc while an
   // event is sent, say) is logged and the loop goes on instead of ending bitsd.
   for (;;) {
@@ -250,6 +253,20 @@ int run(const Options& options) {
   return 0;
 }
 
+// The log on stderr or in the --log file; false when that file cannot be used.
+bool start_logging(const Options& options) {
+  bool system_instance = !options.user && geteuid() == 0;
+  if (!options.log_file.empty()) {
+    if (auto problem = open_log_file(options.log_file, system_instance)) {
+      std::fprintf(stderr, "bitsd: %s\n", problem->c_str());
+      return false;
+    }
+  }
+  setup_logging(options.log_level);
+  if (options.log_file.empty() && system_instance) protect_inherited_log();
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -259,15 +276,16 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", options.state_dir, "Directory of the job store");
   app.add_option("--socket", options.socket, "Path of the RPC socket");
   app.add_option("--config", options.config, "JSON configuration file");
+  app.add_option("--log", options.log_file,
+                 "Append the log to this file (root:adm 0640 for the system instance)");
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.set_version_flag("--version", "bitsd 0.1.0");
   CLI11_PARSE(app, argc, argv);
 
-  auto logger = spdlog::stderr_color_mt("bitsd");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_level(spdlog::level::from_str(options.log_level));
+  ignore_terminal_signals();
+  leave_session_leadership();
+  if (!start_logging(options)) return 1;
   if (!options.user && geteuid() != 0) {
     spdlog::critical("the system instance must run as root; use --user for a per-user daemon");
     return 1;

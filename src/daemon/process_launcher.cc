@@ -37,6 +37,7 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
     if (::dup2(null_fd, fd) < 0) ::_exit(126);
   }
   if (!close_descriptors_from(3)) ::_exit(126);
+  restore_default_signals();
   if (::geteuid() != 0) {
     if (r.uid != ::geteuid()) ::_exit(126);  // a --user daemon runs programs only as itself
   } else {

@@ -55,9 +55,10 @@ int free_port() {
 namespace {
 
 pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path,
-            const std::string& hosts_file = {}) {
+            const std::string& hosts_file = {}, bool new_session = false) {
   pid_t pid = ::fork();
   if (pid == 0) {
+    if (new_session && ::setsid() < 0) ::_exit(126);
     // Dies with the test: a test binary killed outright (OOM, timeout) leaves no servers.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (!hosts_file.empty() &&
@@ -185,7 +186,7 @@ void Bitsd::start(const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv = {OPENBITS_BITSD_PATH, "--state-dir", dir_ + "/state", "--socket",
                                    socket_};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  pid_ = spawn(argv, dir_ + "/bitsd.log", hosts_file_);
+  pid_ = spawn(argv, dir_ + "/bitsd.log", hosts_file_, new_session_);
   bool up = wait_until(
       [this] {
         auto m = Manager::connect(socket_);

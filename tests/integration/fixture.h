@@ -61,6 +61,9 @@ class Bitsd {
   // From the next start() on, bitsd runs in a mount namespace of its own where /etc/hosts
   // is `path` (name resolution the test controls, e.g. for WPAD's "wpad" host).
   void use_hosts_file(const std::string& path) { hosts_file_ = path; }
+  // From the next start() on, bitsd starts as the leader of a new session without a
+  // terminal, as systemd and setup.sh's setsid start it (pid() is still the pid they know).
+  void lead_session() { new_session_ = true; }
   void kill9();
   void terminate();  // SIGTERM; returns once the process exited
   pid_t pid() const { return pid_; }
@@ -72,6 +75,7 @@ class Bitsd {
   std::string dir_;
   std::string socket_;
   std::string hosts_file_;
+  bool new_session_ = false;
   pid_t pid_ = -1;
 };
 

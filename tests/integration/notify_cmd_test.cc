@@ -112,6 +112,27 @@ TEST_F(NotifyCmdTest, ProgramRunsAsRegisteringUserWithExactParametersAndComplete
   })) << bitsd.log();
 }
 
+TEST_F(NotifyCmdTest, ParametersNeverAppearInTheLog) {
+  // Parameters may carry a token or a password; the log names the program only.
+  std::string program = write_program("/complete");
+  std::string id = create_as_user(nginx.url("/f.bin"));
+  Job job = handle(id);
+  auto r = as_user({"/setnotifycmdline", id, program, program + " " + id + " token=Pr1v4te"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ASSERT_EQ(as_user({"/resume", id}).exit_code, 0);
+  EXPECT_EQ(wait_for_state(job, {JobState::kAcknowledged}), JobState::kAcknowledged) << bitsd.log();
+  EXPECT_NE(read_text(record).find("arg=[token=Pr1v4te]"), std::string::npos);  // it ran with it
+  ASSERT_TRUE(eventually([&] {
+    return bitsd.log().find("finished: exit status 0") != std::string::npos;
+  })) << bitsd.log();
+  std::string log = bitsd.log();
+  EXPECT_EQ(log.find("Pr1v4te"), std::string::npos) << log;
+  EXPECT_NE(log.find("uid 1234 registered the notification command line " + program +
+                     " (parameters not logged)"),
+            std::string::npos)
+      << log;
+}
+
 TEST_F(NotifyCmdTest, FailingProgramRunsAgainAfterTheRetryDelay) {
   // The first run fails; the second completes the job.
   std::string program =

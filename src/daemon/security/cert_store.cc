@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "src/daemon/security/secret_box.h"
+#include "src/daemon/security/user_open.h"
 
 namespace openbits::daemon {
 namespace {
@@ -56,11 +57,12 @@ bool ends_with(const std::string& name, const char* suffix) {
 // Reads a regular file below `dir_fd` (no symlink followed); nullopt if unreadable, with
 // `denied` set when the owner lacks the right to read it.
 std::optional<std::string> read_small_file(int dir_fd, const std::string& name, bool& denied) {
-  int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) {
-    denied = denied || errno == EACCES || errno == EPERM;
+  RegularFile file = open_regular_file(dir_fd, name, O_NOFOLLOW);
+  if (file.fd < 0) {
+    denied = denied || file.error == EACCES || file.error == EPERM;
     return std::nullopt;
   }
+  int fd = file.fd;
   struct stat st {};
   std::string data;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -210,7 +212,7 @@ Result<CertificateMaterial> find_client_certificate(
     const std::optional<std::string>& subject) {
   ScopedFsCredentials as_owner(owner);
   if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
-  int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dir_fd = open_user_path(directory, O_RDONLY | O_DIRECTORY);
   if (dir_fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) {
       return Status(hr::FILE_NOT_FOUND, "no certificate store " + directory);

@@ -3,8 +3,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <initializer_list>
 
 namespace openbits::daemon {
 namespace {
@@ -54,6 +57,14 @@ bool close_listed_fds(int lowest) {
 
 bool close_descriptors_from(int lowest) {
   return ::close_range(static_cast<unsigned>(lowest), ~0U, 0) == 0 || close_listed_fds(lowest);
+}
+
+void restore_default_signals() {
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int signal : {SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU}) {
+    ::sigaction(signal, &default_action, nullptr);
+  }
 }
 
 }  // namespace openbits::daemon

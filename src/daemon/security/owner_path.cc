@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <system_error>
 
+#include "src/daemon/security/user_open.h"
+
 namespace openbits::daemon {
 namespace {
 
@@ -24,6 +26,7 @@ std::string parent_of(const std::string& path) {
 // openat2 with RESOLVE_NO_SYMLINKS: -1 with ELOOP if any component is a symlink; ENOSYS
 // on kernels before 5.6, EPERM where a seccomp filter does not know it (systemd's
 // @system-service before v247 with SystemCallErrorNumber=EPERM, older container runtimes).
+// (O_PATH never runs a device's open, so no O_NOCTTY is needed; openat2 would refuse it.)
 int open_without_symlinks(const std::string& dir) {
   open_how how{};
   how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
@@ -50,7 +53,7 @@ bool openat2_unavailable(int err) {
 void sync_directory(const OwnerDir& dir) {
   if (!dir.ok()) return;
   // An O_PATH descriptor cannot be fsync'ed; "." opened through it is the same directory.
-  int fd = ::openat(dir.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = openat_user_path(dir.fd(), ".", O_RDONLY | O_DIRECTORY);
   if (fd < 0) return;
   (void)::fsync(fd);
   ::close(fd);
@@ -65,7 +68,7 @@ OwnerDir::OwnerDir(const std::string& path, bool no_symlinks) {
   std::string dir = parent_of(path);
   fd_ = no_symlinks ? open_without_symlinks(dir) : -1;
   if (!no_symlinks || (fd_ < 0 && openat2_unavailable(errno))) {
-    fd_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    fd_ = open_user_path(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW);
   }
   if (fd_ >= 0) return;
   error_ = errno;
@@ -90,12 +93,12 @@ int open_file_for_writing(const std::string& path, mode_t creation_mask, bool no
   }
   std::string leaf = leaf_name(path);
   // O_NONBLOCK: a FIFO planted in place of the file must not hang the calling thread.
-  constexpr int kFlags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+  constexpr int kFlags = O_WRONLY | O_NOFOLLOW | O_NONBLOCK;
   bool created = true;
-  int fd = ::openat(dir.fd(), leaf.c_str(), kFlags | O_CREAT | O_EXCL, 0600);
+  int fd = openat_user_path(dir.fd(), leaf, kFlags | O_CREAT | O_EXCL, 0600);
   if (fd < 0 && errno == EEXIST) {
     created = false;
-    fd = ::openat(dir.fd(), leaf.c_str(), kFlags);
+    fd = openat_user_path(dir.fd(), leaf, kFlags);
   }
   if (fd < 0) return -1;
   struct stat st {};

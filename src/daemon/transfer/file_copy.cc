@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "src/daemon/security/fs_credentials.h"
+#include "src/daemon/security/user_open.h"
 #include "src/daemon/transfer/transfer_internal.h"
 
 namespace openbits::daemon::transfer_detail {
@@ -66,19 +67,22 @@ bool open_source(Transfer& t) {
            "not a local file URL: " + t.request.remote_name);
     return false;
   }
+  RegularFile source;
   {
     ScopedFsCredentials as_owner(t.request.owner);
-    // O_NONBLOCK: a FIFO planted as the source must not hang the engine thread.
-    t.source_fd = as_owner.ok() ? ::open(path->c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
-    if (!as_owner.ok()) errno = EACCES;
+    // A terminal, device or FIFO planted as the source is refused before it is opened.
+    source = as_owner.ok() ? open_regular_file(AT_FDCWD, *path) : RegularFile{-1, EACCES, false};
   }
-  struct stat st {};
-  if (t.source_fd < 0 || ::fstat(t.source_fd, &st) != 0) {
-    t.fail(classify_source_errno(errno), "cannot read " + *path + ": " + std::strerror(errno));
+  if (source.not_regular) {
+    t.fail({hr::E_INVALIDARG, ErrorContext::kRemoteFile, false}, *path + " is not a file");
     return false;
   }
-  if (!S_ISREG(st.st_mode)) {
-    t.fail({hr::E_INVALIDARG, ErrorContext::kRemoteFile, false}, *path + " is not a file");
+  t.source_fd = source.fd;
+  struct stat st {};
+  int err = source.error;
+  if (t.source_fd < 0 || ::fstat(t.source_fd, &st) != 0) {
+    if (t.source_fd >= 0) err = errno;
+    t.fail(classify_source_errno(err), "cannot read " + *path + ": " + std::strerror(err));
     return false;
   }
   t.seen.size = static_cast<std::uint64_t>(st.st_size);

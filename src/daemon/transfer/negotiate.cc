@@ -1,13 +1,17 @@
 // HTTP Negotiate tokens from an explicit Kerberos credentials cache; see negotiate.h.
 #include "src/daemon/transfer/negotiate.h"
 
+#include <fcntl.h>
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
 #include <gssapi/gssapi_krb5.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <memory>
 #include <vector>
+
+#include "src/daemon/security/user_open.h"
 
 namespace openbits::daemon {
 namespace {
@@ -95,6 +99,13 @@ Result<std::string> initial_token(const GssCred& cred, const std::string& host) 
 }  // namespace
 
 Result<std::string> negotiate_authorization(const std::string& host, const std::string& ccache) {
+  // The owner names the cache (KRB5CCNAME) and Kerberos opens it without O_NOCTTY: a
+  // terminal or other device is refused before Kerberos ever opens it.
+  if (ccache.rfind("FILE:", 0) == 0) {
+    RegularFile file = open_regular_file(AT_FDCWD, ccache.substr(5));
+    if (file.not_regular) return Status(hr::E_FAIL, ccache + " is not a regular file");
+    if (file.fd >= 0) ::close(file.fd);
+  }
   OM_uint32 minor = 0;
   gss_key_value_element_desc element{"ccache", ccache.c_str()};
   gss_key_value_set_desc store{1, &element};

@@ -29,6 +29,7 @@ constexpr uid_t kNobody = 65534;
   if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(null, 2) < 0) _exit(126);
   // Nothing of bitsd (RPC sockets above all) reaches a process its user may trace.
   if (::setsid() < 0 || !close_descriptors_from(3)) _exit(126);
+  restore_default_signals();
   if (::geteuid() == 0) {
     if (::syscall(SYS_setgroups, who.groups.size(), who.groups.data()) != 0 ||
         ::setresgid(who.gid, who.gid, who.gid) != 0 ||

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "src/daemon/security/user_open.h"
 #include "src/daemon/transfer/http_headers.h"
 #include "src/daemon/transfer/transfer_internal.h"
 
@@ -380,22 +381,25 @@ bool begin_upload(Transfer& t, CURLM* multi) {
     bool close = t.request.kind == TransferKind::kCloseSession;
     return send_packet(t, multi, close ? Packet::kCloseSession : Packet::kCancelSession);
   }
+  RegularFile source;
   {
     ScopedFsCredentials as_owner(t.request.owner);
     if (!as_owner.ok()) {
       t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false}, "cannot assume the owner");
       return false;
     }
-    t.source_fd = ::open(t.request.upload_file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    // A terminal, device or FIFO swapped in since AddFile is refused before it is opened.
+    source = open_regular_file(AT_FDCWD, t.request.upload_file);
   }
-  if (t.source_fd < 0) {
-    Failure f = classify_local_errno(errno);
-    if (errno == ENOENT) f.code = hr::FILE_NOT_FOUND;
-    t.fail(f, "cannot open " + t.request.upload_file + ": " + std::strerror(errno));
+  t.source_fd = source.fd;
+  if (t.source_fd < 0 && !source.not_regular) {
+    Failure f = classify_local_errno(source.error);
+    if (source.error == ENOENT) f.code = hr::FILE_NOT_FOUND;
+    t.fail(f, "cannot open " + t.request.upload_file + ": " + std::strerror(source.error));
     return false;
   }
   struct stat st {};
-  if (::fstat(t.source_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (source.not_regular || ::fstat(t.source_fd, &st) != 0) {
     t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false},
            t.request.upload_file + " is not a regular file");
     return false;
