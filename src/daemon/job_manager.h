@@ -195,7 +195,8 @@ class JobManager final : public TransferObserver {
   std::map<std::uint64_t, Guid> tokens_;
   std::map<Guid, std::uint64_t> queue_order_;  // round robin: lower runs first
   std::uint64_t next_queue_order_ = 1;
-  bool network_events_ = false;  // a NetworkMonitor reports link changes
+  std::uint64_t next_creation_order_ = 1;  // JobRecord::creation_order
+  bool network_events_ = false;            // a NetworkMonitor reports link changes
 };
 
 }  // namespace openbits::daemon
