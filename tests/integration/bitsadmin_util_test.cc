@@ -63,7 +63,9 @@ TEST_F(BitsadminUtilTest, ListShowsJobsInCreationOrderAlsoAfterARestart) {
   }
   EXPECT_EQ(listed_ids(admin({"/list"}).out), created);
   std::vector<std::string> by_api;
-  for (const JobInfo& job : *manager->enum_jobs()) by_api.push_back(to_string(job.id));
+  auto jobs = manager->enum_jobs();
+  ASSERT_TRUE(jobs.ok());
+  for (const JobInfo& job : *jobs) by_api.push_back(to_string(job.id));
   EXPECT_EQ(by_api, created);
   bitsd.terminate();
   bitsd.start();
