@@ -5,7 +5,11 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <optional>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
@@ -67,8 +71,9 @@ void print_preconfig(Context& ctx, const ProxyReport& report, bool own_account) 
   ctx.out << "Proxy environment of this process, as bitsd reads it when you create a job:";
   if (report.environment.empty()) ctx.out << " none";
   ctx.out << '\n';
-  for (const auto& [name, value] : report.environment)
+  for (const auto& [name, value] : report.environment) {
     ctx.out << "  " << name << '=' << value << '\n';
+  }
   ctx.out << "PRECONFIG proxy for http:// URLs:  " << or_direct(report.preconfig_http) << '\n'
           << "PRECONFIG proxy for https:// URLs: " << or_direct(report.preconfig_https) << '\n';
 }
