@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command 1: install what is missing (packages, and the system account
-# openbits-resolver, see install-deps.sh), build (release preset), install the binaries
-# under /usr/local, and start bitsd as the system instance (root; socket
+# openbits-resolver, see install-deps.sh), build (release preset), install it under
+# /usr/local with `cmake --install`, and start bitsd as the system instance (root; socket
 # /run/openbits/bitsd.sock, store /var/lib/openbits). Re-running restarts bitsd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,18 +9,20 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake --preset release
 cmake --build --preset release
-install -m 0755 build-release/bin/bitsd /usr/local/sbin/bitsd
-install -m 0755 build-release/bin/bitsd-proxy-resolver /usr/local/sbin/bitsd-proxy-resolver
-install -m 0755 build-release/bin/bitsadmin /usr/local/bin/bitsadmin
-install -m 0755 build-release/bin/bits-upload-server /usr/local/bin/bits-upload-server
-cp -P build-release/lib/libopenbits.so* /usr/local/lib/
-mkdir -p /usr/local/include && cp -r include/openbits /usr/local/include/
+# The install rules (CMakeLists.txt) give installed binaries no RUNPATH into build-release
+# (only the installed libdir where needed): bitsd, bitsd-proxy-resolver and
+# bits-upload-server to /usr/local/sbin, bitsadmin to /usr/local/bin, libopenbits to
+# /usr/local/lib, the headers, the systemd units to /usr/local/lib/systemd/system and the
+# docs to /usr/local/share/doc/openbits.
+cmake --install build-release --prefix /usr/local
+# Earlier versions of this script put bits-upload-server in bin and a copy of the unit in
+# /etc/systemd/system (which would shadow the installed one).
+rm -f /usr/local/bin/bits-upload-server /etc/systemd/system/bitsd.service
 ldconfig
 install -d -m 0700 /var/lib/openbits
 install -d -m 0755 /run/openbits /var/log/openbits
 
 if [ -d /run/systemd/system ]; then
-  install -m 0644 dist/systemd/bitsd.service /etc/systemd/system/bitsd.service
   systemctl daemon-reload
   systemctl enable bitsd >/dev/null
   systemctl restart bitsd

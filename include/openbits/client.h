@@ -113,6 +113,11 @@ class OPENBITS_EXPORT Manager {
   Result<Enumerator<Job>> enum_job_handles(bool all_users = false);
   Result<std::string> error_description(HRESULT code);
   Result<std::string> daemon_version();
+  // The system proxy and what PRECONFIG means for the caller (daemon.proxy_settings).
+  Result<ProxyReport> proxy_settings();
+  // Runs SQLite's integrity check on bitsd's store (daemon.check_store); administrators only
+  // (E_ACCESSDENIED otherwise).
+  Result<StoreCheck> check_store();
   // Waits up to `timeout` for notifications of jobs that have a callback (Job::set_callback)
   // and calls the callbacks, answering transferred/error with what they returned. Returns
   // how many notifications were handled (0 when the timeout passed).

@@ -33,6 +33,8 @@ inline constexpr HRESULT WRITE_FAULT = 0x8007001D;     // ERROR_WRITE_FAULT
 inline constexpr HRESULT READ_FAULT = 0x8007001E;      // ERROR_READ_FAULT
 inline constexpr HRESULT FILENAME_EXCED_RANGE = 0x800700CE;
 inline constexpr HRESULT RESOURCE_LANG_NOT_FOUND = 0x80070716;
+inline constexpr HRESULT NOT_SUPPORTED = 0x80070032;  // ERROR_NOT_SUPPORTED (openbits cannot)
+inline constexpr HRESULT FILE_CORRUPT = 0x80070570;   // ERROR_FILE_CORRUPT (store check)
 // WinHTTP-style transport errors (0x80072Exx), as BITS reports them.
 inline constexpr HRESULT WINHTTP_TIMEOUT = 0x80072EE2;
 inline constexpr HRESULT WINHTTP_NAME_NOT_RESOLVED = 0x80072EE7;

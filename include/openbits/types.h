@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -243,6 +244,24 @@ struct FileSpec {
   std::string remote_name;
   std::string local_name;
   std::vector<FileRange> ranges;
+};
+
+// The machine's proxy configuration as bitsd sees it for the caller (bitsadmin /util
+// /getieproxy): the configured system proxy, the caller's proxy environment as bitsd reads
+// it from the calling process (a password in a proxy URL shows as "****"), and the proxy a
+// PRECONFIG job the caller created now would use for http:// and https:// URLs.
+struct ProxyReport {
+  std::string system_proxy;  // the config's system_proxy ("" none)
+  std::string system_proxy_bypass;
+  std::map<std::string, std::string> environment;  // http_proxy, https_proxy, all_proxy, no_proxy
+  std::string preconfig_http;                      // "" direct
+  std::string preconfig_https;                     // "" direct
+};
+
+// SQLite's integrity check of the job store (bitsadmin /util /repairservice).
+struct StoreCheck {
+  std::string path;                   // the database file
+  std::vector<std::string> problems;  // empty: the store is intact
 };
 
 }  // namespace openbits

@@ -18,10 +18,6 @@ const std::map<std::string, std::string> kLaterCommands = {
     {"sethelpertokenflags", "set helper token flags"},
     {"gethelpertokenflags", "get helper token flags"},
     {"getpeerstats", "get peer statistics"},
-    {"cache", "manage the peer cache"},
-    {"peers", "manage peers"},
-    {"peercaching", "manage peer caching"},
-    {"util", "run utility command"},
 };
 
 std::string action_of(const std::string& command) {
@@ -88,11 +84,16 @@ int Context::value(const std::string& text) {
 namespace {
 
 int help(Context& ctx) {
-  ctx.out << R"(USAGE: BITSADMIN [/RAWRETURN] [/WRAP | /NOWRAP] command
+  ctx.out << R"(USAGE: BITSADMIN [/RAWRETURN] [/WRAP | /NOWRAP] [--json] command
 The following commands are available:
 
 /HELP                                    Prints this help
 /?                                       Prints this help
+--version                                Prints bitsadmin's version
+/UTIL /?                                 Lists the utility commands (/UTIL /VERSION,
+                                         /UTIL /GETIEPROXY, /UTIL /REPAIRSERVICE...)
+/CACHE /?    /PEERS /?    /PEERCACHING /?
+                                         Lists the peer-caching command families
 /LIST    [/ALLUSERS] [/VERBOSE] [--json] List the jobs
 /INFO    job [/VERBOSE] [--json]         Display information about the job
 /RESET   [/ALLUSERS]                     Deletes all jobs in the manager
@@ -120,6 +121,9 @@ The following commands are available:
 /GETPEERCACHINGFLAGS /GETSECURITYFLAGS /GETHTTPMETHOD /GETCUSTOMHEADERS
 /GETOWNERELEVATIONSTATE /GETOWNERINTEGRITYLEVEL                    job
 /GETTEMPORARYNAME job file_index /GETVALIDATIONSTATE job file_index
+/GETREPLYDATA job                Prints an upload-reply job's reply as a hex dump
+/GETREPLYPROGRESS job            /GETREPLYFILENAME job
+/SETREPLYFILENAME job path       Where /COMPLETE delivers the reply
 /SETDISPLAYNAME job name         /SETDESCRIPTION job text
 /SETPRIORITY job priority        (FOREGROUND, HIGH, NORMAL, LOW)
 /SETNOTIFYFLAGS job flags        /SETNOTIFYCMDLINE job program [parameters]
@@ -127,7 +131,7 @@ The following commands are available:
 /SETMAXDOWNLOADTIME job seconds
 /SETPROXYSETTINGS job usage [proxy_list bypass_list]
                                  (PRECONFIG, NO_PROXY, AUTODETECT, OVERRIDE)
-/SETACLFLAGS job flags           (any of O G D S)
+/SETACLFLAGS job flags           (any of O G D S; /SETACLFLAG is the same)
 /SETPEERCACHINGFLAGS job flags   /SETSECURITYFLAGS job flags
 /SETHTTPMETHOD job verb          /SETCUSTOMHEADERS job header [header ...]
 /MAKECUSTOMHEADERSWRITEONLY job  /SETVALIDATIONSTATE job file_index TRUE|FALSE
@@ -140,7 +144,10 @@ The following commands are available:
                                  (locations 1-8, 1 = CURRENT_USER, 2 = LOCAL_MACHINE)
 /REMOVECLIENTCERTIFICATE job     /GETCLIENTCERTIFICATE job
 /GETERRORDESCRIPTION hresult     Prints the description of an error code
+/GETPEERSTATS  /EXAMPLES  /SETHELPERTOKEN  /GETHELPERTOKENSID  /SETHELPERTOKENFLAGS
+/GETHELPERTOKENFLAGS             Not available in this version of openbits yet
 
+--json (anywhere on the line) makes /LIST, /INFO and /MONITOR print JSON only.
 Numbers may be decimal or 0x hexadecimal; NULL stands for "none".
 Command words may be written without the leading slash, in any case.
 "job" is a display name or a {GUID}; when several jobs share a name, use the GUID.
@@ -166,6 +173,11 @@ std::map<std::string, Handler> build_table() {
   add_setter_commands(table);
   add_transfer_commands(table);
   add_monitor_commands(table);
+  add_family_commands(table);
+  table["version"] = [](Context& ctx) {
+    ctx.out << "bitsadmin " << kVersion << '\n';
+    return 0;
+  };
   for (const auto& [command, action] : kLaterCommands) {
     table.try_emplace(command, [](Context& ctx) {
       return ctx.fail(action_of(ctx.inv.command),
@@ -191,6 +203,11 @@ int run(const Invocation& invocation, std::ostream& out, std::ostream& err) {
     out << "Invalid command\n";
     Context ctx(invocation, out, err);
     help(ctx);
+    return 1;
+  }
+  if (invocation.json && invocation.command != "list" && invocation.command != "info" &&
+      invocation.command != "monitor") {
+    err << "Invalid arguments: --json is available with /LIST, /INFO and /MONITOR only.\n";
     return 1;
   }
   Context ctx(invocation, out, err);

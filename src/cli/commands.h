@@ -38,8 +38,19 @@ class Context {
   std::optional<Manager> manager_;
 };
 
+// bitsadmin's own version (--version, /UTIL /VERSION; bitsd's comes from daemon.version).
+inline constexpr const char* kVersion = "0.1.0";
+
 using Handler = std::function<int(Context&)>;
 const std::map<std::string, Handler>& command_table();
+
+// A sub-command family (/UTIL, /CACHE, /PEERS, /PEERCACHING): `bitsadmin /util /version`.
+// Its handlers see the arguments after the sub-command word; /? and /HELP print `help`.
+struct Family {
+  std::string help;
+  std::map<std::string, Handler> commands;  // normalised sub-command word -> handler
+};
+const std::map<std::string, Family>& family_table();
 
 // Runs one invocation (after the banner); the process's exit status.
 int run(const Invocation& invocation, std::ostream& out, std::ostream& err);
@@ -50,5 +61,8 @@ void add_getter_commands(std::map<std::string, Handler>& table);
 void add_setter_commands(std::map<std::string, Handler>& table);
 void add_transfer_commands(std::map<std::string, Handler>& table);
 void add_monitor_commands(std::map<std::string, Handler>& table);
+void add_family_commands(std::map<std::string, Handler>& table);
+// The /UTIL family's sub-commands (commands_util.cc).
+std::map<std::string, Handler> util_commands();
 
 }  // namespace openbits::cli

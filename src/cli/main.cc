@@ -13,7 +13,10 @@
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   openbits::cli::Invocation invocation = openbits::cli::parse_invocation(args);
-  if (!invocation.raw && !invocation.json) std::cout << openbits::cli::banner();
+  // --version prints the version only.
+  if (!invocation.raw && !invocation.json && invocation.command != "version") {
+    std::cout << openbits::cli::banner();
+  }
   // /NOWRAP on a terminal: cut every output line at the terminal's width.
   struct winsize size {};
   bool truncate = invocation.nowrap && ::isatty(STDOUT_FILENO) == 1 &&

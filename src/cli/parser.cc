@@ -30,11 +30,14 @@ bool is_switch(std::string_view token, std::string_view name) {
 
 Invocation parse_invocation(const std::vector<std::string>& argv) {
   Invocation inv;
+  bool prefix_json = false;
   std::size_t i = 0;
   for (; i < argv.size(); ++i) {
     std::string word = normalise_switch(argv[i]);
     if (word == "rawreturn") {
       inv.raw = true;
+    } else if (is_switch(argv[i], "json")) {
+      prefix_json = true;
     } else if (word == "nowrap") {
       inv.nowrap = true;
     } else if (word == "wrap") {
@@ -46,8 +49,12 @@ Invocation parse_invocation(const std::vector<std::string>& argv) {
   if (i < argv.size()) inv.command = normalise_switch(argv[i++]);
   inv.args.assign(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end());
   if (inv.command == "list" || inv.command == "info" || inv.command == "monitor") {
+    // Before the command word it is that command's --json switch (`--json /list`).
+    if (prefix_json) inv.args.emplace_back("--json");
     inv.json = std::any_of(inv.args.begin(), inv.args.end(),
                            [](const std::string& arg) { return is_switch(arg, "json"); });
+  } else {
+    inv.json = prefix_json;  // run() refuses it: no JSON output for this command
   }
   return inv;
 }

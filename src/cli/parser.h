@@ -1,4 +1,4 @@
-// bitsadmin's command-line grammar: prefix options (/RAWRETURN /WRAP /NOWRAP), a command
+// bitsadmin's command-line grammar: prefix options (/RAWRETURN /WRAP /NOWRAP --json), a command
 // word with or without a leading '/' or '-' in any case, and its arguments; plus parsers
 // for the value vocabularies (numbers in decimal or 0x hex, range lists, NULL).
 // Pure functions; no I/O.
@@ -17,12 +17,14 @@ namespace openbits::cli {
 struct Invocation {
   bool raw = false;     // /RAWRETURN: bare values, no banner
   bool nowrap = false;  // /NOWRAP
-  bool json = false;    // --json (or /json) on /LIST /INFO /MONITOR: JSON only, no banner
+  bool json = false;    // --json (or /json) before the command or among the arguments of
+                        // /LIST /INFO /MONITOR: JSON only, no banner
   std::string command;  // normalised: lower case, no leading '/' or '-' ("getstate")
   std::vector<std::string> args;
 };
 
-// argv[1..] -> Invocation. The first token that is not a prefix option is the command.
+// argv[1..] -> Invocation. The first token that is not a prefix option is the command. A
+// prefix --json of /LIST, /INFO or /MONITOR is appended to its arguments.
 Invocation parse_invocation(const std::vector<std::string>& argv);
 
 // "/ALLUSERS", "-allusers", "allusers" -> "allusers"; other tokens unchanged but lowered.

@@ -109,6 +109,33 @@ Result<std::string> Manager::daemon_version() {
   return field<std::string>(connection_->call(m::kVersion, json::object()), "version");
 }
 
+Result<ProxyReport> Manager::proxy_settings() {
+  auto result = connection_->call(m::kProxySettings, json::object());
+  if (!result.ok()) return result.status();
+  try {
+    ProxyReport report;
+    report.system_proxy = result->at("system_proxy").get<std::string>();
+    report.system_proxy_bypass = result->at("system_proxy_bypass").get<std::string>();
+    report.environment = result->at("environment").get<std::map<std::string, std::string>>();
+    report.preconfig_http = result->at("preconfig").at("http").get<std::string>();
+    report.preconfig_https = result->at("preconfig").at("https").get<std::string>();
+    return report;
+  } catch (const json::exception& e) {
+    return Status(hr::E_FAIL, std::string("bitsd sent an unexpected reply: ") + e.what());
+  }
+}
+
+Result<StoreCheck> Manager::check_store() {
+  auto result = connection_->call(m::kCheckStore, json::object());
+  if (!result.ok()) return result.status();
+  try {
+    return StoreCheck{result->at("path").get<std::string>(),
+                      result->at("problems").get<std::vector<std::string>>()};
+  } catch (const json::exception& e) {
+    return Status(hr::E_FAIL, std::string("bitsd sent an unexpected reply: ") + e.what());
+  }
+}
+
 // --- Callbacks -----------------------------------------------------------------------
 
 Status JobCallback::transferred(Job&) { return Status(); }

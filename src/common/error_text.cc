@@ -31,6 +31,8 @@ const std::map<HRESULT, const char*>& texts() {
       {hr::READ_FAULT, "The system cannot read from the specified device."},
       {hr::FILENAME_EXCED_RANGE, "The file name or extension is too long."},
       {hr::RESOURCE_LANG_NOT_FOUND, "No text exists for the requested language."},
+      {hr::NOT_SUPPORTED, "The request is not supported."},
+      {hr::FILE_CORRUPT, "The file or directory is corrupted and unreadable."},
       {0x80070426,
        "The service has not been started (bitsd is not running or its socket "
        "cannot be reached)."},

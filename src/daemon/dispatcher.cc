@@ -151,6 +151,20 @@ void Dispatcher::add_methods() {
     for (JobInfo& info : *jobs) info = with_interface(std::move(info));
     return json{{"jobs", *jobs}};
   };
+  methods_[m::kProxySettings] = [this](const Caller& c, const json&) -> Result<json> {
+    auto report = jobs_.proxy_settings(c);
+    if (!report.ok()) return report.status();
+    return json{
+        {"system_proxy", report->system_proxy},
+        {"system_proxy_bypass", report->system_proxy_bypass},
+        {"environment", report->environment},
+        {"preconfig", {{"http", report->preconfig_http}, {"https", report->preconfig_https}}}};
+  };
+  methods_[m::kCheckStore] = [this](const Caller& c, const json&) -> Result<json> {
+    auto check = jobs_.check_store(c);
+    if (!check.ok()) return check.status();
+    return json{{"path", check->path}, {"problems", check->problems}};
+  };
   methods_[m::kErrorDescription] = [](const Caller&, const json& p) -> Result<json> {
     return json{{"description", describe_hresult(p.at("hresult").get<HRESULT>())}};
   };

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 #include <set>
 
@@ -143,6 +144,7 @@ Status JobManager::load() {
     }
     Guid id = job.info.id;
     queue_order_[id] = next_queue_order_++;
+    job.creation_order = next_creation_order_++;
     jobs_[id] = std::make_unique<JobRecord>(std::move(job));
   }
   spdlog::info("loaded {} job(s) from the store", jobs_.size());
@@ -272,6 +274,7 @@ Result<Guid> JobManager::create_job(const Caller& caller, const std::string& dis
   job->owner_umask = caller.umask;
   job->owner_environment = read_owner_environment(caller.pid, caller.uid);
   info.times.creation_time = clock_.wall_ms();
+  job->creation_order = next_creation_order_++;
   mark_active(*job);
   if (Status s = persist(*job); !s.ok()) return s;
   Guid id = info.id;
@@ -300,7 +303,7 @@ Result<JobInfo> JobManager::job_info(const Caller& caller, const Guid& id) {
 Result<std::vector<JobInfo>> JobManager::enum_jobs(const Caller& caller, bool all_users) {
   std::lock_guard lock(mutex_);
   if (all_users && !caller.admin) return Status(hr::E_ACCESSDENIED);
-  std::vector<JobInfo> result;
+  std::vector<const JobRecord*> listed;  // in creation order, as BITS lists (not by GUID)
   std::size_t foreign = 0;
   for (const auto& [id, job] : jobs_) {
     if (job->is_final()) continue;
@@ -308,8 +311,14 @@ Result<std::vector<JobInfo>> JobManager::enum_jobs(const Caller& caller, bool al
       if (!all_users) continue;
       ++foreign;
     }
-    result.push_back(snapshot(*job));
+    listed.push_back(job.get());
   }
+  std::sort(listed.begin(), listed.end(), [](const JobRecord* a, const JobRecord* b) {
+    return a->creation_order < b->creation_order;
+  });
+  std::vector<JobInfo> result;
+  result.reserve(listed.size());
+  for (const JobRecord* job : listed) result.push_back(snapshot(*job));
   if (all_users) {
     spdlog::info("admin uid {} lists all users' jobs ({} of other users)", caller.uid, foreign);
   }

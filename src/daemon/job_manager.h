@@ -69,6 +69,10 @@ class JobManager final : public TransferObserver {
   Result<JobInfo> job_info(const Caller& caller, const Guid& id);  // also final jobs
   Result<std::vector<JobInfo>> enum_jobs(const Caller& caller, bool all_users);
   Result<ErrorInfo> get_error(const Caller& caller, const Guid& id);
+  // bitsadmin /util (job_manager_util.cc): the system proxy and what PRECONFIG means for
+  // the caller; SQLite's integrity check of the store (administrators only).
+  Result<ProxyReport> proxy_settings(const Caller& caller);
+  Result<StoreCheck> check_store(const Caller& caller);
 
   Status add_files(const Caller& caller, const Guid& id, const std::vector<FileSpec>& files);
   Status resume(const Caller& caller, const Guid& id);
@@ -204,7 +208,8 @@ class JobManager final : public TransferObserver {
   std::map<std::uint64_t, Guid> tokens_;
   std::map<Guid, std::uint64_t> queue_order_;  // round robin: lower runs first
   std::uint64_t next_queue_order_ = 1;
-  bool network_events_ = false;  // a NetworkMonitor reports link changes
+  std::uint64_t next_creation_order_ = 1;  // JobRecord::creation_order
+  bool network_events_ = false;            // a NetworkMonitor reports link changes
 };
 
 }  // namespace openbits::daemon

@@ -53,6 +53,9 @@ struct JobTimers {
 
 struct JobRecord {
   JobInfo info;
+  // Rank in creation order (EnumJobs lists jobs in it): set at creation, and at load in
+  // the store's order (creation time, then insertion). Not persisted.
+  std::uint64_t creation_order = 0;
   gid_t owner_gid = 0;
   mode_t owner_umask = 022;           // the creator's umask (persisted since schema v4)
   bool ever_resumed = false;          // DYNAMIC_CONTENT etc. are frozen after the first Resume

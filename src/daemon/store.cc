@@ -528,7 +528,11 @@ Status Store::write_credentials(const JobRecord& job) {
 
 Result<std::vector<JobRecord>> Store::load_jobs() {
   std::vector<JobRecord> jobs;
-  Stmt job_query(db_, (std::string("SELECT ") + kJobColumns + " FROM jobs").c_str());
+  // Creation order (JobRecord::creation_order): a job's row is inserted when it is created
+  // and only updated afterwards (an upsert keeps its rowid).
+  Stmt job_query(
+      db_,
+      (std::string("SELECT ") + kJobColumns + " FROM jobs ORDER BY creation_time, rowid").c_str());
   if (!job_query.prepared()) return sql_error(path_, "cannot read jobs", job_query.error());
   while (job_query.step() == SQLITE_ROW) {
     jobs.push_back(read_job(job_query));

@@ -46,6 +46,11 @@ class Store {
   // Replaces the job's stored SetCredentials slots with job.credentials (sealed); an empty
   // list wipes them (secure_delete overwrites the freed pages).
   Status save_credentials(const JobRecord& job);
+  // SQLite's `PRAGMA integrity_check` (store_check.cc): the problems it reports, at most
+  // kMaxIntegrityProblems; empty when the database is intact. Read-only.
+  static constexpr int kMaxIntegrityProblems = 100;
+  Result<std::vector<std::string>> check_integrity();
+  const std::string& path() const { return path_; }
 
  private:
   Store(sqlite3* db, std::string path, SecretBox secrets);

@@ -27,6 +27,11 @@ inline constexpr int kInternalError = -32603;
 
 namespace method {
 inline constexpr const char* kVersion = "daemon.version";
+// {} -> {"system_proxy", "system_proxy_bypass", "environment": {...}, "preconfig": {"http",
+// "https"}}: what PRECONFIG means for the caller (passwords in proxy URLs masked).
+inline constexpr const char* kProxySettings = "daemon.proxy_settings";
+// {} -> {"path", "problems": [text...]} (empty: intact); administrators only.
+inline constexpr const char* kCheckStore = "daemon.check_store";
 inline constexpr const char* kCreateJob = "manager.create_job";
 inline constexpr const char* kGetJob = "manager.get_job";
 inline constexpr const char* kEnumJobs = "manager.enum_jobs";

@@ -89,6 +89,21 @@ TEST(ParserTest, JsonOnListAndInfoDropsTheBanner) {
   EXPECT_FALSE(parse_invocation({"/setdescription", "j", "--json"}).json);
 }
 
+TEST(ParserTest, JsonBeforeTheCommandWordIsThatCommandsSwitch) {
+  Invocation list = parse_invocation({"--json", "/list", "/allusers"});
+  EXPECT_EQ(list.command, "list");
+  EXPECT_TRUE(list.json);
+  EXPECT_EQ(list.args, (std::vector<std::string>{"/allusers", "--json"}));
+  Invocation info = parse_invocation({"/rawreturn", "/JSON", "info", "j"});
+  EXPECT_TRUE(info.raw);
+  EXPECT_EQ(info.command, "info");
+  EXPECT_EQ(info.args, (std::vector<std::string>{"j", "--json"}));
+  // A command without JSON output keeps the flag, for run() to refuse; its arguments stay.
+  Invocation other = parse_invocation({"--json", "/setdescription", "j", "text"});
+  EXPECT_TRUE(other.json);
+  EXPECT_EQ(other.args, (std::vector<std::string>{"j", "text"}));
+}
+
 TEST(ParserTest, RangeListsAcceptHexAndAnyCaseEof) {
   auto ranges = parse_range_list("0x10:0x20,100:EOF");
   ASSERT_TRUE(ranges.has_value());
