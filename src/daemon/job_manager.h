@@ -103,10 +103,14 @@ class JobManager final : public TransferObserver {
   void tick();
   // Stops every transfer (shutdown); jobs keep their persisted state.
   void stop_all();
-  // A link, address or route changed (NetworkMonitor): transfers whose server became
-  // unreachable end with BG_E_NETWORK_DISCONNECTED; when something came up (`connected`),
-  // every TRANSIENT_ERROR job is queued again. With set_network_events(true), jobs
-  // disconnected from the network wait for this instead of their retry delay.
+  // A link, address or route changed (NetworkMonitor, once per burst of changes):
+  // transfers whose server became unreachable end with BG_E_NETWORK_DISCONNECTED; when
+  // something came up (`connected`), every TRANSIENT_ERROR job is queued again, but a job
+  // at most once per min(its retry delay, kMaxNetworkRetryFloorS) (a change sooner than
+  // that moves its retry to the end of that floor); jobs disconnected from the network
+  // have no floor. With set_network_events(true), those wait for this instead of their
+  // retry delay.
+  static constexpr std::int64_t kMaxNetworkRetryFloorS = 60;
   void on_network_change(bool connected);
   void set_network_events(bool available);
 
@@ -160,6 +164,8 @@ class JobManager final : public TransferObserver {
   void stop_transfer(JobRecord& job);
   void schedule();
   void apply_timers(JobRecord& job);
+  // Whether a network change may queue this TRANSIENT_ERROR job now (the floor above).
+  bool network_retry_due(JobRecord& job, std::int64_t now);
   void cancel_inactive(JobRecord& job);  // JobInactivityTimeout expired
   void enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
                    std::uint32_t retry_after_s = 0);
