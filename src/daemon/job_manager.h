@@ -14,6 +14,7 @@
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ HRESULT hresult_from_errno(int err);
 // (job_manager.cc) The temp name for a reply file; the destination check of downloads.
 std::string reply_temp_name_for(const std::string& reply_file_name);
 Status check_reply_destination(const Credentials& owner, const std::string& reply_file_name);
+// AddFile of a file:// source, as the owner, without opening it: one that exists must not
+// be a directory (E_INVALIDARG saying so); one that does not exist yet may appear later.
+Status check_file_source(const Credentials& owner, const std::string& path);
 
 // SetClientCertificateByID (hash) or ByName (subject).
 struct ClientCertificateRequest {
@@ -70,7 +74,9 @@ class JobManager final : public TransferObserver {
   Result<std::vector<JobInfo>> enum_jobs(const Caller& caller, bool all_users);
   Result<ErrorInfo> get_error(const Caller& caller, const Guid& id);
 
-  Status add_files(const Caller& caller, const Guid& id, const std::vector<FileSpec>& files);
+  // All or nothing; when one is refused, its index in `files` goes to *failed_file.
+  Status add_files(const Caller& caller, const Guid& id, const std::vector<FileSpec>& files,
+                   std::size_t* failed_file = nullptr);
   Status resume(const Caller& caller, const Guid& id);
   Status suspend(const Caller& caller, const Guid& id);
   Status cancel(const Caller& caller, const Guid& id);
@@ -144,8 +150,11 @@ class JobManager final : public TransferObserver {
   void set_state(JobRecord& job, JobState state);
   void emit(const JobRecord& job, JobEvent::Kind kind = JobEvent::Kind::kChanged,
             std::uint32_t file_index = 0);
+  // AddFile checks of a call's files; the index of the one refused goes to *failed_file.
   Status validate_new_files(const Caller& caller, const JobRecord& job,
-                            const std::vector<FileSpec>& files) const;
+                            const std::vector<FileSpec>& files, std::size_t* failed_file) const;
+  Status validate_new_file(const Caller& caller, const JobRecord& job, const FileSpec& spec,
+                           std::set<std::string>& locals) const;
   Status apply_property(JobRecord& job, const std::string& name, const nlohmann::json& value);
   // Forgets the job's credentials, custom headers and client certificate (Cancel, Complete,
   // TakeOwnership): passwords are overwritten in memory and the store's rows deleted.

@@ -30,6 +30,7 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
   if (name == "display_name") {
     auto text = value.get<std::string>();
     if (utf8_length(text) > config_.max_display_name) return Status(hr::BG_E_STRING_TOO_LONG);
+    if (Status s = validate_job_text(text, "display name"); !s.ok()) return s;
     info.display_name = text;
   } else if (name == "reply_file_name") {
     // SetReplyFileName: upload-reply only, until the reply download starts; null = default.
@@ -52,6 +53,7 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
   } else if (name == "description") {
     auto text = value.get<std::string>();
     if (utf8_length(text) > config_.max_description) return Status(hr::BG_E_STRING_TOO_LONG);
+    if (Status s = validate_job_text(text, "description"); !s.ok()) return s;
     info.description = text;
   } else if (name == "priority") {
     auto priority = parse_job_priority(value.get<std::string>());
