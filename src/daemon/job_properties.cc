@@ -143,6 +143,20 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
   return Status();
 }
 
+Status JobManager::check_notify_policy(const Caller& caller, const JobRecord& job,
+                                       const nlohmann::json& value) const {
+  if (config_.notify_system_uids || !value.is_object() || !optional_string(value, "program")) {
+    return Status();
+  }
+  uid_t system = is_system_uid(config_, job.info.owner_uid) ? job.info.owner_uid : caller.uid;
+  if (!is_system_uid(config_, system)) return Status();
+  return Status(hr::E_ACCESSDENIED,
+                "notification programs never run for system accounts (uid " +
+                    std::to_string(system) +
+                    ") on this machine: bitsd's configuration sets notify_system_uids to false; "
+                    "use a callback (job.subscribe) instead");
+}
+
 Status JobManager::set_property(const Caller& caller, const Guid& id, const std::string& name,
                                 const nlohmann::json& value) {
   std::lock_guard lock(mutex_);
@@ -151,7 +165,8 @@ Status JobManager::set_property(const Caller& caller, const Guid& id, const std:
   JobRecord& job = **found;
   Status applied;
   try {
-    applied = apply_property(job, name, value);
+    if (name == "notify_cmd_line") applied = check_notify_policy(caller, job, value);
+    if (applied.ok()) applied = apply_property(job, name, value);
   } catch (const nlohmann::json::exception& e) {
     return Status(hr::E_INVALIDARG, "wrong value for '" + name + "': " + e.what());
   }
