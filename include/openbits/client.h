@@ -167,7 +167,9 @@ class OPENBITS_EXPORT Job {
   Result<ErrorInfo> error() const;
 
   Status add_file(std::string_view remote_url, std::string_view local_name);
-  Status add_file_set(const std::vector<FileSpec>& files);  // all or nothing
+  // All or nothing. When the daemon refuses one of the files, its index in `files` goes to
+  // *failed_file (left as it was for failures of the whole call).
+  Status add_file_set(const std::vector<FileSpec>& files, std::size_t* failed_file = nullptr);
   Status add_file_with_ranges(std::string_view remote_url, std::string_view local_name,
                               const std::vector<FileRange>& ranges);
   Status replace_remote_prefix(std::string_view old_prefix, std::string_view new_prefix);

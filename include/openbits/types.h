@@ -149,7 +149,7 @@ struct ErrorInfo {
   ErrorContext context = ErrorContext::kNone;
   std::optional<std::uint32_t> file_index;  // none: error not tied to a file
   std::string protocol;                     // "http", "file" or empty
-  std::string description;                  // text of code
+  std::string description;                  // text of code, or of this job's case of it
   std::string context_description;          // text of context
 };
 

@@ -131,7 +131,8 @@ Result<TransferArgs> parse_transfer_args(const std::vector<std::string>& args) {
   return t;
 }
 
-Result<std::vector<FileSpec>> parse_file_set(std::string_view text) {
+Result<std::vector<FileSpec>> parse_file_set(std::string_view text,
+                                             std::vector<std::size_t>* line_numbers) {
   std::vector<FileSpec> files;
   std::istringstream in{std::string(text)};
   std::size_t number = 0;
@@ -148,6 +149,7 @@ Result<std::vector<FileSpec>> parse_file_set(std::string_view text) {
                      line + "'");
     }
     files.push_back({remote, local, {}});
+    if (line_numbers) line_numbers->push_back(number);
   }
   if (files.empty()) return invalid("the file set lists no files");
   return files;

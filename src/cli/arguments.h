@@ -66,7 +66,9 @@ struct TransferArgs {
 Result<TransferArgs> parse_transfer_args(const std::vector<std::string>& args);
 
 // /ADDFILESET's text file: "remote local" per line, '#' comment lines, blank lines skipped.
-Result<std::vector<FileSpec>> parse_file_set(std::string_view text);
+// `line_numbers`, when given, receives the (1-based) line of each file.
+Result<std::vector<FileSpec>> parse_file_set(std::string_view text,
+                                             std::vector<std::size_t>* line_numbers = nullptr);
 
 // /SETPROXYSETTINGS job usage [proxy_list bypass_list]
 struct ProxyArgs {

@@ -1,8 +1,10 @@
 // bitsadmin file commands: /ADDFILE /ADDFILESET /ADDFILEWITHRANGES /REPLACEREMOTEPREFIX.
+#include <algorithm>
 #include <fstream>
 #include <ostream>
 #include <sstream>
 
+#include "openbits/names.h"
 #include "src/cli/arguments.h"
 #include "src/cli/commands.h"
 
@@ -20,17 +22,42 @@ int addfile(Context& ctx) {
   return 0;
 }
 
+// `url` with the password of a user:password@ part replaced by ***.
+std::string without_password(const std::string& url) {
+  std::size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  std::size_t end = std::min(url.find_first_of("/?#", start), url.size());
+  std::size_t at = url.rfind('@', end);
+  if (at == std::string::npos || at < start) return url;
+  std::size_t colon = url.find(':', start);
+  std::size_t cut = colon != std::string::npos && colon < at ? colon + 1 : start;
+  return url.substr(0, cut) + "***" + url.substr(at);
+}
+
+// A refused file of the set, named by its line: "line 3 ('remote local'): why".
+Status on_line(const Status& s, std::size_t line, const FileSpec& file) {
+  std::string why = s.message().empty() ? describe_hresult(s.code()) : s.message();
+  return Status(s.code(), "line " + std::to_string(line) + " ('" +
+                              without_password(file.remote_name) + " " + file.local_name +
+                              "'): " + why);
+}
+
 int addfileset(Context& ctx) {
   if (ctx.inv.args.size() != 2) return ctx.usage("/ADDFILESET job textfile");
   std::ifstream in(ctx.inv.args[1], std::ios::binary);
   if (!in) return ctx.fail("add file set to job", Status(hr::FILE_NOT_FOUND, ctx.inv.args[1]));
   std::ostringstream text;
   text << in.rdbuf();
-  auto files = parse_file_set(text.str());  // the whole file before anything is added
+  std::vector<std::size_t> lines;
+  auto files = parse_file_set(text.str(), &lines);  // the whole file before anything is added
   if (!files.ok()) return ctx.fail("add file set to job", files.status());
   auto job = ctx.resolve(ctx.inv.args[0]);
   if (!job.ok()) return ctx.fail("add file set to job", job.status());
-  if (Status s = job->add_file_set(*files); !s.ok()) return ctx.fail("add file set to job", s);
+  std::size_t failed = files->size();
+  if (Status s = job->add_file_set(*files, &failed); !s.ok()) {
+    if (failed < files->size()) s = on_line(s, lines[failed], (*files)[failed]);
+    return ctx.fail("add file set to job", s);
+  }
   ctx.out << "Added " << files->size() << " file(s) to job.\n";
   return 0;
 }

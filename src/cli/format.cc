@@ -74,8 +74,9 @@ std::string error_block(const JobInfo& job) {
     const FileInfo& f = job.files[*e.file_index];
     file = f.remote_name + " -> " + f.local_name;
   }
+  // The daemon's description, which may say more about this job than the code's text.
   return "ERROR FILE:    " + file + "\nERROR CODE:    " + hresult_hex(e.code) + " - " +
-         describe_hresult(e.code) +
+         (e.description.empty() ? describe_hresult(e.code) : e.description) +
          "\nERROR CONTEXT: " + hresult_hex(static_cast<HRESULT>(e.context)) + " - " +
          describe_context(e.context) + "\n";
 }

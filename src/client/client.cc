@@ -327,8 +327,14 @@ Status Job::add_file(std::string_view remote_url, std::string_view local_name) {
   return add_file_set({{std::string(remote_url), std::string(local_name), {}}});
 }
 
-Status Job::add_file_set(const std::vector<FileSpec>& files) {
-  return status_from_result(connection_->call(m::kAddFiles, {{"job_id", id_}, {"files", files}}));
+Status Job::add_file_set(const std::vector<FileSpec>& files, std::size_t* failed_file) {
+  nlohmann::json error_data;
+  Status s = status_from_result(
+      connection_->call(m::kAddFiles, {{"job_id", id_}, {"files", files}}, &error_data));
+  if (!s.ok() && failed_file && error_data.is_object() && error_data.contains("file_index")) {
+    *failed_file = error_data["file_index"].get<std::size_t>();
+  }
+  return s;
 }
 
 Status Job::add_file_with_ranges(std::string_view remote_url, std::string_view local_name,

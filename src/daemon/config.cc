@@ -3,6 +3,7 @@
 
 #include <grp.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -66,6 +67,12 @@ bool read_limit(const std::string& key, const nlohmann::json& value, Config& con
 }
 
 }  // namespace
+
+bool is_system_uid(const Config& config, uid_t uid) {
+  return uid < config.first_user_uid ||
+         std::find(config.system_uids.begin(), config.system_uids.end(), uid) !=
+             config.system_uids.end();
+}
 
 Result<Config> load_config(const std::string& path) {
   Config config;

@@ -34,11 +34,12 @@ struct Config {
   std::int64_t stall_timeout_s = 60;  // no byte received for this long: WINHTTP_TIMEOUT
   std::uint64_t upload_fragment_bytes = 4ull << 20;  // first fragment size; 413 halves it
   // Notifications (notifier.h): uids below first_user_uid (root included) and those in
-  // system_uids are system accounts whose jobs never run notification programs unless
-  // notify_system_uids is true.
+  // system_uids are system accounts. Their notification programs run (as the registering
+  // account, as BITS runs a service's command line) unless notify_system_uids is false;
+  // then SetNotifyCmdLine on their jobs, or by them, is refused (E_ACCESSDENIED).
   uid_t first_user_uid = 1000;
   std::vector<uid_t> system_uids = {65534};  // nobody
-  bool notify_system_uids = false;
+  bool notify_system_uids = true;
   std::uint32_t max_notifications_per_user = 4;
   std::int64_t callback_timeout_ms = 60'000;         // an unanswered callback counts as failed
   std::int64_t notify_program_timeout_ms = 600'000;  // a program running longer is killed
@@ -73,6 +74,9 @@ struct Config {
   // root's AUTODETECT jobs resolve nothing and go direct (logged).
   std::string proxy_resolver_user = "openbits-resolver";
 };
+
+// A system account in the sense above (first_user_uid, system_uids).
+bool is_system_uid(const Config& config, uid_t uid);
 
 // Reads a JSON object whose keys are the field names above (admin_group takes a group
 // name or number). Unknown keys or wrong types -> E_INVALIDARG naming the key.

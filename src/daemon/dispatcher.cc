@@ -168,8 +168,12 @@ void Dispatcher::add_methods() {
   methods_[m::kErrorDescription] = [](const Caller&, const json& p) -> Result<json> {
     return json{{"description", describe_hresult(p.at("hresult").get<HRESULT>())}};
   };
-  methods_[m::kAddFiles] = [this](const Caller& c, const json& p) -> Result<json> {
-    return from_status(jobs_.add_files(c, job_id(p), p.at("files").get<std::vector<FileSpec>>()));
+  methods_[m::kAddFiles] = [this](const Caller& c, const json& p) -> Answer {
+    auto files = p.at("files").get<std::vector<FileSpec>>();
+    std::size_t failed = files.size();  // stays so when no particular file was refused
+    Status s = jobs_.add_files(c, job_id(p), files, &failed);
+    if (s.ok() || failed >= files.size()) return from_status(s);
+    return Answer(s, json{{"file_index", failed}});  // which of `files` was refused
   };
   methods_[m::kResume] = [this](const Caller& c, const json& p) {
     return from_status(jobs_.resume(c, job_id(p)));

@@ -22,6 +22,18 @@
 #include "src/daemon/validation.h"
 
 namespace openbits::daemon {
+
+Status check_file_source(const Credentials& owner, const std::string& path) {
+  ScopedFsCredentials as_owner(owner);
+  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status(hr::E_INVALIDARG,
+                  "the source " + path + " is a directory; a file:// name must name a file");
+  }
+  return Status();
+}
+
 HRESULT hresult_from_errno(int err) {
   switch (err) {
     case EACCES:

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "openbits/names.h"
+#include "src/daemon/error_explanation.h"
 #include "src/daemon/job_credentials.h"
 #include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/security/owner_path.h"
@@ -192,7 +193,8 @@ JobInfo JobManager::snapshot(const JobRecord& job) const {
   bool in_error = job.info.state == JobState::kError || job.info.state == JobState::kTransientError;
   if (!in_error) info.error.reset();
   if (info.error) {
-    info.error->description = describe_hresult(info.error->code);
+    auto explained = explain_job_error(job, *info.error);
+    info.error->description = explained ? *explained : describe_hresult(info.error->code);
     if (!job.error_reason.empty()) info.error->description += " (server: " + job.error_reason + ")";
     info.error->context_description = describe_context(info.error->context);
   }
@@ -249,6 +251,7 @@ Result<Guid> JobManager::create_job(const Caller& caller, const std::string& dis
   if (utf8_length(display_name) > config_.max_display_name) {
     return Status(hr::BG_E_STRING_TOO_LONG);
   }
+  if (Status s = validate_job_text(display_name, "display name"); !s.ok()) return s;
   if (!caller.admin) {
     std::size_t mine = 0;
     std::size_t all = 0;
@@ -346,8 +349,35 @@ Status JobManager::check_range_total(const Caller& caller, const JobRecord& job,
                     std::to_string(config_.max_ranges_per_job) + " (max_ranges_per_job)");
 }
 
+Status JobManager::validate_new_file(const Caller& caller, const JobRecord& job,
+                                     const FileSpec& spec, std::set<std::string>& locals) const {
+  auto remote = validate_remote_name(spec.remote_name, config_.max_remote_name);
+  if (!remote.ok()) return remote.status();
+  if (Status s = validate_local_name(spec.local_name, config_.max_local_name); !s.ok()) {
+    return s;
+  }
+  if (!locals.insert(spec.local_name).second) {
+    return Status(hr::E_INVALIDARG, "two files of the job have the same local name");
+  }
+  if (!spec.ranges.empty()) {
+    if (job.info.type != JobType::kDownload) return Status(hr::E_NOTIMPL);
+    if (remote->kind == RemoteKind::kFile) {
+      return Status(hr::E_INVALIDARG, "byte ranges need an http(s) remote name");
+    }
+    std::size_t limit = caller.admin ? 0 : config_.max_ranges_per_file;
+    if (Status s = validate_ranges(spec.ranges, limit); !s.ok()) return s;
+  }
+  Credentials owner = credentials_for(job.info.owner_uid, job.owner_gid);
+  if (job.info.type != JobType::kDownload) return check_upload_source(owner, spec.local_name);
+  if (remote->kind == RemoteKind::kFile) {
+    if (Status s = check_file_source(owner, remote->path); !s.ok()) return s;
+  }
+  return check_destination(owner, spec.local_name);
+}
+
 Status JobManager::validate_new_files(const Caller& caller, const JobRecord& job,
-                                      const std::vector<FileSpec>& files) const {
+                                      const std::vector<FileSpec>& files,
+                                      std::size_t* failed_file) const {
   if (files.empty()) return Status(hr::E_INVALIDARG, "no files were given");
   if (job.info.type != JobType::kDownload && job.files.size() + files.size() > 1) {
     return Status(hr::BG_E_TOO_MANY_FILES);
@@ -358,39 +388,22 @@ Status JobManager::validate_new_files(const Caller& caller, const JobRecord& job
   if (Status s = check_range_total(caller, job, files); !s.ok()) return s;
   std::set<std::string> locals;
   for (const FileRecord& existing : job.files) locals.insert(existing.info.local_name);
-  Credentials owner = credentials_for(job.info.owner_uid, job.owner_gid);
-  for (const FileSpec& spec : files) {
-    auto remote = validate_remote_name(spec.remote_name, config_.max_remote_name);
-    if (!remote.ok()) return remote.status();
-    if (Status s = validate_local_name(spec.local_name, config_.max_local_name); !s.ok()) {
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (Status s = validate_new_file(caller, job, files[i], locals); !s.ok()) {
+      if (failed_file) *failed_file = i;
       return s;
     }
-    if (!locals.insert(spec.local_name).second) {
-      return Status(hr::E_INVALIDARG, "two files of the job have the same local name");
-    }
-    if (!spec.ranges.empty()) {
-      if (job.info.type != JobType::kDownload) return Status(hr::E_NOTIMPL);
-      if (remote->kind == RemoteKind::kFile) {
-        return Status(hr::E_INVALIDARG, "byte ranges need an http(s) remote name");
-      }
-      std::size_t limit = caller.admin ? 0 : config_.max_ranges_per_file;
-      if (Status s = validate_ranges(spec.ranges, limit); !s.ok()) return s;
-    }
-    Status usable = job.info.type == JobType::kDownload
-                        ? check_destination(owner, spec.local_name)
-                        : check_upload_source(owner, spec.local_name);
-    if (!usable.ok()) return usable;
   }
   return Status();
 }
 
 Status JobManager::add_files(const Caller& caller, const Guid& id,
-                             const std::vector<FileSpec>& files) {
+                             const std::vector<FileSpec>& files, std::size_t* failed_file) {
   std::lock_guard lock(mutex_);
   auto found = find(caller, id, Access::kModify);
   if (!found.ok()) return found.status();
   JobRecord& job = **found;
-  if (Status s = validate_new_files(caller, job, files); !s.ok()) return s;
+  if (Status s = validate_new_files(caller, job, files, failed_file); !s.ok()) return s;
   for (const FileSpec& spec : files) {
     FileRecord file;
     file.info.index = static_cast<std::uint32_t>(job.files.size());

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ HRESULT hresult_from_errno(int err);
 // (job_manager.cc) The temp name for a reply file; the destination check of downloads.
 std::string reply_temp_name_for(const std::string& reply_file_name);
 Status check_reply_destination(const Credentials& owner, const std::string& reply_file_name);
+// AddFile of a file:// source, as the owner, without opening it: one that exists must not
+// be a directory (E_INVALIDARG saying so); one that does not exist yet may appear later.
+Status check_file_source(const Credentials& owner, const std::string& path);
 
 // SetClientCertificateByID (hash) or ByName (subject).
 struct ClientCertificateRequest {
@@ -74,7 +78,9 @@ class JobManager final : public TransferObserver {
   Result<ProxyReport> proxy_settings(const Caller& caller);
   Result<StoreCheck> check_store(const Caller& caller);
 
-  Status add_files(const Caller& caller, const Guid& id, const std::vector<FileSpec>& files);
+  // All or nothing; when one is refused, its index in `files` goes to *failed_file.
+  Status add_files(const Caller& caller, const Guid& id, const std::vector<FileSpec>& files,
+                   std::size_t* failed_file = nullptr);
   Status resume(const Caller& caller, const Guid& id);
   Status suspend(const Caller& caller, const Guid& id);
   Status cancel(const Caller& caller, const Guid& id);
@@ -107,10 +113,14 @@ class JobManager final : public TransferObserver {
   void tick();
   // Stops every transfer (shutdown); jobs keep their persisted state.
   void stop_all();
-  // A link, address or route changed (NetworkMonitor): transfers whose server became
-  // unreachable end with BG_E_NETWORK_DISCONNECTED; when something came up (`connected`),
-  // every TRANSIENT_ERROR job is queued again. With set_network_events(true), jobs
-  // disconnected from the network wait for this instead of their retry delay.
+  // A link, address or route changed (NetworkMonitor, once per burst of changes):
+  // transfers whose server became unreachable end with BG_E_NETWORK_DISCONNECTED; when
+  // something came up (`connected`), every TRANSIENT_ERROR job is queued again, but a job
+  // at most once per min(its retry delay, kMaxNetworkRetryFloorS) (a change sooner than
+  // that moves its retry to the end of that floor); jobs disconnected from the network
+  // have no floor. With set_network_events(true), those wait for this instead of their
+  // retry delay.
+  static constexpr std::int64_t kMaxNetworkRetryFloorS = 60;
   void on_network_change(bool connected);
   void set_network_events(bool available);
 
@@ -148,12 +158,19 @@ class JobManager final : public TransferObserver {
   void set_state(JobRecord& job, JobState state);
   void emit(const JobRecord& job, JobEvent::Kind kind = JobEvent::Kind::kChanged,
             std::uint32_t file_index = 0);
+  // AddFile checks of a call's files; the index of the one refused goes to *failed_file.
   Status validate_new_files(const Caller& caller, const JobRecord& job,
-                            const std::vector<FileSpec>& files) const;
+                            const std::vector<FileSpec>& files, std::size_t* failed_file) const;
+  Status validate_new_file(const Caller& caller, const JobRecord& job, const FileSpec& spec,
+                           std::set<std::string>& locals) const;
   // max_ranges_per_job over the job's files and the new ones (admins exempt).
   Status check_range_total(const Caller& caller, const JobRecord& job,
                            const std::vector<FileSpec>& files) const;
   Status apply_property(JobRecord& job, const std::string& name, const nlohmann::json& value);
+  // SetNotifyCmdLine with a program on a system account's job, or by one, while the config
+  // forbids their programs (notify_system_uids false): E_ACCESSDENIED saying so.
+  Status check_notify_policy(const Caller& caller, const JobRecord& job,
+                             const nlohmann::json& value) const;
   // Forgets the job's credentials, custom headers and client certificate (Cancel, Complete,
   // TakeOwnership): passwords are overwritten in memory and the store's rows deleted.
   void wipe_secrets(JobRecord& job);
@@ -173,6 +190,8 @@ class JobManager final : public TransferObserver {
   void apply_timers(JobRecord& job);
   // JobInfo::next_retry_time: the retry timer of a TRANSIENT_ERROR job on the wall clock.
   std::int64_t next_retry_time(const JobRecord& job) const;
+  // Whether a network change may queue this TRANSIENT_ERROR job now (the floor above).
+  bool network_retry_due(JobRecord& job, std::int64_t now);
   void cancel_inactive(JobRecord& job);  // JobInactivityTimeout expired
   void enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
                    std::uint32_t retry_after_s = 0);

@@ -30,6 +30,7 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
   if (name == "display_name") {
     auto text = value.get<std::string>();
     if (utf8_length(text) > config_.max_display_name) return Status(hr::BG_E_STRING_TOO_LONG);
+    if (Status s = validate_job_text(text, "display name"); !s.ok()) return s;
     info.display_name = text;
   } else if (name == "reply_file_name") {
     // SetReplyFileName: upload-reply only, until the reply download starts; null = default.
@@ -52,6 +53,7 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
   } else if (name == "description") {
     auto text = value.get<std::string>();
     if (utf8_length(text) > config_.max_description) return Status(hr::BG_E_STRING_TOO_LONG);
+    if (Status s = validate_job_text(text, "description"); !s.ok()) return s;
     info.description = text;
   } else if (name == "priority") {
     auto priority = parse_job_priority(value.get<std::string>());
@@ -141,6 +143,20 @@ Status JobManager::apply_property(JobRecord& job, const std::string& name,
   return Status();
 }
 
+Status JobManager::check_notify_policy(const Caller& caller, const JobRecord& job,
+                                       const nlohmann::json& value) const {
+  if (config_.notify_system_uids || !value.is_object() || !optional_string(value, "program")) {
+    return Status();
+  }
+  uid_t system = is_system_uid(config_, job.info.owner_uid) ? job.info.owner_uid : caller.uid;
+  if (!is_system_uid(config_, system)) return Status();
+  return Status(hr::E_ACCESSDENIED,
+                "notification programs never run for system accounts (uid " +
+                    std::to_string(system) +
+                    ") on this machine: bitsd's configuration sets notify_system_uids to false; "
+                    "use a callback (job.subscribe) instead");
+}
+
 Status JobManager::set_property(const Caller& caller, const Guid& id, const std::string& name,
                                 const nlohmann::json& value) {
   std::lock_guard lock(mutex_);
@@ -149,7 +165,8 @@ Status JobManager::set_property(const Caller& caller, const Guid& id, const std:
   JobRecord& job = **found;
   Status applied;
   try {
-    applied = apply_property(job, name, value);
+    if (name == "notify_cmd_line") applied = check_notify_policy(caller, job, value);
+    if (applied.ok()) applied = apply_property(job, name, value);
   } catch (const nlohmann::json::exception& e) {
     return Status(hr::E_INVALIDARG, "wrong value for '" + name + "': " + e.what());
   }

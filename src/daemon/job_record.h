@@ -49,6 +49,8 @@ struct JobTimers {
   std::uint64_t transfer_token = 0;       // engine token of the running transfer, 0 if none
   std::uint32_t transfer_file = 0;        // file index the token belongs to
   int upload_phase = 0;                   // uploads: 0 upload, 1 reply, 2 close (job_upload.cc)
+  // The last retry a network change caused (JobManager::on_network_change's floor).
+  std::optional<std::int64_t> network_retry_ms;
 };
 
 struct JobRecord {

@@ -134,6 +134,8 @@ int run(const Options& options) {
     }
     config = *loaded;
   }
+  // A --user instance serves one user: that user's programs always run.
+  if (options.user) config.notify_system_uids = true;
   if (config.proxy_resolver.empty()) {  // AUTODETECT's helper, installed beside bitsd
     std::error_code exe_error;
     auto exe = std::filesystem::read_symlink("/proc/self/exe", exe_error);
@@ -168,7 +170,7 @@ int run(const Options& options) {
   Notifier::Options notifier_options;
   notifier_options.socket_path = options.socket;
   notifier_options.first_user_uid = config.first_user_uid;
-  notifier_options.allow_system_uids = config.notify_system_uids || options.user;
+  notifier_options.allow_system_uids = config.notify_system_uids;
   notifier_options.max_in_flight = config.max_notifications_per_user;
   notifier_options.callback_timeout_ms = config.callback_timeout_ms;
   notifier_options.program_timeout_ms = config.notify_program_timeout_ms;

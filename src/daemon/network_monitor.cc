@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace openbits::daemon {
@@ -14,8 +15,12 @@ namespace {
 
 namespace asio = boost::asio;
 
-// Several messages arrive for one change (link, then addresses, then routes): react once.
-constexpr auto kQuietPeriod = std::chrono::milliseconds(200);
+// Several messages arrive for one change (link, then addresses, then routes), and other
+// programs make changes in bursts (containers, VPNs, virtual machines creating and
+// removing interfaces): changes less than kQuietPeriod apart form one burst, reported once
+// when it has been quiet that long, or kMaxBurst after the burst began if it never is.
+constexpr auto kQuietPeriod = std::chrono::seconds(2);
+constexpr auto kMaxBurst = std::chrono::seconds(10);
 
 enum class Event { kNone, kDown, kUp };
 
@@ -99,11 +104,15 @@ void NetworkMonitor::receive() {
 
 void NetworkMonitor::changed(bool came_up) {
   came_up_ = came_up_ || came_up;
-  debounce_.expires_after(kQuietPeriod);
+  auto now = std::chrono::steady_clock::now();
+  if (!in_burst_) burst_started_ = now;
+  in_burst_ = true;
+  debounce_.expires_at(std::min(now + kQuietPeriod, burst_started_ + kMaxBurst));
   debounce_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;  // cancelled by a newer change or by stop()
     bool up = came_up_;
     came_up_ = false;
+    in_burst_ = false;
     on_change_(up);
   });
 }

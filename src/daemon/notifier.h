@@ -20,10 +20,12 @@
 // job is still in that state runs again after the job's minimum retry delay. Registering
 // later, or restarting the daemon, delivers a pending notification too. Jobs owned or
 // registered by system uids (below Options::first_user_uid, root included, and
-// Options::system_uids) never run programs unless allowed; that is logged once per stay
-// in TRANSFERRED/ERROR. At most Options::max_in_flight callbacks awaiting an answer and
-// programs run at once per user; the rest wait. Every run is logged with the job, the
-// user and the exit status.
+// Options::system_uids) run programs too, unless Options::allow_system_uids is false (the
+// config's notify_system_uids; JobManager then refuses such registrations, so only a
+// command line stored before the policy changed meets it): then nothing runs, which is
+// logged once per stay in TRANSFERRED/ERROR. At most Options::max_in_flight callbacks
+// awaiting an answer and programs run at once per user; the rest wait. Every run is logged
+// with the job, the user and the exit status.
 //
 // Events never carry the job's custom headers or notification command line.
 //
@@ -55,7 +57,7 @@ class Notifier final : public JobListener {
     std::string socket_path;  // given to programs as OPENBITS_SOCKET
     uid_t first_user_uid = 1000;
     std::vector<uid_t> system_uids = {65534};  // system accounts too (nobody)
-    bool allow_system_uids = false;
+    bool allow_system_uids = true;
     std::uint32_t max_in_flight = 4;            // per user
     std::int64_t callback_timeout_ms = 60'000;  // unanswered transferred/error callbacks
     std::int64_t program_timeout_ms = 600'000;  // a program running longer is killed

@@ -447,6 +447,22 @@ void JobManager::set_network_events(bool available) {
   network_events_ = available;
 }
 
+bool JobManager::network_retry_due(JobRecord& job, std::int64_t now) {
+  // A job waiting for the network retries at every change: the engine checks the route
+  // before it connects, so a retry that cannot work costs no request to the server.
+  if (job.info.error && job.info.error->code == hr::BG_E_NETWORK_DISCONNECTED) return true;
+  std::int64_t floor_ms =
+      std::min<std::int64_t>(job.info.minimum_retry_delay, kMaxNetworkRetryFloorS) * 1000;
+  std::optional<std::int64_t>& last = job.timers.network_retry_ms;
+  if (last && now - *last < floor_ms) {
+    // Too soon after the last one: the change is not lost, the retry waits for the floor.
+    job.timers.retry_at_ms = std::min(job.timers.retry_at_ms, *last + floor_ms);
+    return false;
+  }
+  last = now;
+  return true;
+}
+
 void JobManager::on_network_change(bool connected) {
   std::lock_guard lock(mutex_);
   if (backend_) backend_->network_changed();
@@ -460,6 +476,7 @@ void JobManager::on_network_change(bool connected) {
   for (auto& [id, job] : jobs_) {
     if (job->info.state != JobState::kTransientError) continue;
     if (now < job->timers.server_retry_at_ms) continue;
+    if (!network_retry_due(*job, now)) continue;
     set_state(*job, JobState::kQueued);
     queue_order_[id] = next_queue_order_++;
     (void)persist(*job);

@@ -44,6 +44,23 @@ bool valid_url_char(char c) {
   return kAllowed.find(c) != std::string_view::npos;
 }
 
+// The port after the host ("host:port", "[v6]:port"): absent, or 1 to 65535.
+Status validate_port(std::string_view authority) {
+  std::size_t host_end = authority.front() == '[' ? authority.find(']') : 0;
+  if (host_end == std::string_view::npos) return invalid("the URL's IPv6 address has no ']'");
+  std::size_t colon = authority.find(':', host_end);
+  if (colon == std::string_view::npos || colon + 1 == authority.size()) return Status();
+  std::string_view port = authority.substr(colon + 1);
+  bool digits = port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+                  return std::isdigit(static_cast<unsigned char>(c)) != 0;
+                });
+  unsigned long number = digits ? std::stoul(std::string(port)) : 0;
+  if (number == 0 || number > 65535) {
+    return invalid("the URL's port is not a number from 1 to 65535");
+  }
+  return Status();
+}
+
 Result<RemoteName> validate_http_url(std::string_view remote) {
   std::size_t scheme_end = remote.find("://");
   std::string_view rest = remote.substr(scheme_end + 3);
@@ -53,6 +70,15 @@ Result<RemoteName> validate_http_url(std::string_view remote) {
   if (!std::all_of(remote.begin(), remote.end(), valid_url_char)) {
     return invalid("the URL contains characters that are not legal in a URL");
   }
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos) {
+    // Never echoed: the text before '@' may be a password.
+    return invalid(
+        "the URL contains a user name or password (user:password@host); give credentials "
+        "with /setcredentials (SetCredentials) instead, which keeps them sealed");
+  }
+  if (authority.empty() || authority.front() == ':') return invalid("the URL has no host name");
+  if (Status s = validate_port(authority); !s.ok()) return s;
   std::size_t path_start = rest.find('/');
   std::string_view path = path_start == std::string_view::npos ? "" : rest.substr(path_start);
   path = path.substr(0, path.find_first_of("?#"));
@@ -154,6 +180,18 @@ std::string parent_directory(std::string_view local) {
   return std::string(local.substr(0, slash));
 }
 
+Status validate_job_text(std::string_view text, const char* what) {
+  if (std::any_of(text.begin(), text.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7F;
+      })) {
+    return invalid(std::string("the ") + what +
+                   " contains control characters (a line break, a tab or another character "
+                   "below 0x20, or 0x7F)");
+  }
+  return Status();
+}
+
 Status validate_notify_flags(std::uint32_t flags) {
   if ((flags & ~kNotifyAllFlags) != 0) return Status(hr::E_NOTIMPL);
   return Status();
@@ -189,6 +227,11 @@ Status validate_proxy_settings(const ProxySettings& proxy, std::size_t max_list)
   }
   if (proxy.bypass_list && proxy.bypass_list->size() > max_list) {
     return Status(hr::BG_E_PROXY_BYPASS_LIST_TOO_LARGE);
+  }
+  if (proxy.proxy_list && proxy.proxy_list->find('@') != std::string::npos) {
+    return invalid(
+        "the proxy list contains a user name or password (user:password@proxy); give proxy "
+        "credentials with /setcredentials job PROXY instead, which keeps them sealed");
   }
   if (proxy.usage == ProxyUsage::kOverride) {
     if (!proxy.proxy_list || proxy.proxy_list->empty()) {

@@ -27,7 +27,9 @@ struct RemoteName {
 
 // http://, https://, file:///abs/path or /abs/path. E_INVALIDARG when malformed, with an
 // unsupported scheme, over max_length characters (2,200 by default), with a path segment
-// over 260 characters, with wildcards, spaces or control characters.
+// over 260 characters, with wildcards, spaces or control characters, with a port that is
+// not 1 to 65535, or with a user name or password (user:password@host: credentials go
+// through SetCredentials; the message never repeats them).
 Result<RemoteName> validate_remote_name(std::string_view remote,
                                         std::size_t max_length = kMaxRemoteName);
 
@@ -44,6 +46,10 @@ Status validate_ranges(const std::vector<FileRange>& ranges, std::size_t max_ran
 // The directory part of an absolute local name ("/a/b/c" -> "/a/b").
 std::string parent_directory(std::string_view local);
 
+// Display names and descriptions: control characters (below 0x20, 0x7F) -> E_INVALIDARG
+// naming `what`, so that one job stays one line in /list and in the log.
+Status validate_job_text(std::string_view text, const char* what);
+
 // Notify flags: bits outside 0x3F -> E_NOTIMPL.
 Status validate_notify_flags(std::uint32_t flags);
 
@@ -56,7 +62,8 @@ Status validate_notify_cmd_line(const std::optional<std::string>& program,
                                 std::size_t max_parameters = kMaxNotifyParameters);
 
 // SetProxySettings rules (lists only with OVERRIDE, OVERRIDE needs a proxy list; each
-// list at most max_list characters, 4,000 by default).
+// list at most max_list characters, 4,000 by default; no user:password@ in the proxy list:
+// E_INVALIDARG pointing to SetCredentials).
 Status validate_proxy_settings(const ProxySettings& proxy, std::size_t max_list = kMaxProxyList);
 
 // Security flags: known bits 0x1F, redirect policy 0x000/0x100/0x200 in mask 0x700,

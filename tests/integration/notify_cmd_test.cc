@@ -1,8 +1,9 @@
 // Notification command lines (SetNotifyCmdLine) against a real bitsd: the program runs as
 // the user who registered it, with exactly the parameters given, when the job reaches
 // TRANSFERRED or ERROR, again after the retry delay when it fails, even when registered
-// after the event, never for a system account's job (root, nobody), and is killed when it
-// runs longer than the configured limit.
+// after the event, for system accounts (root, nobody) too unless the config forbids it
+// (then registering is refused, and one registered before never runs), and is killed
+// when it runs longer than the configured limit.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,15 @@ class NotifyCmdTest : public ServiceTest {
   }
   // The config file bitsd reads; "" for the defaults.
   virtual std::string config_json() const { return ""; }
+  // Restarts bitsd on the same state with `config` (JSON).
+  void restart_with(const std::string& config) {
+    manager.reset();
+    bitsd.terminate();
+    std::string path = dir.path() + "/bitsd-restart.json";
+    std::ofstream(path) << config;
+    bitsd.start({"--config", path});
+    manager.emplace(bitsd.connect());
+  }
   // bitsadmin as uid 1234, or `uid` (setpriv, as an administrator would run it).
   CommandResult as_user(std::vector<std::string> args, uid_t uid = kUser) {
     std::string id = std::to_string(uid);
@@ -188,11 +198,59 @@ TEST_F(NotifyCmdTest, DisabledOrUnflaggedEventsRunNothing) {
   EXPECT_EQ(count(read_text(record), "---"), 1u);
 }
 
+// Issue 12 item 2: the README's example, as root (as setup.sh runs it), with the default
+// config: "set." and then the program really runs, as root, with the job's name.
+TEST_F(NotifyCmdTest, RootsJobRunsTheReadmeExampleCommandLine) {
+  std::string marker = out + "/on-done.marker";
+  std::string program = dir.path() + "/on-done";
+  std::ofstream(program) << "#!/bin/sh\necho \"uid=$(id -u) job=$1\" >> " << marker << "\n";
+  ::chmod(program.c_str(), 0755);
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), OPENBITS_BITSADMIN_PATH);
+    return run_command(args, {"OPENBITS_SOCKET=" + bitsd.socket()});
+  };
+  ASSERT_EQ(run({"/create", "myjob"}).exit_code, 0);
+  ASSERT_EQ(run({"/addfile", "myjob", nginx.url("/f.bin"), out + "/f.bin"}).exit_code, 0);
+  CommandResult set = run({"/setnotifycmdline", "myjob", program, program + " myjob"});
+  ASSERT_EQ(set.exit_code, 0) << set.out << set.err;
+  EXPECT_NE(set.out.find("set."), std::string::npos) << set.out;
+  ASSERT_EQ(run({"/resume", "myjob"}).exit_code, 0);
+  EXPECT_TRUE(eventually([&] { return read_text(marker) == "uid=0 job=myjob\n"; }))
+      << read_text(marker) << bitsd.log();
+  EXPECT_NE(bitsd.log().find("notification program " + program + " started as uid 0"),
+            std::string::npos);
+  EXPECT_EQ(bitsd.log().find("notification program not run"), std::string::npos);
+}
+
+// With notify_system_uids false, registering a program on a system account's job, or as a
+// system account, is refused at once, saying why; an ordinary user's own stays accepted.
+TEST_F(NotifyCmdTest, ConfigThatForbidsSystemAccountsRefusesTheirCommandLinesAtOnce) {
+  restart_with(R"({"notify_system_uids": false})");
+  std::string program = write_program("/complete");
+  Job root_job = create("root job");
+  Status refused = root_job.set_notify_cmd_line(program, std::nullopt);
+  EXPECT_EQ(refused.code(), hr::E_ACCESSDENIED);
+  EXPECT_NE(refused.message().find("notify_system_uids"), std::string::npos) << refused.message();
+  EXPECT_FALSE(root_job.info()->notify_cmd_program.has_value());
+  std::string nobodys = create_as_user(nginx.url("/f.bin"), 65534, out);
+  CommandResult r = as_user({"/setnotifycmdline", nobodys, program, program}, 65534);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("0x80070005"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("system accounts (uid 65534)"), std::string::npos) << r.err;
+  std::string users = create_as_user(nginx.url("/f.bin"));
+  EXPECT_EQ(as_user({"/setnotifycmdline", users, program, program}).exit_code, 0);
+  // root registering on the user's job would run the program as root: refused too.
+  EXPECT_EQ(handle(users).set_notify_cmd_line(program, std::nullopt).code(), hr::E_ACCESSDENIED);
+}
+
+// A command line registered before the config forbade system accounts never runs.
 TEST_F(NotifyCmdTest, SystemAccountJobsNeverRunPrograms) {
   std::string program = write_program("/complete");
-  Job job = create("root job");
-  ASSERT_TRUE(job.add_file(nginx.url("/f.bin"), out + "/f.bin").ok());
-  ASSERT_TRUE(job.set_notify_cmd_line(program, std::nullopt).ok());
+  Job registered = create("root job");
+  ASSERT_TRUE(registered.add_file(nginx.url("/f.bin"), out + "/f.bin").ok());
+  ASSERT_TRUE(registered.set_notify_cmd_line(program, std::nullopt).ok());
+  restart_with(R"({"notify_system_uids": false})");
+  Job job = handle(to_string(registered.id()));
   ASSERT_TRUE(job.resume().ok());
   ASSERT_EQ(wait_for_state(job, {JobState::kTransferred}), JobState::kTransferred);
   EXPECT_TRUE(eventually([&] {
@@ -205,8 +263,9 @@ TEST_F(NotifyCmdTest, SystemAccountJobsNeverRunPrograms) {
 TEST_F(NotifyCmdTest, NobodysJobsNeverRunProgramsAndThatIsLoggedOnce) {
   std::string program = write_program("/complete");
   std::string id = create_as_user(nginx.url("/f.bin"), 65534, out);
-  Job job = handle(id);
   ASSERT_EQ(as_user({"/setnotifycmdline", id, program, program + " " + id}, 65534).exit_code, 0);
+  restart_with(R"({"notify_system_uids": false})");  // forbidden after it was registered
+  Job job = handle(id);
   ASSERT_EQ(as_user({"/resume", id}, 65534).exit_code, 0);
   ASSERT_EQ(wait_for_state(job, {JobState::kTransferred}), JobState::kTransferred);
   const std::string not_run = "notification program not run: the job of uid 65534";

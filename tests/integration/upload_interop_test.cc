@@ -155,6 +155,40 @@ TEST_F(UploadInteropTest, SeveralJobsUploadAtOnceToBitsUploadServer) {
   EXPECT_TRUE(fs::is_empty(root + "/.bits-upload-server/sessions"));
 }
 
+// Issue 12 item 6: upload-reply to a bits-upload-server without a back end (notification
+// type 0): the server commits the file and acknowledges every byte without a reply URL. The
+// job is in ERROR 0x8020001B with a description that says why and what to configure, not
+// "Resume the job, and then BITS will try again".
+TEST_F(UploadInteropTest, UploadReplyToAServerWithoutABackEndSaysWhatToConfigure) {
+  fs::create_directories(root + "/up");
+  server.emplace(std::vector<std::string>{OPENBITS_UPLOAD_SERVER_PATH, "--listen", "127.0.0.1:0",
+                                          "--root", root},
+                 dir.path() + "/cpp-server.out");
+  Job job = upload(JobType::kUploadReply, "noreply.bin", 200000);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}), JobState::kError);
+  auto error = job.error();
+  ASSERT_TRUE(error.ok());
+  EXPECT_EQ(error->code, hr::BG_E_INVALID_SERVER_RESPONSE);
+  EXPECT_NE(error->description.find("no back-end application to answer upload-reply jobs"),
+            std::string::npos)
+      << error->description;
+  EXPECT_NE(error->description.find("notification_type 1 or 2"), std::string::npos);
+  EXPECT_EQ(error->description.find("will try again"), std::string::npos);
+  EXPECT_EQ(job.info()->error->description, error->description);
+  CommandResult shown = bitsadmin({"/geterror", to_string(job.id())});
+  EXPECT_NE(shown.out.find("0x8020001b - The server received the whole upload but sent no "
+                           "reply URL (BITS-Reply-URL)"),
+            std::string::npos)
+      << shown.out;
+  // The same after a restart of bitsd (it is derived from what the job records).
+  bitsd.kill9();
+  bitsd.start({"--config", dir.path() + "/bitsd.json"});
+  manager.emplace(bitsd.connect());
+  auto again = manager->get_job(job.id());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->error()->description, error->description);
+}
+
 // The engine opens the upload file as the job's owner: root (bitsd) could read a file nobody
 // cannot, but the job of nobody fails with E_ACCESSDENIED in LOCAL_FILE; nobody's own
 // unreadable-to-others file uploads.

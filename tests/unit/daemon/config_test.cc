@@ -23,7 +23,10 @@ TEST_F(ConfigTest, NotificationDefaultsTreatNobodyAsASystemAccountAndLimitProgra
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->first_user_uid, 1000u);
   EXPECT_EQ(config->system_uids, std::vector<uid_t>{65534});
-  EXPECT_FALSE(config->notify_system_uids);
+  EXPECT_TRUE(config->notify_system_uids);  // their programs run, as BITS runs a service's
+  EXPECT_TRUE(is_system_uid(*config, 0));
+  EXPECT_TRUE(is_system_uid(*config, 65534));
+  EXPECT_FALSE(is_system_uid(*config, 1000));
   EXPECT_EQ(config->notify_program_timeout_ms, 600'000);
   EXPECT_EQ(config->max_notifications_per_user, 4u);
 }

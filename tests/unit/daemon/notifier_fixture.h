@@ -32,9 +32,12 @@ class FakeLauncher final : public ProcessLauncher {
 class NotifierTest : public ::testing::Test {
  protected:
   explicit NotifierTest(Notifier::Options o = options()) : notifier(io, clock, launcher, o) {}
+  // System accounts' programs forbidden (notify_system_uids false), so that the system
+  // account cases see the policy; every other case uses ordinary uids.
   static Notifier::Options options() {
     Notifier::Options o;
     o.socket_path = "/run/test.sock";
+    o.allow_system_uids = false;
     return o;
   }
   JobEvent event(int n, JobState state, uid_t owner = 1500) {

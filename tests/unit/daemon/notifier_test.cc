@@ -57,6 +57,25 @@ TEST_F(NotifierTest, SystemAccountsNeverRunPrograms) {
   EXPECT_EQ(launcher.launched.size(), 1u);
 }
 
+class DefaultOptionsTest : public NotifierTest {
+ protected:
+  DefaultOptionsTest() : NotifierTest(defaults()) {}
+  static Notifier::Options defaults() {
+    Notifier::Options o;
+    o.socket_path = "/run/test.sock";
+    return o;
+  }
+};
+
+TEST_F(DefaultOptionsTest, RootsAndNobodysProgramsRunAsThemByDefault) {
+  send(event(1, JobState::kTransferred, 0));
+  JobEvent nobody = event(2, JobState::kTransferred, 65534);
+  nobody.cmd_uid = 65534;
+  send(nobody);
+  ASSERT_EQ(launcher.launched.size(), 2u);
+  EXPECT_EQ(launcher.launched[1].uid, 65534u);
+}
+
 class NoExtraSystemUidsTest : public NotifierTest {
  protected:
   NoExtraSystemUidsTest() : NotifierTest(without_nobody()) {}

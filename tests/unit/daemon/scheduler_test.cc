@@ -93,6 +93,44 @@ TEST_F(SchedulerTest, NetworkComingBackQueuesEveryTransientJob) {
   EXPECT_EQ(state_of(a), JobState::kConnecting);
 }
 
+// Issue 12 item 5: network changes retry a waiting job at most once per
+// min(retry delay, 60 s); a change within that floor moves the retry to its end.
+TEST_F(SchedulerTest, NetworkChangesRetryAJobAtMostOncePerFloor) {
+  Guid id = transient_job(600, 3600);
+  manager->on_network_change(true);
+  ASSERT_EQ(state_of(id), JobState::kConnecting);
+  manager->on_error(backend.last_token(), hr::WINHTTP_CANNOT_CONNECT,
+                    ErrorContext::kGeneralTransport, true, 0, "refused");
+  clock.advance_s(30);
+  manager->on_network_change(true);  // 30 s after the last one: within the 60 s floor
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  EXPECT_EQ(backend.started.size(), 2u);
+  clock.advance_s(29);
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  clock.advance_s(1);  // the floor's end, long before the 600 s retry delay
+  manager->tick();
+  EXPECT_EQ(state_of(id), JobState::kConnecting);
+  manager->on_error(backend.last_token(), hr::WINHTTP_CANNOT_CONNECT,
+                    ErrorContext::kGeneralTransport, true, 0, "refused");
+  manager->on_network_change(true);  // 60 s after the last network retry: due again
+  EXPECT_EQ(state_of(id), JobState::kConnecting);
+  EXPECT_EQ(backend.started.size(), 4u);
+}
+
+TEST_F(SchedulerTest, NetworkRetryFloorIsTheRetryDelayWhenShorter) {
+  Guid id = transient_job(10, 3600);
+  manager->on_network_change(true);
+  manager->on_error(backend.last_token(), hr::WINHTTP_CANNOT_CONNECT,
+                    ErrorContext::kGeneralTransport, true, 0, "refused");
+  clock.advance_s(9);
+  manager->on_network_change(true);
+  EXPECT_EQ(state_of(id), JobState::kTransientError);
+  clock.advance_s(1);
+  manager->on_network_change(true);
+  EXPECT_EQ(state_of(id), JobState::kConnecting);
+}
+
 TEST_F(SchedulerTest, RetryDelayBelowFiveSecondsIsRaisedToFive) {
   Guid id = make_job(me);
   ASSERT_TRUE(manager->set_property(me, id, "minimum_retry_delay", 1).ok());

@@ -26,6 +26,48 @@ TEST(ValidationTest, RejectsBadRemoteNamesWithInvalidArg) {
   EXPECT_TRUE(validate_remote_name("http://h/" + std::string(260, 'a')).ok());
 }
 
+// Issue 12 item 9: a port above 65535 used to be accepted and fail later as a reset.
+TEST(ValidationTest, PortsOutsideOneTo65535AreRefused) {
+  for (const char* good : {"http://127.0.0.1:65535/f", "http://h:1/", "http://[::1]:8080/x",
+                           "http://[::1]/x", "http://h:/x", "https://h?q=a:99999"}) {
+    EXPECT_TRUE(validate_remote_name(good).ok()) << good;
+  }
+  for (const char* bad : {"http://127.0.0.1:99999/", "http://h:65536/f", "http://h:0/f",
+                          "http://h:8o/f", "http://[::1]:123456/x", "http://h:000080000/"}) {
+    auto r = validate_remote_name(bad);
+    EXPECT_EQ(r.code(), hr::E_INVALIDARG) << bad;
+    EXPECT_NE(r.status().message().find("port"), std::string::npos) << bad;
+  }
+}
+
+// Issue 12 item 3: credentials in a URL are refused, pointing to SetCredentials, and the
+// message never repeats them.
+TEST(ValidationTest, UserNameOrPasswordInAUrlIsRefusedWithoutRepeatingIt) {
+  for (const char* bad :
+       {"http://alice:Pw0rd@h/f", "https://alice@h:8443/f", "http://alice:@h/Pw0rd"}) {
+    auto r = validate_remote_name(bad);
+    EXPECT_EQ(r.code(), hr::E_INVALIDARG) << bad;
+    EXPECT_NE(r.status().message().find("/setcredentials"), std::string::npos);
+    EXPECT_EQ(r.status().message().find("Pw0rd"), std::string::npos);
+    EXPECT_EQ(r.status().message().find("alice"), std::string::npos);
+  }
+  EXPECT_TRUE(validate_remote_name("http://h/mail@example.org").ok());  // '@' in the path
+  EXPECT_TRUE(validate_remote_name("http://h/f?to=a@b").ok());
+  ProxySettings proxy{ProxyUsage::kOverride, "http://bob:Pw0rd@proxy:3128", std::nullopt};
+  Status s = validate_proxy_settings(proxy);
+  EXPECT_EQ(s.code(), hr::E_INVALIDARG);
+  EXPECT_EQ(s.message().find("Pw0rd"), std::string::npos);
+}
+
+TEST(ValidationTest, ControlCharactersInJobTextsAreRefused) {
+  EXPECT_TRUE(validate_job_text("nightly build \xE2\x9C\x93", "display name").ok());
+  for (const char* bad : {"a\nuid 0 takes ownership", "a\tb", "\x1b[31m", "x\x7f", "\r"}) {
+    Status s = validate_job_text(bad, "description");
+    EXPECT_EQ(s.code(), hr::E_INVALIDARG) << bad;
+    EXPECT_NE(s.message().find("description"), std::string::npos);
+  }
+}
+
 TEST(ValidationTest, LocalNamesMustBeAbsoluteAndNormalised) {
   EXPECT_TRUE(validate_local_name("/tmp/a file.bin").ok());
   for (const char* bad :
