@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "tests/integration/itest.h"
+#include "tests/integration/rpc_attack.h"
 
 namespace openbits::itest {
 namespace {
@@ -248,19 +249,6 @@ TEST_F(ConnectionCapTest, TotalCapCountsEveryUserButNeverLocksOutRoot) {
   EXPECT_NE(bitsd.log().find("refusing a connection from uid 65533"), std::string::npos);
 }
 
-// utime + stime of a process, in clock ticks (/proc/<pid>/stat fields 14 and 15).
-long cpu_ticks(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // after "pid (comm) "
-  std::string field;
-  long ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i >= 14) ticks += std::stol(field);
-  }
-  return ticks;
-}
-
 std::size_t open_descriptors(pid_t pid) {
   std::size_t n = 0;
   for (const auto& entry :
@@ -289,9 +277,9 @@ TEST_F(HostileInputTest, OutOfDescriptorsTheDaemonWaitsInsteadOfSpinningAndRecov
   }
   ASSERT_EQ(flood.size(), 40u);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  long before = cpu_ticks(bitsd.pid());
+  long before = cpu_ticks_of(bitsd.pid());
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  long used = cpu_ticks(bitsd.pid()) - before;
+  long used = cpu_ticks_of(bitsd.pid()) - before;
   // A daemon retrying accept(2) at once burns the whole second; waiting between tries
   // uses next to nothing. (A behaviour check with a wide margin, not a benchmark.)
   EXPECT_LT(used, ::sysconf(_SC_CLK_TCK) / 5) << used << " ticks of CPU in one second";

@@ -40,13 +40,7 @@ class MemoryTest : public ServiceTest {
 // URLs (about 1 MB per reply), none read. Before the fix each connection queued 17 replies
 // (over 500 MB in all); now a uid's unread replies stop at max_reply_bytes_per_uid.
 TEST_F(MemoryTest, PipelinedJobGetWithoutReadingKeepsMemoryBoundedAndOthersServed) {
-  std::string job = run_as(kAttacker, [this] {
-    int fd = connect_raw(bitsd.socket());
-    std::string error;
-    std::string id = make_big_job(fd, nginx.port(), out, 200, 50, &error);
-    ::close(fd);
-    return id.empty() ? "error " + error : id;
-  });
+  std::string job = make_big_job_as(kAttacker, bitsd.socket(), nginx.port(), out, 200, 50);
   ASSERT_EQ(job.size(), 38u) << job;
   long before = status_kib(bitsd.pid(), "VmRSS");
   HeldChild attack(kAttacker, [this, job] {

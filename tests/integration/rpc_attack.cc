@@ -69,6 +69,17 @@ std::string make_big_job(int fd, int port, const std::string& dir, int files, in
   return id;
 }
 
+std::string make_big_job_as(uid_t uid, const std::string& socket, int port, const std::string& dir,
+                            int files, int ranges_per_file) {
+  return run_as(uid, [&] {
+    int fd = connect_raw(socket);
+    std::string error;
+    std::string id = make_big_job(fd, port, dir, files, ranges_per_file, &error);
+    ::close(fd);
+    return id.empty() ? "error " + error : id;
+  });
+}
+
 HeldChild::HeldChild(uid_t uid, const std::function<std::string()>& setup) {
   if (::pipe(report_) != 0 || ::pipe(release_) != 0) return;
   pid_ = ::fork();

@@ -23,6 +23,9 @@ nlohmann::json rpc_call(int fd, int id, const std::string& method,
 // Returns the job's GUID, or "" (with the failing answer in `error`).
 std::string make_big_job(int fd, int port, const std::string& dir, int files, int ranges_per_file,
                          std::string* error = nullptr);
+// The same, made by `uid` on its own connection to `socket`: the GUID, or "error ...".
+std::string make_big_job_as(uid_t uid, const std::string& socket, int port, const std::string& dir,
+                            int files, int ranges_per_file);
 
 // A forked child that drops to `uid` (gid = uid, no groups), runs `setup` (which opens its
 // own connections and keeps them), reports what it returned, and holds everything open

@@ -29,13 +29,7 @@ class StallTest : public ServiceTest {};
 // arrival order: another user waited seconds for each answer. Now a property writes the job
 // row only and uids take turns, so root's daemon.version is answered between two of them.
 TEST_F(StallTest, AnotherUserIsAnsweredPromptlyDuringASetPropertyFlood) {
-  std::string job = run_as(kAttacker, [this] {
-    int fd = connect_raw(bitsd.socket());
-    std::string error;
-    std::string id = make_big_job(fd, nginx.port(), out, 200, 50, &error);
-    ::close(fd);
-    return id.empty() ? "error " + error : id;
-  });
+  std::string job = make_big_job_as(kAttacker, bitsd.socket(), nginx.port(), out, 200, 50);
   ASSERT_EQ(job.size(), 38u) << job;
   HeldChild flood(kAttacker, [this, job] {
     int sent = 0;
