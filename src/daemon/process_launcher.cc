@@ -1,8 +1,6 @@
 // fork/exec of notification programs; see process_launcher.h.
 #include "src/daemon/process_launcher.h"
 
-#include "src/daemon/security/child_fds.h"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -13,6 +11,8 @@
 #include <cerrno>
 #include <csignal>
 #include <memory>
+
+#include "src/daemon/security/child_fds.h"
 
 namespace openbits::daemon {
 namespace {

@@ -244,8 +244,7 @@ TEST_F(BitsadminShapeTest, ErrorShapesOnStderr) {
             "Usage: bitsadmin /LIST [/ALLUSERS] [/VERBOSE] [--json]\n");
   auto later = admin({"/sethelpertokenflags", "j", "1"});
   EXPECT_EQ(later.exit_code, 1);
-  EXPECT_EQ(later.err.rfind("Unable to set helper token flags - 0x80004001. ", 0), 0u)
-      << later.err;
+  EXPECT_EQ(later.err.rfind("Unable to set helper token flags - 0x80004001. ", 0), 0u) << later.err;
   admin({"/create", "quiet"});
   auto no_error = admin({"/geterror", "quiet"});
   EXPECT_EQ(no_error.exit_code, 1);

@@ -122,10 +122,9 @@ std::string one_line_subject(X509* cert) {
 }
 
 bool contains_ignoring_case(const std::string& haystack, const std::string& needle) {
-  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                        [](unsigned char a, unsigned char b) {
-                          return std::tolower(a) == std::tolower(b);
-                        });
+  auto it = std::search(
+      haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+      [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); });
   return !needle.empty() && it != haystack.end();
 }
 

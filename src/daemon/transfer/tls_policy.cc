@@ -18,8 +18,8 @@ namespace {
 
 constexpr std::size_t kMaxCrlBytes = 4 << 20;
 constexpr long kCrlTimeoutS = 10;
-constexpr std::size_t kMaxCrlUrls = 2;       // per certificate
-constexpr std::size_t kMaxCachedCrls = 64;   // the soonest to expire goes first
+constexpr std::size_t kMaxCrlUrls = 2;                     // per certificate
+constexpr std::size_t kMaxCachedCrls = 64;                 // the soonest to expire goes first
 constexpr auto kFailureMemory = std::chrono::seconds(60);  // a CRL that could not be had
 constexpr std::uint32_t kRelaxing = kSslIgnoreCertCnInvalid | kSslIgnoreCertDateInvalid |
                                     kSslIgnoreUnknownCa | kSslIgnoreCertWrongUsage;
