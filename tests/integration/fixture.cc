@@ -21,6 +21,8 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -41,15 +43,32 @@ TempDir::~TempDir() {
 }
 
 int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  // Below the kernel's ephemeral range (ip_local_port_range, 32768-60999 here): a port from
+  // bind(0) is free only until some process's outgoing connection takes it as its source
+  // port, which with two tests running at once happened between picking and listening
+  // (nginx "exited at start"). Random ports in 20000-32767, checked free by a bind, and
+  // never the same one twice in this process.
+  static std::mutex mutex;
+  static std::set<int> given;
+  static std::mt19937 random(std::random_device{}());
+  std::lock_guard<std::mutex> lock(mutex);
+  std::uniform_int_distribution<int> pick(20000, 32767);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    int port = pick(random);
+    if (given.count(port) != 0) continue;
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    if (free) {
+      given.insert(port);
+      return port;
+    }
+  }
+  throw std::runtime_error("free_port: no free port in 20000-32767");
 }
 
 namespace {
