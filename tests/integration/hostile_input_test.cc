@@ -134,44 +134,18 @@ TEST_F(HostileInputTest, TruncatedMessagesAndAbruptClosesLeaveTheDaemonServing) 
 // (a refused one reads EOF at once) and holds them until released.
 class ConnectionBurst {
  public:
-  ConnectionBurst(const std::string& socket, uid_t uid, int count) {
-    if (::pipe(report_) != 0 || ::pipe(release_) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::close(report_[0]);
-      ::close(release_[1]);
-      rlimit files{4096, 4096};
-      ::setrlimit(RLIMIT_NOFILE, &files);
-      if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0) _exit(2);
-      std::vector<int> fds = open_connections(socket, count);
-      int kept = count_kept(fds);
-      (void)!::write(report_[1], &kept, sizeof kept);
-      char byte = 0;
-      (void)!::read(release_[0], &byte, 1);  // hold every connection until released
-      _exit(0);
-    }
-    ::close(report_[1]);
-    ::close(release_[0]);
-  }
-  ~ConnectionBurst() { release(); }
+  ConnectionBurst(const std::string& socket, uid_t uid, int count)
+      : child_(uid, [socket, count] {
+          return std::to_string(count_kept(open_connections(socket, count)));
+        }) {}
 
   // How many connections the daemon kept open; -1 if the child failed.
   int kept() {
-    int kept = -1;
-    if (::read(report_[0], &kept, sizeof kept) != sizeof kept) return -1;
-    return kept;
+    std::string text = child_.report();
+    return text.empty() ? -1 : std::stoi(text);
   }
   // Closes every connection; true if the child ended normally.
-  bool release() {
-    if (pid_ <= 0) return false;
-    (void)!::write(release_[1], "x", 1);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    ::close(report_[0]);
-    ::close(release_[1]);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  }
+  bool release() { return child_.release(); }
 
  private:
   static std::vector<int> open_connections(const std::string& socket, int count) {
@@ -200,9 +174,7 @@ class ConnectionBurst {
     return kept;
   }
 
-  int report_[2] = {-1, -1};
-  int release_[2] = {-1, -1};
-  pid_t pid_ = -1;
+  HeldChild child_;
 };
 
 TEST_F(HostileInputTest, ThousandsOfIdleConnectionsFromOneUserDoNotBlockAnother) {
