@@ -1,7 +1,7 @@
 // Log text that a user cannot use to forge lines: every string bitsd logs may come from a
 // user (display names, paths, URLs, command lines) or a server (session ids, error texts),
 // so each log record passes through escape_log_text before it is written (bitsd's log
-// formatter, src/daemon/log_setup.cc). Thread-safe (pure).
+// formatter, src/daemon/platform/log_setup.cc). Thread-safe (pure).
 #pragma once
 
 #include <string>

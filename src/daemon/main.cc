@@ -19,18 +19,19 @@
 #include <optional>
 
 #include "src/common/asio.h"
-#include "src/daemon/config.h"
-#include "src/daemon/daemon_session.h"
-#include "src/daemon/dispatcher.h"
-#include "src/daemon/job_manager.h"
-#include "src/daemon/log_setup.h"
-#include "src/daemon/network_monitor.h"
-#include "src/daemon/notifier.h"
-#include "src/daemon/process_launcher.h"
-#include "src/daemon/queue_watch.h"
-#include "src/daemon/rpc_server.h"
-#include "src/daemon/store.h"
+#include "src/daemon/core/job_manager.h"
+#include "src/daemon/core/store.h"
+#include "src/daemon/notify/notifier.h"
+#include "src/daemon/notify/process_launcher.h"
+#include "src/daemon/notify/queue_watch.h"
+#include "src/daemon/platform/config.h"
+#include "src/daemon/platform/daemon_session.h"
+#include "src/daemon/platform/log_setup.h"
+#include "src/daemon/platform/network_monitor.h"
+#include "src/daemon/rpc/dispatcher.h"
+#include "src/daemon/rpc/rpc_server.h"
 #include "src/daemon/transfer/proxy_resolver.h"
+#include "src/daemon/transfer/transfer_engine.h"
 
 namespace asio = boost::asio;
 using namespace openbits;

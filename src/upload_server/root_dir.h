@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "src/upload_server/unique_fd.h"
+#include "src/common/unique_fd.h"
 
 namespace openbits::upload {
 

@@ -12,8 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "src/common/unique_fd.h"
 #include "src/upload_server/root_dir.h"
-#include "src/upload_server/unique_fd.h"
 
 namespace openbits::upload {
 

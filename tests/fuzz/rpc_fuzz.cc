@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "src/daemon/clock.h"
-#include "src/daemon/dispatcher.h"
-#include "src/daemon/job_manager.h"
-#include "src/daemon/store.h"
+#include "src/daemon/core/job_manager.h"
+#include "src/daemon/core/store.h"
+#include "src/daemon/platform/clock.h"
+#include "src/daemon/rpc/dispatcher.h"
 
 namespace {
 

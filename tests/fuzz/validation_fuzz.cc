@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "src/daemon/core/validation.h"
 #include "src/daemon/transfer/proxy_config.h"
-#include "src/daemon/validation.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace openbits;

@@ -1,0 +1,649 @@
+// JobManager: queue, ownership and the methods callers invoke; see job_manager.h.
+// Scheduling and transfer events live in scheduler.cc, file operations in job_files.cc,
+// property setters in job_properties.cc.
+#include "src/daemon/core/job_manager.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "openbits/names.h"
+#include "src/common/utf8.h"
+#include "src/daemon/core/error_explanation.h"
+#include "src/daemon/core/job_credentials.h"
+#include "src/daemon/core/validation.h"
+#include "src/daemon/security/fs_credentials.h"
+#include "src/daemon/security/owner_path.h"
+#include "src/daemon/security/user_open.h"
+
+namespace openbits::daemon {
+namespace {
+
+Guid new_guid() {
+  std::random_device rd;
+  Guid guid;
+  for (auto& b : guid.bytes) b = static_cast<std::uint8_t>(rd());
+  guid.bytes[6] = static_cast<std::uint8_t>((guid.bytes[6] & 0x0F) | 0x40);  // version 4
+  guid.bytes[8] = static_cast<std::uint8_t>((guid.bytes[8] & 0x3F) | 0x80);  // variant
+  return guid;
+}
+
+std::string temp_name_for(const std::string& local_name) {
+  std::random_device rd;
+  std::uint64_t value = (static_cast<std::uint64_t>(rd()) << 32) | rd();
+  char hex[17];
+  for (int i = 15; i >= 0; --i) {
+    hex[i] = "0123456789ABCDEF"[value & 0xF];
+    value >>= 4;
+  }
+  hex[16] = '\0';
+  return parent_directory(local_name) + (parent_directory(local_name) == "/" ? "" : "/") + ".BIT" +
+         hex + ".tmp";
+}
+
+std::string user_name(uid_t uid) {
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &found) == 0 && found) {
+    return pw.pw_name;
+  }
+  return std::to_string(uid);
+}
+
+// Checks, as the owner, that the destination directory exists and can take new files.
+Status check_destination(const Credentials& owner, const std::string& local_name) {
+  ScopedFsCredentials as_owner(owner);
+  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
+  std::string dir = parent_directory(local_name);
+  // The rule the transfer and Complete apply (owner_path.h): the directory itself may not
+  // be a symlink, and for root's jobs no component of its path may be.
+  OwnerDir opened(local_name, owner.uid == 0);
+  if (!opened.ok()) {
+    if (opened.error() == EACCES) return Status(hr::E_ACCESSDENIED, "cannot reach " + dir);
+    if (opened.error() == ELOOP) {
+      return Status(hr::E_ACCESSDENIED,
+                    dir + " is a symlink" + (owner.uid == 0 ? " or under one" : ""));
+    }
+    if (opened.error() == ENOTDIR) return Status(hr::PATH_NOT_FOUND, dir + " is not a directory");
+    return Status(hr::PATH_NOT_FOUND, "the directory " + dir + " does not exist");
+  }
+  struct stat st {};
+  if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
+    return Status(hr::E_ACCESSDENIED, "the job owner cannot write to " + dir);
+  }
+  if (::lstat(local_name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status(hr::E_INVALIDARG, local_name + " is a directory");
+  }
+  return Status();
+}
+
+// Checks, as the owner, that the file to upload exists and can be read.
+Status check_upload_source(const Credentials& owner, const std::string& local_name) {
+  ScopedFsCredentials as_owner(owner);
+  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
+  // A terminal, device or FIFO is refused before it is opened (open_regular_file).
+  RegularFile file = open_regular_file(AT_FDCWD, local_name);
+  if (file.not_regular) return Status(hr::E_INVALIDARG, local_name + " is not a regular file");
+  if (file.fd < 0) {
+    if (file.error == ENOENT || file.error == ENOTDIR) {
+      return Status(hr::FILE_NOT_FOUND, local_name + " does not exist");
+    }
+    return Status(hr::E_ACCESSDENIED, "the job owner cannot read " + local_name);
+  }
+  ::close(file.fd);
+  return Status();
+}
+
+}  // namespace
+
+std::string reply_temp_name_for(const std::string& reply_file_name) {
+  return temp_name_for(reply_file_name);
+}
+
+Status check_reply_destination(const Credentials& owner, const std::string& reply_file_name) {
+  return check_destination(owner, reply_file_name);
+}
+
+JobManager::JobManager(Store& store, Clock& clock, Config config)
+    : store_(store), clock_(clock), config_(config) {}
+
+void JobManager::set_backend(TransferBackend* backend) {
+  std::lock_guard lock(mutex_);
+  backend_ = backend;
+}
+
+void JobManager::set_listener(JobListener* listener) {
+  std::lock_guard lock(mutex_);
+  listener_ = listener;
+}
+
+void JobManager::emit(const JobRecord& job, JobEvent::Kind kind, std::uint32_t file_index) {
+  if (!listener_) return;
+  JobEvent event{kind, snapshot(job), job.notify_cmd_uid, job.notify_cmd_gid, file_index};
+  if (!job.info.notify_cmd_program) event.cmd_uid.reset();
+  listener_->job_event(std::move(event));
+}
+
+Status JobManager::load() {
+  std::lock_guard lock(mutex_);
+  auto loaded = store_.load_jobs();
+  if (!loaded.ok()) return loaded.status();
+  for (JobRecord& job : *loaded) {
+    job.info.owner_name = user_name(job.info.owner_uid);
+    if (job.is_active()) job.info.state = JobState::kQueued;
+    if (job.info.state == JobState::kTransientError) {
+      job.timers.retry_at_ms = clock_.monotonic_ms();  // retry soon after a restart
+      job.timers.retry_at_wall_ms = clock_.wall_ms();
+      job.timers.no_progress_since_ms = clock_.monotonic_ms();
+    }
+    Guid id = job.info.id;
+    queue_order_[id] = next_queue_order_++;
+    job.creation_order = next_creation_order_++;
+    jobs_[id] = std::make_unique<JobRecord>(std::move(job));
+  }
+  spdlog::info("loaded {} job(s) from the store", jobs_.size());
+  for (const auto& [id, job] : jobs_) emit(*job);
+  return Status();
+}
+
+Result<JobRecord*> JobManager::find(const Caller& caller, const Guid& id, Access access) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return Status(hr::BG_E_NOT_FOUND);
+  JobRecord* job = it->second.get();
+  bool foreign = job->info.owner_uid != caller.uid;
+  if (foreign && !caller.admin) return Status(hr::E_ACCESSDENIED);
+  if (access == Access::kModify) {
+    if (caller.integrity_level < job->info.owner_integrity_level) {
+      return Status(hr::E_ACCESSDENIED, "the job was created at a higher integrity level");
+    }
+    if (job->is_final()) return Status(hr::BG_E_INVALID_STATE);
+  }
+  // Every administrator call on someone else's job leaves one line.
+  if (foreign) {
+    spdlog::info("admin uid {} {} job {} of uid {}", caller.uid,
+                 access == Access::kModify ? "acts on" : "reads", to_string(id),
+                 job->info.owner_uid);
+  }
+  return job;
+}
+
+JobInfo JobManager::snapshot(const JobRecord& job) const {
+  JobInfo info = job.info;
+  info.progress = {};
+  info.progress.files_total = static_cast<std::uint32_t>(job.files.size());
+  bool size_unknown = false;
+  for (const FileRecord& file : job.files) {
+    info.files.push_back(file.info);
+    if (file.transferred) ++info.progress.files_transferred;
+    info.progress.bytes_transferred += file.info.progress.bytes_transferred;
+    if (file.info.progress.bytes_total == kSizeUnknown) {
+      size_unknown = true;
+    } else {
+      info.progress.bytes_total += file.info.progress.bytes_total;
+    }
+  }
+  if (size_unknown) info.progress.bytes_total = kSizeUnknown;
+  bool in_error = job.info.state == JobState::kError || job.info.state == JobState::kTransientError;
+  if (!in_error) info.error.reset();
+  if (info.error) {
+    auto explained = explain_job_error(job, *info.error);
+    info.error->description = explained ? *explained : describe_hresult(info.error->code);
+    if (!job.error_reason.empty()) info.error->description += " (server: " + job.error_reason + ")";
+    info.error->context_description = describe_context(info.error->context);
+  }
+  if (info.custom_headers_write_only) info.custom_headers.reset();
+  info.next_retry_time = next_retry_time(job);
+  return info;
+}
+
+Status JobManager::persist(JobRecord& job) {
+  Status s = job.is_final() ? store_.delete_job(job.info.id) : store_.save_job(job);
+  if (!s.ok()) spdlog::error("cannot persist job {}: {}", to_string(job.info.id), s.message());
+  return s;
+}
+
+Status JobManager::persist_job_row(JobRecord& job) {
+  if (job.is_final()) return persist(job);
+  Status s = store_.save_job_row(job);
+  if (!s.ok()) spdlog::error("cannot persist job {}: {}", to_string(job.info.id), s.message());
+  return s;
+}
+
+Status JobManager::persist_progress(const JobRecord& job, std::uint32_t file_index) {
+  Status s = store_.save_progress(job, file_index);
+  if (!s.ok()) {
+    spdlog::error("cannot persist the progress of job {} file {}: {}", to_string(job.info.id),
+                  file_index, s.message());
+  }
+  return s;
+}
+
+void JobManager::touch(JobRecord& job) {
+  job.info.times.modification_time = clock_.wall_ms();
+  emit(job);
+}
+
+void JobManager::mark_active(JobRecord& job) {
+  job.last_activity_ms = clock_.wall_ms();
+  touch(job);
+}
+
+void JobManager::set_state(JobRecord& job, JobState state) {
+  if (job.info.state == state) return;
+  job.info.state = state;
+  touch(job);
+  if (state == JobState::kTransferred) {
+    job.info.times.transfer_completion_time = clock_.wall_ms();
+  }
+  if (job.is_final()) finished_at_[job.info.id] = clock_.monotonic_ms();
+}
+
+Result<Guid> JobManager::create_job(const Caller& caller, const std::string& display_name,
+                                    JobType type) {
+  std::lock_guard lock(mutex_);
+  if (utf8_length(display_name) > config_.max_display_name) {
+    return Status(hr::BG_E_STRING_TOO_LONG);
+  }
+  if (Status s = validate_job_text(display_name, "display name"); !s.ok()) return s;
+  if (!caller.admin) {
+    std::size_t mine = 0;
+    std::size_t all = 0;
+    for (const auto& [id, job] : jobs_) {
+      if (job->is_final()) continue;
+      ++all;
+      if (job->info.owner_uid == caller.uid) ++mine;
+    }
+    if (mine >= config_.max_jobs_per_user) return Status(hr::BG_E_TOO_MANY_JOBS_PER_USER);
+    if (all >= config_.max_jobs_per_machine) return Status(hr::BG_E_TOO_MANY_JOBS_PER_MACHINE);
+  }
+  auto job = std::make_unique<JobRecord>();
+  JobInfo& info = job->info;
+  info.id = new_guid();
+  info.type = type;
+  info.display_name = display_name;
+  info.owner_uid = caller.uid;
+  info.owner = "S-1-22-1-" + std::to_string(caller.uid);
+  info.owner_name = user_name(caller.uid);
+  info.owner_elevated = caller.elevated;
+  info.owner_integrity_level = caller.integrity_level;
+  job->owner_gid = caller.gid;
+  job->owner_umask = caller.umask;
+  job->owner_environment = read_owner_environment(caller.pid, caller.uid);
+  info.times.creation_time = clock_.wall_ms();
+  job->creation_order = next_creation_order_++;
+  mark_active(*job);
+  if (Status s = persist(*job); !s.ok()) return s;
+  Guid id = info.id;
+  spdlog::info("job {} '{}' created by uid {} ({})", to_string(id), display_name, caller.uid,
+               to_string(type));
+  queue_order_[id] = next_queue_order_++;
+  jobs_[id] = std::move(job);
+  return id;
+}
+
+Result<JobInfo> JobManager::get_job(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto job = find(caller, id, Access::kRead);
+  if (!job.ok()) return job.status();
+  if ((*job)->is_final()) return Status(hr::BG_E_NOT_FOUND);
+  return snapshot(**job);
+}
+
+Result<JobInfo> JobManager::job_info(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto job = find(caller, id, Access::kRead);
+  if (!job.ok()) return job.status();
+  return snapshot(**job);
+}
+
+Result<std::vector<JobInfo>> JobManager::enum_jobs(const Caller& caller, bool all_users) {
+  std::lock_guard lock(mutex_);
+  if (all_users && !caller.admin) return Status(hr::E_ACCESSDENIED);
+  std::vector<const JobRecord*> listed;  // in creation order, as BITS lists (not by GUID)
+  std::size_t foreign = 0;
+  for (const auto& [id, job] : jobs_) {
+    if (job->is_final()) continue;
+    if (job->info.owner_uid != caller.uid) {
+      if (!all_users) continue;
+      ++foreign;
+    }
+    listed.push_back(job.get());
+  }
+  std::sort(listed.begin(), listed.end(), [](const JobRecord* a, const JobRecord* b) {
+    return a->creation_order < b->creation_order;
+  });
+  std::vector<JobInfo> result;
+  result.reserve(listed.size());
+  for (const JobRecord* job : listed) result.push_back(snapshot(*job));
+  if (all_users) {
+    spdlog::info("admin uid {} lists all users' jobs ({} of other users)", caller.uid, foreign);
+  }
+  return result;
+}
+
+Result<ErrorInfo> JobManager::get_error(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto job = find(caller, id, Access::kRead);
+  if (!job.ok()) return job.status();
+  JobInfo info = snapshot(**job);
+  if (!info.error) return Status(hr::BG_E_ERROR_INFORMATION_UNAVAILABLE);
+  return *info.error;
+}
+
+Status JobManager::check_range_total(const Caller& caller, const JobRecord& job,
+                                     const std::vector<FileSpec>& files) const {
+  if (caller.admin) return Status();
+  std::size_t total = 0;
+  for (const FileRecord& existing : job.files) total += existing.info.ranges.size();
+  for (const FileSpec& spec : files) total += spec.ranges.size();
+  if (total <= config_.max_ranges_per_job) return Status();
+  return Status(hr::BG_E_TOO_MANY_RANGES_IN_FILE,
+                "the job would have " + std::to_string(total) + " byte ranges; at most " +
+                    std::to_string(config_.max_ranges_per_job) + " (max_ranges_per_job)");
+}
+
+Status JobManager::validate_new_file(const Caller& caller, const JobRecord& job,
+                                     const FileSpec& spec, std::set<std::string>& locals) const {
+  auto remote = validate_remote_name(spec.remote_name, config_.max_remote_name);
+  if (!remote.ok()) return remote.status();
+  if (Status s = validate_local_name(spec.local_name, config_.max_local_name); !s.ok()) {
+    return s;
+  }
+  if (!locals.insert(spec.local_name).second) {
+    return Status(hr::E_INVALIDARG, "two files of the job have the same local name");
+  }
+  if (!spec.ranges.empty()) {
+    if (job.info.type != JobType::kDownload) return Status(hr::E_NOTIMPL);
+    if (remote->kind == RemoteKind::kFile) {
+      return Status(hr::E_INVALIDARG, "byte ranges need an http(s) remote name");
+    }
+    std::size_t limit = caller.admin ? 0 : config_.max_ranges_per_file;
+    if (Status s = validate_ranges(spec.ranges, limit); !s.ok()) return s;
+  }
+  Credentials owner = credentials_for(job.info.owner_uid, job.owner_gid);
+  if (job.info.type != JobType::kDownload) return check_upload_source(owner, spec.local_name);
+  if (remote->kind == RemoteKind::kFile) {
+    if (Status s = check_file_source(owner, remote->path); !s.ok()) return s;
+  }
+  return check_destination(owner, spec.local_name);
+}
+
+Status JobManager::validate_new_files(const Caller& caller, const JobRecord& job,
+                                      const std::vector<FileSpec>& files,
+                                      std::size_t* failed_file) const {
+  if (files.empty()) return Status(hr::E_INVALIDARG, "no files were given");
+  if (job.info.type != JobType::kDownload && job.files.size() + files.size() > 1) {
+    return Status(hr::BG_E_TOO_MANY_FILES);
+  }
+  if (!caller.admin && job.files.size() + files.size() > config_.max_files_per_job) {
+    return Status(hr::BG_E_TOO_MANY_FILES_IN_JOB);
+  }
+  if (Status s = check_range_total(caller, job, files); !s.ok()) return s;
+  std::set<std::string> locals;
+  for (const FileRecord& existing : job.files) locals.insert(existing.info.local_name);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (Status s = validate_new_file(caller, job, files[i], locals); !s.ok()) {
+      if (failed_file) *failed_file = i;
+      return s;
+    }
+  }
+  return Status();
+}
+
+Status JobManager::add_files(const Caller& caller, const Guid& id,
+                             const std::vector<FileSpec>& files, std::size_t* failed_file) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (Status s = validate_new_files(caller, job, files, failed_file); !s.ok()) return s;
+  for (const FileSpec& spec : files) {
+    FileRecord file;
+    file.info.index = static_cast<std::uint32_t>(job.files.size());
+    file.info.remote_name = spec.remote_name;
+    file.info.local_name = spec.local_name;
+    // HIGH_PERFORMANCE jobs write straight into the destination (no temp file, nothing
+    // cleaned up on Cancel), as BITS does.
+    file.info.temporary_name =
+        job.info.high_performance ? spec.local_name : temp_name_for(spec.local_name);
+    file.info.ranges = spec.ranges;
+    if (job.info.type != JobType::kDownload) {
+      file.info.temporary_name.clear();  // an upload reads the file where it is
+      if (job.info.type == JobType::kUploadReply && job.info.reply_file_name.empty()) {
+        job.info.reply_file_name = spec.local_name + ".reply";
+      }
+    }
+    job.files.push_back(std::move(file));
+  }
+  mark_active(job);
+  return persist(job);
+}
+
+Status JobManager::resume(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (job.files.empty()) return Status(hr::BG_E_EMPTY);
+  job.ever_resumed = true;
+  job.download_time_ms = 0;  // Resume resets the MaxDownloadTime clock
+  bool files_reset = job.info.http_method != "GET" && (job.info.state == JobState::kError ||
+                                                       job.info.state == JobState::kTransientError);
+  if (files_reset) {
+    for (FileRecord& file : job.files) {  // a custom verb restarts from byte 0
+      if (!file.transferred) file.info.progress.bytes_transferred = 0;
+    }
+  }
+  bool pending = job.next_pending_file().has_value();
+  switch (job.info.state) {
+    case JobState::kSuspended:
+    case JobState::kError:
+    case JobState::kTransientError:
+    case JobState::kTransferred:
+      job.timers = {};
+      job.info.error.reset();
+      set_state(job, pending ? JobState::kQueued : JobState::kTransferred);
+      queue_order_[id] = next_queue_order_++;
+      break;
+    default:
+      break;  // already queued or running
+  }
+  mark_active(job);
+  Status s = files_reset ? persist(job) : persist_job_row(job);
+  if (s.ok()) {
+    spdlog::info("job {} resumed by uid {} ({})", to_string(id), caller.uid,
+                 to_string(job.info.state));
+    schedule();
+  }
+  return s;
+}
+
+Status JobManager::suspend(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (job.info.state == JobState::kSuspended) return Status();
+  stop_transfer(job);
+  set_state(job, JobState::kSuspended);
+  mark_active(job);
+  spdlog::info("job {} suspended by uid {}", to_string(id), caller.uid);
+  Status s = persist_job_row(job);
+  schedule();
+  return s;
+}
+
+Status JobManager::cancel(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  stop_transfer(job);
+  HRESULT deleted = delete_temp_files(job, false);
+  if (job.info.type != JobType::kDownload) cancel_upload(job);
+  set_state(job, JobState::kCancelled);
+  wipe_secrets(job);
+  if (Status s = persist(job); !s.ok()) return s;
+  spdlog::info("job {} cancelled by uid {}", to_string(id), caller.uid);
+  schedule();
+  return Status::ok_status(deleted);
+}
+
+Status JobManager::complete(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (job.info.type != JobType::kDownload && job.info.state != JobState::kTransferred) {
+    return Status(hr::BG_E_INVALID_STATE);
+  }
+  stop_transfer(job);
+  Status delivered =
+      job.info.type == JobType::kUploadReply ? deliver_reply(job) : deliver_files(job);
+  if (!delivered.ok()) {
+    set_state(job, JobState::kTransferred);
+    mark_active(job);  // the owner acted: the job stays, its inactivity timer restarts
+    (void)persist(job);
+    schedule();
+    return delivered;
+  }
+  bool all_done = !job.next_pending_file().has_value();
+  HRESULT deleted = delete_temp_files(job, true);
+  set_state(job, JobState::kAcknowledged);
+  wipe_secrets(job);
+  if (Status s = persist(job); !s.ok()) return s;
+  spdlog::info("job {} completed by uid {}{}", to_string(id), caller.uid,
+               all_done ? "" : " (partial)");
+  schedule();
+  if (!all_done) return Status::ok_status(hr::BG_S_PARTIAL_COMPLETE);
+  return Status::ok_status(deleted);
+}
+
+Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (!caller.admin) return Status(hr::E_ACCESSDENIED, "only administrators take ownership");
+  Credentials new_owner = credentials_for(caller.uid, caller.gid);
+  for (const FileRecord& file : job.files) {
+    if (!check_destination(new_owner, file.info.local_name).ok()) {
+      return Status(hr::BG_E_NEW_OWNER_NO_FILE_ACCESS, file.info.local_name);
+    }
+  }
+  spdlog::info("uid {} takes ownership of job {} from uid {}", caller.uid, to_string(id),
+               job.info.owner_uid);
+  // A running file was started with the old owner's identity and secrets: start it again.
+  bool running = restart_transfer(job);
+  job.info.owner_uid = caller.uid;
+  job.owner_gid = caller.gid;
+  job.owner_umask = caller.umask;
+  job.info.owner = "S-1-22-1-" + std::to_string(caller.uid);
+  job.info.owner_name = user_name(caller.uid);
+  job.info.owner_elevated = caller.elevated;
+  job.info.owner_integrity_level = caller.integrity_level;
+  wipe_secrets(job);  // credentials, custom headers, client certificate
+  job.owner_environment = read_owner_environment(caller.pid, caller.uid);  // its PRECONFIG
+  job.info.custom_headers_write_only = false;
+  job.info.notify_cmd_program.reset();
+  job.info.notify_cmd_parameters.reset();
+  mark_active(job);
+  Status s = persist_job_row(job);
+  if (running) schedule();
+  return s;
+}
+
+bool JobManager::restart_transfer(JobRecord& job) {
+  if (!job.is_active()) return false;
+  stop_transfer(job);
+  set_state(job, JobState::kQueued);
+  return true;
+}
+
+Status JobManager::replace_remote_prefix(const Caller& caller, const Guid& id,
+                                         const std::string& old_prefix,
+                                         const std::string& new_prefix) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (job.info.type != JobType::kDownload) return Status(hr::E_NOTIMPL);
+  if (old_prefix.empty() || new_prefix.empty()) return Status(hr::E_INVALIDARG);
+  std::vector<std::pair<std::uint32_t, std::string>> changes;
+  for (const FileRecord& file : job.files) {
+    if (file.transferred || file.info.remote_name.rfind(old_prefix, 0) != 0) continue;
+    std::string renamed = new_prefix + file.info.remote_name.substr(old_prefix.size());
+    if (auto s = validate_remote_name(renamed, config_.max_remote_name); !s.ok()) {
+      return s.status();
+    }
+    changes.emplace_back(file.info.index, renamed);
+  }
+  if (changes.empty()) return Status::ok_status(hr::S_FALSE);
+  bool running = job.is_active();
+  stop_transfer(job);
+  for (auto& [index, name] : changes) job.files[index].info.remote_name = name;
+  if (running) set_state(job, JobState::kQueued);
+  mark_active(job);
+  Status s = persist(job);
+  schedule();
+  return s;
+}
+
+Status JobManager::set_remote_name(const Caller& caller, const Guid& id, std::uint32_t file_index,
+                                   const std::string& remote_name) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (job.info.type != JobType::kDownload) return Status(hr::E_NOTIMPL);
+  if (file_index >= job.files.size()) return Status(hr::BG_E_FILE_NOT_FOUND);
+  if (auto s = validate_remote_name(remote_name, config_.max_remote_name); !s.ok()) {
+    return s.status();
+  }
+  bool running = job.is_active() && job.timers.transfer_file == file_index;
+  if (running) stop_transfer(job);
+  job.files[file_index].info.remote_name = remote_name;
+  if (running) set_state(job, JobState::kQueued);
+  mark_active(job);
+  Status s = persist(job);
+  schedule();
+  return s;
+}
+
+Status JobManager::set_validation_state(const Caller& caller, const Guid& id,
+                                        std::uint32_t file_index, bool valid) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kModify);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (file_index >= job.files.size()) return Status(hr::BG_E_FILE_NOT_FOUND);
+  FileRecord& file = job.files[file_index];
+  if (!file.transferred) return Status(hr::E_PENDING);
+  file.info.validation_state = valid;
+  file.info.validation_known = true;
+  if (!valid) {
+    // Content from the origin failed the application's check: restart that file and
+    // report BG_E_VALIDATION_FAILED.
+    file.transferred = false;
+    file.info.progress.completed = false;
+    file.info.progress.bytes_transferred = 0;
+    stop_transfer(job);
+    ErrorInfo error;
+    error.code = hr::BG_E_VALIDATION_FAILED;
+    error.context = ErrorContext::kRemoteFile;
+    error.file_index = file_index;
+    job.info.error = error;
+    set_state(job, JobState::kError);
+  }
+  mark_active(job);
+  return persist(job);
+}
+
+}  // namespace openbits::daemon

@@ -1,0 +1,71 @@
+// Store: bitsd's persistent state in SQLite (WAL, synchronous=FULL). Every write is one
+// transaction that is durable when the call returns, so a state change is on disk before
+// the RPC that caused it answers. Schema and migrations: docs/schema.md.
+//
+// Threading: one Store per process, used under JobManager's mutex; not thread-safe itself.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "openbits/status.h"
+#include "src/daemon/core/job_record.h"
+#include "src/daemon/security/secret_box.h"
+
+struct sqlite3;
+
+namespace openbits::daemon {
+
+class Store {
+ public:
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Opens or creates the database and migrates it to the current schema. Refuses (error
+  // Status with a message naming the file) when the file is not a database, is damaged,
+  // has a newer schema, or cannot be written. A migration first copies the file to
+  // "<path>.v<N>.bak". Secrets (credentials, custom headers) are sealed with the key in
+  // "secrets.key" beside the database (SecretBox), made on first use; a key that cannot be
+  // read, or that does not open the stored secrets (load_jobs), is refused the same way.
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+
+  static constexpr int kSchemaVersion = 5;
+
+  Result<std::vector<JobRecord>> load_jobs();
+  // Writes the job row and all its file rows (insert or replace).
+  Status save_job(const JobRecord& job);
+  // Writes only the job row (insert or update); its file rows stay as stored. For changes
+  // that touch no file (properties, state): a job of 200 files with 500 ranges each is
+  // megabytes of file rows, too much to rewrite on every SetProperty.
+  Status save_job_row(const JobRecord& job);
+  // Writes only the progress columns of one file and the job's activity columns.
+  Status save_progress(const JobRecord& job, std::uint32_t file_index);
+  Status delete_job(const Guid& id);
+  // Replaces the job's stored SetCredentials slots with job.credentials (sealed); an empty
+  // list wipes them (secure_delete overwrites the freed pages).
+  Status save_credentials(const JobRecord& job);
+  // SQLite's `PRAGMA integrity_check` (store_check.cc): the problems it reports, at most
+  // kMaxIntegrityProblems; empty when the database is intact. Read-only.
+  static constexpr int kMaxIntegrityProblems = 100;
+  Result<std::vector<std::string>> check_integrity();
+  const std::string& path() const { return path_; }
+
+ private:
+  Store(sqlite3* db, std::string path, SecretBox secrets);
+  Status seal_plain_headers();
+  Status load_credentials(JobRecord& job);
+  Status write_credentials(const JobRecord& job);
+  Status exec(const char* sql);
+  Status migrate();
+  Status save_file(const Guid& job_id, const FileRecord& file);
+  Status write_job_row(const JobRecord& job);
+  Status write_progress(const JobRecord& job, std::uint32_t file_index);
+
+  sqlite3* db_;
+  std::string path_;
+  SecretBox secrets_;
+};
+
+}  // namespace openbits::daemon

@@ -1,0 +1,327 @@
+// JSON-RPC method table of bitsd; see dispatcher.h and docs/rpc-spec.md.
+#include "src/daemon/rpc/dispatcher.h"
+
+#include <new>
+
+#include "openbits/names.h"
+#include "src/protocol/codec.h"
+#include "src/protocol/rpc.h"
+
+namespace openbits::daemon {
+namespace {
+
+using nlohmann::json;
+
+json error_response(const json& id, int code, const std::string& message, HRESULT hresult,
+                    json data = json::object()) {
+  data["hresult"] = hresult;
+  return {{"jsonrpc", "2.0"},
+          {"id", id},
+          {"error", {{"code", code}, {"message", message}, {"data", std::move(data)}}}};
+}
+
+json status_result(const Status& status) { return {{"hresult", status.code()}}; }
+
+Result<json> from_status(const Status& status) {
+  if (!status.ok()) return status;
+  return status_result(status);
+}
+
+// E_OUTOFMEMORY for a request that could not be allocated (a small reply, which the
+// memory freed by the failed attempt leaves room for).
+json out_of_memory(const json& id) {
+  return error_response(id, rpc::error_code_for(hr::E_OUTOFMEMORY),
+                        describe_hresult(hr::E_OUTOFMEMORY), hr::E_OUTOFMEMORY);
+}
+
+// An id a response may echo (an integer or a string), else null.
+json valid_id(const json& id) { return id.is_number_integer() || id.is_string() ? id : json(); }
+
+Guid job_id(const json& params) { return params.at("job_id").get<Guid>(); }
+
+// True if arrays and objects in `text` nest deeper than rpc::kMaxNestingDepth. Checked
+// before parsing: copying or printing a value nested 500,000 deep (a 1 MiB line of '[')
+// recurses once per level and would exhaust the stack.
+bool nested_too_deep(const std::string& text) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > rpc::kMaxNestingDepth) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(JobManager& jobs) : jobs_(jobs) {
+  add_methods();
+  add_notification_methods();
+  add_queue_watch_methods();
+}
+
+JobInfo Dispatcher::with_interface(JobInfo info) const {
+  info.notify_interface_registered = notifier_ && notifier_->subscribed(info.id);
+  return info;
+}
+
+void Dispatcher::add_notification_methods() {
+  namespace m = rpc::method;
+  // SetNotifyInterface: the caller must be able to read the job; final jobs refuse.
+  methods_[m::kSubscribe] = [this](const Caller& c, const json& p) -> Result<json> {
+    if (!notifier_) return Status(hr::E_NOTIMPL);
+    auto info = jobs_.job_info(c, job_id(p));
+    if (!info.ok()) return info.status();
+    if (info->state == JobState::kAcknowledged || info->state == JobState::kCancelled) {
+      return Status(hr::BG_E_INVALID_STATE);
+    }
+    notifier_->subscribe(c.connection, c.uid, info->id, c.admin);
+    return status_result(Status());
+  };
+  methods_[m::kUnsubscribe] = [this](const Caller& c, const json& p) -> Result<json> {
+    if (!notifier_) return Status(hr::E_NOTIMPL);
+    auto info = jobs_.job_info(c, job_id(p));
+    if (!info.ok()) return info.status();
+    if (info->state == JobState::kAcknowledged || info->state == JobState::kCancelled) {
+      return Status(hr::BG_E_INVALID_STATE);
+    }
+    notifier_->unsubscribe(c.connection, info->id);
+    return status_result(Status());
+  };
+  methods_[m::kAcknowledgeNotification] = [this](const Caller& c, const json& p) {
+    if (!notifier_) return from_status(Status(hr::E_NOTIMPL));
+    return from_status(notifier_->acknowledge(c.connection, p.at("delivery").get<std::uint64_t>(),
+                                              p.value("hresult", hr::S_OK)));
+  };
+}
+
+void Dispatcher::add_queue_watch_methods() {
+  namespace m = rpc::method;
+  // Like EnumJobs: the caller's own jobs, every user's for administrators who ask.
+  methods_[m::kQueueSubscribe] = [this](const Caller& c, const json& p) -> Result<json> {
+    if (!watch_) return Status(hr::E_NOTIMPL);
+    bool all_users = p.value("all_users", false);
+    if (all_users && !c.admin) return Status(hr::E_ACCESSDENIED);
+    watch_->subscribe(c.connection, c.uid, all_users);
+    return status_result(Status());
+  };
+  methods_[m::kQueueUnsubscribe] = [this](const Caller& c, const json&) -> Result<json> {
+    if (!watch_) return Status(hr::E_NOTIMPL);
+    watch_->unsubscribe(c.connection);
+    return status_result(Status());
+  };
+}
+
+void Dispatcher::add_methods() {
+  namespace m = rpc::method;
+  methods_[m::kVersion] = [](const Caller&, const json&) -> Result<json> {
+    return json{{"version", "0.1.0"}, {"protocol", 1}};
+  };
+  methods_[m::kCreateJob] = [this](const Caller& c, const json& p) -> Result<json> {
+    auto id = jobs_.create_job(c, p.at("display_name").get<std::string>(),
+                               p.value("type", JobType::kDownload));
+    if (!id.ok()) return id.status();
+    return json{{"job_id", *id}};
+  };
+  methods_[m::kGetJob] = [this](const Caller& c, const json& p) -> Result<json> {
+    auto info = jobs_.get_job(c, job_id(p));
+    if (!info.ok()) return info.status();
+    return json(with_interface(*info));
+  };
+  methods_[m::kGetJobInfo] = [this](const Caller& c, const json& p) -> Result<json> {
+    auto info = jobs_.job_info(c, job_id(p));
+    if (!info.ok()) return info.status();
+    return json(with_interface(*info));
+  };
+  methods_[m::kEnumJobs] = [this](const Caller& c, const json& p) -> Result<json> {
+    auto jobs = jobs_.enum_jobs(c, p.value("all_users", false));
+    if (!jobs.ok()) return jobs.status();
+    for (JobInfo& info : *jobs) info = with_interface(std::move(info));
+    return json{{"jobs", *jobs}};
+  };
+  methods_[m::kProxySettings] = [this](const Caller& c, const json&) -> Result<json> {
+    auto report = jobs_.proxy_settings(c);
+    if (!report.ok()) return report.status();
+    return json{
+        {"system_proxy", report->system_proxy},
+        {"system_proxy_bypass", report->system_proxy_bypass},
+        {"environment", report->environment},
+        {"preconfig", {{"http", report->preconfig_http}, {"https", report->preconfig_https}}}};
+  };
+  methods_[m::kCheckStore] = [this](const Caller& c, const json&) -> Result<json> {
+    auto check = jobs_.check_store(c);
+    if (!check.ok()) return check.status();
+    return json{{"path", check->path}, {"problems", check->problems}};
+  };
+  methods_[m::kErrorDescription] = [](const Caller&, const json& p) -> Result<json> {
+    return json{{"description", describe_hresult(p.at("hresult").get<HRESULT>())}};
+  };
+  methods_[m::kAddFiles] = [this](const Caller& c, const json& p) -> Answer {
+    auto files = p.at("files").get<std::vector<FileSpec>>();
+    std::size_t failed = files.size();  // stays so when no particular file was refused
+    Status s = jobs_.add_files(c, job_id(p), files, &failed);
+    if (s.ok() || failed >= files.size()) return from_status(s);
+    return Answer(s, json{{"file_index", failed}});  // which of `files` was refused
+  };
+  methods_[m::kResume] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.resume(c, job_id(p)));
+  };
+  methods_[m::kSuspend] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.suspend(c, job_id(p)));
+  };
+  methods_[m::kCancel] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.cancel(c, job_id(p)));
+  };
+  methods_[m::kComplete] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.complete(c, job_id(p)));
+  };
+  methods_[m::kTakeOwnership] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.take_ownership(c, job_id(p)));
+  };
+  methods_[m::kSetProperty] = [this](const Caller& c, const json& p) {
+    return from_status(
+        jobs_.set_property(c, job_id(p), p.at("name").get<std::string>(), p.at("value")));
+  };
+  methods_[m::kSetCredentials] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.set_credentials(c, job_id(p), p.get<AuthCredentials>()));
+  };
+  methods_[m::kRemoveCredentials] = [this](const Caller& c, const json& p) {
+    return from_status(
+        jobs_.remove_credentials(c, job_id(p), static_cast<AuthTarget>(p.at("target").get<int>()),
+                                 static_cast<AuthScheme>(p.at("scheme").get<int>())));
+  };
+  methods_[m::kSetClientCertificate] = [this](const Caller& c, const json& p) -> Result<json> {
+    ClientCertificateRequest request;
+    request.location = static_cast<CertStoreLocation>(p.at("location").get<int>());
+    request.store_name = p.at("store_name").get<std::string>();
+    if (auto hash = p.find("hash"); hash != p.end() && !hash->is_null()) {
+      request.hash = hash_from_hex(hash->get<std::string>());
+      if (!request.hash) return Status(hr::RPC_X_BAD_STUB_DATA);
+    } else if (auto subject = p.find("subject"); subject != p.end() && !subject->is_null()) {
+      request.subject = subject->get<std::string>();
+    } else {
+      return Status(hr::E_INVALIDARG, "give a certificate hash or a subject name");
+    }
+    return from_status(jobs_.set_client_certificate(c, job_id(p), request));
+  };
+  methods_[m::kRemoveClientCertificate] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.remove_client_certificate(c, job_id(p)));
+  };
+  methods_[m::kGetError] = [this](const Caller& c, const json& p) -> Result<json> {
+    auto error = jobs_.get_error(c, job_id(p));
+    if (!error.ok()) return error.status();
+    return json(*error);
+  };
+  methods_[m::kReplaceRemotePrefix] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.replace_remote_prefix(c, job_id(p),
+                                                   p.at("old_prefix").get<std::string>(),
+                                                   p.at("new_prefix").get<std::string>()));
+  };
+  methods_[m::kSetRemoteName] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.set_remote_name(c, job_id(p), p.at("file_index").get<std::uint32_t>(),
+                                             p.at("remote_name").get<std::string>()));
+  };
+  methods_[m::kGetReplyData] = [this](const Caller& c, const json& p) -> Answer {
+    std::uint64_t length = std::min(p.value("length", m::kMaxReplyChunk), m::kMaxReplyChunk);
+    std::uint64_t size = 0;
+    auto data =
+        jobs_.get_reply_data(c, job_id(p), p.value("offset", std::uint64_t{0}), length, size);
+    if (data.code() == hr::BG_E_TOO_LARGE) return Answer(data.status(), {{"size", size}});
+    if (!data.ok()) return Result<json>(data.status());
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(data->size() * 2);
+    for (char ch : *data) {
+      auto byte = static_cast<unsigned char>(ch);
+      hex.push_back(kHex[byte >> 4]);
+      hex.push_back(kHex[byte & 0xF]);
+    }
+    return Result<json>(json{{"data", hex}, {"size", size}});
+  };
+  methods_[m::kSetValidationState] = [this](const Caller& c, const json& p) {
+    return from_status(jobs_.set_validation_state(
+        c, job_id(p), p.at("file_index").get<std::uint32_t>(), p.at("valid").get<bool>()));
+  };
+}
+
+std::optional<std::string> Dispatcher::handle_line(const Caller& caller, const std::string& line) {
+  json id;  // the request's, once known
+  try {
+    if (nested_too_deep(line)) {
+      return error_response(nullptr, rpc::kInvalidRequest, "nested too deeply", hr::E_INVALIDARG)
+          .dump();
+    }
+    json request = json::parse(line, nullptr, false);
+    if (request.is_discarded()) {
+      return error_response(nullptr, rpc::kParseError, "parse error: not JSON", hr::E_INVALIDARG)
+          .dump();
+    }
+    if (request.is_object() && request.contains("id")) id = valid_id(request["id"]);
+    auto response = handle(caller, request);
+    if (!response) return std::nullopt;
+    return response->dump(-1, ' ', false, json::error_handler_t::replace);
+  } catch (const std::bad_alloc&) {  // parsing or printing: this request fails, not bitsd
+    return out_of_memory(id).dump();
+  }
+}
+
+std::optional<json> Dispatcher::handle(const Caller& caller, const json& request) {
+  if (!request.is_object() || request.value("jsonrpc", json()) != "2.0" ||
+      !request.contains("method") || !request["method"].is_string()) {
+    json id = request.is_object() && request.contains("id") ? request["id"] : json();
+    return error_response(id, rpc::kInvalidRequest, "invalid JSON-RPC 2.0 request",
+                          hr::E_INVALIDARG);
+  }
+  bool notification = !request.contains("id");
+  json id = notification ? json() : request["id"];
+  if (!id.is_null() && !id.is_number_integer() && !id.is_string()) {
+    return error_response(nullptr, rpc::kInvalidRequest, "invalid id", hr::E_INVALIDARG);
+  }
+  auto method = methods_.find(request["method"].get<std::string>());
+  if (method == methods_.end()) {
+    if (notification) return std::nullopt;
+    return error_response(id, rpc::kMethodNotFound, "method not found", hr::E_NOTIMPL);
+  }
+  json params = request.value("params", json::object());
+  if (!params.is_object()) {
+    return error_response(id, rpc::kInvalidParams, "params must be an object", hr::E_INVALIDARG);
+  }
+  Answer answer{Result<json>(Status(hr::E_UNEXPECTED))};
+  try {
+    answer = method->second(caller, params);
+  } catch (const json::exception& e) {
+    if (notification) return std::nullopt;
+    return error_response(id, rpc::kInvalidParams, std::string("invalid params: ") + e.what(),
+                          hr::E_INVALIDARG);
+  } catch (const std::bad_alloc&) {
+    if (notification) return std::nullopt;
+    return out_of_memory(id);
+  } catch (const std::exception& e) {  // no request may take the daemon down
+    if (notification) return std::nullopt;
+    return error_response(id, rpc::kInternalError, std::string("internal error: ") + e.what(),
+                          hr::E_UNEXPECTED);
+  }
+  if (notification) return std::nullopt;
+  if (!answer.result.ok()) {
+    Status s = answer.result.status();
+    std::string message = describe_hresult(s.code());
+    if (!s.message().empty()) message += " (" + s.message() + ")";
+    return error_response(id, rpc::error_code_for(s.code()), message, s.code(),
+                          std::move(answer.error_data));
+  }
+  return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(answer.result).value()}};
+}
+
+}  // namespace openbits::daemon

@@ -1,0 +1,61 @@
+// Dispatcher: the JSON-RPC 2.0 method table of bitsd. Turns one parsed request and the
+// caller's identity into one response (or none, for notifications). Knows nothing about
+// sockets, so it is tested directly. See docs/rpc-spec.md.
+//
+// Threading: stateless apart from the JobManager it calls, which is thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "src/daemon/core/job_manager.h"
+#include "src/daemon/notify/notifier.h"
+#include "src/daemon/notify/queue_watch.h"
+#include "src/daemon/rpc/caller.h"
+
+namespace openbits::daemon {
+
+class Dispatcher {
+ public:
+  explicit Dispatcher(JobManager& jobs);
+  // Enables job.subscribe and friends (without a notifier they answer E_NOTIMPL). The
+  // notifier must be used on the thread that calls handle().
+  void set_notifier(Notifier* notifier) { notifier_ = notifier; }
+  // Enables manager.subscribe/unsubscribe (E_NOTIMPL without), on the same thread.
+  void set_queue_watch(QueueWatch* watch) { watch_ = watch; }
+
+  // Handles one request line. Returns the response line, or nullopt for a notification
+  // (a request without "id"). Never throws: a request that cannot be allocated (parsing
+  // it, running it or printing its answer) is answered E_OUTOFMEMORY, any other exception
+  // from a method -32603 E_UNEXPECTED.
+  std::optional<std::string> handle_line(const Caller& caller, const std::string& line);
+  // Same, for an already parsed message.
+  std::optional<nlohmann::json> handle(const Caller& caller, const nlohmann::json& request);
+
+ private:
+  // A method's answer: its result, or a failure whose error object's `data` gets `error_data`'s
+  // members beside `hresult` (job.get_reply_data's `size`).
+  struct Answer {
+    // Implicit, so handlers may return a Result<json>.
+    Answer(Result<nlohmann::json> r) : result(std::move(r)) {}
+    Answer(Status failure, nlohmann::json data)
+        : result(std::move(failure)), error_data(std::move(data)) {}
+    Result<nlohmann::json> result;
+    nlohmann::json error_data = nlohmann::json::object();
+  };
+  using Handler = std::function<Answer(const Caller&, const nlohmann::json&)>;
+  void add_methods();
+  void add_notification_methods();
+  void add_queue_watch_methods();
+  JobInfo with_interface(JobInfo info) const;
+
+  JobManager& jobs_;
+  Notifier* notifier_ = nullptr;
+  QueueWatch* watch_ = nullptr;
+  std::map<std::string, Handler> methods_;
+};
+
+}  // namespace openbits::daemon

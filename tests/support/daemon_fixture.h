@@ -1,0 +1,169 @@
+// Shared fixture for bitsd unit tests: a temporary directory, a fresh on-disk store, a
+// fake clock and a fake transfer backend that records what the manager asked for, so
+// tests drive the transfer events by hand.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <vector>
+
+#include "src/daemon/core/job_manager.h"
+#include "src/daemon/core/store.h"
+#include "src/daemon/platform/clock.h"
+
+namespace openbits::daemon::testing {
+
+class FakeBackend final : public TransferBackend {
+ public:
+  std::uint64_t start(TransferRequest request) override {
+    started.push_back(std::move(request));
+    running.push_back(next_token);
+    return next_token++;
+  }
+  void stop(std::uint64_t token) override {
+    stopped.push_back(token);
+    std::erase(running, token);
+  }
+  std::uint64_t last_token() const { return next_token - 1; }
+
+  std::vector<TransferRequest> started;
+  std::vector<std::uint64_t> stopped;
+  std::vector<std::uint64_t> running;
+  std::uint64_t next_token = 1;
+};
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "openbits-unit-XXXXXX").string();
+    path_ = ::mkdtemp(templ.data());
+    std::filesystem::permissions(path_, std::filesystem::perms::all);  // other test uids
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline Caller user_caller(uid_t uid = 1000) {
+  Caller c;
+  c.uid = uid;
+  c.gid = uid;
+  c.integrity_level = kIntegrityMedium;
+  return c;
+}
+
+inline Caller root_caller() {
+  Caller c;
+  c.admin = true;
+  c.elevated = true;
+  c.integrity_level = kIntegritySystem;
+  return c;
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override { open_manager(); }
+
+  void open_manager() {
+    manager.reset();
+    store.reset();
+    auto opened = Store::open(dir.path() + "/jobs.db");
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    store = std::move(opened).value();
+    manager = std::make_unique<JobManager>(*store, clock, config);
+    ASSERT_TRUE(manager->load().ok());
+    manager->set_backend(&backend);
+  }
+
+  // A download job of `caller` with `files` files whose local names are in the temp dir.
+  Guid make_job(const Caller& caller, int files = 1) {
+    auto id = manager->create_job(caller, "test job", JobType::kDownload);
+    EXPECT_TRUE(id.ok());
+    std::vector<FileSpec> specs;
+    for (int i = 0; i < files; ++i) {
+      specs.push_back({"http://127.0.0.1:1/f" + std::to_string(i),
+                       dir.path() + "/out" + std::to_string(i) + "-" + std::to_string(counter++),
+                       {}});
+    }
+    if (files > 0) {
+      EXPECT_TRUE(manager->add_files(caller, *id, specs).ok());
+    }
+    return *id;
+  }
+
+  JobState state_of(const Guid& id) { return manager->job_info(root_caller(), id)->state; }
+
+  // Simulates the engine finishing the transfer `token`: writes the temp file, reports it.
+  void finish_transfer(std::uint64_t token, const std::string& content = "0123456789") {
+    const TransferRequest& request = backend.started.at(token - 1);
+    std::ofstream(request.temp_name) << content;
+    std::erase(backend.running, token);  // the engine is done with it
+    manager->on_connected(token);
+    manager->on_complete(token, content.size(), 0);
+  }
+
+  // Brings a fresh one-file job of `caller` to `state` through real events.
+  Guid job_in_state(JobState state, const Caller& caller) {
+    Guid id = make_job(caller);
+    switch (state) {
+      case JobState::kSuspended:
+        break;
+      case JobState::kQueued:
+        manager->set_backend(nullptr);
+        EXPECT_TRUE(manager->resume(caller, id).ok());
+        manager->set_backend(&backend);
+        break;
+      case JobState::kConnecting:
+        EXPECT_TRUE(manager->resume(caller, id).ok());
+        break;
+      case JobState::kTransferring:
+        EXPECT_TRUE(manager->resume(caller, id).ok());
+        manager->on_connected(backend.last_token());
+        break;
+      case JobState::kTransientError:
+        EXPECT_TRUE(manager->resume(caller, id).ok());
+        manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true, 0,
+                          "");
+        break;
+      case JobState::kError:
+        EXPECT_TRUE(manager->resume(caller, id).ok());
+        manager->on_error(backend.last_token(), http_error(404), ErrorContext::kRemoteFile, false,
+                          0, "");
+        break;
+      case JobState::kTransferred:
+        EXPECT_TRUE(manager->resume(caller, id).ok());
+        finish_transfer(backend.last_token());
+        break;
+      case JobState::kAcknowledged:
+        EXPECT_TRUE(manager->resume(caller, id).ok());
+        finish_transfer(backend.last_token());
+        EXPECT_TRUE(manager->complete(caller, id).ok());
+        break;
+      case JobState::kCancelled:
+        EXPECT_TRUE(manager->cancel(caller, id).ok());
+        break;
+    }
+    EXPECT_EQ(state_of(id), state);
+    return id;
+  }
+
+  TempDir dir;
+  FakeClock clock;
+  Config config;
+  FakeBackend backend;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<JobManager> manager;
+  int counter = 0;
+};
+
+}  // namespace openbits::daemon::testing
