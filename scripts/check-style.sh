@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Checks formatting (clang-format, .clang-format) of every C++ file under src, include,
-# tests and examples, and lint (clang-tidy, .clang-tidy) of every source under src, using
-# BUILD_DIR/compile_commands.json (configured here if missing). Runs both checks and fails
-# if either finds anything. --fix reformats in place instead of checking the format.
-# Usage: scripts/check-style.sh [--fix] [BUILD_DIR]   (default BUILD_DIR: build)
+# Checks the include directions between folders (scripts/check-includes.sh, first: it needs
+# no build and no clang), formatting (clang-format, .clang-format) of every C++ file under
+# src, include, tests and examples, and lint (clang-tidy, .clang-tidy) of every source under
+# src, using BUILD_DIR/compile_commands.json (configured here if missing). Runs every check
+# and fails if any finds anything. --fix reformats in place instead of checking the format.
+# --includes runs the include check alone (what test.sh runs, so CI enforces it).
+# Usage: scripts/check-style.sh [--fix | --includes] [BUILD_DIR]   (default BUILD_DIR: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--includes" ]; then exec scripts/check-includes.sh; fi
 fix=0
 if [ "${1:-}" = "--fix" ]; then fix=1; shift; fi
 build=${1:-build}
 status=0
+scripts/check-includes.sh || status=1
 
 mapfile -t files < <(git ls-files -- 'src/*.cc' 'src/*.h' 'include/*.h' 'tests/*.cc' \
   'tests/*.h' 'examples/*.cc' 'examples/*.h')

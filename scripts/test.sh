@@ -17,6 +17,10 @@ end_stage() {
   stage_start=$SECONDS
 }
 
+echo "== include rules"
+scripts/check-style.sh --includes
+end_stage "include rules"
+
 scripts/install-deps.sh
 end_stage "install-deps"
 
