@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a bounded time
+# Builds the libFuzzer targets in the sanitizer build (the asan-ubsan preset: clang, ASan +
+# UBSan, build-asan/; configured here if it is not yet) and runs each for a bounded time
 # over its corpus in tests/fuzz/corpus (read-only: new inputs go to a scratch directory).
 # A target fails the script if it exits non-zero (crash, sanitizer report, failed
 # invariant, out of memory, timeout) or leaves any artifact (crash-*, leak-*, oom-*,
@@ -11,9 +12,9 @@ cd "$(dirname "$0")/.."
 root=$PWD
 seconds=${1:-20}
 targets=(rpc cli validation http_headers upload_server)
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DOPENBITS_FUZZ=ON -DOPENBITS_BUILD_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j2 --target "${targets[@]/%/_fuzz}"
+build=build-asan
+if [ ! -f "$build/build.ninja" ]; then cmake --preset asan-ubsan >/dev/null; fi
+cmake --build --preset asan-ubsan --target "${targets[@]/%/_fuzz}"
 scratch=$(mktemp -d)
 failed=()
 for target in "${targets[@]}"; do
@@ -22,7 +23,7 @@ for target in "${targets[@]}"; do
   echo "== fuzz $target for ${seconds}s"
   status=0
   # The working directory is scratch too: upload_server_fuzz makes its root there.
-  (cd "$work" && "$root/build-fuzz/bin/${target}_fuzz" -max_total_time="$seconds" \
+  (cd "$work" && "$root/$build/bin/${target}_fuzz" -max_total_time="$seconds" \
     -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
     -artifact_prefix="$work/artifacts/" "$work/new" "$root/tests/fuzz/corpus/$target" \
     >"$work/log" 2>&1) || status=$?
