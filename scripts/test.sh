@@ -25,10 +25,23 @@ scripts/install-deps.sh
 end_stage "install-deps"
 
 summary=()
+# seed_costs BUILD_DIR: on a fresh tree, gives CTest the seconds each slow test took in one
+# dev run (tests/ctest_costs.txt, "name runs seconds" lines of CTest's own cost file), so that
+# -j2 starts the longest ones first instead of leaving one (CrashLoopTest: 50 s) for the
+# end. CTest updates the file after every run; a tree that has it keeps its own.
+seed_costs() {
+  local costs="$1/Testing/Temporary/CTestCostData.txt"
+  if [ ! -f "$costs" ]; then
+    mkdir -p "${costs%/*}"
+    cp tests/ctest_costs.txt "$costs"
+  fi
+}
+
 # run_ctest LABEL BUILD_DIR [ctest args...]: runs ctest, keeps its summary line.
 run_ctest() {
   local label=$1 dir=$2 log
   shift 2
+  seed_costs "$dir"
   log=$(mktemp)
   if ! ctest --test-dir "$dir" --output-on-failure -j2 --timeout 600 "$@" 2>&1 | tee "$log"; then
     rm -f "$log"
