@@ -12,8 +12,9 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libboost-dev libsystemd-dev libkrb5-dev
   # AUTODETECT proxies: libproxy and its PAC runner (bitsd-proxy-resolver)
   libproxy-dev libproxy1-plugin-webkit
-  # tests and tooling
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format clang-tidy
+  # tests and tooling; the asan-ubsan build is clang's, with libFuzzer and the sanitizer
+  # runtimes from libclang-rt-14-dev and llvm-symbolizer (llvm) for the reports' stacks
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev llvm clang-format clang-tidy
   nginx openssl curl aria2 sqlite3 python3 bc tmux util-linux iproute2 procps
   # servers that demand authentication or proxy (tests/integration/auth_servers.h,
   # proxy_servers.h)
