@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# README command 2 (and all that .ci/run does), as root: install what is missing, build the
-# dev preset (build/, Ninja, -j2, warnings as errors) and run every test (unit +
-# integration; the integration tests start their own nginx and bitsd instances), then
-# build the AddressSanitizer/UBSan preset (build-asan/) and run the whole suite again under
-# the sanitizers, then a bounded libFuzzer smoke run. Stops at the first failure with a
-# non-zero exit; on success prints CTest's summary line of each run and, last, one
-# "N passed, N failed" line over both CTest runs.
+# README command 2 (and all that .ci/run does), as root: check the include rules between
+# folders, install what is missing, build the dev preset (build/, Ninja, -j2, warnings as
+# errors) and run every test (unit + integration; the integration tests start their own
+# nginx and bitsd instances), then build the AddressSanitizer/UBSan preset (build-asan/,
+# clang, the libFuzzer targets included) and run the whole suite again under the
+# sanitizers, then a bounded libFuzzer smoke run of those targets. Stops at the first
+# failure with a non-zero exit; on success prints the time of each stage, CTest's summary
+# line of each run and, last, one "N passed, N failed" line over both CTest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
