@@ -7,6 +7,7 @@
 #include "src/cli/arguments.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
+#include "src/common/hex.h"
 
 namespace openbits::cli {
 namespace {
@@ -140,12 +141,7 @@ int get_client_certificate(Context& ctx) {
                     Status(hr::CRYPT_E_NOT_FOUND, "The job has no client certificate."));
   }
   const ClientCertificate& c = *info->client_certificate;
-  std::string hash;
-  for (std::uint8_t b : c.hash) {
-    char pair[3];
-    std::snprintf(pair, sizeof pair, "%02x", b);
-    hash += pair;
-  }
+  std::string hash = hex_encode(c.hash);
   if (ctx.inv.raw) return ctx.value(hash);
   return ctx.value("Location: " + to_string(c.location) + "\nStore: " + c.store_name +
                    "\nHash: " + hash + "\nSubject: " + c.subject);
@@ -186,7 +182,6 @@ int get_reply_progress(Context& ctx) {
 // digits and a space (a short last line padded to the column), a space, then the bytes as
 // printable ASCII with '.' for anything else.
 std::string hex_dump(const std::vector<std::uint8_t>& data) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string dump;
   for (std::size_t line = 0; line < data.size(); line += 16) {
     char offset[32];
@@ -196,8 +191,7 @@ std::string hex_dump(const std::vector<std::uint8_t>& data) {
     for (std::size_t i = line; i < line + 16; ++i) {
       if (i < data.size()) {
         std::uint8_t b = data[i];
-        dump += kHex[b >> 4];
-        dump += kHex[b & 0xF];
+        append_hex(dump, b, HexCase::kUpper);
         dump += ' ';
         text += b >= 0x20 && b < 0x7F ? static_cast<char>(b) : '.';
       } else {

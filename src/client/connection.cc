@@ -37,8 +37,6 @@ Status error_to_status(const nlohmann::json& error) {
 
 }  // namespace
 
-Connection::~Connection() { ::close(fd_); }
-
 Result<std::shared_ptr<Connection>> Connection::open(const std::string& socket_path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
@@ -46,20 +44,20 @@ Result<std::shared_ptr<Connection>> Connection::open(const std::string& socket_p
     return Status(hr::E_INVALIDARG, "socket path too long: " + socket_path);
   }
   std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid() ||
+      ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
     char text[256];
     std::string why = ::strerror_r(errno, text, sizeof(text));  // GNU: returns the text
-    if (fd >= 0) ::close(fd);
     return Status(kServiceNotActive, "cannot connect to bitsd at " + socket_path + ": " + why);
   }
-  return std::shared_ptr<Connection>(new Connection(fd, socket_path));
+  return std::shared_ptr<Connection>(new Connection(std::move(fd), socket_path));
 }
 
 Status Connection::send_line(const std::string& line) {
   std::size_t sent = 0;
   while (sent < line.size()) {
-    ssize_t n = ::send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+    ssize_t n = ::send(fd_.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return Status(hr::E_FAIL, "bitsd closed the connection (" + path_ + ")");
     sent += static_cast<std::size_t>(n);
@@ -79,7 +77,7 @@ Result<std::string> Connection::read_line() {
       return Status(hr::E_FAIL, "bitsd sent a message longer than 1 MiB");
     }
     char chunk[65536];
-    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+    ssize_t n = ::recv(fd_.get(), chunk, sizeof(chunk), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       return Status(hr::E_FAIL, "bitsd closed the connection before answering (" + path_ + ")");
@@ -156,7 +154,7 @@ Result<std::optional<nlohmann::json>> Connection::next_notification(
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() < 0) return std::optional<nlohmann::json>();
-      pollfd p{fd_, POLLIN, 0};
+      pollfd p{fd_.get(), POLLIN, 0};
       int ready = ::poll(&p, 1, static_cast<int>(left.count()));
       if (ready < 0 && errno == EINTR) continue;
       if (ready <= 0) return std::optional<nlohmann::json>();

@@ -17,12 +17,12 @@
 
 #include "openbits/status.h"
 #include "openbits/types.h"
+#include "src/common/unique_fd.h"
 
 namespace openbits {
 
 class Connection {
  public:
-  ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -44,7 +44,7 @@ class Connection {
   std::shared_ptr<void> callback(const Guid& job);
 
  private:
-  Connection(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  Connection(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
   Status send_line(const std::string& line);
   Result<std::string> read_line();
   // Reads until the response to request `id`; queues notifications met on the way.
@@ -52,7 +52,7 @@ class Connection {
   void queue_notification(nlohmann::json message);
   std::optional<nlohmann::json> take_queued(const Filter& wanted);
 
-  int fd_;
+  UniqueFd fd_;
   std::string path_;
   std::mutex mutex_;
   std::string buffer_;

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "src/common/hex.h"
+
 namespace openbits {
 namespace {
 
@@ -50,13 +52,6 @@ std::optional<Enum> parse_name(const std::array<const char*, N>& names, std::str
   return std::nullopt;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string to_string(JobState state) { return name_of(kStateNames, state); }
@@ -96,13 +91,12 @@ std::optional<CertStoreLocation> parse_cert_store_location(std::string_view text
 }
 
 std::string to_string(const Guid& guid) {
-  const auto& b = guid.bytes;
-  std::array<char, 40> out{};
-  std::snprintf(out.data(), out.size(),
-                "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}", b[0],
-                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-                b[14], b[15]);
-  return out.data();
+  std::string text = "{";
+  for (std::size_t i = 0; i < guid.bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) text += '-';
+    append_hex(text, guid.bytes[i], HexCase::kUpper);
+  }
+  return text + "}";
 }
 
 std::optional<Guid> parse_guid(std::string_view text) {

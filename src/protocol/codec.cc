@@ -1,7 +1,10 @@
 // JSON codecs of the public model; see codec.h.
 #include "src/protocol/codec.h"
 
+#include <algorithm>
+
 #include "openbits/names.h"
+#include "src/common/hex.h"
 
 namespace openbits {
 namespace {
@@ -162,31 +165,13 @@ void from_json(const json& j, AuthCredentials& v) {
   get_optional(j, "password", v.password);
 }
 
-std::string hash_to_hex(const std::array<std::uint8_t, 20>& hash) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::uint8_t b : hash) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xF]);
-  }
-  return out;
-}
+std::string hash_to_hex(const std::array<std::uint8_t, 20>& hash) { return hex_encode(hash); }
 
 std::optional<std::array<std::uint8_t, 20>> hash_from_hex(std::string_view hex) {
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
+  auto bytes = hex_decode(hex);
   std::array<std::uint8_t, 20> hash{};
-  if (hex.size() != 2 * hash.size()) return std::nullopt;
-  for (std::size_t i = 0; i < hash.size(); ++i) {
-    int high = digit(hex[2 * i]);
-    int low = digit(hex[2 * i + 1]);
-    if (high < 0 || low < 0) return std::nullopt;
-    hash[i] = static_cast<std::uint8_t>(high * 16 + low);
-  }
+  if (!bytes || bytes->size() != hash.size()) return std::nullopt;
+  std::copy(bytes->begin(), bytes->end(), hash.begin());
   return hash;
 }
 

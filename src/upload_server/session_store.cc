@@ -4,12 +4,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include <array>
 #include <cctype>
 #include <cerrno>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <vector>
+
+#include "openbits/names.h"
+#include "src/common/ids.h"
 
 namespace openbits::upload {
 namespace {
@@ -100,20 +101,8 @@ bool write_all(int fd, const std::string& text) {
 
 }  // namespace
 
-std::string new_session_id() {
-  std::random_device rd;
-  std::array<std::uint8_t, 16> bytes{};
-  for (auto& b : bytes) b = static_cast<std::uint8_t>(rd());
-  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0F) | 0x40);  // version 4
-  bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3F) | 0x80);  // variant
-  std::string id = "{";
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) id += '-';
-    id += "0123456789ABCDEF"[bytes[i] >> 4];
-    id += "0123456789ABCDEF"[bytes[i] & 0xF];
-  }
-  return id + "}";
-}
+// The text form of a GUID (openbits/names.h) is the session id format BITS uses.
+std::string new_session_id() { return to_string(random_guid()); }
 
 std::string canonical_session_id(const std::string& id) {
   if (id.size() != 38 || id.front() != '{' || id.back() != '}') return {};

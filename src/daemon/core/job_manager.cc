@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <random>
 #include <set>
 
 #include "openbits/names.h"
+#include "src/common/ids.h"
 #include "src/common/utf8.h"
 #include "src/daemon/core/error_explanation.h"
 #include "src/daemon/core/job_credentials.h"
@@ -25,26 +25,9 @@
 namespace openbits::daemon {
 namespace {
 
-Guid new_guid() {
-  std::random_device rd;
-  Guid guid;
-  for (auto& b : guid.bytes) b = static_cast<std::uint8_t>(rd());
-  guid.bytes[6] = static_cast<std::uint8_t>((guid.bytes[6] & 0x0F) | 0x40);  // version 4
-  guid.bytes[8] = static_cast<std::uint8_t>((guid.bytes[8] & 0x3F) | 0x80);  // variant
-  return guid;
-}
-
 std::string temp_name_for(const std::string& local_name) {
-  std::random_device rd;
-  std::uint64_t value = (static_cast<std::uint64_t>(rd()) << 32) | rd();
-  char hex[17];
-  for (int i = 15; i >= 0; --i) {
-    hex[i] = "0123456789ABCDEF"[value & 0xF];
-    value >>= 4;
-  }
-  hex[16] = '\0';
   return parent_directory(local_name) + (parent_directory(local_name) == "/" ? "" : "/") + ".BIT" +
-         hex + ".tmp";
+         random_hex_id(8) + ".tmp";
 }
 
 std::string user_name(uid_t uid) {
@@ -265,7 +248,7 @@ Result<Guid> JobManager::create_job(const Caller& caller, const std::string& dis
   }
   auto job = std::make_unique<JobRecord>();
   JobInfo& info = job->info;
-  info.id = new_guid();
+  info.id = random_guid();
   info.type = type;
   info.display_name = display_name;
   info.owner_uid = caller.uid;

@@ -16,6 +16,7 @@
 #include <system_error>
 
 #include "src/common/log_text.h"
+#include "src/common/unique_fd.h"
 
 namespace openbits::daemon {
 namespace {
@@ -54,18 +55,17 @@ void setup_logging(const std::string& level) {
 }
 
 std::optional<std::string> open_log_file(const std::string& path, bool system_instance) {
-  int fd =
-      ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
-  if (fd < 0) return "cannot open the log " + path + ": " + error_text(errno);
+  UniqueFd fd(::open(path.c_str(),
+                     O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600));
+  if (!fd.valid()) return "cannot open the log " + path + ": " + error_text(errno);
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return "the log " + path + " is not a regular file";
   }
-  bool ok = system_instance ? restrict_to_root_and_adm(fd) : ::fchmod(fd, 0600) == 0;
-  if (ok) ok = ::dup2(fd, STDERR_FILENO) >= 0 && ::dup2(fd, STDOUT_FILENO) >= 0;
+  bool ok = system_instance ? restrict_to_root_and_adm(fd.get()) : ::fchmod(fd.get(), 0600) == 0;
+  if (ok) ok = ::dup2(fd.get(), STDERR_FILENO) >= 0 && ::dup2(fd.get(), STDOUT_FILENO) >= 0;
   int err = errno;
-  ::close(fd);
+  fd.reset();  // stdout and stderr are the log now
   if (!ok) return "cannot use " + path + " as the log: " + error_text(err);
   return std::nullopt;
 }

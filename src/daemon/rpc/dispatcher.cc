@@ -4,6 +4,7 @@
 #include <new>
 
 #include "openbits/names.h"
+#include "src/common/hex.h"
 #include "src/protocol/codec.h"
 #include "src/protocol/rpc.h"
 
@@ -240,15 +241,7 @@ void Dispatcher::add_methods() {
         jobs_.get_reply_data(c, job_id(p), p.value("offset", std::uint64_t{0}), length, size);
     if (data.code() == hr::BG_E_TOO_LARGE) return Answer(data.status(), {{"size", size}});
     if (!data.ok()) return Result<json>(data.status());
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    hex.reserve(data->size() * 2);
-    for (char ch : *data) {
-      auto byte = static_cast<unsigned char>(ch);
-      hex.push_back(kHex[byte >> 4]);
-      hex.push_back(kHex[byte & 0xF]);
-    }
-    return Result<json>(json{{"data", hex}, {"size", size}});
+    return Result<json>(json{{"data", hex_encode(*data)}, {"size", size}});
   };
   methods_[m::kSetValidationState] = [this](const Caller& c, const json& p) {
     return from_status(jobs_.set_validation_state(

@@ -11,6 +11,7 @@
 #include <deque>
 #include <set>
 
+#include "src/common/unique_fd.h"
 #include "src/daemon/rpc/fair_queue.h"
 #include "src/protocol/rpc.h"
 
@@ -379,7 +380,8 @@ const char* RpcServer::refusal(uid_t uid) {
 
 void RpcServer::admit(Socket socket) {
   std::optional<PeerProcess> peer = peer_process(socket.native_handle());
-  if (!peer) return;  // closed as `socket` goes
+  if (!peer) return;            // closed as `socket` goes
+  UniqueFd pidfd(peer->pidfd);  // identify_caller's only: closed when admitting is done
   if (const char* why = refusal(peer->uid)) {
     // Logged for the first and every 1000th refusal of a uid: a user hammering the
     // socket must not flood the log.
@@ -398,7 +400,6 @@ void RpcServer::admit(Socket socket) {
     caller.connection = next_connection_++;
     std::make_shared<Session>(hub_, std::move(socket), caller, options_)->start(options_);
   }
-  if (peer->pidfd >= 0) ::close(peer->pidfd);
 }
 
 }  // namespace openbits::daemon

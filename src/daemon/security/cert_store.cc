@@ -18,6 +18,7 @@
 #include <memory>
 #include <vector>
 
+#include "src/common/unique_fd.h"
 #include "src/daemon/security/secret_box.h"
 #include "src/daemon/security/user_open.h"
 
@@ -62,16 +63,15 @@ std::optional<std::string> read_small_file(int dir_fd, const std::string& name, 
     denied = denied || file.error == EACCES || file.error == EPERM;
     return std::nullopt;
   }
-  int fd = file.fd;
+  UniqueFd fd(file.fd);
   struct stat st {};
   std::string data;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+  if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) &&
       static_cast<std::size_t>(st.st_size) <= kMaxStoreFile) {
     data.resize(static_cast<std::size_t>(st.st_size));
-    ssize_t n = ::read(fd, data.data(), data.size());
+    ssize_t n = ::read(fd.get(), data.data(), data.size());
     data.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
   }
-  ::close(fd);
   return data;
 }
 
@@ -165,12 +165,10 @@ Entry read_entry(int dir_fd, const std::string& name, bool& denied) {
 
 std::vector<std::string> list_names(int dir_fd) {
   std::vector<std::string> names;
-  int copy = ::dup(dir_fd);
-  DIR* dir = copy >= 0 ? ::fdopendir(copy) : nullptr;
-  if (!dir) {
-    if (copy >= 0) ::close(copy);
-    return names;
-  }
+  UniqueFd copy(::dup(dir_fd));
+  DIR* dir = copy.valid() ? ::fdopendir(copy.get()) : nullptr;
+  if (!dir) return names;
+  (void)copy.release();  // closedir closes it
   while (dirent* e = ::readdir(dir)) {
     if (e->d_name[0] != '.' && names.size() < kMaxStoreFiles) names.emplace_back(e->d_name);
   }
@@ -211,8 +209,8 @@ Result<CertificateMaterial> find_client_certificate(
     const std::optional<std::string>& subject) {
   ScopedFsCredentials as_owner(owner);
   if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
-  int dir_fd = open_user_path(directory, O_RDONLY | O_DIRECTORY);
-  if (dir_fd < 0) {
+  UniqueFd dir_fd(open_user_path(directory, O_RDONLY | O_DIRECTORY));
+  if (!dir_fd.valid()) {
     if (errno == ENOENT || errno == ENOTDIR) {
       return Status(hr::FILE_NOT_FOUND, "no certificate store " + directory);
     }
@@ -220,8 +218,8 @@ Result<CertificateMaterial> find_client_certificate(
   }
   std::optional<CertificateMaterial> found;
   bool denied = false;
-  for (const std::string& name : list_names(dir_fd)) {
-    Entry entry = read_entry(dir_fd, name, denied);
+  for (const std::string& name : list_names(dir_fd.get())) {
+    Entry entry = read_entry(dir_fd.get(), name, denied);
     if (!entry.cert) continue;
     std::array<std::uint8_t, 20> digest{};
     unsigned int length = 0;
@@ -233,7 +231,6 @@ Result<CertificateMaterial> find_client_certificate(
         {location, store_name, digest, line}, pem_of(entry, false), pem_of(entry, true)};
     break;
   }
-  ::close(dir_fd);
   if (!found && denied) {
     return Status(hr::E_ACCESSDENIED, "the job owner cannot read every file of " + directory);
   }

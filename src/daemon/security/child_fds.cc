@@ -9,6 +9,8 @@
 
 #include <initializer_list>
 
+#include "src/common/unique_fd.h"
+
 namespace openbits::daemon {
 namespace {
 
@@ -27,29 +29,23 @@ int fd_of(const char* name) {
 // without close_range. Raw system calls only (async-signal-safe). False when the list
 // cannot be read.
 bool close_listed_fds(int lowest) {
-  int dir = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return false;
+  UniqueFd dir(::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return false;
   alignas(struct dirent64) char buffer[4096];
   for (;;) {
-    long n = ::syscall(SYS_getdents64, dir, buffer, sizeof(buffer));
-    if (n <= 0) {
-      ::close(dir);
-      return n == 0;
-    }
+    long n = ::syscall(SYS_getdents64, dir.get(), buffer, sizeof(buffer));
+    if (n <= 0) return n == 0;
     bool closed = false;
     for (long at = 0; at < n;) {
       const auto* entry = reinterpret_cast<const struct dirent64*>(buffer + at);
       at += entry->d_reclen;
       int fd = fd_of(entry->d_name);
-      if (fd < lowest || fd == dir) continue;
+      if (fd < lowest || fd == dir.get()) continue;
       ::close(fd);
       closed = true;
     }
     // Closing changed the listing: read it again from the start.
-    if (closed && ::lseek(dir, 0, SEEK_SET) < 0) {
-      ::close(dir);
-      return false;
-    }
+    if (closed && ::lseek(dir.get(), 0, SEEK_SET) < 0) return false;
   }
 }
 

@@ -53,10 +53,8 @@ bool openat2_unavailable(int err) {
 void sync_directory(const OwnerDir& dir) {
   if (!dir.ok()) return;
   // An O_PATH descriptor cannot be fsync'ed; "." opened through it is the same directory.
-  int fd = openat_user_path(dir.fd(), ".", O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
+  UniqueFd fd(openat_user_path(dir.fd(), ".", O_RDONLY | O_DIRECTORY));
+  if (fd.valid()) (void)::fsync(fd.get());
 }
 
 std::string leaf_name(const std::string& path) {
@@ -66,11 +64,11 @@ std::string leaf_name(const std::string& path) {
 
 OwnerDir::OwnerDir(const std::string& path, bool no_symlinks) {
   std::string dir = parent_of(path);
-  fd_ = no_symlinks ? open_without_symlinks(dir) : -1;
-  if (!no_symlinks || (fd_ < 0 && openat2_unavailable(errno))) {
-    fd_ = open_user_path(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  if (no_symlinks) fd_.reset(open_without_symlinks(dir));
+  if (!no_symlinks || (!fd_.valid() && openat2_unavailable(errno))) {
+    fd_.reset(open_user_path(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW));
   }
-  if (fd_ >= 0) return;
+  if (fd_.valid()) return;
   error_ = errno;
   // O_PATH | O_NOFOLLOW | O_DIRECTORY on a symlink fails with ENOTDIR: say ELOOP instead,
   // so the caller reports a refused symlink and not a missing directory.
@@ -79,10 +77,6 @@ OwnerDir::OwnerDir(const std::string& path, bool no_symlinks) {
       S_ISLNK(st.st_mode)) {
     error_ = ELOOP;
   }
-}
-
-OwnerDir::~OwnerDir() {
-  if (fd_ >= 0) ::close(fd_);
 }
 
 int open_file_for_writing(const std::string& path, mode_t creation_mask, bool no_symlinks) {
@@ -95,25 +89,26 @@ int open_file_for_writing(const std::string& path, mode_t creation_mask, bool no
   // O_NONBLOCK: a FIFO planted in place of the file must not hang the calling thread.
   constexpr int kFlags = O_WRONLY | O_NOFOLLOW | O_NONBLOCK;
   bool created = true;
-  int fd = openat_user_path(dir.fd(), leaf, kFlags | O_CREAT | O_EXCL, 0600);
-  if (fd < 0 && errno == EEXIST) {
+  UniqueFd fd(openat_user_path(dir.fd(), leaf, kFlags | O_CREAT | O_EXCL, 0600));
+  if (!fd.valid() && errno == EEXIST) {
     created = false;
-    fd = openat_user_path(dir.fd(), leaf, kFlags);
+    fd.reset(openat_user_path(dir.fd(), leaf, kFlags));
   }
-  if (fd < 0) return -1;
+  if (!fd.valid()) return -1;
+  // The explicit resets close before errno is set: a close could change errno.
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fd.reset();
     errno = EACCES;
     return -1;
   }
-  if (created && ::fchmod(fd, 0666 & ~creation_mask & 0777) != 0) {
+  if (created && ::fchmod(fd.get(), 0666 & ~creation_mask & 0777) != 0) {
     int err = errno;
-    ::close(fd);
+    fd.reset();
     errno = err;
     return -1;
   }
-  return fd;
+  return fd.release();
 }
 
 }  // namespace openbits::daemon

@@ -17,6 +17,8 @@
 
 #include <string>
 
+#include "src/common/unique_fd.h"
+
 namespace openbits::daemon {
 
 class OwnerDir {
@@ -24,16 +26,15 @@ class OwnerDir {
   // Opens the parent directory of `path` (an absolute path); ok() is false on failure and
   // error() holds the errno (ELOOP when the directory is a symlink).
   OwnerDir(const std::string& path, bool no_symlinks);
-  ~OwnerDir();
   OwnerDir(const OwnerDir&) = delete;
   OwnerDir& operator=(const OwnerDir&) = delete;
 
-  bool ok() const { return fd_ >= 0; }
+  bool ok() const { return fd_.valid(); }
   int error() const { return error_; }
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
   int error_ = 0;
 };
 

@@ -10,6 +10,9 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <utility>
+
+#include "src/common/unique_fd.h"
 
 namespace openbits::daemon {
 namespace {
@@ -31,11 +34,11 @@ Status key_file_error(const std::string& path, const std::string& what) {
                     "restore it from a backup, or move the job store aside to start empty.");
 }
 
-Result<SecretBox> read_key(int fd, const std::string& path) {
+Result<SecretBox> read_key(UniqueFd fd, const std::string& path) {
   std::array<std::uint8_t, SecretBox::kKeyBytes + 1> buffer{};
-  ssize_t n = ::read(fd, buffer.data(), buffer.size());
+  ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
   int err = errno;
-  ::close(fd);
+  fd.reset();
   if (n < 0) return key_file_error(path, std::string("cannot read: ") + std::strerror(err));
   if (static_cast<std::size_t>(n) != SecretBox::kKeyBytes) {
     return key_file_error(path, "it does not hold exactly 32 bytes");
@@ -53,12 +56,14 @@ Result<SecretBox> create_key(const std::string& path) {
   if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
     return key_file_error(path, "no random bytes for a new key");
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return key_file_error(path, std::string("cannot create: ") + std::strerror(errno));
-  bool written =
-      ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) {
+    return key_file_error(path, std::string("cannot create: ") + std::strerror(errno));
+  }
+  bool written = ::write(fd.get(), key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
+                 ::fsync(fd.get()) == 0;
   int err = errno;
-  ::close(fd);
+  fd.reset();
   if (!written) {
     ::unlink(path.c_str());
     return key_file_error(path, std::string("cannot write: ") + std::strerror(err));
@@ -71,8 +76,8 @@ Result<SecretBox> create_key(const std::string& path) {
 }  // namespace
 
 Result<SecretBox> SecretBox::load_or_create(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd >= 0) return read_key(fd, path);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.valid()) return read_key(std::move(fd), path);
   if (errno != ENOENT) {
     return key_file_error(path, std::string("cannot open: ") + std::strerror(errno));
   }

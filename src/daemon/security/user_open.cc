@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "src/common/unique_fd.h"
+
 namespace openbits::daemon {
 namespace {
 
@@ -29,23 +31,22 @@ int openat_user_path(int dir_fd, const std::string& path, int flags, mode_t mode
 }
 
 RegularFile open_regular_file(int dir_fd, const std::string& path, int extra_flags) {
-  int probe = openat_user_path(dir_fd, path, O_PATH | (extra_flags & O_NOFOLLOW));
-  if (probe < 0) return failed(errno);
+  UniqueFd probe(openat_user_path(dir_fd, path, O_PATH | (extra_flags & O_NOFOLLOW)));
+  if (!probe.valid()) return failed(errno);
   struct stat before {};
-  bool known = ::fstat(probe, &before) == 0;
-  ::close(probe);
+  bool known = ::fstat(probe.get(), &before) == 0;
+  probe.reset();
   if (known && S_ISLNK(before.st_mode)) return failed(ELOOP);  // O_NOFOLLOW, as open says it
   if (!known || !S_ISREG(before.st_mode)) return RegularFile{-1, 0, true};
-  int fd = openat_user_path(dir_fd, path, O_RDONLY | O_NONBLOCK | extra_flags);
-  if (fd < 0) return failed(errno);
+  UniqueFd fd(openat_user_path(dir_fd, path, O_RDONLY | O_NONBLOCK | extra_flags));
+  if (!fd.valid()) return failed(errno);
   struct stat after {};
-  if (::fstat(fd, &after) != 0 || !S_ISREG(after.st_mode) || !same_inode(before, after)) {
-    ::close(fd);
+  if (::fstat(fd.get(), &after) != 0 || !S_ISREG(after.st_mode) || !same_inode(before, after)) {
     return RegularFile{-1, 0, true};  // swapped between the two opens
   }
-  int status = ::fcntl(fd, F_GETFL);
-  if (status >= 0) (void)::fcntl(fd, F_SETFL, status & ~O_NONBLOCK);
-  return RegularFile{fd, 0, false};
+  int status = ::fcntl(fd.get(), F_GETFL);
+  if (status >= 0) (void)::fcntl(fd.get(), F_SETFL, status & ~O_NONBLOCK);
+  return RegularFile{fd.release(), 0, false};
 }
 
 }  // namespace openbits::daemon

@@ -8,37 +8,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "src/common/percent.h"
 #include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/security/user_open.h"
 #include "src/daemon/transfer/transfer_internal.h"
 
 namespace openbits::daemon::transfer_detail {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes %XX escapes; nullopt on a malformed escape or an embedded NUL.
-std::optional<std::string> percent_decode(const std::string& text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    int high = hex_value(text[i + 1]);
-    int low = hex_value(text[i + 2]);
-    if (high < 0 || low < 0 || (high == 0 && low == 0)) return std::nullopt;
-    out += static_cast<char>(high * 16 + low);
-    i += 2;
-  }
-  return out;
-}
 
 // "/p" -> "/p"; "file:///p" and "file://localhost/p" -> "/p" (decoded); other hosts -> none.
 std::optional<std::string> source_path(const std::string& remote) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "src/common/unique_fd.h"
 #include "src/daemon/security/user_open.h"
 
 namespace openbits::daemon {
@@ -103,8 +104,8 @@ Result<std::string> negotiate_authorization(const std::string& host, const std::
   // terminal or other device is refused before Kerberos ever opens it.
   if (ccache.rfind("FILE:", 0) == 0) {
     RegularFile file = open_regular_file(AT_FDCWD, ccache.substr(5));
+    UniqueFd opened(file.fd);  // only the check was wanted: closed at the end of this block
     if (file.not_regular) return Status(hr::E_FAIL, ccache + " is not a regular file");
-    if (file.fd >= 0) ::close(file.fd);
   }
   OM_uint32 minor = 0;
   gss_key_value_element_desc element{"ccache", ccache.c_str()};

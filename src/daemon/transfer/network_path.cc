@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "src/common/unique_fd.h"
 #include "src/daemon/transfer/transfer_engine.h"
 
 namespace openbits::daemon {
@@ -48,14 +49,15 @@ bool peer_reachable(const std::string& ip) {
   } else {
     return true;  // not an address: nothing to say
   }
-  int fd = ::socket(peer.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return true;
-  bool routed = ::connect(fd, reinterpret_cast<sockaddr*>(&peer), peer_len) == 0;
+  UniqueFd fd(::socket(peer.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return true;
+  bool routed = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&peer), peer_len) == 0;
   int err = errno;
   sockaddr_storage local{};
   socklen_t local_len = sizeof local;
-  bool named = routed && ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0;
-  ::close(fd);
+  bool named =
+      routed && ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) == 0;
+  fd.reset();
   if (!routed) return err != ENETUNREACH && err != EHOSTUNREACH && err != ENETDOWN;
   if (!named) return true;
   ifaddrs* all = nullptr;

@@ -14,6 +14,7 @@
 #include <cerrno>
 
 #include "openbits/names.h"
+#include "src/common/unique_fd.h"
 #include "src/daemon/security/child_fds.h"
 
 namespace openbits::daemon {
@@ -84,21 +85,20 @@ std::vector<std::string> run_proxy_resolver(const std::string& program, const st
                                             const std::atomic<bool>& quit) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return {};
+  UniqueFd read_end(pipe_fds[0]);
+  UniqueFd write_end(pipe_fds[1]);
   pid_t pid = ::fork();
-  if (pid == 0) exec_as(program, url, as, pipe_fds[1]);
-  ::close(pipe_fds[1]);
-  if (pid < 0) {
-    ::close(pipe_fds[0]);
-    return {};
-  }
+  if (pid == 0) exec_as(program, url, as, write_end.get());
+  write_end.reset();  // the child's copy alone keeps it open: end of file when the child exits
+  if (pid < 0) return {};
   std::string answer;
   bool complete = false;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!quit.load() && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{pipe_fds[0], POLLIN, 0};
+    pollfd p{read_end.get(), POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0) continue;
     char buffer[4096];
-    ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
+    ssize_t n = ::read(read_end.get(), buffer, sizeof buffer);
     if (n <= 0) {
       complete = n == 0;
       break;
@@ -106,7 +106,7 @@ std::vector<std::string> run_proxy_resolver(const std::string& program, const st
     answer.append(buffer, static_cast<std::size_t>(n));
     if (answer.size() > kMaxAnswer) break;
   }
-  ::close(pipe_fds[0]);
+  read_end.reset();
   if (!complete) ::kill(-pid, SIGKILL);  // its session: whatever it started too
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
