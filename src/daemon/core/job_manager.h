@@ -156,11 +156,6 @@ class JobManager final : public TransferObserver {
   // max_ranges_per_job over the job's files and the new ones (admins exempt).
   Status check_range_total(const Caller& caller, const JobRecord& job,
                            const std::vector<FileSpec>& files) const;
-  Status apply_property(JobRecord& job, const std::string& name, const nlohmann::json& value);
-  // SetNotifyCmdLine with a program on a system account's job, or by one, while the config
-  // forbids their programs (notify_system_uids false): E_ACCESSDENIED saying so.
-  Status check_notify_policy(const Caller& caller, const JobRecord& job,
-                             const nlohmann::json& value) const;
   // Forgets the job's credentials, custom headers and client certificate (Cancel, Complete,
   // TakeOwnership): passwords are overwritten in memory and the store's rows deleted.
   void wipe_secrets(JobRecord& job);
