@@ -14,7 +14,7 @@
 
 #include "src/daemon/core/job_manager.h"
 #include "src/daemon/core/store.h"
-#include "src/daemon/platform/clock.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 
 namespace openbits::daemon::testing {
