@@ -10,8 +10,8 @@
 
 #include "src/daemon/core/job_manager.h"
 #include "src/daemon/core/store.h"
-#include "src/daemon/platform/clock.h"
 #include "src/daemon/rpc/dispatcher.h"
+#include "tests/support/fake_clock.h"
 
 namespace {
 

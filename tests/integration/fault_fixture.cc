@@ -1,11 +1,8 @@
 // See fault_fixture.h.
 #include "tests/integration/fault_fixture.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,18 +36,6 @@ pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log_
     ::_exit(127);
   }
   return pid;
-}
-
-// The namespace's address is reachable from here through the veth pair.
-bool can_connect(const std::string& ip, int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  ::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
 }
 
 }  // namespace
@@ -151,7 +136,7 @@ void FaultServer::start(const std::string& ip, const std::string& netns) {
   std::ifstream(port_file) >> port_;
   // (From another namespace the address is not reachable from here; the port file says
   // the server is listening.)
-  if (netns.empty() && !can_connect(ip, port_)) {
+  if (netns.empty() && !accepts_connections(port_, ip.c_str())) {
     throw std::runtime_error("fault server is not reachable");
   }
 }

@@ -1,13 +1,10 @@
 // Integration-test fixture; see fixture.h.
 #include "tests/integration/fixture.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -21,55 +18,14 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
-#include <random>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include "tests/integration/server_process.h"
+
 namespace openbits::itest {
 namespace fs = std::filesystem;
-
-TempDir::TempDir() {
-  std::string templ = (fs::temp_directory_path() / "openbits-itest-XXXXXX").string();
-  if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-  path_ = templ;
-  fs::permissions(path_, fs::perms::all);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
-int free_port() {
-  // Below the kernel's ephemeral range (ip_local_port_range, 32768-60999 here): a port from
-  // bind(0) is free only until some process's outgoing connection takes it as its source
-  // port, which with two tests running at once happened between picking and listening
-  // (nginx "exited at start"). Random ports in 20000-32767, checked free by a bind, and
-  // never the same one twice in this process.
-  static std::mutex mutex;
-  static std::set<int> given;
-  static std::mt19937 random(std::random_device{}());
-  std::lock_guard<std::mutex> lock(mutex);
-  std::uniform_int_distribution<int> pick(20000, 32767);
-  for (int attempt = 0; attempt < 1000; ++attempt) {
-    int port = pick(random);
-    if (given.count(port) != 0) continue;
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    ::close(fd);
-    if (free) {
-      given.insert(port);
-      return port;
-    }
-  }
-  throw std::runtime_error("free_port: no free port in 20000-32767");
-}
 
 namespace {
 
@@ -105,21 +61,6 @@ bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds ti
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return ready();
-}
-
-void stop_child(pid_t& pid, int signal) {
-  if (pid <= 0) return;
-  ::kill(pid, signal);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  pid = -1;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
@@ -167,11 +108,11 @@ void Nginx::start(int port) {
   conf.close();
   pid_ = spawn({"/usr/sbin/nginx", "-c", dir_ + "/nginx.conf", "-p", dir_}, dir_ + "/stderr.log");
   if (!wait_until([port] { return accepts_connections(port); }, std::chrono::seconds(10))) {
-    throw std::runtime_error("nginx did not start: " + read_all(dir_ + "/error.log"));
+    throw std::runtime_error("nginx did not start: " + read_text(dir_ + "/error.log"));
   }
 }
 
-void Nginx::stop() { stop_child(pid_, SIGTERM); }
+void Nginx::stop() { stop_process(pid_, SIGTERM); }
 
 std::string Nginx::url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + path;
@@ -199,7 +140,7 @@ Bitsd::Bitsd(const std::string& dir) : dir_(dir + "/bitsd"), socket_(dir + "/bit
   fs::create_directories(dir_);
 }
 
-Bitsd::~Bitsd() { stop_child(pid_, SIGKILL); }
+Bitsd::~Bitsd() { stop_process(pid_, SIGKILL); }
 
 void Bitsd::start(const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv = {OPENBITS_BITSD_PATH, "--state-dir", dir_ + "/state", "--socket",
@@ -215,9 +156,9 @@ void Bitsd::start(const std::vector<std::string>& extra_args) {
   if (!up) throw std::runtime_error("bitsd did not start: " + log());
 }
 
-void Bitsd::kill9() { stop_child(pid_, SIGKILL); }
-void Bitsd::terminate() { stop_child(pid_, SIGTERM); }
-std::string Bitsd::log() const { return read_all(dir_ + "/bitsd.log"); }
+void Bitsd::kill9() { stop_process(pid_, SIGKILL); }
+void Bitsd::terminate() { stop_process(pid_, SIGTERM); }
+std::string Bitsd::log() const { return read_text(dir_ + "/bitsd.log"); }
 
 Manager Bitsd::connect() const {
   auto m = Manager::connect(socket_);
@@ -261,13 +202,6 @@ bool files_equal(const std::string& a, const std::string& b) {
 }
 
 bool exists(const std::string& path) { return fs::exists(path); }
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;
@@ -363,17 +297,6 @@ class Watchdog {
 }
 
 }  // namespace
-
-bool accepts_connections(int port, const char* ip) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  bool ok = ::inet_pton(AF_INET, ip, &addr.sin_addr) == 1 &&
-            ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
-}
 
 CommandResult run_command(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                           std::optional<uid_t> uid,

@@ -14,20 +14,17 @@
 #include <vector>
 
 #include "openbits/client.h"
+#include "tests/support/files.h"
+#include "tests/support/ports.h"
+#include "tests/support/temp_dir.h"
 
 namespace openbits::itest {
 
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-int free_port();
+// Shared with the unit tests (tests/support/).
+using test::accepts_connections;
+using test::free_port;
+using test::read_text;
+using test::TempDir;
 
 class Nginx {
  public:
@@ -83,7 +80,6 @@ void make_file(const std::string& path, std::uint64_t size, std::uint32_t seed);
 bool files_equal(const std::string& a, const std::string& b);
 bool exists(const std::string& path);
 std::vector<std::string> temp_files_in(const std::string& dir);  // .BIT*.tmp
-std::string read_text(const std::string& path);                  // "" when unreadable
 // How often `what` occurs in `text`.
 std::size_t count(const std::string& text, const std::string& what);
 // Polls `ready` every 50 ms for up to a minute; the caller asserts on what it then sees.
@@ -92,9 +88,6 @@ bool eventually(const std::function<bool()>& ready);
 // Polls the job every 50 ms until its state is one of `states` or the timeout passes.
 JobState wait_for_state(const Job& job, const std::set<JobState>& states,
                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
-
-// Whether something accepts TCP connections on ip:port (loopback by default).
-bool accepts_connections(int port, const char* ip = "127.0.0.1");
 
 struct CommandResult {
   int exit_code = -1;

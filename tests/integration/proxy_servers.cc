@@ -145,6 +145,6 @@ std::vector<Squid::Request> Squid::wait_for_requests(std::size_t count,
   return wait_for_count([this] { return requests(); }, count, timeout);
 }
 
-std::string Squid::cache_log() const { return load_text(dir_ + "/cache.log"); }
+std::string Squid::cache_log() const { return read_text(dir_ + "/cache.log"); }
 
 }  // namespace openbits::itest

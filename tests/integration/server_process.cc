@@ -34,13 +34,6 @@ void save_text(const std::string& path, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
-std::string load_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string run_or_throw(const std::vector<std::string>& argv) {
   std::vector<std::string> full = {"/usr/bin/env"};
   full.insert(full.end(), argv.begin(), argv.end());
@@ -58,12 +51,12 @@ void wait_until_listening(pid_t pid, int port, const std::string& what, const st
     if (accepts_connections(port)) return;
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
-      throw std::runtime_error(what + " exited at start: " + load_text(log));
+      throw std::runtime_error(what + " exited at start: " + read_text(log));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   throw std::runtime_error(what + " did not start listening on port " + std::to_string(port) +
-                           ": " + load_text(log));
+                           ": " + read_text(log));
 }
 
 void stop_process(pid_t& pid, int signal) {
@@ -104,7 +97,7 @@ std::vector<std::string> split(const std::string& line, char separator) {
 }
 
 std::vector<std::string> complete_lines(const std::string& path) {
-  std::vector<std::string> lines = split(load_text(path), '\n');
+  std::vector<std::string> lines = split(read_text(path), '\n');
   lines.pop_back();  // "" after the last newline, or a line still being written
   return lines;
 }

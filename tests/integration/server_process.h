@@ -1,6 +1,7 @@
-// Helpers shared by the test-server fixtures (proxy_servers.h, tls_servers.h): writing and
-// reading small files, running a setup command, and a server child process started by the
-// test (spawn_process in fault_fixture.h) that is awaited until it listens and stopped.
+// Helpers shared by the test-server fixtures (proxy_servers.h, tls_servers.h): writing
+// small files (read_text in tests/support/files.h reads them), running a setup command, and
+// a server child process started by the test (spawn_process in fault_fixture.h) that is
+// awaited until it listens and stopped.
 #pragma once
 
 #include <sys/types.h>
@@ -14,8 +15,6 @@ namespace openbits::itest {
 
 // Writes `text` to `path` (replacing it); throws when it cannot.
 void save_text(const std::string& path, const std::string& text);
-// The whole file, or "" when it cannot be read.
-std::string load_text(const std::string& path);
 
 // Runs argv (PATH lookup, no shell) and returns its standard output; throws with its
 // standard error unless it exits 0.

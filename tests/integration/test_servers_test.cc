@@ -239,7 +239,7 @@ TEST_F(TestServersTest, CrlFromTheDistributionPointRejectsOnlyTheRevokedCertific
   Reply good =
       curl({"--cacert", servers.ca_file(), "--crlfile", pem, servers.url(Server::kGood, "/f.txt")});
   EXPECT_EQ(good.status, 200) << good.err;
-  EXPECT_EQ(load_text(pem), load_text(servers.crl_pem_file()));
+  EXPECT_EQ(read_text(pem), read_text(servers.crl_pem_file()));
   auto ext =
       run_command({"/usr/bin/openssl", "x509", "-in", servers.cert_file(Server::kCrlUnreachable),
                    "-noout", "-ext", "crlDistributionPoints"});

@@ -185,7 +185,7 @@ void TlsServers::make_client_cert() {
   client_.cert = issued.cert;
   client_.key = issued.key;
   client_.combined = dir_ + "/ca/client-combined.pem";
-  save_text(client_.combined, load_text(issued.cert) + load_text(issued.key));
+  save_text(client_.combined, read_text(issued.cert) + read_text(issued.key));
   client_.pkcs12 = dir_ + "/ca/client.p12";
   run_or_throw({"openssl", "pkcs12", "-export", "-in", issued.cert, "-inkey", issued.key, "-name",
                 "openbits test client", "-passout", "pass:", "-out", client_.pkcs12});

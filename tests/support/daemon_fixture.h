@@ -14,7 +14,8 @@
 
 #include "src/daemon/core/job_manager.h"
 #include "src/daemon/core/store.h"
-#include "src/daemon/platform/clock.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/temp_dir.h"
 
 namespace openbits::daemon::testing {
 
@@ -37,22 +38,7 @@ class FakeBackend final : public TransferBackend {
   std::uint64_t next_token = 1;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "openbits-unit-XXXXXX").string();
-    path_ = ::mkdtemp(templ.data());
-    std::filesystem::permissions(path_, std::filesystem::perms::all);  // other test uids
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 inline Caller user_caller(uid_t uid = 1000) {
   Caller c;

@@ -1,9 +1,9 @@
 // Clock seam for bitsd: a monotonic clock for timers (retry delay, no-progress timeout,
 // download time, time slices) and a wall clock for the times jobs report. The real clock
-// reads the system; tests use FakeClock and advance it by hand. Thread-safe.
+// reads the system; tests use FakeClock (tests/support/fake_clock.h) and advance it by
+// hand. Thread-safe.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -30,18 +30,6 @@ class SystemClock final : public Clock {
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
-};
-
-class FakeClock final : public Clock {
- public:
-  std::int64_t monotonic_ms() const override { return now_ms_.load(); }
-  std::int64_t wall_ms() const override { return kWallOrigin + now_ms_.load(); }
-  void advance_ms(std::int64_t ms) { now_ms_ += ms; }
-  void advance_s(std::int64_t s) { now_ms_ += s * 1000; }
-
- private:
-  static constexpr std::int64_t kWallOrigin = 1'800'000'000'000;
-  std::atomic<std::int64_t> now_ms_{1'000'000};
 };
 
 }  // namespace openbits::daemon

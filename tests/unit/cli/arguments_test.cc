@@ -1,5 +1,6 @@
 // bitsadmin per-command argument shapes: job references, /CREATE, /LIST /RESET /INFO
-// options, /TRANSFER's grammar, /ADDFILESET text, and the setter value vocabularies.
+// options, /TRANSFER's grammar, /ADDFILESET text, /MONITOR's options, and the setter value
+// vocabularies.
 #include "src/cli/arguments.h"
 
 #include <gtest/gtest.h>
@@ -182,6 +183,31 @@ TEST(ArgumentsTest, NumbersAndBooleans) {
   EXPECT_FALSE(*parse_bool_token("false"));
   EXPECT_EQ(parse_bool_token("/true").code(), hr::E_INVALIDARG);
   EXPECT_EQ(parse_bool_token("yes").code(), hr::E_INVALIDARG);
+}
+
+// /MONITOR's arguments.
+TEST(MonitorArgs, DefaultsToFiveSecondsOwnJobs) {
+  auto args = parse_monitor_args({});
+  ASSERT_TRUE(args.ok());
+  EXPECT_FALSE(args->all_users);
+  EXPECT_FALSE(args->json);
+  EXPECT_EQ(args->refresh_s, 5u);
+}
+
+TEST(MonitorArgs, TakesAllUsersRefreshAndJsonInAnyOrderAndCase) {
+  auto args = parse_monitor_args({"/REFRESH", "2", "--json", "/allusers"});
+  ASSERT_TRUE(args.ok());
+  EXPECT_TRUE(args->all_users);
+  EXPECT_TRUE(args->json);
+  EXPECT_EQ(args->refresh_s, 2u);
+}
+
+TEST(MonitorArgs, RejectsBadRefreshAndUnknownArguments) {
+  EXPECT_EQ(parse_monitor_args({"/refresh"}).code(), hr::E_INVALIDARG);
+  EXPECT_EQ(parse_monitor_args({"/refresh", "0"}).code(), hr::E_INVALIDARG);
+  EXPECT_EQ(parse_monitor_args({"/refresh", "x"}).code(), hr::E_INVALIDARG);
+  EXPECT_EQ(parse_monitor_args({"/refresh", "86401"}).code(), hr::E_INVALIDARG);
+  EXPECT_EQ(parse_monitor_args({"job"}).code(), hr::E_INVALIDARG);
 }
 
 }  // namespace

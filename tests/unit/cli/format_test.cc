@@ -1,4 +1,5 @@
-// bitsadmin output layouts from constructed JobInfo values.
+// bitsadmin output layouts from constructed JobInfo values, /MONITOR's frames and events,
+// and /TRANSFER's progress bar.
 #include "src/cli/format.h"
 
 #include <gtest/gtest.h>
@@ -232,6 +233,63 @@ TEST(FormatTest, NotifyCommandTextAndJsonArray) {
   EXPECT_EQ(two.back(), ']');
   EXPECT_EQ(two.find('\n'), std::string::npos);
   EXPECT_NE(two.find("\"display_name\":\"myDownloadJob\""), std::string::npos) << two;
+}
+
+// /MONITOR's layouts and /TRANSFER's progress bar.
+// A one-file job as /MONITOR shows it.
+JobInfo monitor_sample() {
+  JobInfo job;
+  job.id = *parse_guid("{6AF46E48-41D3-453F-B7AF-A694BBC823F7}");
+  job.display_name = "job1";
+  job.state = JobState::kTransientError;
+  job.progress = {kSizeUnknown, 0, 1, 0};
+  return job;
+}
+
+TEST(MonitorFrame, HeaderThenOneListLinePerJob) {
+  EXPECT_EQ(monitor_frame({monitor_sample()}, 5),
+            "MONITORING BACKGROUND COPY MANAGER(5 second refresh)\n"
+            "{6AF46E48-41D3-453F-B7AF-A694BBC823F7} 'job1' TRANSIENT_ERROR 0 / 1 0 / UNKNOWN\n");
+  EXPECT_EQ(monitor_frame({}, 1), "MONITORING BACKGROUND COPY MANAGER(1 second refresh)\n");
+}
+
+TEST(MonitorEvent, JsonLineWithTheJobOrItsId) {
+  std::string added = monitor_event("added", 1234, monitor_sample());
+  EXPECT_EQ(added.rfind(R"({"event":"added","time":1234,"job":{)", 0), 0u) << added;
+  EXPECT_NE(added.find(R"("state":"TRANSIENT_ERROR")"), std::string::npos);
+  EXPECT_EQ(monitor_event("removed", 5, monitor_sample()),
+            R"({"event":"removed","time":5,"job_id":"{6AF46E48-41D3-453F-B7AF-A694BBC823F7}"})");
+}
+
+TEST(MonitorEvent, RemovedSaysWhy) {
+  EXPECT_EQ(monitor_event("removed", 5, monitor_sample(), "cancelled"),
+            R"({"event":"removed","time":5,"job_id":"{6AF46E48-41D3-453F-B7AF-A694BBC823F7}",)"
+            R"("reason":"cancelled"})");
+}
+
+TEST(TransientErrorLine, StateErrorAndNextRetry) {
+  JobInfo job = monitor_sample();
+  job.error = ErrorInfo{};
+  job.error->code = hr::E_ACCESSDENIED;
+  job.error->description = "Access is denied. (server: HTTP 409)";
+  job.next_retry_time = 1'700'000'000'000;
+  EXPECT_EQ(transient_error_line(job),
+            "STATE: TRANSIENT_ERROR ERROR: 0x80070005 - Access is denied. (server: HTTP 409) "
+            "NEXT RETRY: " +
+                time_text(1'700'000'000'000));
+  job.next_retry_time = 0;  // waiting for the network
+  EXPECT_EQ(transient_error_line(job),
+            "STATE: TRANSIENT_ERROR ERROR: 0x80070005 - Access is denied. (server: HTTP 409) "
+            "NEXT RETRY: when the network is back");
+}
+
+TEST(ProgressBar, FillsInProportionAndStaysEmptyWhenUnknown) {
+  EXPECT_EQ(progress_bar(0, 100, 10), "[..........]");
+  EXPECT_EQ(progress_bar(50, 100, 10), "[#####.....]");
+  EXPECT_EQ(progress_bar(100, 100, 10), "[##########]");
+  EXPECT_EQ(progress_bar(10, kSizeUnknown, 4), "[....]");
+  EXPECT_EQ(progress_bar(0, 0, 4), "[....]");
+  EXPECT_EQ(progress_bar(200, 100, 4), "[####]");
 }
 
 }  // namespace

@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace openbits::fake {
 
 // Lines the server sends back for one request; the line kHangUp closes the connection.
@@ -50,10 +52,7 @@ inline std::string hresult_error_line(const nlohmann::json& request, std::uint32
 class FakeBitsd {
  public:
   explicit FakeBitsd(Handler handler) : handler_(std::move(handler)) {
-    std::string templ = (std::filesystem::temp_directory_path() / "openbits-fake-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = templ;
-    path_ = dir_ + "/bitsd.sock";
+    path_ = dir_.path() + "/bitsd.sock";
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     std::strncpy(address.sun_path, path_.c_str(), sizeof(address.sun_path) - 1);
@@ -73,8 +72,6 @@ class FakeBitsd {
     }
     thread_.join();
     ::close(listen_fd_);
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
   }
 
   FakeBitsd(const FakeBitsd&) = delete;
@@ -132,7 +129,7 @@ class FakeBitsd {
   }
 
   Handler handler_;
-  std::string dir_;
+  test::TempDir dir_{"openbits-fake"};
   std::string path_;
   int listen_fd_ = -1;
   int client_fd_ = -1;

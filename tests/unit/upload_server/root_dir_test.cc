@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "tests/support/temp_dir.h"
+
 namespace openbits::upload {
 namespace {
 
@@ -59,14 +61,12 @@ TEST(ParseUrlPath, DecodesOnlyOnce) {
 class RootDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/rootdir-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
+    dir_ = temp_.path();
     std::filesystem::create_directories(dir_ + "/root/sub");
     std::filesystem::create_directories(dir_ + "/outside");
     std::filesystem::create_directory_symlink(dir_ + "/outside", dir_ + "/root/link");
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  test::TempDir temp_{"rootdir-test"};
   std::string dir_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "openbits/names.h"
 #include "src/daemon/notify/notifier.h"
+#include "tests/support/fake_clock.h"
 
 namespace openbits::daemon::testing {
 

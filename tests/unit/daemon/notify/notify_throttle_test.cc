@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "src/daemon/platform/clock.h"
+#include "tests/support/fake_clock.h"
 
 namespace openbits::daemon {
 namespace {

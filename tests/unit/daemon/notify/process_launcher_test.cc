@@ -19,18 +19,14 @@
 #include <thread>
 
 #include "tests/support/daemon_fixture.h"
+#include "tests/support/files.h"
 
 namespace openbits::daemon {
 namespace {
 
 namespace asio = boost::asio;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test::read_text;
 
 // The value of the probe's line `key=...`, or "(missing)".
 std::string probe_value(const std::string& report, const std::string& key) {

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace openbits::daemon {
 namespace {
 
@@ -27,18 +29,12 @@ class FsCredentialsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    std::string pattern = ::testing::TempDir() + "fscred-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    ASSERT_EQ(::chmod(dir_.c_str(), 0777), 0);
+    dir_ = temp_.path();
     secret_ = dir_ + "/secret";
     int fd = ::open(secret_.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(::write(fd, "root only", 9), 9);
     ::close(fd);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
   static bool can_read(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -46,6 +42,7 @@ class FsCredentialsTest : public ::testing::Test {
     ::close(fd);
     return true;
   }
+  test::TempDir temp_{"fscred"};  // 0777: the owner under test creates files in it
   std::string dir_;
   std::string secret_;
 };

@@ -6,9 +6,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +20,10 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/files.h"
+#include "tests/support/ports.h"
+#include "tests/support/temp_dir.h"
+
 namespace openbits::daemon {
 namespace {
 
@@ -29,35 +31,9 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool port_open(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using test::accepts_connections;
+using test::free_port;
+using test::read_text;
 
 void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
@@ -97,7 +73,7 @@ class Nginx {
       ::execl("/usr/sbin/nginx", "nginx", "-c", conf.c_str(), "-p", dir_.c_str(), nullptr);
       ::_exit(127);
     }
-    for (int i = 0; i < 250 && !port_open(port_); ++i)
+    for (int i = 0; i < 250 && !accepts_connections(port_); ++i)
       std::this_thread::sleep_for(milliseconds(20));
   }
   ~Nginx() {
@@ -106,7 +82,7 @@ class Nginx {
       ::waitpid(pid_, nullptr, 0);
     }
   }
-  bool running() const { return port_open(port_); }
+  bool running() const { return accepts_connections(port_); }
   std::string www() const { return dir_ + "/www"; }
   std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
@@ -114,7 +90,7 @@ class Nginx {
   // Access-log lines whose URI is `uri`, oldest first.
   std::vector<std::string> log_for(const std::string& uri) const {
     std::vector<std::string> lines;
-    std::istringstream log(read_file(dir_ + "/access.log"));
+    std::istringstream log(read_text(dir_ + "/access.log"));
     for (std::string line; std::getline(log, line);) {
       std::istringstream fields(line);
       std::string method, path;
@@ -246,19 +222,17 @@ class Recorder : public TransferObserver {
 class TransferEngineTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::string pattern = (fs::temp_directory_path() / "transfer-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    suite_dir_ = pattern;
-    fs::permissions(suite_dir_, fs::perms::all);
-    nginx_ = std::make_unique<Nginx>(suite_dir_ + "/nginx");
+    suite_dir_ = std::make_unique<test::TempDir>("transfer-test");
+    nginx_ = std::make_unique<Nginx>(suite_dir_->path() + "/nginx");
   }
   static void TearDownTestSuite() {
     nginx_.reset();
-    fs::remove_all(suite_dir_);
+    suite_dir_.reset();
   }
   void SetUp() override {
     ASSERT_TRUE(nginx_->running());
-    out_ = suite_dir_ + "/out-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    out_ = suite_dir_->path() + "/out-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::create_directories(out_);
     fs::permissions(out_, fs::perms::all);
   }
@@ -278,7 +252,7 @@ class TransferEngineTest : public ::testing::Test {
     return engine_.start(std::move(r));
   }
 
-  static inline std::string suite_dir_;
+  static inline std::unique_ptr<test::TempDir> suite_dir_;
   static inline std::unique_ptr<Nginx> nginx_;
   std::string out_;
   Recorder recorder_;
@@ -296,7 +270,7 @@ TEST_F(TransferEngineTest, WholeFileIsByteIdenticalAndProgressIsDurable) {
   ASSERT_EQ(done.kind, Event::kComplete);
   EXPECT_EQ(done.bytes, bytes.size());
   EXPECT_GT(done.last_modified_ms, 0);
-  EXPECT_EQ(read_file(temp), bytes);
+  EXPECT_EQ(read_text(temp), bytes);
   ASSERT_EQ(recorder_.of(token, Event::kConnected).size(), 1u);
   auto validators = recorder_.of(token, Event::kValidators);
   ASSERT_EQ(validators.size(), 1u);
@@ -331,7 +305,7 @@ TEST_F(TransferEngineTest, ResumeTruncatesToDurableOffsetAndSendsRange) {
   Event done = recorder_.wait_final(token);
   ASSERT_EQ(done.kind, Event::kComplete);
   EXPECT_EQ(done.bytes, bytes.size());
-  EXPECT_EQ(read_file(temp), bytes);
+  EXPECT_EQ(read_text(temp), bytes);
   auto validators = recorder_.of(token, Event::kValidators);
   ASSERT_EQ(validators.size(), 1u);
   EXPECT_FALSE(validators[0].restarted);
@@ -372,7 +346,7 @@ TEST_F(TransferEngineTest, ChangedRemoteFileRestartsFromZero) {
   std::uint64_t token = start(std::move(r));
   Event done = recorder_.wait_final(token);
   ASSERT_EQ(done.kind, Event::kComplete);
-  EXPECT_EQ(read_file(temp), bytes);
+  EXPECT_EQ(read_text(temp), bytes);
   auto validators = recorder_.of(token, Event::kValidators);
   ASSERT_EQ(validators.size(), 1u);
   EXPECT_TRUE(validators[0].restarted);
@@ -395,7 +369,7 @@ TEST_F(TransferEngineTest, ChangedEtagRestartsFromZero) {
   std::string temp = r.temp_name;
   std::uint64_t token = start(std::move(r));
   ASSERT_EQ(recorder_.wait_final(token).kind, Event::kComplete);
-  EXPECT_EQ(read_file(temp), bytes);
+  EXPECT_EQ(read_text(temp), bytes);
   EXPECT_TRUE(recorder_.of(token, Event::kValidators).at(0).restarted);
 }
 
@@ -432,7 +406,7 @@ TEST_F(TransferEngineTest, DynamicContentSkipsHeadAndRestartsFromZero) {
   std::string temp = r.temp_name;
   std::uint64_t token = start(std::move(r));
   ASSERT_EQ(recorder_.wait_final(token).kind, Event::kComplete);
-  EXPECT_EQ(read_file(temp), bytes);
+  EXPECT_EQ(read_text(temp), bytes);
   EXPECT_TRUE(recorder_.of(token, Event::kValidators).at(0).restarted);
   auto log = nginx_->log_for("/dynamic.bin");
   ASSERT_EQ(log.size(), 1u);
@@ -447,7 +421,7 @@ TEST_F(TransferEngineTest, FileRangesAreWrittenBackToBack) {
   std::uint64_t token = start(std::move(r));
   Event done = recorder_.wait_final(token);
   ASSERT_EQ(done.kind, Event::kComplete);
-  EXPECT_EQ(read_file(temp), bytes.substr(10, 100) + bytes.substr(90 * 1024));
+  EXPECT_EQ(read_text(temp), bytes.substr(10, 100) + bytes.substr(90 * 1024));
 }
 
 TEST_F(TransferEngineTest, RedirectsAreFollowedUnlessDisallowed) {
@@ -457,7 +431,7 @@ TEST_F(TransferEngineTest, RedirectsAreFollowedUnlessDisallowed) {
   std::string temp = follow.temp_name;
   std::uint64_t followed = start(std::move(follow));
   ASSERT_EQ(recorder_.wait_final(followed).kind, Event::kComplete);
-  EXPECT_EQ(read_file(temp), bytes);
+  EXPECT_EQ(read_text(temp), bytes);
   auto refuse = request(nginx_->url("/redirect"), "b.tmp");
   refuse.security_flags = 0x200;  // BG_HTTP_REDIRECT_POLICY_DISALLOW
   Event done = recorder_.wait_final(start(std::move(refuse)));
@@ -481,8 +455,8 @@ TEST_F(TransferEngineTest, FileUrlAndPlainPathCopiesAreIdentical) {
   Event done_b = recorder_.wait_final(b);
   ASSERT_EQ(done_a.kind, Event::kComplete);
   ASSERT_EQ(done_b.kind, Event::kComplete);
-  EXPECT_EQ(read_file(url_temp), bytes);
-  EXPECT_EQ(read_file(path_temp), bytes);
+  EXPECT_EQ(read_text(url_temp), bytes);
+  EXPECT_EQ(read_text(path_temp), bytes);
   EXPECT_EQ(recorder_.of(a, Event::kValidators).at(0).validators.size, bytes.size());
   EXPECT_GE(recorder_.of(a, Event::kProgress).size(), 4u);
   struct stat st {};
@@ -521,7 +495,7 @@ TEST_F(TransferEngineTest, OwnerCredentialsApplyToSourceAndTempFile) {
   struct stat st {};
   ASSERT_EQ(::stat(temp.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 65534u);
-  EXPECT_EQ(read_file(temp), bytes);
+  EXPECT_EQ(read_text(temp), bytes);
 
   std::string locked = out_ + "/locked";
   fs::create_directories(locked);
