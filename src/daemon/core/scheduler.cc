@@ -27,25 +27,35 @@ bool preempts(const ScheduleEntry& candidate, const ScheduleEntry& victim, std::
          now_ms - victim.slice_started_ms >= policy.time_slice_ms;
 }
 
-}  // namespace
-
-ScheduleDecision Scheduler::decide(const std::vector<ScheduleEntry>& jobs, std::int64_t now_ms,
-                                   const SchedulePolicy& policy) const {
-  ScheduleDecision decision;
+// Foreground jobs start at once; queued and running background jobs, each in turn order.
+struct Background {
   std::vector<ScheduleEntry> queued;
-  std::vector<ScheduleEntry> running;  // background only
+  std::vector<ScheduleEntry> running;
+};
+
+Background start_foreground(const std::vector<ScheduleEntry>& jobs, ScheduleDecision& decision) {
+  Background background;
   for (const ScheduleEntry& job : jobs) {
     bool foreground = job.priority == JobPriority::kForeground;
     if (job.queued && foreground) {
       start(decision, job);
     } else if (job.queued) {
-      queued.push_back(job);
+      background.queued.push_back(job);
     } else if (job.running && !foreground) {
-      running.push_back(job);
+      background.running.push_back(job);
     }
   }
-  sort_by_turn(queued);
-  sort_by_turn(running);
+  sort_by_turn(background.queued);
+  sort_by_turn(background.running);
+  return background;
+}
+
+}  // namespace
+
+ScheduleDecision Scheduler::decide(const std::vector<ScheduleEntry>& jobs, std::int64_t now_ms,
+                                   const SchedulePolicy& policy) const {
+  ScheduleDecision decision;
+  auto [queued, running] = start_foreground(jobs, decision);
   for (ScheduleEntry candidate : queued) {
     // A job that starts now begins its slice now, unless it still has one.
     if (candidate.slice_started_ms == 0) candidate.slice_started_ms = now_ms;
