@@ -92,7 +92,7 @@ void JobManager::wipe_secrets(JobRecord& job) {
   if (job.info.custom_headers) wipe(*job.info.custom_headers);
   job.info.custom_headers.reset();
   job.info.client_certificate.reset();
-  if (had && !job.is_final()) (void)store_.save_credentials(job);
+  if (had && !job.is_final()) table_.save_credentials(job, "the wiped credentials");
 }
 
 Status JobManager::set_credentials(const Caller& caller, const Guid& id,

@@ -1,9 +1,6 @@
-// JobManager file operations on users' directories: delivering finished temp files on
-// Complete and deleting temp files on Cancel. Every call runs under the owner's
-// file-system identity (ScopedFsCredentials), so bitsd can never rename or delete where
-// the owner could not, and each file's directory is opened once (OwnerDir: O_PATH,
-// O_NOFOLLOW) with every step relative to it, so nothing is re-resolved between the
-// check and the use. See job_manager.h and docs/security.md.
+// The core's file operations on users' files. See job_files.h.
+#include "src/daemon/core/job_files.h"
+
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -15,9 +12,9 @@
 #include <vector>
 
 #include "openbits/names.h"
-#include "src/daemon/core/job_manager.h"
+#include "src/common/ids.h"
+#include "src/common/unique_fd.h"
 #include "src/daemon/core/validation.h"
-#include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/security/owner_path.h"
 #include "src/daemon/security/user_open.h"
 
@@ -89,7 +86,62 @@ Status apply_acl_flags_to(int temp, std::uint32_t flags, const struct stat& sour
 
 }  // namespace
 
-Status JobManager::apply_acl_flags(const JobRecord& job, const FileRecord& file) {
+std::string temp_name_for(const std::string& local_name) {
+  return parent_directory(local_name) + (parent_directory(local_name) == "/" ? "" : "/") + ".BIT" +
+         random_hex_id(8) + ".tmp";
+}
+
+std::string reply_temp_name_for(const std::string& reply_file_name) {
+  return temp_name_for(reply_file_name);
+}
+
+Status check_reply_destination(const Credentials& owner, const std::string& reply_file_name) {
+  return check_destination(owner, reply_file_name);
+}
+
+Status check_destination(const Credentials& owner, const std::string& local_name) {
+  ScopedFsCredentials as_owner(owner);
+  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
+  std::string dir = parent_directory(local_name);
+  // The rule the transfer and Complete apply (owner_path.h): the directory itself may not
+  // be a symlink, and for root's jobs no component of its path may be.
+  OwnerDir opened(local_name, owner.uid == 0);
+  if (!opened.ok()) {
+    if (opened.error() == EACCES) return Status(hr::E_ACCESSDENIED, "cannot reach " + dir);
+    if (opened.error() == ELOOP) {
+      return Status(hr::E_ACCESSDENIED,
+                    dir + " is a symlink" + (owner.uid == 0 ? " or under one" : ""));
+    }
+    if (opened.error() == ENOTDIR) return Status(hr::PATH_NOT_FOUND, dir + " is not a directory");
+    return Status(hr::PATH_NOT_FOUND, "the directory " + dir + " does not exist");
+  }
+  struct stat st {};
+  if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
+    return Status(hr::E_ACCESSDENIED, "the job owner cannot write to " + dir);
+  }
+  if (::lstat(local_name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status(hr::E_INVALIDARG, local_name + " is a directory");
+  }
+  return Status();
+}
+
+Status check_upload_source(const Credentials& owner, const std::string& local_name) {
+  ScopedFsCredentials as_owner(owner);
+  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
+  // A terminal, device or FIFO is refused before it is opened (open_regular_file).
+  RegularFile file = open_regular_file(AT_FDCWD, local_name);
+  UniqueFd opened(file.fd);  // only the check: closed again
+  if (file.not_regular) return Status(hr::E_INVALIDARG, local_name + " is not a regular file");
+  if (!opened.valid()) {
+    if (file.error == ENOENT || file.error == ENOTDIR) {
+      return Status(hr::FILE_NOT_FOUND, local_name + " does not exist");
+    }
+    return Status(hr::E_ACCESSDENIED, "the job owner cannot read " + local_name);
+  }
+  return Status();
+}
+
+Status apply_acl_flags(const JobRecord& job, const FileRecord& file) {
   std::uint32_t flags = job.info.file_acl_flags;
   // Only the kind matters here: no length limit (the config's may have changed since).
   auto remote =
@@ -102,17 +154,16 @@ Status JobManager::apply_acl_flags(const JobRecord& job, const FileRecord& file)
   }
   OwnerDir dir(file.info.temporary_name, job.info.owner_uid == 0);
   std::string leaf = leaf_name(file.info.temporary_name);
-  int temp = dir.ok() ? openat_user_path(dir.fd(), leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) : -1;
-  if (temp < 0) {
+  UniqueFd temp(dir.ok() ? openat_user_path(dir.fd(), leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+                         : -1);
+  if (!temp.valid()) {
     return Status(hr::E_ACCESSDENIED, std::string("cannot open the temporary file: ") +
                                           std::strerror(dir.ok() ? errno : dir.error()));
   }
-  Status result = apply_acl_flags_to(temp, flags, source);
-  ::close(temp);
-  return result;
+  return apply_acl_flags_to(temp.get(), flags, source);
 }
 
-HRESULT JobManager::delete_temp_files(const JobRecord& job, bool only_unfinished) {
+HRESULT delete_temp_files(const JobRecord& job, bool only_unfinished) {
   std::vector<const std::string*> temps;
   for (const FileRecord& file : job.files) {
     if (only_unfinished && file.transferred) continue;
@@ -142,7 +193,7 @@ HRESULT JobManager::delete_temp_files(const JobRecord& job, bool only_unfinished
   return result;
 }
 
-Status JobManager::deliver_files(JobRecord& job) {
+Status deliver_files(JobRecord& job) {
   ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
   if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
   for (FileRecord& file : job.files) {
@@ -177,6 +228,61 @@ Status JobManager::deliver_files(JobRecord& job) {
     sync_directory(dir);
   }
   return Status();
+}
+
+Status deliver_reply(const JobRecord& job) {
+  const JobRecord::Upload& u = job.upload;
+  if (!u.reply_done) return Status(hr::BG_E_INVALID_STATE, "the reply has not arrived");
+  ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
+  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
+  const std::string& target = job.info.reply_file_name;
+  // Both directories are opened once as the owner and every step is relative to them, so a
+  // directory swapped for a symlink cannot redirect the rename (docs/security.md).
+  bool no_symlinks = job.info.owner_uid == 0;
+  OwnerDir from(u.reply_temp_name, no_symlinks);
+  OwnerDir to(target, no_symlinks);
+  if (!from.ok() || !to.ok()) {
+    int err = from.ok() ? to.error() : from.error();
+    return Status(hresult_from_errno(err), "cannot deliver " + target + ": " + std::strerror(err));
+  }
+  std::string temp_leaf = leaf_name(u.reply_temp_name);
+  std::string target_leaf = leaf_name(target);
+  struct stat st {};
+  if (::fstatat(from.fd(), temp_leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT &&
+      ::fstatat(to.fd(), target_leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    return Status();  // delivered by an earlier Complete that did not finish
+  }
+  if (::renameat(from.fd(), temp_leaf.c_str(), to.fd(), target_leaf.c_str()) != 0) {
+    int err = errno;
+    return Status(hresult_from_errno(err), "cannot deliver " + target + ": " + std::strerror(err));
+  }
+  sync_directory(to);
+  return Status();
+}
+
+Result<std::string> read_reply(const std::string& path, std::uint64_t offset, std::uint64_t length,
+                               std::uint64_t max_size, std::uint64_t& reply_size) {
+  RegularFile file = open_regular_file(AT_FDCWD, path, O_NOFOLLOW);
+  if (file.not_regular) {
+    return Status(hr::E_ACCESSDENIED, "the reply " + path + " is not a regular file");
+  }
+  UniqueFd fd(file.fd);
+  if (!fd.valid()) return Status(hresult_from_errno(file.error), "cannot read the reply " + path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return Status(hr::E_ACCESSDENIED, "the reply " + path + " is not a regular file");
+  }
+  reply_size = static_cast<std::uint64_t>(st.st_size);
+  if (reply_size > max_size) {
+    return Status(hr::BG_E_TOO_LARGE, "the reply is " + std::to_string(reply_size) +
+                                          " bytes, more than GetReplyData returns (1 MiB)");
+  }
+  length = offset >= reply_size ? 0 : std::min(length, reply_size - offset);
+  std::string data(length, '\0');
+  ssize_t got = ::pread(fd.get(), data.data(), length, static_cast<off_t>(offset));
+  if (got < 0) return Status(hresult_from_errno(errno), "cannot read the reply " + path);
+  data.resize(static_cast<std::size_t>(got));
+  return data;
 }
 
 }  // namespace openbits::daemon

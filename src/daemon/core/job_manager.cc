@@ -1,13 +1,10 @@
-// JobManager: queue, ownership and the methods callers invoke; see job_manager.h.
-// Scheduling and transfer events live in scheduler.cc, file operations in job_files.cc,
-// property setters in job_properties.cc.
+// JobManager: the methods callers invoke, each checked and persisted before it answers;
+// see job_manager.h. Property setters live in job_properties.cc, credentials in
+// job_credentials.cc, bitsadmin /util in job_manager_util.cc.
 #include "src/daemon/core/job_manager.h"
 
-#include <fcntl.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -15,20 +12,12 @@
 #include "openbits/names.h"
 #include "src/common/ids.h"
 #include "src/common/utf8.h"
-#include "src/daemon/core/error_explanation.h"
 #include "src/daemon/core/job_credentials.h"
 #include "src/daemon/core/validation.h"
 #include "src/daemon/security/fs_credentials.h"
-#include "src/daemon/security/owner_path.h"
-#include "src/daemon/security/user_open.h"
 
 namespace openbits::daemon {
 namespace {
-
-std::string temp_name_for(const std::string& local_name) {
-  return parent_directory(local_name) + (parent_directory(local_name) == "/" ? "" : "/") + ".BIT" +
-         random_hex_id(8) + ".tmp";
-}
 
 std::string user_name(uid_t uid) {
   struct passwd pw {};
@@ -40,78 +29,23 @@ std::string user_name(uid_t uid) {
   return std::to_string(uid);
 }
 
-// Checks, as the owner, that the destination directory exists and can take new files.
-Status check_destination(const Credentials& owner, const std::string& local_name) {
-  ScopedFsCredentials as_owner(owner);
-  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
-  std::string dir = parent_directory(local_name);
-  // The rule the transfer and Complete apply (owner_path.h): the directory itself may not
-  // be a symlink, and for root's jobs no component of its path may be.
-  OwnerDir opened(local_name, owner.uid == 0);
-  if (!opened.ok()) {
-    if (opened.error() == EACCES) return Status(hr::E_ACCESSDENIED, "cannot reach " + dir);
-    if (opened.error() == ELOOP) {
-      return Status(hr::E_ACCESSDENIED,
-                    dir + " is a symlink" + (owner.uid == 0 ? " or under one" : ""));
-    }
-    if (opened.error() == ENOTDIR) return Status(hr::PATH_NOT_FOUND, dir + " is not a directory");
-    return Status(hr::PATH_NOT_FOUND, "the directory " + dir + " does not exist");
-  }
-  struct stat st {};
-  if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
-    return Status(hr::E_ACCESSDENIED, "the job owner cannot write to " + dir);
-  }
-  if (::lstat(local_name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    return Status(hr::E_INVALIDARG, local_name + " is a directory");
-  }
-  return Status();
-}
-
-// Checks, as the owner, that the file to upload exists and can be read.
-Status check_upload_source(const Credentials& owner, const std::string& local_name) {
-  ScopedFsCredentials as_owner(owner);
-  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
-  // A terminal, device or FIFO is refused before it is opened (open_regular_file).
-  RegularFile file = open_regular_file(AT_FDCWD, local_name);
-  if (file.not_regular) return Status(hr::E_INVALIDARG, local_name + " is not a regular file");
-  if (file.fd < 0) {
-    if (file.error == ENOENT || file.error == ENOTDIR) {
-      return Status(hr::FILE_NOT_FOUND, local_name + " does not exist");
-    }
-    return Status(hr::E_ACCESSDENIED, "the job owner cannot read " + local_name);
-  }
-  ::close(file.fd);
-  return Status();
-}
-
 }  // namespace
 
-std::string reply_temp_name_for(const std::string& reply_file_name) {
-  return temp_name_for(reply_file_name);
-}
-
-Status check_reply_destination(const Credentials& owner, const std::string& reply_file_name) {
-  return check_destination(owner, reply_file_name);
-}
-
 JobManager::JobManager(Store& store, Clock& clock, Config config)
-    : store_(store), clock_(clock), config_(config) {}
+    : store_(store),
+      clock_(clock),
+      config_(std::move(config)),
+      table_(store_, clock_),
+      coordinator_(table_, clock_, config_) {}
 
 void JobManager::set_backend(TransferBackend* backend) {
   std::lock_guard lock(mutex_);
-  backend_ = backend;
+  coordinator_.set_backend(backend);
 }
 
 void JobManager::set_listener(JobListener* listener) {
   std::lock_guard lock(mutex_);
-  listener_ = listener;
-}
-
-void JobManager::emit(const JobRecord& job, JobEvent::Kind kind, std::uint32_t file_index) {
-  if (!listener_) return;
-  JobEvent event{kind, snapshot(job), job.notify_cmd_uid, job.notify_cmd_gid, file_index};
-  if (!job.info.notify_cmd_program) event.cmd_uid.reset();
-  listener_->job_event(std::move(event));
+  table_.set_listener(listener);
 }
 
 Status JobManager::load() {
@@ -126,106 +60,12 @@ Status JobManager::load() {
       job.timers.retry_at_wall_ms = clock_.wall_ms();
       job.timers.no_progress_since_ms = clock_.monotonic_ms();
     }
-    Guid id = job.info.id;
-    queue_order_[id] = next_queue_order_++;
-    job.creation_order = next_creation_order_++;
-    jobs_[id] = std::make_unique<JobRecord>(std::move(job));
+    job.creation_order = table_.next_creation_order();
+    table_.insert(std::make_unique<JobRecord>(std::move(job)));
   }
-  spdlog::info("loaded {} job(s) from the store", jobs_.size());
-  for (const auto& [id, job] : jobs_) emit(*job);
+  spdlog::info("loaded {} job(s) from the store", table_.records().size());
+  for (const auto& [id, job] : table_.records()) table_.emit(*job);
   return Status();
-}
-
-Result<JobRecord*> JobManager::find(const Caller& caller, const Guid& id, Access access) {
-  auto it = jobs_.find(id);
-  if (it == jobs_.end()) return Status(hr::BG_E_NOT_FOUND);
-  JobRecord* job = it->second.get();
-  bool foreign = job->info.owner_uid != caller.uid;
-  if (foreign && !caller.admin) return Status(hr::E_ACCESSDENIED);
-  if (access == Access::kModify) {
-    if (caller.integrity_level < job->info.owner_integrity_level) {
-      return Status(hr::E_ACCESSDENIED, "the job was created at a higher integrity level");
-    }
-    if (job->is_final()) return Status(hr::BG_E_INVALID_STATE);
-  }
-  // Every administrator call on someone else's job leaves one line.
-  if (foreign) {
-    spdlog::info("admin uid {} {} job {} of uid {}", caller.uid,
-                 access == Access::kModify ? "acts on" : "reads", to_string(id),
-                 job->info.owner_uid);
-  }
-  return job;
-}
-
-JobInfo JobManager::snapshot(const JobRecord& job) const {
-  JobInfo info = job.info;
-  info.progress = {};
-  info.progress.files_total = static_cast<std::uint32_t>(job.files.size());
-  bool size_unknown = false;
-  for (const FileRecord& file : job.files) {
-    info.files.push_back(file.info);
-    if (file.transferred) ++info.progress.files_transferred;
-    info.progress.bytes_transferred += file.info.progress.bytes_transferred;
-    if (file.info.progress.bytes_total == kSizeUnknown) {
-      size_unknown = true;
-    } else {
-      info.progress.bytes_total += file.info.progress.bytes_total;
-    }
-  }
-  if (size_unknown) info.progress.bytes_total = kSizeUnknown;
-  bool in_error = job.info.state == JobState::kError || job.info.state == JobState::kTransientError;
-  if (!in_error) info.error.reset();
-  if (info.error) {
-    auto explained = explain_job_error(job, *info.error);
-    info.error->description = explained ? *explained : describe_hresult(info.error->code);
-    if (!job.error_reason.empty()) info.error->description += " (server: " + job.error_reason + ")";
-    info.error->context_description = describe_context(info.error->context);
-  }
-  if (info.custom_headers_write_only) info.custom_headers.reset();
-  info.next_retry_time = next_retry_time(job);
-  return info;
-}
-
-Status JobManager::persist(JobRecord& job) {
-  Status s = job.is_final() ? store_.delete_job(job.info.id) : store_.save_job(job);
-  if (!s.ok()) spdlog::error("cannot persist job {}: {}", to_string(job.info.id), s.message());
-  return s;
-}
-
-Status JobManager::persist_job_row(JobRecord& job) {
-  if (job.is_final()) return persist(job);
-  Status s = store_.save_job_row(job);
-  if (!s.ok()) spdlog::error("cannot persist job {}: {}", to_string(job.info.id), s.message());
-  return s;
-}
-
-Status JobManager::persist_progress(const JobRecord& job, std::uint32_t file_index) {
-  Status s = store_.save_progress(job, file_index);
-  if (!s.ok()) {
-    spdlog::error("cannot persist the progress of job {} file {}: {}", to_string(job.info.id),
-                  file_index, s.message());
-  }
-  return s;
-}
-
-void JobManager::touch(JobRecord& job) {
-  job.info.times.modification_time = clock_.wall_ms();
-  emit(job);
-}
-
-void JobManager::mark_active(JobRecord& job) {
-  job.last_activity_ms = clock_.wall_ms();
-  touch(job);
-}
-
-void JobManager::set_state(JobRecord& job, JobState state) {
-  if (job.info.state == state) return;
-  job.info.state = state;
-  touch(job);
-  if (state == JobState::kTransferred) {
-    job.info.times.transfer_completion_time = clock_.wall_ms();
-  }
-  if (job.is_final()) finished_at_[job.info.id] = clock_.monotonic_ms();
 }
 
 Result<Guid> JobManager::create_job(const Caller& caller, const std::string& display_name,
@@ -238,7 +78,7 @@ Result<Guid> JobManager::create_job(const Caller& caller, const std::string& dis
   if (!caller.admin) {
     std::size_t mine = 0;
     std::size_t all = 0;
-    for (const auto& [id, job] : jobs_) {
+    for (const auto& [id, job] : table_.records()) {
       if (job->is_final()) continue;
       ++all;
       if (job->info.owner_uid == caller.uid) ++mine;
@@ -260,14 +100,13 @@ Result<Guid> JobManager::create_job(const Caller& caller, const std::string& dis
   job->owner_umask = caller.umask;
   job->owner_environment = read_owner_environment(caller.pid, caller.uid);
   info.times.creation_time = clock_.wall_ms();
-  job->creation_order = next_creation_order_++;
+  job->creation_order = table_.next_creation_order();
   mark_active(*job);
   if (Status s = persist(*job); !s.ok()) return s;
   Guid id = info.id;
   spdlog::info("job {} '{}' created by uid {} ({})", to_string(id), display_name, caller.uid,
                to_string(type));
-  queue_order_[id] = next_queue_order_++;
-  jobs_[id] = std::move(job);
+  table_.insert(std::move(job));
   return id;
 }
 
@@ -276,14 +115,14 @@ Result<JobInfo> JobManager::get_job(const Caller& caller, const Guid& id) {
   auto job = find(caller, id, Access::kRead);
   if (!job.ok()) return job.status();
   if ((*job)->is_final()) return Status(hr::BG_E_NOT_FOUND);
-  return snapshot(**job);
+  return table_.snapshot(**job);
 }
 
 Result<JobInfo> JobManager::job_info(const Caller& caller, const Guid& id) {
   std::lock_guard lock(mutex_);
   auto job = find(caller, id, Access::kRead);
   if (!job.ok()) return job.status();
-  return snapshot(**job);
+  return table_.snapshot(**job);
 }
 
 Result<std::vector<JobInfo>> JobManager::enum_jobs(const Caller& caller, bool all_users) {
@@ -291,7 +130,7 @@ Result<std::vector<JobInfo>> JobManager::enum_jobs(const Caller& caller, bool al
   if (all_users && !caller.admin) return Status(hr::E_ACCESSDENIED);
   std::vector<const JobRecord*> listed;  // in creation order, as BITS lists (not by GUID)
   std::size_t foreign = 0;
-  for (const auto& [id, job] : jobs_) {
+  for (const auto& [id, job] : table_.records()) {
     if (job->is_final()) continue;
     if (job->info.owner_uid != caller.uid) {
       if (!all_users) continue;
@@ -304,7 +143,7 @@ Result<std::vector<JobInfo>> JobManager::enum_jobs(const Caller& caller, bool al
   });
   std::vector<JobInfo> result;
   result.reserve(listed.size());
-  for (const JobRecord* job : listed) result.push_back(snapshot(*job));
+  for (const JobRecord* job : listed) result.push_back(table_.snapshot(*job));
   if (all_users) {
     spdlog::info("admin uid {} lists all users' jobs ({} of other users)", caller.uid, foreign);
   }
@@ -315,7 +154,7 @@ Result<ErrorInfo> JobManager::get_error(const Caller& caller, const Guid& id) {
   std::lock_guard lock(mutex_);
   auto job = find(caller, id, Access::kRead);
   if (!job.ok()) return job.status();
-  JobInfo info = snapshot(**job);
+  JobInfo info = table_.snapshot(**job);
   if (!info.error) return Status(hr::BG_E_ERROR_INFORMATION_UNAVAILABLE);
   return *info.error;
 }
@@ -387,6 +226,12 @@ Status JobManager::add_files(const Caller& caller, const Guid& id,
   if (!found.ok()) return found.status();
   JobRecord& job = **found;
   if (Status s = validate_new_files(caller, job, files, failed_file); !s.ok()) return s;
+  append_files(job, files);
+  mark_active(job);
+  return persist(job);
+}
+
+void JobManager::append_files(JobRecord& job, const std::vector<FileSpec>& files) {
   for (const FileSpec& spec : files) {
     FileRecord file;
     file.info.index = static_cast<std::uint32_t>(job.files.size());
@@ -405,8 +250,6 @@ Status JobManager::add_files(const Caller& caller, const Guid& id,
     }
     job.files.push_back(std::move(file));
   }
-  mark_active(job);
-  return persist(job);
 }
 
 Status JobManager::resume(const Caller& caller, const Guid& id) {
@@ -424,6 +267,18 @@ Status JobManager::resume(const Caller& caller, const Guid& id) {
       if (!file.transferred) file.info.progress.bytes_transferred = 0;
     }
   }
+  requeue(job);
+  mark_active(job);
+  Status s = files_reset ? persist(job) : persist_job_row(job);
+  if (s.ok()) {
+    spdlog::info("job {} resumed by uid {} ({})", to_string(id), caller.uid,
+                 to_string(job.info.state));
+    schedule();
+  }
+  return s;
+}
+
+void JobManager::requeue(JobRecord& job) {
   bool pending = job.next_pending_file().has_value();
   switch (job.info.state) {
     case JobState::kSuspended:
@@ -433,19 +288,11 @@ Status JobManager::resume(const Caller& caller, const Guid& id) {
       job.timers = {};
       job.info.error.reset();
       set_state(job, pending ? JobState::kQueued : JobState::kTransferred);
-      queue_order_[id] = next_queue_order_++;
+      table_.enqueue(job.info.id);
       break;
     default:
       break;  // already queued or running
   }
-  mark_active(job);
-  Status s = files_reset ? persist(job) : persist_job_row(job);
-  if (s.ok()) {
-    spdlog::info("job {} resumed by uid {} ({})", to_string(id), caller.uid,
-                 to_string(job.info.state));
-    schedule();
-  }
-  return s;
 }
 
 Status JobManager::suspend(const Caller& caller, const Guid& id) {
@@ -470,7 +317,7 @@ Status JobManager::cancel(const Caller& caller, const Guid& id) {
   JobRecord& job = **found;
   stop_transfer(job);
   HRESULT deleted = delete_temp_files(job, false);
-  if (job.info.type != JobType::kDownload) cancel_upload(job);
+  if (job.info.type != JobType::kDownload) coordinator_.cancel_upload(job);
   set_state(job, JobState::kCancelled);
   wipe_secrets(job);
   if (Status s = persist(job); !s.ok()) return s;
@@ -490,13 +337,7 @@ Status JobManager::complete(const Caller& caller, const Guid& id) {
   stop_transfer(job);
   Status delivered =
       job.info.type == JobType::kUploadReply ? deliver_reply(job) : deliver_files(job);
-  if (!delivered.ok()) {
-    set_state(job, JobState::kTransferred);
-    mark_active(job);  // the owner acted: the job stays, its inactivity timer restarts
-    (void)persist(job);
-    schedule();
-    return delivered;
-  }
+  if (!delivered.ok()) return delivery_failed(job, delivered);
   bool all_done = !job.next_pending_file().has_value();
   HRESULT deleted = delete_temp_files(job, true);
   set_state(job, JobState::kAcknowledged);
@@ -507,6 +348,15 @@ Status JobManager::complete(const Caller& caller, const Guid& id) {
   schedule();
   if (!all_done) return Status::ok_status(hr::BG_S_PARTIAL_COMPLETE);
   return Status::ok_status(deleted);
+}
+
+Status JobManager::delivery_failed(JobRecord& job, Status delivered) {
+  set_state(job, JobState::kTransferred);
+  mark_active(job);  // the owner acted: the job stays, its inactivity timer restarts
+  // The caller hears of the delivery; a store failure on top is logged.
+  table_.save(job, "TRANSFERRED after a failed delivery");
+  schedule();
+  return delivered;
 }
 
 Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
@@ -541,13 +391,6 @@ Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
   Status s = persist_job_row(job);
   if (running) schedule();
   return s;
-}
-
-bool JobManager::restart_transfer(JobRecord& job) {
-  if (!job.is_active()) return false;
-  stop_transfer(job);
-  set_state(job, JobState::kQueued);
-  return true;
 }
 
 Status JobManager::replace_remote_prefix(const Caller& caller, const Guid& id,
@@ -627,6 +470,94 @@ Status JobManager::set_validation_state(const Caller& caller, const Guid& id,
   }
   mark_active(job);
   return persist(job);
+}
+
+Result<std::string> JobManager::get_reply_data(const Caller& caller, const Guid& id,
+                                               std::uint64_t offset, std::uint64_t length,
+                                               std::uint64_t& reply_size) {
+  std::lock_guard lock(mutex_);
+  auto found = find(caller, id, Access::kRead);
+  if (!found.ok()) return found.status();
+  JobRecord& job = **found;
+  if (job.info.type != JobType::kUploadReply) return Status(hr::E_NOTIMPL);
+  bool delivered = job.info.state == JobState::kAcknowledged;
+  if (job.info.state != JobState::kTransferred && !delivered) {
+    return Status(hr::BG_E_INVALID_STATE);
+  }
+  const std::string& path = delivered ? job.info.reply_file_name : job.upload.reply_temp_name;
+  ScopedFsCredentials as_owner(credentials_for(job.info.owner_uid, job.owner_gid));
+  if (!as_owner.ok()) return Status(hr::E_ACCESSDENIED, "cannot assume the owner's identity");
+  return read_reply(path, offset, length, kMaxReplyData, reply_size);
+}
+
+void JobManager::tick() {
+  std::lock_guard lock(mutex_);
+  coordinator_.tick();
+}
+
+void JobManager::stop_all() {
+  std::lock_guard lock(mutex_);
+  coordinator_.stop_all();
+}
+
+void JobManager::on_network_change(bool connected) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_network_change(connected);
+}
+
+void JobManager::set_network_events(bool available) {
+  std::lock_guard lock(mutex_);
+  coordinator_.set_network_events(available);
+}
+
+void JobManager::on_connected(std::uint64_t token) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_connected(token);
+}
+
+void JobManager::on_validators(std::uint64_t token, const RemoteValidators& validators,
+                               bool restarted) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_validators(token, validators, restarted);
+}
+
+void JobManager::on_progress(std::uint64_t token, std::uint64_t durable_bytes) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_progress(token, durable_bytes);
+}
+
+void JobManager::on_complete(std::uint64_t token, std::uint64_t total_bytes,
+                             std::int64_t last_modified_ms) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_complete(token, total_bytes, last_modified_ms);
+}
+
+void JobManager::on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
+                          std::uint32_t retry_after_s, const std::string& detail) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_error(token, code, context, transient, retry_after_s, detail);
+}
+
+void JobManager::on_server_reason(std::uint64_t token, const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_server_reason(token, reason);
+}
+
+void JobManager::on_upload_session(std::uint64_t token, const std::string& session_id,
+                                   const std::string& host_id, std::uint32_t fallback_s,
+                                   const std::string& local_validators) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_upload_session(token, session_id, host_id, fallback_s, local_validators);
+}
+
+void JobManager::on_upload_sent(std::uint64_t token, const std::string& reply_url) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_upload_sent(token, reply_url);
+}
+
+void JobManager::on_remote_name(std::uint64_t token, const std::string& url) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_remote_name(token, url);
 }
 
 }  // namespace openbits::daemon

@@ -1,11 +1,15 @@
-// JobManager: the queue of bitsd. Owns every JobRecord, enforces ownership and the BITS
-// legality table (bits-spec §2.4), persists every change through the Store before
-// answering, schedules transfers (foreground at once; background by priority, round robin)
-// and applies the automatic transitions (§2.5) from TransferObserver events and tick().
+// JobManager: the queue of bitsd, the thin front the RPC dispatcher calls. It checks each
+// call against ownership and the BITS legality table (bits-spec §2.4) and persists every
+// change before answering; the work is done by its parts (docs/architecture.md):
+//   JobTable             the records, lookup with ownership, change events, persistence;
+//   TransferCoordinator  starts and stops transfers as the Scheduler decides, turns the
+//                        engine's events and the timers into transitions (§2.5);
+//   Scheduler            pure policy: which jobs run now (foreground at once; background
+//                        by priority, round robin).
 //
-// Threading: every public method locks one mutex. Transfer events arrive on the engine
-// thread; RPCs and tick() on the event-loop thread. The backend's start()/stop() only
-// enqueue, so calling them under the mutex cannot deadlock.
+// Threading: every public method locks one mutex, under which its parts run. Transfer
+// events arrive on the engine thread; RPCs and tick() on the event-loop thread. The
+// backend's start()/stop() only enqueue, so calling them under the mutex cannot deadlock.
 #pragma once
 
 #include <array>
@@ -22,22 +26,16 @@
 #include "openbits/types.h"
 #include "src/daemon/core/caller.h"
 #include "src/daemon/core/job_events.h"
+#include "src/daemon/core/job_files.h"
 #include "src/daemon/core/job_record.h"
+#include "src/daemon/core/job_table.h"
 #include "src/daemon/core/store.h"
+#include "src/daemon/core/transfer_coordinator.h"
 #include "src/daemon/platform/clock.h"
 #include "src/daemon/platform/config.h"
 #include "src/daemon/transfer/transfer.h"
 
 namespace openbits::daemon {
-
-// (job_files.cc) The HRESULT for an errno from a local file operation.
-HRESULT hresult_from_errno(int err);
-// (job_manager.cc) The temp name for a reply file; the destination check of downloads.
-std::string reply_temp_name_for(const std::string& reply_file_name);
-Status check_reply_destination(const Credentials& owner, const std::string& reply_file_name);
-// AddFile of a file:// source, as the owner, without opening it: one that exists must not
-// be a directory (E_INVALIDARG saying so); one that does not exist yet may appear later.
-Status check_file_source(const Credentials& owner, const std::string& path);
 
 // SetClientCertificateByID (hash) or ByName (subject).
 struct ClientCertificateRequest {
@@ -110,7 +108,8 @@ class JobManager final : public TransferObserver {
   // that moves its retry to the end of that floor); jobs disconnected from the network
   // have no floor. With set_network_events(true), those wait for this instead of their
   // retry delay.
-  static constexpr std::int64_t kMaxNetworkRetryFloorS = 60;
+  static constexpr std::int64_t kMaxNetworkRetryFloorS =
+      TransferCoordinator::kMaxNetworkRetryFloorS;
   void on_network_change(bool connected);
   void set_network_events(bool available);
 
@@ -131,23 +130,19 @@ class JobManager final : public TransferObserver {
   void on_remote_name(std::uint64_t token, const std::string& url) override;
 
  private:
-  enum class Access { kRead, kModify };
-  Result<JobRecord*> find(const Caller& caller, const Guid& id, Access access);
-  JobInfo snapshot(const JobRecord& job) const;
-  Status persist(JobRecord& job);
-  // Only the job row, for changes that touch no file (every file change was persisted
-  // when it was made, so the stored file rows are current).
-  Status persist_job_row(JobRecord& job);
-  Status persist_progress(const JobRecord& job, std::uint32_t file_index);  // logs failures
-  // The job changed: new modification time, event to listeners.
-  void touch(JobRecord& job);
-  // Progress, or a change by its owner (a property, a method call): touch() and restart
-  // the inactivity timer (bits-spec §3.1 JobInactivityTimeout). Automatic transitions
-  // (retries, errors) are not activity.
-  void mark_active(JobRecord& job);
-  void set_state(JobRecord& job, JobState state);
-  void emit(const JobRecord& job, JobEvent::Kind kind = JobEvent::Kind::kChanged,
-            std::uint32_t file_index = 0);
+  // For the method files (job_properties.cc, job_credentials.cc): the parts' calls.
+  using Access = JobTable::Access;
+  Result<JobRecord*> find(const Caller& caller, const Guid& id, Access access) {
+    return table_.find(caller, id, access);
+  }
+  Status persist(JobRecord& job) { return table_.persist(job); }
+  Status persist_job_row(JobRecord& job) { return table_.persist_job_row(job); }
+  void mark_active(JobRecord& job) { table_.mark_active(job); }
+  void set_state(JobRecord& job, JobState state) { table_.set_state(job, state); }
+  void schedule() { coordinator_.schedule(); }
+  void stop_transfer(JobRecord& job) { coordinator_.stop_transfer(job); }
+  bool restart_transfer(JobRecord& job) { return coordinator_.restart_transfer(job); }
+
   // AddFile checks of a call's files; the index of the one refused goes to *failed_file.
   Status validate_new_files(const Caller& caller, const JobRecord& job,
                             const std::vector<FileSpec>& files, std::size_t* failed_file) const;
@@ -156,64 +151,24 @@ class JobManager final : public TransferObserver {
   // max_ranges_per_job over the job's files and the new ones (admins exempt).
   Status check_range_total(const Caller& caller, const JobRecord& job,
                            const std::vector<FileSpec>& files) const;
+  void append_files(JobRecord& job, const std::vector<FileSpec>& files);
+  // Resume of a stopped job: timers and error cleared, QUEUED (TRANSFERRED if nothing is
+  // left) at the end of the queue.
+  void requeue(JobRecord& job);
+  // Complete whose delivery failed: the job stays TRANSFERRED.
+  Status delivery_failed(JobRecord& job, Status delivered);
   // Forgets the job's credentials, custom headers and client certificate (Cancel, Complete,
   // TakeOwnership): passwords are overwritten in memory and the store's rows deleted.
   void wipe_secrets(JobRecord& job);
-  // A running file stops and the job goes back to QUEUED (the caller schedules), so the
-  // next start carries the job's current settings; the file continues from its durable
-  // bytes. False when nothing was running.
-  bool restart_transfer(JobRecord& job);
   // After credentials or the client certificate changed: restart, persist, schedule.
   Status changed_secrets(JobRecord& job);
-
-  // Scheduling (scheduler.cc).
-  // What every transfer of the job carries: owner, headers, credentials, proxy, TLS.
-  TransferRequest request_for(const JobRecord& job) const;
-  void start_job(JobRecord& job);
-  void stop_transfer(JobRecord& job);
-  void schedule();
-  void apply_timers(JobRecord& job);
-  // JobInfo::next_retry_time: the retry timer of a TRANSIENT_ERROR job on the wall clock.
-  std::int64_t next_retry_time(const JobRecord& job) const;
-  // Whether a network change may queue this TRANSIENT_ERROR job now (the floor above).
-  bool network_retry_due(JobRecord& job, std::int64_t now);
-  void cancel_inactive(JobRecord& job);  // JobInactivityTimeout expired
-  void enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
-                   std::uint32_t retry_after_s = 0);
-  void finish_file(JobRecord& job, std::uint32_t index);
-  bool over_download_size(JobRecord& job);
-  JobRecord* by_token(std::uint64_t token);
-  void account_download_time(JobRecord& job);
-  void forget_final_jobs();
-
-  // Upload and upload-reply jobs (job_upload.cc).
-  bool start_upload_phase(JobRecord& job);  // false: nothing left, TRANSFERRED
-  void cancel_upload(JobRecord& job);       // Cancel-Session, reply temp file deleted
-  Status deliver_reply(JobRecord& job);     // Complete: the reply onto its name
-  void upload_validators(JobRecord& job, const RemoteValidators& v, bool restarted);
-  void upload_progress(JobRecord& job, std::uint64_t bytes);
-  void upload_complete(JobRecord& job, std::uint64_t total_bytes);
-
-  // File operations as the owner (job_files.cc).
-  HRESULT delete_temp_files(const JobRecord& job, bool only_unfinished);
-  Status deliver_files(JobRecord& job);
-  // SetFileACLFlags for file:// sources: owner, group and mode of the source, applied to
-  // the finished temp file as the job owner.
-  Status apply_acl_flags(const JobRecord& job, const FileRecord& file);
 
   std::mutex mutex_;
   Store& store_;
   Clock& clock_;
   Config config_;
-  TransferBackend* backend_ = nullptr;
-  JobListener* listener_ = nullptr;
-  std::map<Guid, std::unique_ptr<JobRecord>> jobs_;
-  std::map<Guid, std::int64_t> finished_at_;  // final jobs kept for getters, and when
-  std::map<std::uint64_t, Guid> tokens_;
-  std::map<Guid, std::uint64_t> queue_order_;  // round robin: lower runs first
-  std::uint64_t next_queue_order_ = 1;
-  std::uint64_t next_creation_order_ = 1;  // JobRecord::creation_order
-  bool network_events_ = false;            // a NetworkMonitor reports link changes
+  JobTable table_;
+  TransferCoordinator coordinator_;
 };
 
 }  // namespace openbits::daemon

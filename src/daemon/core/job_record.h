@@ -1,6 +1,6 @@
 // The daemon's record of a job: the public snapshot (JobInfo) plus what only the daemon
-// needs (owner gid, remote validators per file, timers). Plain data; JobManager owns the
-// records and guards them with its mutex.
+// needs (owner gid, remote validators per file, timers). Plain data; JobTable owns the
+// records, guarded by JobManager's mutex.
 #pragma once
 
 #include <sys/types.h>
@@ -37,6 +37,14 @@ struct FileRecord {
   bool transferred = false;          // every byte is durable in the temp file
 };
 
+// The steps of an upload job (bits-spec §6), each one engine transfer (job_upload.cc):
+//   kUpload  Create-Session (or the recorded session), Fragments; a plain upload closes
+//            its session here too;
+//   kReply   upload-reply: the reply named by BITS-Reply-URL, downloaded with download
+//            rules into a temp file next to the reply file;
+//   kClose   upload-reply: Close-Session, only after the reply is on disk.
+enum class UploadPhase { kUpload, kReply, kClose };
+
 // Timers that live only while the daemon runs (monotonic clock).
 struct JobTimers {
   std::int64_t retry_at_ms = 0;           // TRANSIENT_ERROR: when to go back to QUEUED
@@ -48,7 +56,7 @@ struct JobTimers {
   std::int64_t slice_started_ms = 0;      // background round robin
   std::uint64_t transfer_token = 0;       // engine token of the running transfer, 0 if none
   std::uint32_t transfer_file = 0;        // file index the token belongs to
-  int upload_phase = 0;                   // uploads: 0 upload, 1 reply, 2 close (job_upload.cc)
+  UploadPhase upload_phase = UploadPhase::kUpload;  // uploads: the running step
   // The last retry a network change caused (JobManager::on_network_change's floor).
   std::optional<std::int64_t> network_retry_ms;
 };

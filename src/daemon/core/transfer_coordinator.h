@@ -1,0 +1,105 @@
+// TransferCoordinator: the core's side of the transfer engine. It starts and stops engine
+// transfers as the Scheduler decides, and turns the engine's events (the TransferObserver
+// calls, forwarded by JobManager) and the timers (tick) into the automatic transitions of
+// bits-spec §2.5: CONNECTING → TRANSFERRING → TRANSFERRED, ERROR and TRANSIENT_ERROR with
+// their retries, the no-progress, maximum-download-time and inactivity limits, network
+// changes. A download runs one transfer per file (transfer_coordinator.cc); an upload runs
+// the steps of its UploadPhase, each one transfer (job_upload.cc).
+//
+// It owns no record: jobs live in the JobTable, and every change goes through it.
+// Threading: none of its own; every call is made under JobManager's mutex.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "openbits/status.h"
+#include "src/daemon/core/job_record.h"
+#include "src/daemon/core/job_table.h"
+#include "src/daemon/core/scheduler.h"
+#include "src/daemon/platform/clock.h"
+#include "src/daemon/platform/config.h"
+#include "src/daemon/transfer/transfer.h"
+
+namespace openbits::daemon {
+
+class TransferCoordinator {
+ public:
+  // See JobManager::on_network_change.
+  static constexpr std::int64_t kMaxNetworkRetryFloorS = 60;
+
+  TransferCoordinator(JobTable& table, Clock& clock, const Config& config);
+  void set_backend(TransferBackend* backend) { backend_ = backend; }
+  void set_network_events(bool available) { network_events_ = available; }
+
+  // Starts and stops transfers as the Scheduler decides.
+  void schedule();
+  // Stops the job's transfer, if any, and accounts its download time.
+  void stop_transfer(JobRecord& job);
+  // A running file stops and the job goes back to QUEUED (the caller schedules), so the
+  // next start carries the job's current settings; the file continues from its durable
+  // bytes. False when nothing was running.
+  bool restart_transfer(JobRecord& job);
+  // Cancel of an upload: Cancel-Session to the server, the reply's temp file deleted.
+  void cancel_upload(JobRecord& job);
+  // Every ~250 ms: timers of every job, scheduling, final jobs forgotten.
+  void tick();
+  // Shutdown: every transfer stops; jobs keep their persisted state.
+  void stop_all();
+  void on_network_change(bool connected);
+
+  // Engine events (TransferObserver), stale tokens ignored.
+  void on_connected(std::uint64_t token);
+  void on_validators(std::uint64_t token, const RemoteValidators& validators, bool restarted);
+  void on_progress(std::uint64_t token, std::uint64_t durable_bytes);
+  void on_complete(std::uint64_t token, std::uint64_t total_bytes, std::int64_t last_modified_ms);
+  void on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
+                std::uint32_t retry_after_s, const std::string& detail);
+  void on_server_reason(std::uint64_t token, const std::string& reason);
+  void on_upload_session(std::uint64_t token, const std::string& session_id,
+                         const std::string& host_id, std::uint32_t fallback_s,
+                         const std::string& local_validators);
+  void on_upload_sent(std::uint64_t token, const std::string& reply_url);
+  void on_remote_name(std::uint64_t token, const std::string& url);
+
+ private:
+  // Scheduling.
+  std::vector<ScheduleEntry> schedule_entries() const;
+  void preempt(JobRecord& job);  // back to QUEUED, at the end of the queue
+  // What every transfer of the job carries: owner, headers, credentials, proxy, TLS.
+  TransferRequest request_for(const JobRecord& job) const;
+  void start_job(JobRecord& job);
+  // Hands the request to the engine; the job is CONNECTING (or stays TRANSFERRING).
+  void launch(JobRecord& job, TransferRequest request, std::uint32_t file_index);
+  void account_download_time(JobRecord& job);
+
+  // Transitions.
+  void enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
+                   std::uint32_t retry_after_s = 0);
+  void finish_file(JobRecord& job, std::uint32_t index);
+  bool over_download_size(JobRecord& job);
+  void enter_transferred(JobRecord& job);
+  void apply_timers(JobRecord& job);
+  void apply_retry_timers(JobRecord& job, std::int64_t now);
+  void cancel_inactive(JobRecord& job);  // JobInactivityTimeout expired
+  // Whether a network change may queue this TRANSIENT_ERROR job now (the floor).
+  bool network_retry_due(JobRecord& job, std::int64_t now);
+  // BITS-Host-Id unreachable for its fallback timeout: start over at the URL's host.
+  void fall_back_to_original_host(JobRecord& job, ErrorContext context);
+  ErrorInfo transfer_error(const JobRecord& job, HRESULT code, ErrorContext context) const;
+
+  // Upload flow (job_upload.cc).
+  bool start_upload_phase(JobRecord& job);  // false: nothing left, TRANSFERRED
+  void upload_validators(JobRecord& job, const RemoteValidators& v, bool restarted);
+  void upload_progress(JobRecord& job, std::uint64_t bytes);
+  void upload_complete(JobRecord& job, std::uint64_t total_bytes);
+
+  JobTable& table_;
+  Clock& clock_;
+  const Config& config_;
+  TransferBackend* backend_ = nullptr;
+  Scheduler scheduler_;
+  bool network_events_ = false;  // a NetworkMonitor reports link changes
+};
+
+}  // namespace openbits::daemon
