@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 seconds=${1:-20}
 targets=(rpc cli validation http_headers upload_server)
-build=build-asan
+build="build-asan"
 if [ ! -f "$build/build.ninja" ]; then cmake --preset asan-ubsan >/dev/null; fi
 cmake --build --preset asan-ubsan --target "${targets[@]/%/_fuzz}"
 scratch=$(mktemp -d)
