@@ -1,12 +1,12 @@
 // bitsadmin /? lists every command the command table knows, and each sub-command family's
 // help every sub-command of that family (issue 12, item 8). The lists come from the tables
 // themselves, so a command added without its help line fails here.
+#include "src/cli/commands.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
 #include <sstream>
-
-#include "src/cli/commands.h"
 
 namespace openbits::cli {
 namespace {
