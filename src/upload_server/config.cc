@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <utility>
 
 namespace openbits::upload {
 namespace {
@@ -70,59 +71,46 @@ const std::map<std::string, Setter>& setters() {
   return table;
 }
 
-bool check(const ServerConfig& config, std::string& error) {
+Status invalid(std::string message) { return Status(hr::E_INVALIDARG, std::move(message)); }
+
+Status check(const ServerConfig& config) {
   if (config.notification_type != 0 && config.notification_url.empty()) {
-    error = "notification_type 1 and 2 need notification_url";
-    return false;
+    return invalid("notification_type 1 and 2 need notification_url");
   }
   if (config.notification_url.rfind("https:", 0) == 0) {
-    error = "notification_url must be HTTP, not HTTPS";
-    return false;
+    return invalid("notification_url must be HTTP, not HTTPS");
   }
   if (config.max_fragment_size == 0 || config.session_timeout == 0 ||
       config.cleanup_interval == 0 || config.notification_timeout == 0) {
-    error = "max_fragment_size, session_timeout, cleanup_interval, notification_timeout > 0";
-    return false;
+    return invalid(
+        "max_fragment_size, session_timeout, cleanup_interval, notification_timeout > 0");
   }
-  return true;
+  return Status();
 }
 
 }  // namespace
 
-std::optional<ServerConfig> parse_config(const std::string& json_text, std::string& error) {
+Result<ServerConfig> parse_config(const std::string& json_text) {
   Json doc = Json::parse(json_text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    error = "config: not a JSON object";
-    return std::nullopt;
-  }
+  if (doc.is_discarded() || !doc.is_object()) return invalid("config: not a JSON object");
   ServerConfig config;
   for (const auto& [key, value] : doc.items()) {
     auto it = setters().find(key);
-    if (it == setters().end()) {
-      error = "config: unknown setting '" + key + "'";
-      return std::nullopt;
-    }
-    if (!it->second(config, value)) {
-      error = "config: bad value for '" + key + "'";
-      return std::nullopt;
-    }
+    if (it == setters().end()) return invalid("config: unknown setting '" + key + "'");
+    if (!it->second(config, value)) return invalid("config: bad value for '" + key + "'");
   }
-  if (!check(config, error)) {
-    error = "config: " + error;
-    return std::nullopt;
+  if (Status checked = check(config); !checked.ok()) {
+    return std::move(checked).with_context(ErrorContext::kNone, "config");
   }
   return config;
 }
 
-std::optional<ServerConfig> load_config(const std::string& path, std::string& error) {
+Result<ServerConfig> load_config(const std::string& path) {
   std::ifstream in(path);
-  if (!in) {
-    error = "config: cannot read " + path;
-    return std::nullopt;
-  }
+  if (!in) return Status(hr::E_FAIL, ErrorContext::kLocalFile, "config: cannot read " + path);
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_config(text.str(), error);
+  return parse_config(text.str());
 }
 
 }  // namespace openbits::upload

@@ -3,8 +3,9 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
+
+#include "openbits/status.h"
 
 namespace openbits::upload {
 
@@ -27,8 +28,8 @@ struct ServerConfig {
 };
 
 // Parses a JSON object of the fields above; unknown keys and bad values are errors.
-// Returns the error text in `error` and nullopt on failure.
-std::optional<ServerConfig> parse_config(const std::string& json_text, std::string& error);
-std::optional<ServerConfig> load_config(const std::string& path, std::string& error);
+// Failures are E_INVALIDARG with the reason ("config: ...") as message.
+[[nodiscard]] Result<ServerConfig> parse_config(const std::string& json_text);
+[[nodiscard]] Result<ServerConfig> load_config(const std::string& path);
 
 }  // namespace openbits::upload

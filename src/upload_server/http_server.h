@@ -1,21 +1,28 @@
-// The HTTP(S) front of bits-upload-server: Boost.Beast over Asio, one coroutine per
-// connection (HTTP/1.1 keep-alive), request bodies streamed in 64 KiB chunks into the
-// UploadService. Runs on the io_context's threads; a back-end hand-off blocks one of them
-// for at most the notification timeout.
+// The HTTP(S) front of bits-upload-server: the generic server of src/net (Beast over Asio,
+// one coroutine per connection, bodies streamed in 64 KiB chunks) serving the
+// UploadService, plus the timer that expires idle sessions. Runs on the io_context's
+// threads; a back-end hand-off blocks one of them for at most the notification timeout.
 #pragma once
 
-#include <memory>
-#include <optional>
 #include <string>
 
+#include "openbits/status.h"
 #include "src/common/asio.h"
+#include "src/net/http_server.h"
 #include "src/upload_server/upload_service.h"
 
-namespace boost::asio::ssl {
-class context;
-}
-
 namespace openbits::upload {
+
+// The UploadService as the server's handler; a throw becomes an Ack (500, E_FAIL).
+class UploadHandler : public net::HttpHandler {
+ public:
+  explicit UploadHandler(UploadService& service) : service_(service) {}
+  net::Dispatch begin(const net::RequestHead& head) override { return service_.begin(head); }
+  net::Response internal_error() override;
+
+ private:
+  UploadService& service_;
+};
 
 class HttpServer {
  public:
@@ -23,20 +30,19 @@ class HttpServer {
   HttpServer(boost::asio::io_context& io, UploadService& service, const ServerConfig& config,
              boost::asio::ssl::context* tls);
 
-  // Binds "ADDR:PORT" ("[v6]:PORT" for IPv6; port 0 = any). False with `error` on failure.
-  bool listen(const std::string& address, std::string& error);
-  std::string local_address() const;  // "ADDR:PORT" actually bound
-  void start();                       // accept loop and session cleanup timer
+  // Binds "ADDR:PORT" ("[v6]:PORT" for IPv6; port 0 = any).
+  [[nodiscard]] Status listen(const std::string& address) { return server_.listen(address); }
+  std::string local_address() const { return server_.local_address(); }
+  void start();  // accept loop and session cleanup timer
 
  private:
-  boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> cleanup_loop();
 
   boost::asio::io_context& io_;
   UploadService& service_;
   const ServerConfig& config_;
-  boost::asio::ssl::context* tls_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  UploadHandler handler_;
+  net::HttpServer server_;
 };
 
 }  // namespace openbits::upload

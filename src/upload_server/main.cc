@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <iostream>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "src/common/asio.h"
@@ -24,6 +25,10 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace openbits::upload;
+using openbits::ErrorContext;
+using openbits::Result;
+using openbits::Status;
+namespace hr = openbits::hr;
 
 struct Options {
   std::string listen;
@@ -33,42 +38,48 @@ struct Options {
   std::string tls_key;
 };
 
-int fail(const std::string& message) {
-  std::cerr << "bits-upload-server: " << message << "\n";
+int fail(const openbits::Status& status) {
+  std::cerr << "bits-upload-server: " << status.message() << "\n";
   return 1;
 }
 
-bool load_tls(asio::ssl::context& tls, const Options& options, std::string& error) {
+Status load_tls(asio::ssl::context& tls, const Options& options) {
   boost::system::error_code ec;
   tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                   asio::ssl::context::no_tlsv1_1);
   tls.use_certificate_chain_file(options.tls_cert, ec);
   if (!ec) tls.use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
-  if (ec) error = "TLS certificate or key: " + ec.message();
-  return !ec;
+  if (!ec) return Status();
+  return Status(hr::E_FAIL, ErrorContext::kLocalFile, "TLS certificate or key: " + ec.message());
+}
+
+Result<ServerConfig> load_config_option(const Options& options) {
+  if (options.config.empty()) return ServerConfig();
+  return load_config(options.config);
 }
 
 int run(const Options& options) {
-  ServerConfig config;
-  std::string error;
-  if (!options.config.empty()) {
-    auto loaded = load_config(options.config, error);
-    if (!loaded) return fail(error);
-    config = *loaded;
-  }
-  auto root = RootDir::open(options.root, error);
-  if (!root) return fail(error);
+  auto config = load_config_option(options);
+  if (!config.ok()) return fail(config.status());
+  auto root = RootDir::open(options.root);
+  if (!root.ok()) return fail(root.status());
   SessionStore sessions(*root);
-  if (!sessions.open(error)) return fail(error);
-  UploadService service(config, *root, sessions);
+  if (Status opened = sessions.open(); !opened.ok()) return fail(opened);
+  UploadService service(*config, *root, sessions);
 
-  asio::io_context io(static_cast<int>(config.threads));
+  asio::io_context io(static_cast<int>(config->threads));
   asio::ssl::context tls(asio::ssl::context::tls_server);
   bool use_tls = !options.tls_cert.empty();
-  if (use_tls && !load_tls(tls, options, error)) return fail(error);
-  HttpServer server(io, service, config, use_tls ? &tls : nullptr);
-  if (!server.listen(options.listen, error)) return fail(error);
+  if (use_tls) {
+    if (Status loaded = load_tls(tls, options); !loaded.ok()) return fail(loaded);
+  }
+  HttpServer server(io, service, *config, use_tls ? &tls : nullptr);
+  if (Status listening = server.listen(options.listen); !listening.ok()) {
+    // A malformed address is the option's fault; a failed bind names the address itself.
+    if (listening.code() != hr::E_INVALIDARG) return fail(listening);
+    return fail(std::move(listening).with_context(ErrorContext::kNone, "--listen"));
+  }
   server.start();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -78,7 +89,7 @@ int run(const Options& options) {
                server.local_address());
 
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < config.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  for (unsigned i = 1; i < config->threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& thread : threads) thread.join();
   return 0;

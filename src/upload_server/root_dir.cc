@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <memory>
 #include <system_error>
+#include <utility>
 
 #include "src/common/percent.h"
 #include "src/common/utf8.h"
@@ -76,29 +77,27 @@ std::optional<UrlPath> parse_url_path(std::string_view target) {
   return url;
 }
 
-std::optional<RootDir> RootDir::open(const std::string& path, std::string& error) {
+namespace {
+
+Status local_file_error(std::string message) {
+  return Status(hr::E_FAIL, ErrorContext::kLocalFile, std::move(message));
+}
+
+}  // namespace
+
+Result<RootDir> RootDir::open(const std::string& path) {
   std::unique_ptr<char, decltype(&::free)> resolved(::realpath(path.c_str(), nullptr), &::free);
-  if (!resolved) {
-    error = "root " + path + ": " + errno_text();
-    return std::nullopt;
-  }
+  if (!resolved) return local_file_error("root " + path + ": " + errno_text());
   RootDir root;
   root.path_ = resolved.get();
   root.fd_.reset(::open(root.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root.fd_.valid()) {
-    error = "root " + root.path_ + ": " + errno_text();
-    return std::nullopt;
-  }
+  if (!root.fd_.valid()) return local_file_error("root " + root.path_ + ": " + errno_text());
   if (::mkdirat(root.fd(), kStateDirName, 0700) != 0 && errno != EEXIST) {
-    error = "state directory: " + std::string(errno_text());
-    return std::nullopt;
+    return local_file_error("state directory: " + std::string(errno_text()));
   }
   root.state_fd_.reset(
       ::openat(root.fd(), kStateDirName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!root.state_fd_.valid()) {
-    error = root.state_path() + ": " + errno_text();
-    return std::nullopt;
-  }
+  if (!root.state_fd_.valid()) return local_file_error(root.state_path() + ": " + errno_text());
   return root;
 }
 

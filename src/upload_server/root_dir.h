@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "openbits/status.h"
 #include "src/common/unique_fd.h"
 
 namespace openbits::upload {
@@ -35,7 +36,7 @@ std::optional<UrlPath> parse_url_path(std::string_view target);
 class RootDir {
  public:
   // Opens `path` (which must be an existing directory) and creates the state directory.
-  static std::optional<RootDir> open(const std::string& path, std::string& error);
+  [[nodiscard]] static Result<RootDir> open(const std::string& path);
 
   const std::string& path() const { return path_; }  // absolute, resolved
   int fd() const { return fd_.get(); }

@@ -122,23 +122,28 @@ bool valid_session_id(const std::string& id) {
 
 std::string Session::dir_name() const { return state.id.substr(1, state.id.size() - 2); }
 
-bool SessionStore::open(std::string& error) {
+namespace {
+
+Status sessions_error(const char* what) {
+  return Status(hr::E_FAIL, ErrorContext::kLocalFile, std::string("sessions directory: ") + what);
+}
+
+}  // namespace
+
+Status SessionStore::open() {
   if (::mkdirat(root_.state_fd(), kSessionsDir, 0700) != 0 && errno != EEXIST) {
-    error = "sessions directory: cannot create";
-    return false;
+    return sessions_error("cannot create");
   }
   sessions_fd_.reset(
       ::openat(root_.state_fd(), kSessionsDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!sessions_fd_.valid()) {
-    error = "sessions directory: cannot open";
-    return false;
+    return sessions_error("cannot open");
   }
   std::vector<std::string> names;
   UniqueFd listing(::fcntl(sessions_fd_.get(), F_DUPFD_CLOEXEC, 0));
   DIR* dir = ::fdopendir(listing.get());
   if (dir == nullptr) {
-    error = "sessions directory: cannot list";
-    return false;
+    return sessions_error("cannot list");
   }
   listing.release();  // owned by `dir` now
   // NOLINTNEXTLINE(concurrency-mt-unsafe): this DIR stream is used by one thread only
@@ -156,7 +161,7 @@ bool SessionStore::open(std::string& error) {
       if (valid_session_id(session->state.id) && session->dir.valid()) remove(session);
     }
   }
-  return true;
+  return Status();
 }
 
 bool SessionStore::load(const std::string& name) {

@@ -49,9 +49,9 @@ class SessionStore {
  public:
   explicit SessionStore(const RootDir& root) : root_(root) {}
 
-  // Loads every persisted session; drops unreadable ones. Returns false with `error` if the
-  // sessions directory cannot be opened.
-  bool open(std::string& error);
+  // Loads every persisted session; drops unreadable ones. Fails if the sessions directory
+  // cannot be opened.
+  [[nodiscard]] Status open();
 
   // A new session; nullptr with errno on a file-system error.
   std::shared_ptr<Session> create(SessionState state);

@@ -15,15 +15,6 @@
 
 namespace openbits::upload {
 
-bool CaseInsensitiveLess::operator()(const std::string& a, const std::string& b) const {
-  return ::strcasecmp(a.c_str(), b.c_str()) < 0;
-}
-
-std::string RequestHead::header(const std::string& name) const {
-  auto it = headers.find(name);
-  return it == headers.end() ? std::string() : it->second;
-}
-
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {

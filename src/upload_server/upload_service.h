@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "src/net/http_message.h"
 #include "src/upload_server/config.h"
 #include "src/upload_server/root_dir.h"
 #include "src/upload_server/session_store.h"
@@ -24,44 +25,12 @@ namespace openbits::upload {
 inline constexpr const char* kUploadProtocol = "{7df0354d-249b-430f-820d-3d2a9bef4931}";
 inline constexpr const char* kReplyPrefix = "/.bits-replies/";
 
-struct CaseInsensitiveLess {
-  bool operator()(const std::string& a, const std::string& b) const;
-};
-
-struct RequestHead {
-  std::string method;  // "BITS_POST", "GET", ...
-  std::string target;
-  std::map<std::string, std::string, CaseInsensitiveLess> headers;  // first value of each
-  std::string client;                                               // peer address
-  std::string scheme;                                               // "http" or "https"
-  std::optional<std::uint64_t> content_length;
-
-  std::string header(const std::string& name) const;
-  bool has(const std::string& name) const { return headers.count(name) != 0; }
-};
-
-struct Response {
-  unsigned status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  std::optional<std::uint64_t> head_length;  // HEAD: Content-Length without a body
-};
-
-// Receives a request body chunk by chunk. finish() after the whole body, abort() when the
-// connection broke before that.
-class BodySink {
- public:
-  virtual ~BodySink() = default;
-  virtual void consume(const char* data, std::size_t size) = 0;
-  virtual Response finish() = 0;
-  virtual void abort() = 0;
-};
-
-// Either a response to send after discarding the body, or a sink for it.
-struct Dispatch {
-  Response response;
-  std::unique_ptr<BodySink> sink;
-};
+// The HTTP values the service speaks (src/net/http_message.h), by their names here.
+using net::BodySink;
+using net::CaseInsensitiveLess;
+using net::Dispatch;
+using net::RequestHead;
+using net::Response;
 
 class UploadService {
  public:

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "src/upload_server/config.h"
 #include "src/upload_server/root_dir.h"
@@ -54,11 +55,13 @@ World& world() {
       setup_failed(std::string("mkdtemp: ") + std::strerror(errno));
     made->base = std::filesystem::absolute(pattern).string();
     std::filesystem::create_directories(made->base + "/root/up");
-    std::string error;
-    made->root = RootDir::open(made->base + "/root", error);
-    if (!made->root) setup_failed(error);
+    auto root = RootDir::open(made->base + "/root");
+    if (!root.ok()) setup_failed(root.status().message());
+    made->root = std::move(root).value();
     made->sessions.emplace(*made->root);
-    if (!made->sessions->open(error)) setup_failed(error);
+    if (openbits::Status opened = made->sessions->open(); !opened.ok()) {
+      setup_failed(opened.message());
+    }
     made->config.max_upload_size = 1 << 20;  // keeps the disk use of one input small
     made->config.session_limit_enabled = false;
     made->config.allow_overwrites = true;

@@ -8,9 +8,8 @@ namespace openbits::upload {
 namespace {
 
 TEST(ParseConfig, DefaultsAreTheIisExtensionDefaults) {
-  std::string error;
-  auto config = parse_config("{}", error);
-  ASSERT_TRUE(config) << error;
+  auto config = parse_config("{}");
+  ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->max_upload_size, 0u);
   EXPECT_EQ(config->session_timeout, 1209600u);
   EXPECT_EQ(config->cleanup_interval, 43200u);
@@ -23,12 +22,10 @@ TEST(ParseConfig, DefaultsAreTheIisExtensionDefaults) {
 }
 
 TEST(ParseConfig, ReadsEverySetting) {
-  std::string error;
   auto config = parse_config(R"({"max_upload_size": 10, "allow_overwrites": true,
       "notification_type": 2, "notification_url": "http://127.0.0.1:9/n", "host_id": "h",
-      "sessions_per_client": 3, "session_limit_enabled": false, "threads": 2})",
-                             error);
-  ASSERT_TRUE(config) << error;
+      "sessions_per_client": 3, "session_limit_enabled": false, "threads": 2})");
+  ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->max_upload_size, 10u);
   EXPECT_TRUE(config->allow_overwrites);
   EXPECT_EQ(config->notification_type, 2);
@@ -45,12 +42,11 @@ TEST(ParseConfig, RefusesUnknownKeysBadValuesAndInconsistentSettings) {
                            R"({"notification_type": 3})", R"({"notification_type": 1})",
                            R"({"notification_type": 1, "notification_url": "https://h/n"})",
                            R"({"session_timeout": 0})", R"({"threads": 0})"}) {
-    std::string error;
-    EXPECT_FALSE(parse_config(text, error)) << text;
-    EXPECT_FALSE(error.empty()) << text;
+    auto config = parse_config(text);
+    EXPECT_FALSE(config.ok()) << text;
+    EXPECT_FALSE(config.status().message().empty()) << text;
   }
-  std::string error;
-  EXPECT_FALSE(parse_config(R"({"host_id": ")" + std::string(301, 'h') + "\"}", error));
+  EXPECT_FALSE(parse_config(R"({"host_id": ")" + std::string(301, 'h') + "\"}").ok());
 }
 
 TEST(ResolveNotificationUrl, AppendsTheJobQueryAndResolvesRelativeUrls) {

@@ -71,18 +71,16 @@ class RootDirTest : public ::testing::Test {
 };
 
 TEST_F(RootDirTest, CreatesAPrivateStateDirectory) {
-  std::string error;
-  auto root = RootDir::open(dir_ + "/root", error);
-  ASSERT_TRUE(root) << error;
+  auto root = RootDir::open(dir_ + "/root");
+  ASSERT_TRUE(root.ok()) << root.status().message();
   struct stat st {};
   ASSERT_EQ(::stat((dir_ + "/root/.bits-upload-server").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
 }
 
 TEST_F(RootDirTest, OpensParentsWithoutFollowingSymlinks) {
-  std::string error;
-  auto root = RootDir::open(dir_ + "/root", error);
-  ASSERT_TRUE(root) << error;
+  auto root = RootDir::open(dir_ + "/root");
+  ASSERT_TRUE(root.ok()) << root.status().message();
   EXPECT_TRUE(root->open_parent(*parse_url_path("/sub/f.bin")).valid());
   EXPECT_TRUE(root->open_parent(*parse_url_path("/f.bin")).valid());
   EXPECT_FALSE(root->open_parent(*parse_url_path("/link/f.bin")).valid());
@@ -92,9 +90,9 @@ TEST_F(RootDirTest, OpensParentsWithoutFollowingSymlinks) {
 }
 
 TEST_F(RootDirTest, RefusesAMissingRoot) {
-  std::string error;
-  EXPECT_FALSE(RootDir::open(dir_ + "/nope", error));
-  EXPECT_NE(error.find("nope"), std::string::npos);
+  auto root = RootDir::open(dir_ + "/nope");
+  EXPECT_FALSE(root.ok());
+  EXPECT_NE(root.status().message().find("nope"), std::string::npos);
 }
 
 }  // namespace
