@@ -43,8 +43,6 @@ TransferRequest JobManager::request_for(const JobRecord& job) const {
   request.owner.creation_mask = job.owner_umask;
   request.custom_headers = job.info.custom_headers.value_or("");
   request.security_flags = job.info.security_flags;
-  request.checkpoint_bytes = config_.checkpoint_bytes;
-  request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
   request.stall_timeout = std::chrono::seconds(config_.stall_timeout_s);
   for (const CredentialRecord& c : job.credentials) {
     request.credentials.push_back({c.target, c.scheme, c.user_name, c.password, c.ccache});
@@ -80,7 +78,7 @@ void JobManager::start_job(JobRecord& job) {
     return;
   }
   FileRecord& file = job.files[*index];
-  TransferRequest request = request_for(job);
+  DownloadRequest request{request_for(job)};
   request.file_index = *index;
   request.remote_name = file.info.remote_name;
   request.temp_name = file.info.temporary_name;
@@ -97,6 +95,8 @@ void JobManager::start_job(JobRecord& job) {
   request.dynamic_content = job.info.dynamic_content;
   request.http_method = job.info.http_method;
   request.restart_if_no_range_support = job.info.priority == JobPriority::kForeground;
+  request.checkpoint_bytes = config_.checkpoint_bytes;
+  request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
   if (job.info.state != JobState::kTransferring) set_state(job, JobState::kConnecting);
   if (job.timers.active_since_ms == 0) job.timers.active_since_ms = clock_.monotonic_ms();
   if (job.timers.slice_started_ms == 0) job.timers.slice_started_ms = clock_.monotonic_ms();
