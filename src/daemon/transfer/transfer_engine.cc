@@ -415,7 +415,8 @@ void TransferEngine::apply_rate_limit(std::uint64_t token, std::uint64_t bytes_p
   if (it == transfers_.end()) return;  // finished, stopped or never started: nothing to do
   Transfer& t = *it->second;
   t.rate_limit = bytes_per_s;
-  // The request in flight too; libcurl reads the limit as it paces each read and send.
+  // The request in flight too: one added but not yet receiving honours it (a request
+  // already receiving may not, see transfer_engine.h); later requests set it themselves.
   if (t.easy) set_rate_options(t);
 }
 

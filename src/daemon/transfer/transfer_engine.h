@@ -51,9 +51,12 @@ class TransferEngine final : public TransferBackend {
   // The network changed (link, address or route): every HTTP transfer whose peer is no
   // longer reachable through an interface that is up ends with BG_E_NETWORK_DISCONNECTED.
   void network_changed() override;
-  // HTTP(S) requests of `token`, the one in flight and every later one, receive (downloads)
-  // or send (uploads) at most `bytes_per_s` on average (libcurl's MAX_RECV/SEND_SPEED);
-  // 0 lifts the limit. Local file copies are not limited.
+  // Every HTTP(S) request of `token` that starts from now on (the first GET, the next range,
+  // the next upload packet) receives or sends at most about `bytes_per_s` on average
+  // (libcurl's MAX_RECV/SEND_SPEED, coarse: it reads up to its 512 KiB buffer at once); 0
+  // lifts the limit. The request in flight gets the option too, but libcurl 7.88 was seen
+  // to keep one that is already receiving at its old pace. Local file copies are not
+  // limited.
   void set_rate_limit(std::uint64_t token, std::uint64_t bytes_per_s) override;
 
   using Request = std::variant<DownloadRequest, UploadRequest>;
