@@ -85,19 +85,6 @@ std::optional<std::string> lock_state_dir(const std::string& dir) {
   return std::nullopt;
 }
 
-class EngineBackend final : public TransferBackend {
- public:
-  explicit EngineBackend(TransferEngine& engine) : engine_(engine) {}
-  std::uint64_t start(TransferRequest request) override {
-    return engine_.start(std::move(request));
-  }
-  void stop(std::uint64_t token) override { engine_.stop(token); }
-  void network_changed() override { engine_.network_changed(); }
-
- private:
-  TransferEngine& engine_;
-};
-
 // Every RPC connection holds a descriptor: raise the soft RLIMIT_NOFILE to the hard limit
 // (systemd starts services at 1024 soft) and say so if the connection cap cannot fit.
 void raise_descriptor_limit(std::uint32_t max_connections) {
@@ -185,8 +172,7 @@ int run(const Options& options) {
     return 1;
   }
   TransferEngine engine(jobs);
-  EngineBackend backend(engine);
-  jobs.set_backend(&backend);
+  jobs.set_backend(&engine);
 
   Dispatcher dispatcher(jobs);
   dispatcher.set_notifier(notifier.get());

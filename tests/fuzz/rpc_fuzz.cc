@@ -20,8 +20,10 @@ using namespace openbits::daemon;
 
 class NullBackend final : public TransferBackend {
  public:
-  std::uint64_t start(TransferRequest) override { return ++next_; }
+  std::uint64_t start(DownloadRequest) override { return ++next_; }
+  std::uint64_t start(UploadRequest) override { return ++next_; }
   void stop(std::uint64_t) override {}
+  void set_rate_limit(std::uint64_t, std::uint64_t) override {}
 
  private:
   std::uint64_t next_ = 0;

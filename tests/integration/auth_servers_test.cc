@@ -172,7 +172,7 @@ TEST_F(AuthServersTest, EngineAnswersNegotiateWithTheOwnersTickets) {
   Outcome outcome;
   {
     daemon::TransferEngine engine(outcome);
-    daemon::TransferRequest request;
+    daemon::DownloadRequest request;
     request.remote_name = apache->url("/negotiate/report.txt");
     request.temp_name = out + "/.BIT1.tmp";
     request.owner = daemon::Credentials{kNobody, 65534, {}, 022};
@@ -204,7 +204,7 @@ TEST_F(AuthServersTest, EngineNeverUsesATicketCacheTheOwnerCannotRead) {
   Outcome outcome;
   {
     daemon::TransferEngine engine(outcome);
-    daemon::TransferRequest request;
+    daemon::DownloadRequest request;
     request.remote_name = apache->url("/negotiate/report.txt");
     request.temp_name = out + "/.BIT2.tmp";
     request.owner = daemon::Credentials{65534, 65534, {}, 022};

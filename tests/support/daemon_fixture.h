@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "src/daemon/core/job_manager.h"
@@ -19,23 +21,42 @@
 
 namespace openbits::daemon::testing {
 
+// Records every request; tokens count from 1, so started.at(token - 1) is token's request.
 class FakeBackend final : public TransferBackend {
  public:
-  std::uint64_t start(TransferRequest request) override {
-    started.push_back(std::move(request));
-    running.push_back(next_token);
-    return next_token++;
-  }
+  using Request = std::variant<DownloadRequest, UploadRequest>;
+  std::uint64_t start(DownloadRequest request) override { return record(std::move(request)); }
+  std::uint64_t start(UploadRequest request) override { return record(std::move(request)); }
   void stop(std::uint64_t token) override {
     stopped.push_back(token);
     std::erase(running, token);
   }
+  void set_rate_limit(std::uint64_t token, std::uint64_t bytes_per_s) override {
+    rate_limits.emplace_back(token, bytes_per_s);
+  }
   std::uint64_t last_token() const { return next_token - 1; }
+  // What every request carries, of the latest one.
+  const TransferRequest& last() const {
+    return std::visit([](const auto& r) -> const TransferRequest& { return r; }, started.back());
+  }
+  const DownloadRequest& last_download() const { return download(last_token()); }
+  const UploadRequest& last_upload() const { return std::get<UploadRequest>(started.back()); }
+  const DownloadRequest& download(std::uint64_t token) const {
+    return std::get<DownloadRequest>(started.at(token - 1));
+  }
 
-  std::vector<TransferRequest> started;
+  std::vector<Request> started;
   std::vector<std::uint64_t> stopped;
   std::vector<std::uint64_t> running;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> rate_limits;  // token, bytes per s
   std::uint64_t next_token = 1;
+
+ private:
+  std::uint64_t record(Request request) {
+    started.push_back(std::move(request));
+    running.push_back(next_token);
+    return next_token++;
+  }
 };
 
 using test::TempDir;
@@ -91,7 +112,7 @@ class DaemonTest : public ::testing::Test {
 
   // Simulates the engine finishing the transfer `token`: writes the temp file, reports it.
   void finish_transfer(std::uint64_t token, const std::string& content = "0123456789") {
-    const TransferRequest& request = backend.started.at(token - 1);
+    const DownloadRequest& request = backend.download(token);
     std::ofstream(request.temp_name) << content;
     std::erase(backend.running, token);  // the engine is done with it
     manager->on_connected(token);

@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <variant>
+
 #include "openbits/names.h"
 #include "src/daemon/core/job_files.h"
 #include "src/daemon/core/transfer_coordinator.h"
@@ -19,34 +21,38 @@ bool TransferCoordinator::start_upload_phase(JobRecord& job) {
   FileRecord& file = job.files[0];
   JobRecord::Upload& u = job.upload;
   bool reply = job.info.type == JobType::kUploadReply;
-  TransferRequest request = request_for(job);
+  AnyRequest request;
   UploadPhase phase = UploadPhase::kUpload;
   if (!u.sent) {
-    request.kind = TransferKind::kUpload;
-    request.remote_name = file.info.remote_name;
-    request.upload_file = file.info.local_name;
-    request.durable_offset = file.info.progress.bytes_transferred;
-    request.session_id = u.session_id;
-    request.host_id = u.host_id;
-    request.local_validators = u.local_validators;
-    request.want_reply = reply;
-    request.fragment_size = config_.upload_fragment_bytes;
+    UploadRequest& upload = request.emplace<UploadRequest>(UploadRequest{request_for(job)});
+    upload.kind = UploadKind::kUpload;
+    upload.remote_name = file.info.remote_name;
+    upload.upload_file = file.info.local_name;
+    upload.acknowledged_bytes = file.info.progress.bytes_transferred;
+    upload.session_id = u.session_id;
+    upload.host_id = u.host_id;
+    upload.local_validators = u.local_validators;
+    upload.want_reply = reply;
+    upload.fragment_size = config_.upload_fragment_bytes;
   } else if (reply && !u.reply_done) {
     phase = UploadPhase::kReply;
     if (u.reply_temp_name.empty())
       u.reply_temp_name = reply_temp_name_for(job.info.reply_file_name);
-    request.kind = TransferKind::kDownload;
-    request.remote_name = u.reply_url;
-    request.temp_name = u.reply_temp_name;
+    DownloadRequest& download = request.emplace<DownloadRequest>(DownloadRequest{request_for(job)});
+    download.remote_name = u.reply_url;
+    download.temp_name = u.reply_temp_name;
     // A reply is small and made by an application, which may not answer HEAD or Range:
     // fetched like dynamic content, with one GET from byte 0.
-    request.dynamic_content = true;
+    download.dynamic_content = true;
+    download.checkpoint_bytes = config_.checkpoint_bytes;
+    download.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
   } else if (reply && !u.closed) {
     phase = UploadPhase::kClose;
-    request.kind = TransferKind::kCloseSession;
-    request.remote_name = file.info.remote_name;
-    request.session_id = u.session_id;
-    request.host_id = u.host_id;
+    UploadRequest& session_end = request.emplace<UploadRequest>(UploadRequest{request_for(job)});
+    session_end.kind = UploadKind::kCloseSession;
+    session_end.remote_name = file.info.remote_name;
+    session_end.session_id = u.session_id;
+    session_end.host_id = u.host_id;
   } else {
     return false;
   }
@@ -159,8 +165,8 @@ void TransferCoordinator::cancel_upload(JobRecord& job) {
   JobRecord::Upload& u = job.upload;
   if (!u.session_id.empty() && !u.closed && !job.files.empty() && backend_) {
     // Fire and forget: the job is gone, the server frees the session (resent on 5xx).
-    TransferRequest request = request_for(job);
-    request.kind = TransferKind::kCancelSession;
+    UploadRequest request{request_for(job)};
+    request.kind = UploadKind::kCancelSession;
     request.remote_name = job.files[0].info.remote_name;
     request.session_id = u.session_id;
     request.host_id = u.host_id;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <limits>
 #include <utility>
+#include <variant>
 
 #include "openbits/names.h"
 #include "src/daemon/core/job_files.h"
@@ -40,8 +41,6 @@ TransferRequest TransferCoordinator::request_for(const JobRecord& job) const {
   request.owner.creation_mask = job.owner_umask;
   request.custom_headers = job.info.custom_headers.value_or("");
   request.security_flags = job.info.security_flags;
-  request.checkpoint_bytes = config_.checkpoint_bytes;
-  request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
   request.stall_timeout = std::chrono::seconds(config_.stall_timeout_s);
   for (const CredentialRecord& c : job.credentials) {
     request.credentials.push_back({c.target, c.scheme, c.user_name, c.password, c.ccache});
@@ -77,7 +76,7 @@ void TransferCoordinator::start_job(JobRecord& job) {
     return;
   }
   FileRecord& file = job.files[*index];
-  TransferRequest request = request_for(job);
+  DownloadRequest request{request_for(job)};
   request.file_index = *index;
   request.remote_name = file.info.remote_name;
   request.temp_name = file.info.temporary_name;
@@ -94,15 +93,17 @@ void TransferCoordinator::start_job(JobRecord& job) {
   request.dynamic_content = job.info.dynamic_content;
   request.http_method = job.info.http_method;
   request.restart_if_no_range_support = job.info.priority == JobPriority::kForeground;
+  request.checkpoint_bytes = config_.checkpoint_bytes;
+  request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
   launch(job, std::move(request), *index);
 }
 
-void TransferCoordinator::launch(JobRecord& job, TransferRequest request,
-                                 std::uint32_t file_index) {
+void TransferCoordinator::launch(JobRecord& job, AnyRequest request, std::uint32_t file_index) {
   if (job.info.state != JobState::kTransferring) table_.set_state(job, JobState::kConnecting);
   if (job.timers.active_since_ms == 0) job.timers.active_since_ms = clock_.monotonic_ms();
   if (job.timers.slice_started_ms == 0) job.timers.slice_started_ms = clock_.monotonic_ms();
-  std::uint64_t token = backend_ ? backend_->start(std::move(request)) : 0;
+  auto start = [this](auto& r) { return backend_->start(std::move(r)); };
+  std::uint64_t token = backend_ ? std::visit(start, request) : 0;
   job.timers.transfer_token = token;
   job.timers.transfer_file = file_index;
   table_.bind_token(job, token);

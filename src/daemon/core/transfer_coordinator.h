@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <variant>
 
 #include "openbits/status.h"
 #include "src/daemon/core/job_record.h"
@@ -70,7 +71,9 @@ class TransferCoordinator {
   TransferRequest request_for(const JobRecord& job) const;
   void start_job(JobRecord& job);
   // Hands the request to the engine; the job is CONNECTING (or stays TRANSFERRING).
-  void launch(JobRecord& job, TransferRequest request, std::uint32_t file_index);
+  // A download of one file or one step of an upload.
+  using AnyRequest = std::variant<DownloadRequest, UploadRequest>;
+  void launch(JobRecord& job, AnyRequest request, std::uint32_t file_index);
   void account_download_time(JobRecord& job);
 
   // Transitions.

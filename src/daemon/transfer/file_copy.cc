@@ -37,15 +37,15 @@ bool is_file_source(const std::string& remote) {
 }
 
 bool open_source(Transfer& t) {
-  auto path = source_path(t.request.remote_name);
+  auto path = source_path(t.common().remote_name);
   if (!path) {
     t.fail({hr::PATH_NOT_FOUND, ErrorContext::kRemoteFile, false},
-           "not a local file URL: " + t.request.remote_name);
+           "not a local file URL: " + t.common().remote_name);
     return false;
   }
   RegularFile source;
   {
-    ScopedFsCredentials as_owner(t.request.owner);
+    ScopedFsCredentials as_owner(t.common().owner);
     // A terminal, device or FIFO planted as the source is refused before it is opened.
     source = as_owner.ok() ? open_regular_file(AT_FDCWD, *path) : RegularFile{-1, EACCES, false};
   }

@@ -91,8 +91,8 @@ bool fail_content_range(Transfer& t, long status) {
 // A 200 to a ranged GET: the server ignored Range. Fatal unless the job may take the whole
 // file from byte 0 (a foreground job), after committing that.
 bool take_whole_file(Transfer& t) {
-  bool whole_file = t.request.ranges.empty();
-  if (!whole_file || !t.request.restart_if_no_range_support) {
+  bool whole_file = t.download().ranges.empty();
+  if (!whole_file || !t.download().restart_if_no_range_support) {
     t.fail({hr::BG_E_INSUFFICIENT_RANGE_SUPPORT, ErrorContext::kRemoteFile, false},
            "the server ignored the Range header");
     return false;
@@ -167,7 +167,7 @@ curl_socket_t open_socket(void* user, curlsocktype, curl_sockaddr* address) {
 
 void set_custom_headers(Transfer& t) {
   if (!t.headers) {
-    const std::string& all = t.request.custom_headers;
+    const std::string& all = t.common().custom_headers;
     std::size_t start = 0;
     while (start < all.size()) {
       std::size_t end = all.find("\r\n", start);
@@ -182,8 +182,8 @@ void set_custom_headers(Transfer& t) {
 
 void set_security(Transfer& t) {
   CURL* e = t.easy;
-  std::uint32_t flags = t.request.security_flags;
-  bool https = strncasecmp(t.request.remote_name.c_str(), "https://", 8) == 0;
+  std::uint32_t flags = t.common().security_flags;
+  bool https = strncasecmp(t.common().remote_name.c_str(), "https://", 8) == 0;
   bool allow_downgrade = (flags & kRedirectPolicyAllowHttpsToHttp) != 0;
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
@@ -199,7 +199,7 @@ bool prepare_easy(Transfer& t, bool head) {
   if (!t.easy) return false;
   CURL* e = t.easy;
   curl_easy_reset(e);
-  curl_easy_setopt(e, CURLOPT_URL, t.request.remote_name.c_str());
+  curl_easy_setopt(e, CURLOPT_URL, t.common().remote_name.c_str());
   set_custom_headers(t);
   if (!set_common_options(t, t.headers)) return false;
   curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);
@@ -210,8 +210,8 @@ bool prepare_easy(Transfer& t, bool head) {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     return true;
   }
-  if (t.request.http_method != "GET") {
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t.request.http_method.c_str());
+  if (t.download().http_method != "GET") {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t.download().http_method.c_str());
   }
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
@@ -221,7 +221,7 @@ bool prepare_easy(Transfer& t, bool head) {
 Failure http_status_failure(const Transfer& t, long status) {
   bool redirect = status == 300 || status == 301 || status == 302 || status == 303 ||
                   status == 307 || status == 308;
-  if (redirect && (t.request.security_flags & kRedirectPolicyMask) == kRedirectPolicyDisallow) {
+  if (redirect && (t.common().security_flags & kRedirectPolicyMask) == kRedirectPolicyDisallow) {
     // bits-spec §1.4: a disallowed redirect is fatal with HRESULT_FROM_WIN32(status), and
     // the file's remote name becomes the redirect's target.
     char* target = nullptr;
@@ -239,12 +239,12 @@ Failure http_status_failure(const Transfer& t, long status) {
 
 // ALLOW_REPORT: the file's remote name becomes the URL the redirects led to.
 void report_redirects(Transfer& t) {
-  if ((t.request.security_flags & kRedirectPolicyMask) != kRedirectPolicyAllowReport) return;
+  if ((t.common().security_flags & kRedirectPolicyMask) != kRedirectPolicyAllowReport) return;
   char* url = nullptr;
   curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &url);
-  if (!url || !*url || t.request.remote_name == url) return;
-  t.request.remote_name = url;
-  t.observer->on_remote_name(t.token, t.request.remote_name);
+  if (!url || !*url || t.common().remote_name == url) return;
+  t.common().remote_name = url;
+  t.observer->on_remote_name(t.token, t.common().remote_name);
 }
 
 }  // namespace
@@ -257,11 +257,18 @@ bool set_common_options(Transfer& t, curl_slist* headers) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);  // stalled: WINHTTP_TIMEOUT
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(t.request.stall_timeout.count()));
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(t.common().stall_timeout.count()));
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kBufferSize);
+  set_rate_options(t);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);
   return apply_request_options(t, headers);
+}
+
+void set_rate_options(Transfer& t) {
+  auto limit = static_cast<curl_off_t>(t.rate_limit);
+  curl_easy_setopt(t.easy, CURLOPT_MAX_RECV_SPEED_LARGE, limit);
+  curl_easy_setopt(t.easy, CURLOPT_MAX_SEND_SPEED_LARGE, limit);
 }
 
 Failure status_failure(const Transfer& t, long status) {
@@ -349,7 +356,7 @@ bool start_get(Transfer& t, CURLM* multi) {
       std::uint64_t skip = t.offset - local_start;
       t.get_remote_start = r.initial_offset + skip;
       t.get_remaining = r.length - skip;
-      bool whole_file = t.request.ranges.empty();
+      bool whole_file = t.download().ranges.empty();
       t.ranged_get = t.get_remote_start > 0 || !whole_file;
       std::string range = std::to_string(t.get_remote_start) + "-";
       if (!whole_file) range += std::to_string(r.initial_offset + r.length - 1);

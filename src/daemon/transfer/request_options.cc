@@ -18,7 +18,7 @@ constexpr HRESULT kHttp401 = 0x80190191;
 constexpr HRESULT kHttp407 = 0x80190197;
 
 const std::string& request_url(const Transfer& t) {
-  return t.phase == Transfer::Phase::kUpload ? t.upload_url : t.request.remote_name;
+  return t.phase == Transfer::Phase::kUpload ? t.upload_url : t.common().remote_name;
 }
 
 std::string host_of(const std::string& url) {
@@ -53,13 +53,13 @@ Result<std::string> negotiate_token(const Transfer& t, const HttpCredential& c,
                                     const std::string& host) {
   if (host.empty()) return Status(hr::E_FAIL, "no host name to ask a ticket for");
   if (c.user_name) return negotiate_authorization_with_password(host, *c.user_name, *c.password);
-  ScopedFsCredentials as_owner(t.request.owner);
+  ScopedFsCredentials as_owner(t.common().owner);
   if (!as_owner.ok()) return Status(hr::E_FAIL, "cannot assume the owner's identity");
   return negotiate_authorization(host, c.ccache);
 }
 
 bool apply_proxy(Transfer& t) {
-  auto decision = decide_proxy(t.request.proxy, request_url(t), t.autodetected);
+  auto decision = decide_proxy(t.common().proxy, request_url(t), t.autodetected);
   if (!decision.ok()) {
     t.fail({hr::BG_E_INVALID_PROXY_INFO, ErrorContext::kGeneralTransport, false},
            decision.status().message());
@@ -75,7 +75,7 @@ bool apply_proxy(Transfer& t) {
 // to a copy of `headers`. Returns the header list the request must use.
 bool apply_server_auth(Transfer& t, curl_slist*& headers) {
   if (!t.server_auth) return true;
-  const HttpCredential& c = t.request.credentials[t.server_auth->credential];
+  const HttpCredential& c = t.common().credentials[t.server_auth->credential];
   if (t.server_auth->scheme != AuthScheme::kNegotiate) {
     curl_easy_setopt(t.easy, CURLOPT_HTTPAUTH, curl_auth_bit(t.server_auth->scheme));
     curl_easy_setopt(t.easy, CURLOPT_USERNAME, c.user_name->c_str());
@@ -99,7 +99,7 @@ bool apply_server_auth(Transfer& t, curl_slist*& headers) {
 
 bool apply_proxy_auth(Transfer& t) {
   if (!t.proxy_auth || t.proxy_url.empty()) return true;
-  const HttpCredential& c = t.request.credentials[t.proxy_auth->credential];
+  const HttpCredential& c = t.common().credentials[t.proxy_auth->credential];
   if (t.proxy_auth->scheme != AuthScheme::kNegotiate) {
     curl_easy_setopt(t.easy, CURLOPT_PROXYAUTH, curl_auth_bit(t.proxy_auth->scheme));
     curl_easy_setopt(t.easy, CURLOPT_PROXYUSERNAME, c.user_name->c_str());
@@ -119,11 +119,11 @@ bool apply_proxy_auth(Transfer& t) {
 }
 
 bool apply_client_certificate(Transfer& t) {
-  if (!t.request.client_certificate) return true;
+  if (!t.common().client_certificate) return true;
   if (!t.client_cert) {
-    const ClientCertificateRef& ref = *t.request.client_certificate;
+    const ClientCertificateRef& ref = *t.common().client_certificate;
     auto found =
-        find_client_certificate(t.request.owner, ref.directory, ref.certificate.location,
+        find_client_certificate(t.common().owner, ref.directory, ref.certificate.location,
                                 ref.certificate.store_name, ref.certificate.hash, std::nullopt);
     if (!found.ok()) {
       t.fail({found.status().code(), ErrorContext::kGeneralTransport, false},
@@ -142,18 +142,18 @@ bool apply_client_certificate(Transfer& t) {
 }
 
 void apply_tls(Transfer& t) {
-  t.tls.flags = t.request.security_flags;
+  t.tls.flags = t.common().security_flags;
   if (t.tls.job.empty()) {  // once per transfer
-    t.tls.job = to_string(t.request.job_id);
+    t.tls.job = to_string(t.common().job_id);
     if (t.tls.flags & kSslIgnoreCertCnInvalid) {
       spdlog::warn("job {}: server certificates' names are not checked (security flags 0x{:x})",
                    t.tls.job, t.tls.flags);
     }
   }
   apply_tls_policy(t.easy, t.tls);
-  if (!t.request.tls_ca_file.empty()) {
-    curl_easy_setopt(t.easy, CURLOPT_CAINFO, t.request.tls_ca_file.c_str());
-    curl_easy_setopt(t.easy, CURLOPT_PROXY_CAINFO, t.request.tls_ca_file.c_str());
+  if (!t.common().tls_ca_file.empty()) {
+    curl_easy_setopt(t.easy, CURLOPT_CAINFO, t.common().tls_ca_file.c_str());
+    curl_easy_setopt(t.easy, CURLOPT_PROXY_CAINFO, t.common().tls_ca_file.c_str());
   }
 }
 
@@ -206,7 +206,7 @@ Challenge answer_challenge(Transfer& t, long status) {
                to_string(chosen->scheme) + " credentials");
     return Challenge::kFailed;
   }
-  chosen = choose_credential(proxy ? t.proxy_offers : t.server_offers, t.request.credentials,
+  chosen = choose_credential(proxy ? t.proxy_offers : t.server_offers, t.common().credentials,
                              proxy ? AuthTarget::kProxy : AuthTarget::kServer);
   if (!chosen) {
     t.fail({code, ErrorContext::kRemoteFile, false},
@@ -214,7 +214,7 @@ Challenge answer_challenge(Transfer& t, long status) {
                " asks for authentication the job has no credentials for");
     return Challenge::kFailed;
   }
-  spdlog::debug("job {}: answering the {} challenge with {}", to_string(t.request.job_id),
+  spdlog::debug("job {}: answering the {} challenge with {}", to_string(t.common().job_id),
                 proxy ? "proxy" : "server", to_string(chosen->scheme));
   return Challenge::kRetry;
 }
@@ -231,9 +231,9 @@ Failure connection_failure(const Transfer& t, CURLcode code) {
 }
 
 bool needs_proxy_resolution(const Transfer& t) {
-  return t.request.proxy.settings.usage == ProxyUsage::kAutodetect &&
-         !t.request.proxy.resolver.empty() && t.autodetected.empty() &&
-         !is_file_source(t.request.remote_name);
+  return t.common().proxy.settings.usage == ProxyUsage::kAutodetect &&
+         !t.common().proxy.resolver.empty() && t.autodetected.empty() &&
+         !is_file_source(t.common().remote_name);
 }
 
 }  // namespace openbits::daemon::transfer_detail

@@ -1,8 +1,9 @@
 // The contract between the core and a transfer engine: what a transfer is asked to do
-// (TransferRequest), what the engine reports back (TransferObserver) and what the core may
-// ask of the engine (TransferBackend). TransferEngine (transfer_engine.h) implements the
-// backend in production; unit tests of the core use a fake. Nothing here depends on the
-// core: the core includes this header, never the engine's internals.
+// (DownloadRequest, UploadRequest and the TransferRequest both carry), what the engine
+// reports back (TransferObserver) and what the core may ask of the engine
+// (TransferBackend). TransferEngine (transfer_engine.h) implements the backend in
+// production; unit tests of the core use a fake. Nothing here depends on the core: the
+// core includes this header, never the engine's internals.
 #pragma once
 
 #include <chrono>
@@ -51,32 +52,18 @@ struct ClientCertificateRef {
   ClientCertificate certificate;
 };
 
-// What a request does: download a file, upload one (bits-spec §6: Create-Session,
-// Fragments; a plain upload also closes its session), or end a session.
-enum class TransferKind { kDownload, kUpload, kCloseSession, kCancelSession };
-
+// What every transfer carries, whichever way the bytes go. DownloadRequest and
+// UploadRequest embed it (as a base, so its fields read as their own); every member of
+// theirs has an initializer, so `DownloadRequest{common}` builds one from this part.
 struct TransferRequest {
-  TransferKind kind = TransferKind::kDownload;
   Guid job_id;
   std::uint32_t file_index = 0;
-  std::string remote_name;  // http://, https://, file:// URL, or an absolute local path
-  // Absolute path of the temp file in the destination dir (".BIT<hex>.tmp"); created as the
-  // owner if missing, relative to its directory opened with O_NOFOLLOW, never through a
-  // symlink, mode 0666 & ~owner.creation_mask (open_file_for_writing, owner_path.h).
-  std::string temp_name;
-  std::uint64_t durable_offset = 0;  // the temp file is truncated to this, then resumed
-  RemoteValidators validators;       // as recorded earlier (empty on first start)
-  std::vector<FileRange> ranges;     // AddFileWithRanges: written back to back; empty = all
-  Credentials owner;                 // every file-system operation runs as the owner
-  bool dynamic_content = false;      // no HEAD, no size needed, always from byte 0
-  std::string custom_headers;        // "Name: value\r\n...", sent on every request
-  std::uint32_t security_flags = 0;  // BG_SSL_* and BG_HTTP_REDIRECT_POLICY_*
-  std::string http_method = "GET";   // a custom verb: no HEAD, always from byte 0
-  std::uint64_t checkpoint_bytes = 8ull << 20;          // fdatasync + on_progress at least
-  std::chrono::milliseconds checkpoint_interval{1000};  // every 8 MiB or every second
-  // A server that ignores Range may be answered by starting the file again from byte 0
-  // (foreground jobs, bits-spec §4); otherwise it is BG_E_INSUFFICIENT_RANGE_SUPPORT.
-  bool restart_if_no_range_support = false;
+  // Downloads: http://, https://, file:// URL, or an absolute local path. Uploads: the
+  // upload URL.
+  std::string remote_name;
+  Credentials owner;                       // every file-system operation runs as the owner
+  std::string custom_headers;              // "Name: value\r\n...", sent on every request
+  std::uint32_t security_flags = 0;        // BG_SSL_* and BG_HTTP_REDIRECT_POLICY_*
   std::chrono::seconds stall_timeout{60};  // no byte for this long: WINHTTP_TIMEOUT
   // SetCredentials: a 401 (407) whose challenge offers a scheme the job has credentials for
   // is answered once; a second one is the job's error (http_auth.h).
@@ -84,13 +71,37 @@ struct TransferRequest {
   ProxyContext proxy;
   std::string tls_ca_file;  // trust anchors besides the system's: empty = system bundle
   std::optional<ClientCertificateRef> client_certificate;
-  // Uploads: remote_name is the upload URL; durable_offset the bytes the server has
-  // acknowledged. upload_file is read as the owner.
-  std::string upload_file;
-  std::string session_id;        // empty: Create-Session first
-  std::string host_id;           // BITS-Host-Id of the session
-  std::string local_validators;  // recorded "<size>:<mtime>"; empty on the first start
-  bool want_reply = false;       // upload-reply: the last Ack must name the reply
+};
+
+struct DownloadRequest : TransferRequest {
+  // Absolute path of the temp file in the destination dir (".BIT<hex>.tmp"); created as the
+  // owner if missing, relative to its directory opened with O_NOFOLLOW, never through a
+  // symlink, mode 0666 & ~owner.creation_mask (open_file_for_writing, owner_path.h).
+  std::string temp_name{};
+  std::uint64_t durable_offset = 0;  // the temp file is truncated to this, then resumed
+  RemoteValidators validators{};     // as recorded earlier (empty on first start)
+  std::vector<FileRange> ranges{};   // AddFileWithRanges: written back to back; empty = all
+  bool dynamic_content = false;      // no HEAD, no size needed, always from byte 0
+  std::string http_method = "GET";   // a custom verb: no HEAD, always from byte 0
+  std::uint64_t checkpoint_bytes = 8ull << 20;          // fdatasync + on_progress at least
+  std::chrono::milliseconds checkpoint_interval{1000};  // every 8 MiB or every second
+  // A server that ignores Range may be answered by starting the file again from byte 0
+  // (foreground jobs, bits-spec §4); otherwise it is BG_E_INSUFFICIENT_RANGE_SUPPORT.
+  bool restart_if_no_range_support = false;
+};
+
+// What an upload request does (bits-spec §6): send the file (Create-Session, Fragments; a
+// plain upload also closes its session), or only end a session.
+enum class UploadKind { kUpload, kCloseSession, kCancelSession };
+
+struct UploadRequest : TransferRequest {
+  UploadKind kind = UploadKind::kUpload;
+  std::string upload_file{};             // read as the owner
+  std::uint64_t acknowledged_bytes = 0;  // the bytes the server has acknowledged
+  std::string session_id{};              // empty: Create-Session first
+  std::string host_id{};                 // BITS-Host-Id of the session
+  std::string local_validators{};        // recorded "<size>:<mtime>"; empty on the first start
+  bool want_reply = false;               // upload-reply: the last Ack must name the reply
   std::uint64_t fragment_size = 4ull << 20;
 };
 
@@ -103,7 +114,7 @@ class TransferObserver {
   virtual void on_connected(std::uint64_t token) = 0;
   // Right after on_connected. size = the remote size (sum of the ranges for ranged files;
   // kSizeUnknown for dynamic content without Content-Length). restarted: the temp file was
-  // cut below request.durable_offset (remote file changed, dynamic content or custom verb),
+  // cut below the request's durable_offset (remote file changed, dynamic content or custom verb),
   // so progress starts again from 0.
   virtual void on_validators(std::uint64_t token, const RemoteValidators& validators,
                              bool restarted) = 0;
@@ -135,13 +146,20 @@ class TransferObserver {
 };
 
 // What the core needs from a transfer engine; TransferEngine in production, a fake in
-// unit tests.
+// unit tests. Every call is thread-safe and returns at once (the engine only enqueues).
 class TransferBackend {
  public:
   virtual ~TransferBackend() = default;
-  virtual std::uint64_t start(TransferRequest request) = 0;
+  // A token, unique for the engine's life, that names the transfer in every observer call.
+  virtual std::uint64_t start(DownloadRequest request) = 0;
+  virtual std::uint64_t start(UploadRequest request) = 0;
+  // Once processed, no observer call carries `token`; unknown or finished tokens are ignored.
   virtual void stop(std::uint64_t token) = 0;
   virtual void network_changed() {}
+  // The transfer's rate budget in bytes per second from now on (0: unlimited), for as long
+  // as it runs; applied in order with the token's start and stop. Unknown or finished
+  // tokens are ignored.
+  virtual void set_rate_limit(std::uint64_t token, std::uint64_t bytes_per_s) = 0;
 };
 
 }  // namespace openbits::daemon

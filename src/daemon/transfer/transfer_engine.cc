@@ -22,11 +22,11 @@ namespace {
 
 // Whether the job owner may still create and rename files in the temp file's directory.
 bool destination_writable(const Transfer& t) {
-  const std::string& temp = t.request.temp_name;
+  const std::string& temp = t.download().temp_name;
   std::size_t slash = temp.rfind('/');
   if (slash == std::string::npos) return true;
   std::string dir = slash == 0 ? "/" : temp.substr(0, slash);
-  ScopedFsCredentials as_owner(t.request.owner);
+  ScopedFsCredentials as_owner(t.common().owner);
   if (!as_owner.ok()) return false;
   // AT_EACCESS: checked with the fs credentials just assumed, not the daemon's real ids.
   return ::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) == 0 || errno != EACCES;
@@ -45,14 +45,14 @@ bool checkpoint(Transfer& t) {
   struct stat st {};
   if (::fstat(t.fd, &st) == 0 && st.st_nlink == 0) {
     t.fail({hr::PATH_NOT_FOUND, ErrorContext::kLocalFile, false},
-           t.request.temp_name + " was removed during the transfer");
+           t.download().temp_name + " was removed during the transfer");
     return false;
   }
   // The owner can no longer write the destination directory: the file could never be
   // delivered, so say so now rather than at Complete.
   if (!destination_writable(t)) {
     t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false},
-           "the owner can no longer write the directory of " + t.request.temp_name);
+           "the owner can no longer write the directory of " + t.download().temp_name);
     return false;
   }
   t.synced = t.offset;
@@ -63,8 +63,8 @@ bool checkpoint(Transfer& t) {
 
 bool checkpoint_due(const Transfer& t) {
   if (t.offset == t.synced) return false;
-  return t.offset - t.synced >= t.request.checkpoint_bytes ||
-         Transfer::Clock::now() - t.last_sync >= t.request.checkpoint_interval;
+  return t.offset - t.synced >= t.download().checkpoint_bytes ||
+         Transfer::Clock::now() - t.last_sync >= t.download().checkpoint_interval;
 }
 
 bool write_all(Transfer& t, const char* data, std::size_t size) {
@@ -85,25 +85,25 @@ bool write_all(Transfer& t, const char* data, std::size_t size) {
 std::optional<std::uint64_t> open_temp(Transfer& t) {
   if (t.fd >= 0) ::close(t.fd);
   {
-    ScopedFsCredentials as_owner(t.request.owner);
+    ScopedFsCredentials as_owner(t.common().owner);
     if (!as_owner.ok()) {
       t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false}, "cannot assume the owner");
       return std::nullopt;
     }
     // Relative to the directory opened once, never through a symlink (for root's jobs, none
     // anywhere in the path), mode from the owner's umask (owner_path.h).
-    t.fd = open_file_for_writing(t.request.temp_name, t.request.owner.creation_mask,
-                                 t.request.owner.uid == 0);
+    t.fd = open_file_for_writing(t.download().temp_name, t.common().owner.creation_mask,
+                                 t.common().owner.uid == 0);
   }
   if (t.fd < 0) {
     t.fail(classify_local_errno(errno),
-           "cannot open " + t.request.temp_name + ": " + std::strerror(errno));
+           "cannot open " + t.download().temp_name + ": " + std::strerror(errno));
     return std::nullopt;
   }
   struct stat st {};
   if (::fstat(t.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false},
-           t.request.temp_name + " is not a regular file");
+           t.download().temp_name + " is not a regular file");
     return std::nullopt;
   }
   return static_cast<std::uint64_t>(st.st_size);
@@ -145,7 +145,7 @@ constexpr std::uint64_t kCopyBudgetPerLoop = 8ull << 20;
 
 // Resolves the requested ranges against the remote size.
 bool resolve_plan(Transfer& t) {
-  const auto& ranges = t.request.ranges;
+  const auto& ranges = t.download().ranges;
   if (ranges.empty()) {
     if (t.seen.size != kSizeUnknown && !t.without_head()) {
       t.plan = {{0, t.seen.size}};
@@ -214,14 +214,14 @@ void report_complete(Transfer& t) {
 // content, custom verb): decide where to resume, open the temp file and start moving bytes.
 // Returns false when the transfer is over (failed or complete).
 bool after_validators(Transfer& t, CURLM* multi) {
-  bool changed = validators_changed(t.request.validators, t.seen);
+  bool changed = validators_changed(t.download().validators, t.seen);
   if (!resolve_plan(t)) return false;
-  std::uint64_t resume_at = t.without_head() || changed ? 0 : t.request.durable_offset;
+  std::uint64_t resume_at = t.without_head() || changed ? 0 : t.download().durable_offset;
   if (t.total != kSizeUnknown && resume_at > t.total) resume_at = 0;
   auto on_disk = open_temp(t);
   if (!on_disk) return false;
   if (*on_disk < resume_at) resume_at = 0;  // the temp file lost bytes: never fill with zeros
-  t.restarted = t.restarted || changed || resume_at < t.request.durable_offset;
+  t.restarted = t.restarted || changed || resume_at < t.download().durable_offset;
   // Write ordering: the lower byte count is committed before the temp file is cut.
   if (t.restarted && !t.announced) {
     if (t.without_head() && t.source_fd < 0) {
@@ -257,8 +257,8 @@ bool restart_file(Transfer& t, CURLM* multi) {
            "the remote file keeps changing");
     return false;
   }
-  t.request.validators = RemoteValidators{};
-  t.request.durable_offset = 0;
+  t.download().validators = RemoteValidators{};
+  t.download().durable_offset = 0;
   t.seen = RemoteValidators{};
   t.expected = RemoteValidators{};
   t.plan.clear();
@@ -320,22 +320,46 @@ TransferEngine::~TransferEngine() {
   curl_multi_cleanup(static_cast<CURLM*>(multi_));
 }
 
-std::uint64_t TransferEngine::start(TransferRequest request) {
+std::uint64_t TransferEngine::start(DownloadRequest request) {
+  return enqueue_start(std::move(request));
+}
+
+std::uint64_t TransferEngine::start(UploadRequest request) {
+  return enqueue_start(std::move(request));
+}
+
+std::uint64_t TransferEngine::enqueue_start(Request request) {
   std::uint64_t token = 0;
+  Command command;
+  command.request = std::make_unique<Request>(std::move(request));
   {
     std::lock_guard lock(mutex_);
-    token = next_token_++;
-    commands_.push_back(
-        {token, std::make_unique<TransferRequest>(std::move(request)), std::nullopt});
+    token = command.token = next_token_++;
+    commands_.push_back(std::move(command));
   }
   curl_multi_wakeup(static_cast<CURLM*>(multi_));
   return token;
 }
 
 void TransferEngine::stop(std::uint64_t token) {
+  Command command;
+  command.token = token;
+  enqueue(std::move(command));
+}
+
+void TransferEngine::set_rate_limit(std::uint64_t token, std::uint64_t bytes_per_s) {
+  Command command;
+  command.token = token;
+  command.rate_limit = bytes_per_s;
+  enqueue(std::move(command));
+}
+
+void TransferEngine::network_changed() { enqueue(Command{}); }
+
+void TransferEngine::enqueue(Command command) {
   {
     std::lock_guard lock(mutex_);
-    commands_.push_back({token, nullptr, std::nullopt});
+    commands_.push_back(std::move(command));
   }
   curl_multi_wakeup(static_cast<CURLM*>(multi_));
 }
@@ -351,20 +375,14 @@ void TransferEngine::process_commands() {
       check_network();
     } else if (command.proxies) {
       proxies_resolved(command.token, std::move(*command.proxies));
+    } else if (command.rate_limit) {
+      apply_rate_limit(command.token, *command.rate_limit);
     } else if (command.request) {
       begin(command.token, std::move(*command.request));
     } else {
       end(command.token);
     }
   }
-}
-
-void TransferEngine::network_changed() {
-  {
-    std::lock_guard lock(mutex_);
-    commands_.push_back({0, nullptr, std::nullopt});
-  }
-  curl_multi_wakeup(static_cast<CURLM*>(multi_));
 }
 
 void TransferEngine::check_network() {
@@ -392,7 +410,17 @@ void TransferEngine::end(std::uint64_t token) {
   transfers_.erase(it);  // closes the temp file; it stays for a later resume
 }
 
-void TransferEngine::begin(std::uint64_t token, TransferRequest request) {
+void TransferEngine::apply_rate_limit(std::uint64_t token, std::uint64_t bytes_per_s) {
+  auto it = transfers_.find(token);
+  if (it == transfers_.end()) return;  // finished, stopped or never started: nothing to do
+  Transfer& t = *it->second;
+  t.rate_limit = bytes_per_s;
+  // The request in flight too: one added but not yet receiving honours it (a request
+  // already receiving may not, see transfer_engine.h); later requests set it themselves.
+  if (t.easy) set_rate_options(t);
+}
+
+void TransferEngine::begin(std::uint64_t token, Request request) {
   auto t = std::make_unique<Transfer>();
   t->token = token;
   t->request = std::move(request);
@@ -413,15 +441,18 @@ void TransferEngine::resolve_proxies(const Transfer& t) {
   }
   auto done = std::make_shared<std::atomic<bool>>(false);
   resolvers_.push_back(
-      {std::thread([this, done, token = t.token, program = t.request.proxy.resolver,
-                    account = t.request.proxy.resolver_user, url = t.request.remote_name,
-                    owner = t.request.owner, job = t.request.job_id] {
+      {std::thread([this, done, token = t.token, program = t.common().proxy.resolver,
+                    account = t.common().proxy.resolver_user, url = t.common().remote_name,
+                    owner = t.common().owner, job = t.common().job_id] {
          std::vector<std::string> proxies = resolve_job_proxies(program, account, url, owner, job,
                                                                 kResolverTimeout, quit_resolvers_);
          if (proxies.empty()) proxies.push_back("direct://");  // WPAD found nothing
+         Command answer;
+         answer.token = token;
+         answer.proxies = std::move(proxies);
          {
            std::lock_guard lock(mutex_);
-           commands_.push_back({token, nullptr, std::move(proxies)});
+           commands_.push_back(std::move(answer));
          }
          done->store(true);
          curl_multi_wakeup(static_cast<CURLM*>(multi_));
@@ -457,9 +488,9 @@ bool TransferEngine::dispatch(Transfer& transfer) {
   Transfer* t = &transfer;
   auto* multi = static_cast<CURLM*>(multi_);
   bool running = false;
-  if (t->request.kind != TransferKind::kDownload) {
+  if (t->is_upload()) {
     running = begin_upload(*t, multi);
-  } else if (is_file_source(t->request.remote_name)) {
+  } else if (is_file_source(t->common().remote_name)) {
     running = open_source(*t) && after_validators(*t, multi);
   } else if (t->without_head()) {
     running = after_validators(*t, multi);

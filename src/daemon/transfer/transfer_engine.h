@@ -5,9 +5,10 @@
 // only for bytes already fdatasync'ed, so the daemon never records bytes that a crash
 // could lose.
 //
-// Threading: start()/stop() are thread-safe and only enqueue; commands run in FIFO order
-// on the engine thread, which also makes every TransferObserver call. The engine never
-// holds its own lock while calling the observer, so the observer may call start()/stop().
+// Threading: start()/stop()/set_rate_limit() are thread-safe and only enqueue; commands run
+// in FIFO order on the engine thread, which also makes every TransferObserver call. The
+// engine never holds its own lock while calling the observer, so the observer may call
+// start()/stop().
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "openbits/types.h"
@@ -32,30 +34,42 @@ namespace openbits::daemon {
 // interface is up and has carrier. Unknown or unparsable addresses count as reachable.
 bool peer_reachable(const std::string& ip);
 
-class TransferEngine {
+class TransferEngine final : public TransferBackend {
  public:
   explicit TransferEngine(TransferObserver& observer);
-  ~TransferEngine();
+  ~TransferEngine() override;
   TransferEngine(const TransferEngine&) = delete;
   TransferEngine& operator=(const TransferEngine&) = delete;
 
   // Returns a unique token at once; commands run in FIFO order on the engine thread.
-  std::uint64_t start(TransferRequest request);
+  std::uint64_t start(DownloadRequest request) override;
+  std::uint64_t start(UploadRequest request) override;
   // Asynchronous; once processed, no callback carries `token`. A stop followed by a start
   // of the same file runs in that order, so a file never has two writers. The temp file
   // stays for a later resume. The destructor stops everything the same way.
-  void stop(std::uint64_t token);
+  void stop(std::uint64_t token) override;
   // The network changed (link, address or route): every HTTP transfer whose peer is no
   // longer reachable through an interface that is up ends with BG_E_NETWORK_DISCONNECTED.
-  void network_changed();
+  void network_changed() override;
+  // Every HTTP(S) request of `token` that starts from now on (the first GET, the next range,
+  // the next upload packet) receives or sends at most about `bytes_per_s` on average
+  // (libcurl's MAX_RECV/SEND_SPEED, coarse: it reads up to its 512 KiB buffer at once); 0
+  // lifts the limit. The request in flight gets the option too, but libcurl 7.88 was seen
+  // to keep one that is already receiving at its old pace. Local file copies are not
+  // limited.
+  void set_rate_limit(std::uint64_t token, std::uint64_t bytes_per_s) override;
 
+  using Request = std::variant<DownloadRequest, UploadRequest>;
   struct Transfer;  // internal; defined in transfer_internal.h
 
  private:
+  // One of: start (request), AUTODETECT's answer (proxies), a new rate budget
+  // (rate_limit), the network changed (token 0), or else stop.
   struct Command {
-    std::uint64_t token = 0;                          // 0: the network changed
-    std::unique_ptr<TransferRequest> request;         // null: stop (or proxies resolved)
-    std::optional<std::vector<std::string>> proxies;  // AUTODETECT's answer for `token`
+    std::uint64_t token = 0;
+    std::unique_ptr<Request> request;
+    std::optional<std::vector<std::string>> proxies;
+    std::optional<std::uint64_t> rate_limit;
   };
   struct Resolver {
     std::thread thread;
@@ -63,9 +77,12 @@ class TransferEngine {
   };
   static constexpr std::chrono::milliseconds kResolverTimeout{15000};
   static constexpr std::size_t kMaxResolvers = 8;  // helper processes at once
+  std::uint64_t enqueue_start(Request request);
+  void enqueue(Command command);
   void run();
   void process_commands();
-  void begin(std::uint64_t token, TransferRequest request);
+  void begin(std::uint64_t token, Request request);
+  void apply_rate_limit(std::uint64_t token, std::uint64_t bytes_per_s);
   bool dispatch(Transfer& transfer);
   void resolve_proxies(const Transfer& t);
   void proxies_resolved(std::uint64_t token, std::vector<std::string> proxies);

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "src/daemon/security/cert_store.h"
@@ -28,7 +29,7 @@ struct TransferEngine::Transfer {
   enum class Phase { kResolve, kHead, kGet, kVerify, kCopy, kUpload };
 
   std::uint64_t token = 0;
-  TransferRequest request;
+  Request request;  // read through common(), download() and upload()
   TransferObserver* observer = nullptr;
   Phase phase = Phase::kHead;
   CURL* easy = nullptr;
@@ -59,12 +60,13 @@ struct TransferEngine::Transfer {
   std::vector<FileRange> plan;  // resolved ranges; empty: one body of unknown size
   std::uint64_t total = kSizeUnknown;
   bool announced = false;  // on_connected/on_validators sent
-  bool restarted = false;  // the temp file was cut below request.durable_offset
+  bool restarted = false;  // the temp file was cut below download().durable_offset
   // The remote file changed: the next HEAD starts the file again from byte 0.
   bool restart_pending = false;
   int restarts = 0;
   std::uint32_t retry_after_s = 0;  // Retry-After of the latest response
   bool peer_unreachable = false;    // a connection was not tried: its link is down
+  std::uint64_t rate_limit = 0;     // bytes per second for each request (0: unlimited)
   // Uploads (upload_transfer.cc).
   enum class Packet { kPing, kCreateSession, kFragment, kCloseSession, kCancelSession };
   Packet packet = Packet::kCreateSession;
@@ -98,7 +100,7 @@ struct TransferEngine::Transfer {
     if (headers) curl_slist_free_all(headers);
     if (auth_headers) curl_slist_free_all(auth_headers);
     if (proxy_headers) curl_slist_free_all(proxy_headers);
-    for (HttpCredential& c : request.credentials) {
+    for (HttpCredential& c : common().credentials) {
       if (c.password) wipe(*c.password);
     }
     if (client_cert) wipe(client_cert->key_pem);
@@ -113,8 +115,22 @@ struct TransferEngine::Transfer {
       detail = std::move(why);
     }
   }
+  TransferRequest& common() {
+    return std::visit([](auto& r) -> TransferRequest& { return r; }, request);
+  }
+  const TransferRequest& common() const {
+    return std::visit([](const auto& r) -> const TransferRequest& { return r; }, request);
+  }
+  bool is_upload() const { return std::holds_alternative<UploadRequest>(request); }
+  // Only on the path of the transfer's own kind (std::get throws otherwise).
+  DownloadRequest& download() { return std::get<DownloadRequest>(request); }
+  const DownloadRequest& download() const { return std::get<DownloadRequest>(request); }
+  const UploadRequest& upload() const { return std::get<UploadRequest>(request); }
   // HEAD is skipped (and resume is impossible) for dynamic content and custom verbs.
-  bool without_head() const { return request.dynamic_content || request.http_method != "GET"; }
+  bool without_head() const {
+    const auto* d = std::get_if<DownloadRequest>(&request);
+    return d && (d->dynamic_content || d->http_method != "GET");
+  }
 };
 
 namespace transfer_detail {
@@ -160,6 +176,8 @@ bool validators_changed(const RemoteValidators& before, const RemoteValidators& 
 // `headers` is the request's header list; Authorization headers are added to a copy.
 bool set_common_options(Transfer& t, curl_slist* headers);
 bool apply_request_options(Transfer& t, curl_slist* headers);  // the second half of it
+// t.rate_limit on t.easy, both ways (0: unlimited); also on a request in flight.
+void set_rate_options(Transfer& t);
 
 // (request_options.cc) After a 401 / 407 (status, or the CONNECT's): kRetry when the
 // challenge is answered now (send the same request again), kFailed (t.failure set) when

@@ -128,7 +128,7 @@ bool local_file_unchanged(Transfer& t) {
   struct stat st {};
   if (::fstat(t.source_fd, &st) != 0 || describe(st) != t.local_validators) {
     t.fail({hr::BG_E_LOCAL_FILE_CHANGED, ErrorContext::kLocalFile, false},
-           t.request.upload_file + " changed during the upload");
+           t.upload().upload_file + " changed during the upload");
     return false;
   }
   return true;
@@ -136,11 +136,11 @@ bool local_file_unchanged(Transfer& t) {
 
 // The job's URL with BITS-Host-Id's host, when the session has one.
 std::string session_url(const Transfer& t) {
-  if (t.host_id.empty()) return t.request.remote_name;
+  if (t.host_id.empty()) return t.common().remote_name;
   CURLU* u = curl_url();
-  std::string result = t.request.remote_name;
+  std::string result = t.common().remote_name;
   char* text = nullptr;
-  if (curl_url_set(u, CURLUPART_URL, t.request.remote_name.c_str(), 0) == CURLUE_OK &&
+  if (curl_url_set(u, CURLUPART_URL, t.common().remote_name.c_str(), 0) == CURLUE_OK &&
       curl_url_set(u, CURLUPART_HOST, t.host_id.c_str(), 0) == CURLUE_OK &&
       curl_url_get(u, CURLUPART_URL, &text, 0) == CURLUE_OK) {
     result = text;
@@ -190,7 +190,7 @@ bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
   };
   add("Content-Type:");  // no form encoding
   add("Expect:");        // one packet at a time anyway
-  std::string name = t.request.upload_file.substr(t.request.upload_file.rfind('/') + 1);
+  std::string name = t.upload().upload_file.substr(t.upload().upload_file.rfind('/') + 1);
   t.body.clear();
   switch (packet) {
     case Packet::kPing:  // opens the connection and settles authentication cheaply
@@ -208,7 +208,7 @@ bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
       ssize_t got = ::pread(t.source_fd, t.body.data(), length, static_cast<off_t>(t.offset));
       if (got < 0 || static_cast<std::uint64_t>(got) != length) {
         t.fail({hr::BG_E_LOCAL_FILE_CHANGED, ErrorContext::kLocalFile, false},
-               "cannot read " + t.request.upload_file);
+               "cannot read " + t.upload().upload_file);
         return false;
       }
       add("BITS-Packet-Type: Fragment");
@@ -227,7 +227,7 @@ bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
       add("BITS-Session-Id: " + t.session_id);
       break;
   }
-  const std::string& custom = t.request.custom_headers;
+  const std::string& custom = t.common().custom_headers;
   for (std::size_t start = 0; start < custom.size();) {
     std::size_t end = custom.find("\r\n", start);
     if (end == std::string::npos) end = custom.size();
@@ -257,13 +257,13 @@ bool continue_from(Transfer& t, CURLM* multi, std::uint64_t next) {
     return send_packet(t, multi, Packet::kFragment);
   }
   std::string reply = ack_header(t, "bits-reply-url");
-  if (t.request.want_reply && reply.empty()) {
+  if (t.upload().want_reply && reply.empty()) {
     t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, false},
            "the last Ack of an upload-reply job has no BITS-Reply-URL");
     return false;
   }
   t.observer->on_upload_sent(t.token, reply.empty() ? reply : absolute_url(t, reply));
-  if (t.request.want_reply) {
+  if (t.upload().want_reply) {
     t.observer->on_complete(t.token, t.upload_size, 0);
     return false;
   }
@@ -373,47 +373,47 @@ bool after_session_end(Transfer& t, CURLM* multi, long status) {
 
 bool begin_upload(Transfer& t, CURLM* multi) {
   t.phase = Transfer::Phase::kUpload;
-  t.session_id = t.request.session_id;
-  t.host_id = t.request.host_id;
-  t.fragment_size = std::max(kMinFragment, t.request.fragment_size);
-  if (t.request.kind == TransferKind::kCloseSession ||
-      t.request.kind == TransferKind::kCancelSession) {
-    bool close = t.request.kind == TransferKind::kCloseSession;
+  t.session_id = t.upload().session_id;
+  t.host_id = t.upload().host_id;
+  t.fragment_size = std::max(kMinFragment, t.upload().fragment_size);
+  if (t.upload().kind == UploadKind::kCloseSession ||
+      t.upload().kind == UploadKind::kCancelSession) {
+    bool close = t.upload().kind == UploadKind::kCloseSession;
     return send_packet(t, multi, close ? Packet::kCloseSession : Packet::kCancelSession);
   }
   RegularFile source;
   {
-    ScopedFsCredentials as_owner(t.request.owner);
+    ScopedFsCredentials as_owner(t.common().owner);
     if (!as_owner.ok()) {
       t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false}, "cannot assume the owner");
       return false;
     }
     // A terminal, device or FIFO swapped in since AddFile is refused before it is opened.
-    source = open_regular_file(AT_FDCWD, t.request.upload_file);
+    source = open_regular_file(AT_FDCWD, t.upload().upload_file);
   }
   t.source_fd = source.fd;
   if (t.source_fd < 0 && !source.not_regular) {
     Failure f = classify_local_errno(source.error);
     if (source.error == ENOENT) f.code = hr::FILE_NOT_FOUND;
-    t.fail(f, "cannot open " + t.request.upload_file + ": " + std::strerror(source.error));
+    t.fail(f, "cannot open " + t.upload().upload_file + ": " + std::strerror(source.error));
     return false;
   }
   struct stat st {};
   if (source.not_regular || ::fstat(t.source_fd, &st) != 0) {
     t.fail({hr::E_ACCESSDENIED, ErrorContext::kLocalFile, false},
-           t.request.upload_file + " is not a regular file");
+           t.upload().upload_file + " is not a regular file");
     return false;
   }
   t.local_validators = describe(st);
-  if (!t.request.local_validators.empty() && t.request.local_validators != t.local_validators) {
+  if (!t.upload().local_validators.empty() && t.upload().local_validators != t.local_validators) {
     t.fail({hr::BG_E_LOCAL_FILE_CHANGED, ErrorContext::kLocalFile, false},
-           t.request.upload_file + " changed since the upload began");
+           t.upload().upload_file + " changed since the upload began");
     return false;
   }
   t.upload_size = static_cast<std::uint64_t>(st.st_size);
   t.total = t.upload_size;
   t.seen.size = t.upload_size;
-  t.synced = t.offset = std::min(t.request.durable_offset, t.upload_size);
+  t.synced = t.offset = std::min(t.upload().acknowledged_bytes, t.upload_size);
   if (t.session_id.empty()) return send_packet(t, multi, Packet::kPing);
   // A session from before (a restart): the server answers with where to go on from.
   t.observer->on_upload_session(t.token, t.session_id, t.host_id, 0xFFFFFFFFu, t.local_validators);

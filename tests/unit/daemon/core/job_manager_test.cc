@@ -18,7 +18,7 @@ TEST_F(DaemonTest, HighPerformanceJobsWriteStraightToTheDestination) {
   ASSERT_TRUE(manager->add_files(me, *id, {{"http://127.0.0.1:1/x", local, {}}}).ok());
   EXPECT_EQ(manager->job_info(me, *id)->files[0].temporary_name, local);
   ASSERT_TRUE(manager->resume(me, *id).ok());
-  EXPECT_EQ(backend.started.back().temp_name, local);
+  EXPECT_EQ(backend.last_download().temp_name, local);
   finish_transfer(backend.last_token(), "abc");
   ASSERT_EQ(manager->complete(me, *id).code(), hr::S_OK);
   std::ifstream in(local);

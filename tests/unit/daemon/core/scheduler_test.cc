@@ -227,7 +227,7 @@ class InactivityTest : public SchedulerTest {
   void SetUp() override {
     SchedulerTest::SetUp();
     id = transient_job(kDay, 200 * kDay);
-    temp = backend.started.back().temp_name;
+    temp = backend.last_download().temp_name;
     std::ofstream(temp) << "partial";
   }
   // The retry delay passes; the retry fails again, after `durable` bytes if not 0.
@@ -298,8 +298,8 @@ TEST_F(SchedulerTest, InactiveUploadJobIsCancelledWithItsServerSession) {
   manager->tick();
   EXPECT_EQ(state_of(*id), JobState::kCancelled);
   // As Cancel: the server is asked to drop the partial upload.
-  EXPECT_EQ(backend.started.back().kind, TransferKind::kCancelSession);
-  EXPECT_EQ(backend.started.back().session_id, "{5E55}");
+  EXPECT_EQ(backend.last_upload().kind, UploadKind::kCancelSession);
+  EXPECT_EQ(backend.last_upload().session_id, "{5E55}");
 }
 
 TEST_F(SchedulerTest, FilesTransferOneAfterAnotherThenTransferred) {
@@ -307,7 +307,7 @@ TEST_F(SchedulerTest, FilesTransferOneAfterAnotherThenTransferred) {
   ASSERT_TRUE(manager->resume(me, id).ok());
   for (std::uint32_t i = 0; i < 3; ++i) {
     ASSERT_EQ(backend.running.size(), 1u);
-    EXPECT_EQ(backend.started.back().file_index, i);
+    EXPECT_EQ(backend.last().file_index, i);
     finish_transfer(backend.last_token());
   }
   EXPECT_EQ(state_of(id), JobState::kTransferred);
@@ -379,7 +379,7 @@ TEST_F(SchedulerTest, RestartResumesActiveJobsFromRecordedBytes) {
   open_manager();  // as after SIGKILL: a new manager over the same store
   manager->tick();
   EXPECT_EQ(state_of(id), JobState::kConnecting);
-  const TransferRequest& request = backend.started.back();
+  const DownloadRequest& request = backend.last_download();
   EXPECT_EQ(request.durable_offset, 600u);
   EXPECT_EQ(request.validators.size, 1000u);
   EXPECT_EQ(request.validators.etag, "\"etag\"");
@@ -428,7 +428,7 @@ TEST_F(SchedulerLimitsTest, CustomVerbJobsNeverRetryAndRestartFromZero) {
   manager->on_error(backend.last_token(), http_error(503), ErrorContext::kRemoteFile, true, 0, "");
   EXPECT_EQ(state_of(id), JobState::kError);
   ASSERT_TRUE(manager->resume(me, id).ok());
-  EXPECT_EQ(backend.started.back().durable_offset, 0u);
+  EXPECT_EQ(backend.last_download().durable_offset, 0u);
 }
 
 }  // namespace

@@ -241,13 +241,13 @@ class TransferEngineTest : public ::testing::Test {
     write_file(nginx_->www() + "/" + name, bytes);
     return "/" + name;
   }
-  TransferRequest request(const std::string& remote, const std::string& temp_leaf = "t.tmp") {
-    TransferRequest r;
+  DownloadRequest request(const std::string& remote, const std::string& temp_leaf = "t.tmp") {
+    DownloadRequest r;
     r.remote_name = remote;
     r.temp_name = out_ + "/.BIT" + temp_leaf;
     return r;
   }
-  std::uint64_t start(TransferRequest r) {
+  std::uint64_t start(DownloadRequest r) {
     recorder_.watch_temp(r.temp_name);
     return engine_.start(std::move(r));
   }
