@@ -1,6 +1,6 @@
 // Caller: who is on the other end of an RPC call, with the privilege facts BITS needs:
 // administrator, elevation, integrity level. Pure data: the core decides with it, the RPC
-// edge builds it from the socket's peer credentials (src/daemon/rpc/caller.h).
+// edge builds it from the socket's peer credentials (src/daemon/rpc/peer_identity.h).
 #pragma once
 
 #include <sys/types.h>

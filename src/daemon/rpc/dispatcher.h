@@ -14,7 +14,7 @@
 #include "src/daemon/core/job_manager.h"
 #include "src/daemon/notify/notifier.h"
 #include "src/daemon/notify/queue_watch.h"
-#include "src/daemon/rpc/caller.h"
+#include "src/daemon/rpc/peer_identity.h"
 
 namespace openbits::daemon {
 

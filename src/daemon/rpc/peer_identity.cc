@@ -1,5 +1,5 @@
-// Caller identification from peer credentials; see caller.h.
-#include "src/daemon/rpc/caller.h"
+// Caller identification from peer credentials; see peer_identity.h.
+#include "src/daemon/rpc/peer_identity.h"
 
 #include <grp.h>
 #include <pwd.h>

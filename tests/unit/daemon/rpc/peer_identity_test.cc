@@ -1,8 +1,8 @@
-// Caller identification (caller.h) against real processes: a live process's umask,
+// Caller identification (peer_identity.h) against real processes: a live process's umask,
 // capabilities and no_new_privs are read from /proc; a process that has exited, a zombie,
 // or a pid whose pidfd shows its process gone is rated LOW, not elevated, umask 077 (fail
 // closed); peer_process takes the credentials of a real socket's peer.
-#include "src/daemon/rpc/caller.h"
+#include "src/daemon/rpc/peer_identity.h"
 
 #include <gtest/gtest.h>
 #include <sys/prctl.h>
