@@ -24,7 +24,7 @@ fresh_copy() {
 # expect_rejected FILE INCLUDE WORDS: adding INCLUDE to FILE fails the check with WORDS.
 expect_rejected() {
   fresh_copy
-  echo "#include \"$2\"" >>"$work/tree/$1"
+  printf '\n#include "%s"\n' "$2" >>"$work/tree/$1"  # on a line of its own
   if "$checker" "$work/tree" >"$work/out" 2>&1; then
     fail "$1 including $2 passed the check"
   fi
