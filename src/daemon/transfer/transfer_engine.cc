@@ -540,10 +540,13 @@ void TransferEngine::handle_done(void* easy, int result) {
 }
 
 void TransferEngine::pump_copies() {
-  std::vector<char> buffer(kCopyChunk);
+  // Allocated only when a copy runs: the loop passes here on every socket event of every
+  // HTTP transfer, and zeroing 1 MiB each time was a quarter of bitsd's CPU in an upload.
+  std::vector<char> buffer;
   std::vector<std::uint64_t> finished;
   for (auto& [token, t] : transfers_) {
     if (t->phase != Transfer::Phase::kCopy) continue;
+    if (buffer.empty()) buffer.resize(kCopyChunk);
     copy_some(*t, buffer, kCopyBudgetPerLoop);
     if (t->failure) {
       report_failure(*t);
