@@ -76,8 +76,9 @@ struct TransferEngine::Transfer {
   std::uint64_t upload_size = 0;
   std::string local_validators;
   std::uint64_t fragment_size = 0;
-  std::uint64_t fragment_start = 0;
-  std::vector<char> body;
+  std::uint64_t fragment_start = 0;        // the Fragment in flight: its first byte,
+  std::uint64_t fragment_length = 0;       // its length,
+  std::uint64_t fragment_read = 0;         // and how much of it curl has read from the file
   std::map<std::string, std::string> ack;  // response headers, lower-case names
   std::string ack_body;                    // its body's first bytes
   std::string server_reason;               // a failed Ack: what the server said

@@ -28,6 +28,9 @@ constexpr int kMaxResends = 3;  // Close/Cancel-Session after a 5xx
 constexpr int kMaxStalledAcks = 5;
 // Bytes of an Ack's body kept: an error Ack's text becomes part of the job's error.
 constexpr std::size_t kMaxReasonBody = 256;
+// curl's send buffer for a Fragment (its maximum, 2 MiB): each pass of the engine loop
+// sends that much, where curl's default 64 KiB made 64 passes per 4 MiB fragment.
+constexpr long kSendBuffer = 2L * 1024 * 1024;
 
 using Packet = Transfer::Packet;
 
@@ -165,6 +168,56 @@ std::string absolute_url(const Transfer& t, const std::string& reply) {
   return result;
 }
 
+// A Fragment's body is read from the upload file straight into curl's send buffer: no
+// copy of the whole fragment in memory. A file shorter than it was is
+// BG_E_LOCAL_FILE_CHANGED (the read aborts the request; the engine reports t.failure).
+size_t read_fragment(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::uint64_t left = t->fragment_length - t->fragment_read;
+  std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size * count, left));
+  if (want == 0) return 0;
+  ssize_t got =
+      ::pread(t->source_fd, data, want, static_cast<off_t>(t->fragment_start + t->fragment_read));
+  if (got <= 0) {
+    t->fail({hr::BG_E_LOCAL_FILE_CHANGED, ErrorContext::kLocalFile, false},
+            "cannot read " + t->upload().upload_file);
+    return CURL_READFUNC_ABORT;
+  }
+  t->fragment_read += static_cast<std::uint64_t>(got);
+  return static_cast<size_t>(got);
+}
+
+// curl rewinds the body when it must send it again (an authentication round).
+int seek_fragment(void* user, curl_off_t offset, int origin) {
+  auto* t = static_cast<Transfer*>(user);
+  if (origin != SEEK_SET || offset < 0 || static_cast<std::uint64_t>(offset) > t->fragment_length) {
+    return CURL_SEEKFUNC_CANTSEEK;
+  }
+  t->fragment_read = static_cast<std::uint64_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
+// The fragment [t.offset, t.offset + length) as the request body; the kernel is asked to
+// read the next fragment ahead while this one is in flight.
+void start_fragment_body(Transfer& t, std::uint64_t length) {
+  t.fragment_start = t.offset;
+  t.fragment_length = length;
+  t.fragment_read = 0;
+  CURL* e = t.easy;
+  curl_easy_setopt(e, CURLOPT_READFUNCTION, read_fragment);
+  curl_easy_setopt(e, CURLOPT_READDATA, &t);
+  curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, seek_fragment);
+  curl_easy_setopt(e, CURLOPT_SEEKDATA, &t);
+  curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, kSendBuffer);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(length));
+  std::uint64_t next = t.offset + length;
+  if (next < t.upload_size) {
+    ::posix_fadvise(t.source_fd, static_cast<off_t>(next),
+                    static_cast<off_t>(std::min(t.fragment_size, t.upload_size - next)),
+                    POSIX_FADV_WILLNEED);
+  }
+}
+
 bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
   t.packet = packet;
   t.ack.clear();
@@ -191,7 +244,6 @@ bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
   add("Content-Type:");  // no form encoding
   add("Expect:");        // one packet at a time anyway
   std::string name = t.upload().upload_file.substr(t.upload().upload_file.rfind('/') + 1);
-  t.body.clear();
   switch (packet) {
     case Packet::kPing:  // opens the connection and settles authentication cheaply
       add("BITS-Packet-Type: Ping");
@@ -203,14 +255,7 @@ bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
       break;
     case Packet::kFragment: {
       std::uint64_t length = std::min(t.fragment_size, t.upload_size - t.offset);
-      t.fragment_start = t.offset;
-      t.body.resize(length);
-      ssize_t got = ::pread(t.source_fd, t.body.data(), length, static_cast<off_t>(t.offset));
-      if (got < 0 || static_cast<std::uint64_t>(got) != length) {
-        t.fail({hr::BG_E_LOCAL_FILE_CHANGED, ErrorContext::kLocalFile, false},
-               "cannot read " + t.upload().upload_file);
-        return false;
-      }
+      start_fragment_body(t, length);
       add("BITS-Packet-Type: Fragment");
       add("BITS-Session-Id: " + t.session_id);
       if (t.offset == 0) add("Content-Name: " + name);
@@ -235,8 +280,10 @@ bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
     start = end + 2;
   }
   if (!set_common_options(t, t.headers)) return false;
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.body.data());
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t.body.size()));
+  if (packet != Packet::kFragment) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t{0});
+  }
   return curl_multi_add_handle(multi, e) == CURLM_OK;
 }
 
