@@ -10,6 +10,8 @@
 # The server's destination is on tmpfs (the engines, not the disk) and on disk (nginx's
 # file followed by `sync -d`, since bits-upload-server fdatasyncs every fragment).
 # RUNS rounds (default 5), tools interleaved, median per tool; ratios to curl.
+# PERF_DIR=<dir> records bitsd and both bits-upload-servers with `perf record -g` for the
+# whole run (<dir>/bitsd.data, <dir>/server-tmpfs.data, <dir>/server-disk.data).
 # Usage (as root, for the tmpfs mount): bench/upload_bench.sh [BUILD_DIR]
 set -euo pipefail
 BUILD=${1:-build}
@@ -23,6 +25,8 @@ free_port() {
 }
 NGINX_PORT=$(free_port)
 cleanup() {
+  for pid in ${PERF_PIDS:-}; do kill -INT "$pid" 2>/dev/null || true; done
+  for pid in ${PERF_PIDS:-}; do wait "$pid" 2>/dev/null || true; done
   for pid in ${BITSD_PID:-} ${NGINX_PID:-} ${SERVER_PIDS:-}; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   mountpoint -q "$WORK/tmpfs" && umount "$WORK/tmpfs"
@@ -51,7 +55,7 @@ nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
 NGINX_PID=$!
 
 # One bits-upload-server per destination, overwrites allowed (each round replaces the file).
-declare -A UPLOAD_PORT
+declare -A UPLOAD_PORT SERVER_PID
 echo '{"allow_overwrites": true}' >"$WORK/server.json"
 for target in tmpfs disk; do
   mkdir -p "$WORK/$target/up"
@@ -59,6 +63,7 @@ for target in tmpfs disk; do
   "$BIN/bits-upload-server" --listen "127.0.0.1:$port" --root "$WORK/$target/up" \
     --config "$WORK/server.json" >/dev/null 2>"$WORK/server-$target.log" &
   SERVER_PIDS="${SERVER_PIDS:-} $!"
+  SERVER_PID[$target]=$!
   UPLOAD_PORT[$target]=$port
 done
 
@@ -72,6 +77,15 @@ for _ in $(seq 100); do  # all servers up, at most 10 s
   sleep 0.1
 done
 [ -S "$OPENBITS_SOCKET" ] || { echo "bench: bitsd did not start" >&2; exit 1; }
+if [ -n "${PERF_DIR:-}" ]; then
+  mkdir -p "$PERF_DIR"
+  perf record -q --call-graph "${PERF_CALL_GRAPH:-fp}" -o "$PERF_DIR/bitsd.data" -p "$BITSD_PID" 2>/dev/null &
+  PERF_PIDS="$!"
+  for target in tmpfs disk; do
+    perf record -q --call-graph "${PERF_CALL_GRAPH:-fp}" -o "$PERF_DIR/server-$target.data" -p "${SERVER_PID[$target]}" 2>/dev/null &
+    PERF_PIDS="$PERF_PIDS $!"
+  done
+fi
 
 now() { date +%s.%N; }
 # time_one TOOL TARGET -> seconds
