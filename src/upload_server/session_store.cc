@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -20,7 +21,44 @@ using Json = nlohmann::json;
 constexpr const char* kSessionsDir = "sessions";
 constexpr const char* kStateFile = "state.json";
 constexpr const char* kStateTemp = "state.json.tmp";
-constexpr const char* kFiles[] = {"data", "reply", kStateTemp, kStateFile};
+constexpr const char* kProgressFile = "progress";
+constexpr const char* kFiles[] = {"data", "reply", kProgressFile, kStateTemp, kStateFile};
+// How often record_progress() makes the progress file durable: what a power cut may cost.
+constexpr std::int64_t kProgressSyncMs = 1000;
+
+// The progress file: one record, rewritten in place. `check` tells a whole record from a
+// torn or zero-filled one (then state.json's count, never higher than the truth, is used).
+struct ProgressRecord {
+  std::uint64_t received = 0;
+  std::int64_t last_activity = 0;
+  std::uint64_t check = 0;
+};
+
+std::uint64_t progress_check(std::uint64_t received, std::int64_t last_activity) {
+  return (received * 0x9E3779B97F4A7C15ull) ^
+         (static_cast<std::uint64_t>(last_activity) * 0xC2B2AE3D27D4EB4Full) ^ 0x62697473ull;
+}
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int open_progress(int dir_fd) {
+  return ::openat(dir_fd, kProgressFile, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+// A later count from the progress file than state.json's, if it holds a whole record.
+void apply_progress(int fd, SessionState& state) {
+  ProgressRecord record;
+  if (::pread(fd, &record, sizeof record, 0) != static_cast<ssize_t>(sizeof record) ||
+      record.check != progress_check(record.received, record.last_activity)) {
+    return;
+  }
+  if (record.received > state.received) state.received = record.received;
+  if (record.last_activity > state.last_activity) state.last_activity = record.last_activity;
+}
 
 const char* phase_name(Phase phase) {
   switch (phase) {
@@ -175,6 +213,8 @@ bool SessionStore::load(const std::string& name) {
   if (!state || !valid_session_id(state->id) || "{" + name + "}" != state->id) return false;
   session->state = std::move(*state);
   if (session->state.phase == Phase::kUploading) {
+    session->progress.reset(open_progress(session->dir.get()));
+    if (session->progress.valid()) apply_progress(session->progress.get(), session->state);
     session->data.reset(::openat(session->dir.get(), "data", O_RDWR | O_NOFOLLOW | O_CLOEXEC));
     struct stat st {};
     if (!session->data.valid() || ::fstat(session->data.get(), &st) != 0) return false;
@@ -199,8 +239,9 @@ std::shared_ptr<Session> SessionStore::create(SessionState state) {
   if (session->dir.valid()) {
     session->data.reset(::openat(session->dir.get(), "data",
                                  O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    session->progress.reset(open_progress(session->dir.get()));
   }
-  bool ok = session->data.valid();
+  bool ok = session->data.valid() && session->progress.valid();
   if (ok) {
     std::lock_guard lock(session->mutex);
     ok = persist(*session);
@@ -257,6 +298,7 @@ void SessionStore::remove(const std::shared_ptr<Session>& session) {
     std::lock_guard lock(session->mutex);
     session->removed = true;
     session->data.reset();
+    session->progress.reset();
     if (session->dir.valid()) {
       for (const char* name : kFiles) ::unlinkat(session->dir.get(), name, 0);
     }
@@ -294,7 +336,28 @@ bool SessionStore::persist(Session& session) {
     return false;
   }
   if (::renameat(session.dir.get(), kStateTemp, session.dir.get(), kStateFile) != 0) return false;
-  return ::fsync(session.dir.get()) == 0;
+  if (::fsync(session.dir.get()) != 0) return false;
+  if (session.state.phase != Phase::kUploading && session.progress.valid()) {
+    session.progress.reset();  // state.json has the final count: progress is of no more use
+    ::unlinkat(session.dir.get(), kProgressFile, 0);
+  }
+  return true;
+}
+
+bool SessionStore::record_progress(Session& session) {
+  if (session.removed) return false;
+  if (!session.progress.valid()) return persist(session);
+  ProgressRecord record{session.state.received, session.state.last_activity,
+                        progress_check(session.state.received, session.state.last_activity)};
+  if (::pwrite(session.progress.get(), &record, sizeof record, 0) !=
+      static_cast<ssize_t>(sizeof record)) {
+    return false;
+  }
+  std::int64_t now = steady_ms();
+  if (now - session.progress_synced_ms < kProgressSyncMs) return true;
+  if (::fdatasync(session.progress.get()) != 0) return false;
+  session.progress_synced_ms = now;
+  return true;
 }
 
 std::string SessionStore::session_path(const Session& session) const {

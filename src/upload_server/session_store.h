@@ -1,8 +1,11 @@
 // Upload sessions, kept in memory and persisted under <root>/.bits-upload-server/sessions/
-// (one directory per session: state.json, data, reply) so an upload continues after a
-// restart. A session's recorded byte count never exceeds the bytes made durable in its data
-// file. Thread-safe: the store's map has its own mutex; each Session has a mutex for its
-// state and files, and a separate one serializing completion (commit and back-end hand-off).
+// (one directory per session: state.json, progress, data, reply) so an upload continues
+// after a restart. A session's recorded byte count never exceeds the bytes made durable in
+// its data file: the count is written to `progress` only after the data file's fdatasync,
+// and `progress` itself is fdatasynced at most once a second (a SIGKILL loses no progress;
+// a power cut at most the last second's). Thread-safe: the store's map has its own mutex; each
+// Session has a mutex for its state and files, and a separate one serializing completion (commit
+// and back-end hand-off).
 #pragma once
 
 #include <cstdint>
@@ -38,8 +41,10 @@ class Session {
   std::mutex mutex;         // guards state, data, persisted
   std::mutex commit_mutex;  // serializes completion; taken before `mutex`
   SessionState state;
-  UniqueFd dir;   // the session directory
-  UniqueFd data;  // the data file (open while uploading)
+  UniqueFd dir;       // the session directory
+  UniqueFd data;      // the data file (open while uploading)
+  UniqueFd progress;  // the received count, rewritten in place after each fragment
+  std::int64_t progress_synced_ms = 0;  // steady clock, when `progress` was last fdatasynced
   bool removed = false;
 
   std::string dir_name() const;  // GUID without braces
@@ -63,8 +68,12 @@ class SessionStore {
   // Removes sessions idle for longer than `timeout` seconds; returns how many.
   std::size_t expire(std::int64_t now, std::uint64_t timeout);
 
-  // Writes state.json atomically (caller holds session->mutex). False on failure.
+  // Writes state.json atomically and durably (caller holds session->mutex). False on failure.
   bool persist(Session& session);
+  // Records state.received and last_activity in the session's progress file, without the
+  // cost of persist(): no rename, no directory sync, an fdatasync only once a second. The
+  // caller holds session->mutex and has made the data file durable up to state.received.
+  bool record_progress(Session& session);
   std::string session_path(const Session& session) const;
 
  private:
