@@ -1,6 +1,6 @@
 // bits-upload-server: the server side of the BITS upload protocol (bits-spec.md §6).
 //   bits-upload-server --listen ADDR:PORT --root DIR [--config FILE]
-//                      [--tls-cert FILE --tls-key FILE]
+//                      [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]
 // Prints "listening on ADDR:PORT" on stdout once it accepts connections.
 #include <curl/curl.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -36,6 +36,7 @@ struct Options {
   std::string config;
   std::string tls_cert;
   std::string tls_key;
+  std::string log_level = "info";
 };
 
 int fail(const openbits::Status& status) {
@@ -105,9 +106,13 @@ int parse_and_run(int argc, char** argv) {
   auto* key = app.add_option("--tls-key", options.tls_key, "PEM private key");
   cert->needs(key);
   key->needs(cert);
+  app.add_option("--log-level", options.log_level,
+                 "trace, debug (a line per Fragment), info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGPIPE, SIG_IGN);
   spdlog::set_default_logger(spdlog::stderr_color_mt("bits-upload-server"));
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int code = run(options);
   curl_global_cleanup();

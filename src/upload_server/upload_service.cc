@@ -83,7 +83,11 @@ class FragmentSink : public BodySink {
  public:
   FragmentSink(UploadService& service, std::shared_ptr<Session> session, RequestHead head,
                std::uint64_t first)
-      : service_(service), session_(std::move(session)), head_(std::move(head)), pos_(first) {}
+      : service_(service),
+        session_(std::move(session)),
+        head_(std::move(head)),
+        first_(first),
+        pos_(first) {}
 
   void consume(const char* data, std::size_t size) override {
     std::lock_guard lock(session_->mutex);
@@ -120,6 +124,9 @@ class FragmentSink : public BodySink {
         return r;
       }
     }
+    // What arrived, for tests that bound the bytes a client sends again after a crash.
+    spdlog::debug("Fragment {} from {}: {} bytes at {}, next {}", session_->state.id, head_.client,
+                  pos_ - first_, first_, received);
     if (received == total) return service_.complete(session_, head_);
     return fragment_ack(200, session_->state.id, received);
   }
@@ -156,6 +163,7 @@ class FragmentSink : public BodySink {
   UploadService& service_;
   std::shared_ptr<Session> session_;
   RequestHead head_;
+  std::uint64_t first_;
   std::uint64_t pos_;
   std::uint64_t written_back_ = pos_;
   bool failed_ = false;
