@@ -98,7 +98,6 @@ class FragmentSink : public BodySink {
       std::size_t skip = static_cast<std::size_t>(expected - pos_);
       if (write_at(data + skip, size - skip, expected)) {
         session_->state.received = end;
-        start_writeback(end);
       } else {
         failed_ = true;
         errno_ = errno;
@@ -149,23 +148,11 @@ class FragmentSink : public BodySink {
     return true;
   }
 
-  // Starts writing what arrived to the disk every kWritebackChunk bytes, without waiting:
-  // the fdatasync before the Ack then has little left to write, where it used to write the
-  // whole fragment while the client waited. Advisory: an error here shows in fdatasync.
-  void start_writeback(std::uint64_t end) {
-    if (end - written_back_ < kWritebackChunk) return;
-    ::sync_file_range(session_->data.get(), static_cast<off_t>(written_back_),
-                      static_cast<off_t>(end - written_back_), SYNC_FILE_RANGE_WRITE);
-    written_back_ = end;
-  }
-
-  static constexpr std::uint64_t kWritebackChunk = 1 << 20;
   UploadService& service_;
   std::shared_ptr<Session> session_;
   RequestHead head_;
   std::uint64_t first_;
   std::uint64_t pos_;
-  std::uint64_t written_back_ = pos_;
   bool failed_ = false;
   int errno_ = 0;
 };
