@@ -493,6 +493,7 @@ Result<std::string> JobManager::get_reply_data(const Caller& caller, const Guid&
 void JobManager::tick() {
   std::lock_guard lock(mutex_);
   coordinator_.tick();
+  table_.sync_store();
 }
 
 void JobManager::stop_all() {

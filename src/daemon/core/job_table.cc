@@ -167,6 +167,12 @@ Status JobTable::persist_job_row(JobRecord& job, std::string_view what) {
   return s;
 }
 
+void JobTable::sync_store() {
+  Status s = store_.sync();
+  if (!s.ok() && !sync_failing_) spdlog::error("cannot sync the job store: {}", s.message());
+  sync_failing_ = !s.ok();
+}
+
 void JobTable::save(JobRecord& job, std::string_view what) { log_failure(write(job), job, what); }
 
 void JobTable::save_progress(const JobRecord& job, std::uint32_t file_index) {

@@ -74,12 +74,16 @@ class JobTable {
   void save(JobRecord& job, std::string_view what);
   void save_progress(const JobRecord& job, std::uint32_t file_index);
   void save_credentials(const JobRecord& job, std::string_view what);
+  // Puts the commits so far on disk (Store::sync); a failure is logged once, until a
+  // sync succeeds again.
+  void sync_store();
 
  private:
   Status write(JobRecord& job);
 
   Store& store_;
   Clock& clock_;
+  bool sync_failing_ = false;
   JobListener* listener_ = nullptr;
   Records jobs_;
   std::map<Guid, std::int64_t> finished_at_;  // final jobs kept for getters, and when

@@ -124,7 +124,7 @@ Status Store::migrate() {
     (void)exec("ROLLBACK");
     return step;
   }
-  return exec("COMMIT");
+  return commit();
 }
 
 Status Store::seal_plain_headers() {
