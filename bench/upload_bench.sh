@@ -27,7 +27,7 @@ NGINX_PORT=$(free_port)
 cleanup() {
   for pid in ${PERF_PIDS:-}; do kill -INT "$pid" 2>/dev/null || true; done
   for pid in ${PERF_PIDS:-}; do wait "$pid" 2>/dev/null || true; done
-  for pid in ${BITSD_PID:-} ${NGINX_PID:-} ${SERVER_PIDS:-}; do kill "$pid" 2>/dev/null || true; done
+  for pid in ${BITSD_PIDS:-} ${NGINX_PID:-} ${SERVER_PIDS:-}; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   mountpoint -q "$WORK/tmpfs" && umount "$WORK/tmpfs"
   rm -rf "$WORK"
@@ -36,7 +36,7 @@ trap cleanup EXIT
 
 mkdir -p "$WORK/src" "$WORK/disk" "$WORK/tmpfs" "$WORK/nginx"
 mount -t tmpfs -o size=$((SIZE_MB * 4 + 64))m tmpfs "$WORK/tmpfs"
-mkdir -p "$WORK/tmpfs/src"
+mkdir -p "$WORK/tmpfs/src" "$WORK/tmpfs/nginx-temp" "$WORK/disk/nginx-temp"
 # The source lives in tmpfs so that reading it costs the same for every tool.
 head -c $((SIZE_MB << 20)) /dev/urandom >"$WORK/tmpfs/src/file.bin"
 SRC="$WORK/tmpfs/src/file.bin"
@@ -49,40 +49,58 @@ http { access_log off; client_max_body_size 0;
   client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
   uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
   server { listen 127.0.0.1:$NGINX_PORT; root $WORK;
-    location / { dav_methods PUT; create_full_put_path on; client_body_temp_path $WORK/nginx; } } }
+    location /tmpfs/ { dav_methods PUT; create_full_put_path on;
+      client_body_temp_path $WORK/tmpfs/nginx-temp; }
+    location /disk/ { dav_methods PUT; create_full_put_path on;
+      client_body_temp_path $WORK/disk/nginx-temp; } } }
 CONF
 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
 NGINX_PID=$!
 
-# One bits-upload-server per destination, overwrites allowed (each round replaces the file).
-declare -A UPLOAD_PORT SERVER_PID
+# A "flavour" is one build's bitsd with its own bits-upload-server per destination:
+# "bitsd" from BUILD_DIR and, when BEFORE_BUILD is set, "before" from that build, run in the
+# same rounds so that a change is measured against its base on the same noisy machine.
+declare -A UPLOAD_PORT SERVER_PID FLAVOUR_BIN
 echo '{"allow_overwrites": true}' >"$WORK/server.json"
-for target in tmpfs disk; do
-  mkdir -p "$WORK/$target/up"
-  port=$(free_port)
-  "$BIN/bits-upload-server" --listen "127.0.0.1:$port" --root "$WORK/$target/up" \
-    --config "$WORK/server.json" >/dev/null 2>"$WORK/server-$target.log" &
-  SERVER_PIDS="${SERVER_PIDS:-} $!"
-  SERVER_PID[$target]=$!
-  UPLOAD_PORT[$target]=$port
-done
-
 echo "{\"upload_fragment_bytes\": $((FRAGMENT_MB << 20))}" >"$WORK/bitsd.json"
-export OPENBITS_SOCKET="$WORK/bitsd.sock"
-"$BIN/bitsd" --state-dir "$WORK/state" --socket "$OPENBITS_SOCKET" --config "$WORK/bitsd.json" \
-  --log-level warn &
-BITSD_PID=$!
+start_flavour() {  # NAME BIN
+  local name=$1 bin=$2 port target
+  FLAVOUR_BIN[$name]=$bin
+  for target in tmpfs disk; do
+    mkdir -p "$WORK/$target/$name"
+    port=$(free_port)
+    "$bin/bits-upload-server" --listen "127.0.0.1:$port" --root "$WORK/$target/$name" \
+      --config "$WORK/server.json" >/dev/null 2>"$WORK/server-$name-$target.log" &
+    SERVER_PIDS="${SERVER_PIDS:-} $!"
+    SERVER_PID[$name-$target]=$!
+    UPLOAD_PORT[$name-$target]=$port
+  done
+  "$bin/bitsd" --state-dir "$WORK/state-$name" --socket "$WORK/$name.sock" \
+    --config "$WORK/bitsd.json" --log-level warn &
+  BITSD_PIDS="${BITSD_PIDS:-} $!"
+  BITSD_PID[$name]=$!
+}
+declare -A BITSD_PID
+TOOLS="curl bitsd"
+start_flavour bitsd "$BIN"
+if [ -n "${BEFORE_BUILD:-}" ]; then
+  start_flavour before "$(cd "$BEFORE_BUILD/bin" && pwd)"
+  TOOLS="$TOOLS before"
+fi
 for _ in $(seq 100); do  # all servers up, at most 10 s
-  [ -S "$OPENBITS_SOCKET" ] && curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" && break
+  [ -S "$WORK/bitsd.sock" ] && curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" && break
   sleep 0.1
 done
-[ -S "$OPENBITS_SOCKET" ] || { echo "bench: bitsd did not start" >&2; exit 1; }
+sleep 0.5
+[ -S "$WORK/bitsd.sock" ] || { echo "bench: bitsd did not start" >&2; exit 1; }
 if [ -n "${PERF_DIR:-}" ]; then
   mkdir -p "$PERF_DIR"
-  perf record -q --call-graph "${PERF_CALL_GRAPH:-fp}" -o "$PERF_DIR/bitsd.data" -p "$BITSD_PID" 2>/dev/null &
+  perf record -q --call-graph "${PERF_CALL_GRAPH:-fp}" -o "$PERF_DIR/bitsd.data" \
+    -p "${BITSD_PID[bitsd]}" 2>/dev/null &
   PERF_PIDS="$!"
   for target in tmpfs disk; do
-    perf record -q --call-graph "${PERF_CALL_GRAPH:-fp}" -o "$PERF_DIR/server-$target.data" -p "${SERVER_PID[$target]}" 2>/dev/null &
+    perf record -q --call-graph "${PERF_CALL_GRAPH:-fp}" -o "$PERF_DIR/server-$target.data" \
+      -p "${SERVER_PID[bitsd-$target]}" 2>/dev/null &
     PERF_PIDS="$PERF_PIDS $!"
   done
 fi
@@ -92,19 +110,20 @@ now() { date +%s.%N; }
 time_one() {
   local tool=$1 target=$2 out start end
   case $tool in
-    bitsd) out="$WORK/$target/up/file.bin" ;;
     curl) out="$WORK/$target/put/file.bin" ;;
+    *) out="$WORK/$target/$tool/file.bin" ;;
   esac
   rm -f "$out"
   sync
   start=$(now)
   case $tool in
-    bitsd)
-      "$BIN/bitsadmin" /rawreturn /transfer upbench /upload /priority FOREGROUND \
-        "http://127.0.0.1:${UPLOAD_PORT[$target]}/file.bin" "$SRC" >/dev/null ;;
     curl)
       curl -sf -T "$SRC" "http://127.0.0.1:$NGINX_PORT/$target/put/file.bin"
       [ "$target" = disk ] && sync -d "$out" ;;
+    *)
+      OPENBITS_SOCKET="$WORK/$tool.sock" "${FLAVOUR_BIN[$tool]}/bitsadmin" /rawreturn \
+        /transfer upbench /upload /priority FOREGROUND \
+        "http://127.0.0.1:${UPLOAD_PORT[$tool-$target]}/file.bin" "$SRC" >/dev/null ;;
   esac
   end=$(now)
   cmp -s "$out" "$SRC" || { echo "bench: $tool produced a wrong file" >&2; exit 1; }
@@ -117,11 +136,11 @@ echo "|---|---|---|---|---|"
 for target in tmpfs disk; do
   declare -A times=() med=()
   for _ in $(seq "$RUNS"); do
-    for tool in curl bitsd; do
+    for tool in $TOOLS; do
       times[$tool]+="$(time_one $tool "$target") "
     done
   done
-  for tool in curl bitsd; do
+  for tool in $TOOLS; do
     med[$tool]=$(tr ' ' '\n' <<<"${times[$tool]}" | grep . | median)
     mbs=$(echo "$SIZE_MB * 1.048576 / ${med[$tool]}" | bc -l)
     ratio=$(echo "${med[curl]} / ${med[$tool]}" | bc -l)
