@@ -9,7 +9,12 @@
 #   * aria2 does not upload, so it has no row.
 # The server's destination is on tmpfs (the engines, not the disk) and on disk (nginx's
 # file followed by `sync -d`, since bits-upload-server fdatasyncs every fragment).
-# RUNS rounds (default 5), tools interleaved, median per tool; ratios to curl.
+# RUNS rounds (default 5), tools interleaved, median per tool; ratios to curl. The CPU column
+# is the user + system time of the client (curl, or bitsadmin) and of the servers behind it
+# (nginx; bitsd and bits-upload-server): unlike the wall time it barely moves when other
+# work loads the machine.
+# BEFORE_BUILD=<build dir> adds a "before" row: that build's bitsd and bits-upload-server in
+# the same rounds (a change measured against its base).
 # PERF_DIR=<dir> records bitsd and both bits-upload-servers with `perf record -g` for the
 # whole run (<dir>/bitsd.data, <dir>/server-tmpfs.data, <dir>/server-disk.data).
 # Usage (as root, for the tmpfs mount): bench/upload_bench.sh [BUILD_DIR]
@@ -106,45 +111,74 @@ if [ -n "${PERF_DIR:-}" ]; then
 fi
 
 now() { date +%s.%N; }
-# time_one TOOL TARGET -> seconds
+# CPU seconds (user + system) the processes PIDS have used so far.
+cpu_of() {
+  local ticks=0 pid fields
+  for pid; do
+    read -r -a fields <"/proc/$pid/stat"
+    ticks=$((ticks + fields[13] + fields[14]))
+  done
+  echo "$ticks / $(getconf CLK_TCK)" | bc -l
+}
+# The long-running processes behind a tool's upload to TARGET.
+servers_of() {
+  case $1 in
+    curl) echo "$NGINX_PID" ;;
+    *) echo "${BITSD_PID[$1]} ${SERVER_PID[$1-$2]}" ;;
+  esac
+}
+# time_one TOOL TARGET -> "<wall seconds> <CPU seconds of the client and its servers>"
 time_one() {
-  local tool=$1 target=$2 out start end
+  local tool=$1 target=$2 out start end cpu0 cpu1
   case $tool in
     curl) out="$WORK/$target/put/file.bin" ;;
     *) out="$WORK/$target/$tool/file.bin" ;;
   esac
   rm -f "$out"
   sync
+  cpu0=$(cpu_of $(servers_of "$tool" "$target"))
   start=$(now)
   case $tool in
     curl)
-      curl -sf -T "$SRC" "http://127.0.0.1:$NGINX_PORT/$target/put/file.bin"
+      /usr/bin/time -f "%U %S" -o "$WORK/client.cpu" \
+        curl -sf -T "$SRC" "http://127.0.0.1:$NGINX_PORT/$target/put/file.bin"
       [ "$target" = disk ] && sync -d "$out" ;;
     *)
-      OPENBITS_SOCKET="$WORK/$tool.sock" "${FLAVOUR_BIN[$tool]}/bitsadmin" /rawreturn \
-        /transfer upbench /upload /priority FOREGROUND \
-        "http://127.0.0.1:${UPLOAD_PORT[$tool-$target]}/file.bin" "$SRC" >/dev/null ;;
+      OPENBITS_SOCKET="$WORK/$tool.sock" /usr/bin/time -f "%U %S" -o "$WORK/client.cpu" \
+        "${FLAVOUR_BIN[$tool]}/bitsadmin" /rawreturn /transfer upbench /upload \
+        /priority FOREGROUND "http://127.0.0.1:${UPLOAD_PORT[$tool-$target]}/file.bin" \
+        "$SRC" >/dev/null ;;
   esac
   end=$(now)
+  cpu1=$(cpu_of $(servers_of "$tool" "$target"))
   cmp -s "$out" "$SRC" || { echo "bench: $tool produced a wrong file" >&2; exit 1; }
+  read -r user sys <"$WORK/client.cpu"
   echo "$end - $start" | bc -l
+  echo "$cpu1 - $cpu0 + $user + $sys" | bc -l
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "| server's destination | tool | median s | MB/s | ratio to curl |"
-echo "|---|---|---|---|---|"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "| server's destination | tool | median s | MB/s | ratio to curl | median CPU s |"
+echo "|---|---|---|---|---|---|"
 for target in tmpfs disk; do
-  declare -A times=() med=()
+  declare -A times=() cpus=() med=()
   for _ in $(seq "$RUNS"); do
     for tool in $TOOLS; do
-      times[$tool]+="$(time_one $tool "$target") "
+      { read -r wall; read -r cpu; } < <(time_one "$tool" "$target")
+      [ -n "$cpu" ] || exit 1
+      times[$tool]+="$wall "
+      cpus[$tool]+="$cpu "
     done
   done
   for tool in $TOOLS; do
     med[$tool]=$(tr ' ' '\n' <<<"${times[$tool]}" | grep . | median)
+    cpu=$(tr ' ' '\n' <<<"${cpus[$tool]}" | grep . | median)
     mbs=$(echo "$SIZE_MB * 1.048576 / ${med[$tool]}" | bc -l)
     ratio=$(echo "${med[curl]} / ${med[$tool]}" | bc -l)
-    printf "| %s | %s | %.3f | %.0f | %.2f |\n" "$target" "$tool" "${med[$tool]}" "$mbs" "$ratio"
+    printf "| %s | %s | %.3f | %.0f | %.2f | %.2f |\n" "$target" "$tool" "${med[$tool]}" "$mbs" \
+      "$ratio" "$cpu"
   done
-  unset med times
+  unset med times cpus
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
