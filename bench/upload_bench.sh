@@ -40,7 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$WORK/src" "$WORK/disk" "$WORK/tmpfs" "$WORK/nginx"
-mount -t tmpfs -o size=$((SIZE_MB * 4 + 64))m tmpfs "$WORK/tmpfs"
+mount -t tmpfs -o size=$((SIZE_MB * 6 + 64))m tmpfs "$WORK/tmpfs"
 mkdir -p "$WORK/tmpfs/src" "$WORK/tmpfs/nginx-temp" "$WORK/disk/nginx-temp"
 # The source lives in tmpfs so that reading it costs the same for every tool.
 head -c $((SIZE_MB << 20)) /dev/urandom >"$WORK/tmpfs/src/file.bin"
