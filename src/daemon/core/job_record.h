@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "openbits/types.h"
+#include "src/daemon/core/upload_step.h"
 
 namespace openbits::daemon {
 
@@ -37,14 +38,6 @@ struct FileRecord {
   bool transferred = false;          // every byte is durable in the temp file
 };
 
-// The steps of an upload job (bits-spec §6), each one engine transfer (job_upload.cc):
-//   kUpload  Create-Session (or the recorded session), Fragments; a plain upload closes
-//            its session here too;
-//   kReply   upload-reply: the reply named by BITS-Reply-URL, downloaded with download
-//            rules into a temp file next to the reply file;
-//   kClose   upload-reply: Close-Session, only after the reply is on disk.
-enum class UploadPhase { kUpload, kReply, kClose };
-
 // Timers that live only while the daemon runs (monotonic clock).
 struct JobTimers {
   std::int64_t retry_at_ms = 0;           // TRANSIENT_ERROR: when to go back to QUEUED
@@ -56,7 +49,7 @@ struct JobTimers {
   std::int64_t slice_started_ms = 0;      // background round robin
   std::uint64_t transfer_token = 0;       // engine token of the running transfer, 0 if none
   std::uint32_t transfer_file = 0;        // file index the token belongs to
-  UploadPhase upload_phase = UploadPhase::kUpload;  // uploads: the running step
+  UploadStep upload_step;                 // uploads: the running step (upload_step.h)
   // The last retry a network change caused (JobManager::on_network_change's floor).
   std::optional<std::int64_t> network_retry_ms;
 };

@@ -1,8 +1,7 @@
 // TransferCoordinator's upload flow: upload and upload-reply jobs (bits-spec §6,
-// IBackgroundCopyJob2) run the steps of UploadPhase (job_record.h), each one engine
-// transfer. TRANSFERRED comes after the last step; Complete renames the reply onto its
-// name (deliver_reply, job_files.cc); Cancel sends Cancel-Session. See
-// transfer_coordinator.h.
+// IBackgroundCopyJob2) run the steps of upload_step.h, each one engine transfer.
+// TRANSFERRED comes after the last step; Complete renames the reply onto its name
+// (deliver_reply, job_files.cc); Cancel sends Cancel-Session. See transfer_coordinator.h.
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -17,66 +16,27 @@
 
 namespace openbits::daemon {
 bool TransferCoordinator::start_upload_phase(JobRecord& job) {
-  if (job.files.empty()) return false;
-  FileRecord& file = job.files[0];
-  JobRecord::Upload& u = job.upload;
-  bool reply = job.info.type == JobType::kUploadReply;
-  AnyRequest request;
-  UploadPhase phase = UploadPhase::kUpload;
-  if (!u.sent) {
-    UploadRequest& upload = request.emplace<UploadRequest>(UploadRequest{request_for(job)});
-    upload.kind = UploadKind::kUpload;
-    upload.remote_name = file.info.remote_name;
-    upload.upload_file = file.info.local_name;
-    upload.acknowledged_bytes = file.info.progress.bytes_transferred;
-    upload.session_id = u.session_id;
-    upload.host_id = u.host_id;
-    upload.local_validators = u.local_validators;
-    upload.want_reply = reply;
-    upload.fragment_size = config_.upload_fragment_bytes;
-  } else if (reply && !u.reply_done) {
-    phase = UploadPhase::kReply;
-    if (u.reply_temp_name.empty())
-      u.reply_temp_name = reply_temp_name_for(job.info.reply_file_name);
-    DownloadRequest& download = request.emplace<DownloadRequest>(DownloadRequest{request_for(job)});
-    download.remote_name = u.reply_url;
-    download.temp_name = u.reply_temp_name;
-    // A reply is small and made by an application, which may not answer HEAD or Range:
-    // fetched like dynamic content, with one GET from byte 0.
-    download.dynamic_content = true;
-    download.checkpoint_bytes = config_.checkpoint_bytes;
-    download.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
-  } else if (reply && !u.closed) {
-    phase = UploadPhase::kClose;
-    UploadRequest& session_end = request.emplace<UploadRequest>(UploadRequest{request_for(job)});
-    session_end.kind = UploadKind::kCloseSession;
-    session_end.remote_name = file.info.remote_name;
-    session_end.session_id = u.session_id;
-    session_end.host_id = u.host_id;
-  } else {
-    return false;
-  }
-  job.timers.upload_phase = phase;
+  std::optional<UploadStep> step = next_upload_step(job);
+  if (!step) return false;
+  job.timers.upload_step = *step;
+  AnyRequest request =
+      std::visit([&](const auto& s) { return s.request(job, request_for(job), config_); }, *step);
   launch(job, std::move(request), 0);
   return true;
 }
 
 void TransferCoordinator::upload_validators(JobRecord& job, const RemoteValidators& v,
                                             bool restarted) {
-  if (job.timers.upload_phase == UploadPhase::kReply) {
-    job.info.reply_bytes_total = v.size;
-    if (restarted) job.info.reply_bytes_transferred = 0;
-  } else if (job.timers.upload_phase == UploadPhase::kUpload) {
-    job.files[0].info.progress.bytes_total = v.size;
-  }
+  std::visit([&](const auto& step) { step.on_validators(job, v, restarted); },
+             job.timers.upload_step);
   table_.touch(job);
   table_.save(job, "the upload's validators");
 }
 
 void TransferCoordinator::upload_progress(JobRecord& job, std::uint64_t bytes) {
-  std::uint64_t& done = job.timers.upload_phase == UploadPhase::kReply
-                            ? job.info.reply_bytes_transferred
-                            : job.files[0].info.progress.bytes_transferred;
+  std::uint64_t& done =
+      std::visit([&](const auto& step) -> std::uint64_t& { return step.progress(job); },
+                 job.timers.upload_step);
   bool progress = bytes > done;
   if (progress) {
     job.timers.no_progress_since_ms = 0;
@@ -119,43 +79,17 @@ void TransferCoordinator::on_upload_sent(std::uint64_t token, const std::string&
   table_.save(*job, "the upload sent");
 }
 
-namespace {
-
-// The step that just ended is done: the record says so.
-void finish_upload_phase(JobRecord& job, std::uint64_t total_bytes) {
-  JobRecord::Upload& u = job.upload;
-  switch (job.timers.upload_phase) {
-    case UploadPhase::kUpload: {
-      FileRecord& file = job.files[0];
-      file.info.progress.bytes_transferred = total_bytes;
-      file.info.progress.bytes_total = total_bytes;
-      file.info.progress.completed = true;
-      file.transferred = true;
-      u.sent = true;
-      if (job.info.type == JobType::kUpload) u.closed = true;  // the engine closed it
-      break;
-    }
-    case UploadPhase::kReply:
-      u.reply_done = true;
-      job.info.reply_bytes_transferred = total_bytes;
-      job.info.reply_bytes_total = total_bytes;
-      break;
-    case UploadPhase::kClose:
-      u.closed = true;
-      break;
-  }
-}
-
-}  // namespace
-
 void TransferCoordinator::upload_complete(JobRecord& job, std::uint64_t total_bytes) {
   table_.release_token(job.timers.transfer_token);
   job.timers.transfer_token = 0;
   job.timers.no_progress_since_ms = 0;
-  finish_upload_phase(job, total_bytes);
-  if (job.timers.upload_phase == UploadPhase::kUpload) {
-    table_.emit(job, JobEvent::Kind::kFileTransferred, 0);
-  }
+  bool file_done = std::visit(
+      [&](const auto& step) {
+        step.finish(job, total_bytes);
+        return step.kTransfersTheFile;
+      },
+      job.timers.upload_step);
+  if (file_done) table_.emit(job, JobEvent::Kind::kFileTransferred, 0);
   table_.mark_active(job);
   if (start_upload_phase(job)) return;
   enter_transferred(job);

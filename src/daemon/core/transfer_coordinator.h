@@ -4,7 +4,7 @@
 // bits-spec §2.5: CONNECTING → TRANSFERRING → TRANSFERRED, ERROR and TRANSIENT_ERROR with
 // their retries, the no-progress, maximum-download-time and inactivity limits, network
 // changes. A download runs one transfer per file (transfer_coordinator.cc); an upload runs
-// the steps of its UploadPhase, each one transfer (job_upload.cc).
+// the steps of upload_step.h, each one transfer (job_upload.cc).
 //
 // It owns no record: jobs live in the JobTable, and every change goes through it.
 // Threading: none of its own; every call is made under JobManager's mutex.
@@ -71,8 +71,6 @@ class TransferCoordinator {
   TransferRequest request_for(const JobRecord& job) const;
   void start_job(JobRecord& job);
   // Hands the request to the engine; the job is CONNECTING (or stays TRANSFERRING).
-  // A download of one file or one step of an upload.
-  using AnyRequest = std::variant<DownloadRequest, UploadRequest>;
   void launch(JobRecord& job, AnyRequest request, std::uint32_t file_index);
   void account_download_time(JobRecord& job);
 
@@ -92,7 +90,7 @@ class TransferCoordinator {
   ErrorInfo transfer_error(const JobRecord& job, HRESULT code, ErrorContext context) const;
 
   // Upload flow (job_upload.cc).
-  bool start_upload_phase(JobRecord& job);  // false: nothing left, TRANSFERRED
+  bool start_upload_phase(JobRecord& job);  // next_upload_step; false: none, TRANSFERRED
   void upload_validators(JobRecord& job, const RemoteValidators& v, bool restarted);
   void upload_progress(JobRecord& job, std::uint64_t bytes);
   void upload_complete(JobRecord& job, std::uint64_t total_bytes);
