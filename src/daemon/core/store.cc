@@ -78,20 +78,18 @@ Status Store::exec(const char* sql) {
   return Status();
 }
 
-Status Store::commit() {
-  Status s = exec("COMMIT");
-  if (s.ok()) unsynced_ = true;
-  return s;
-}
+Status Store::commit() { return exec("COMMIT"); }
 
 Status Store::sync() {
-  if (!unsynced_) return Status();
+  // Every row written, by a transaction or a single statement, counts here.
+  std::int64_t changes = sqlite3_total_changes64(db_);
+  if (changes == synced_changes_) return Status();
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   // BUSY only means a reader held back part of the log; what was synced stays synced.
   if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
     return sql_error(path_, "cannot sync the log", sqlite3_errmsg(db_));
   }
-  unsynced_ = false;
+  synced_changes_ = changes;
   return Status();
 }
 

@@ -73,7 +73,7 @@ class Store {
   sqlite3* db_;
   std::string path_;
   SecretBox secrets_;
-  bool unsynced_ = false;  // a commit since the last sync()
+  std::int64_t synced_changes_ = -1;  // sqlite3_total_changes64 at the last sync()
 };
 
 }  // namespace openbits::daemon

@@ -146,6 +146,10 @@ TEST(StoreTest, SyncPutsTheLoggedCommitsInTheDatabaseFile) {
   ASSERT_TRUE((*store)->sync().ok());
   EXPECT_EQ(jobs_in_main_file(path, dir.path() + "/after"), 1u);
   EXPECT_TRUE((*store)->sync().ok());  // nothing new: nothing to do
+  // A single-statement write (no BEGIN/COMMIT of ours) is synced as well.
+  ASSERT_TRUE((*store)->delete_job(full_job().info.id).ok());
+  ASSERT_TRUE((*store)->sync().ok());
+  EXPECT_EQ(jobs_in_main_file(path, dir.path() + "/deleted"), 0u);
 }
 
 TEST(StoreTest, SavingTheJobRowKeepsTheStoredFileRows) {
