@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <set>
+#include <system_error>
 
 #include "openbits/names.h"
 #include "src/common/ids.h"
@@ -27,7 +27,8 @@ constexpr const char* kExpirationSetting = "peer_cache_expiration_s";
 
 Status errno_status(const std::string& what) {
   int err = errno;
-  return Status(hresult_from_errno(err), what + ": " + std::strerror(err));
+  return Status(hresult_from_errno(err),
+                what + ": " + std::error_code(err, std::generic_category()).message());
 }
 
 // A content file's name: the record's GUID without its braces.
@@ -84,7 +85,10 @@ Status PeerCache::load() {
   auto records = store_.load_peer_records();
   if (!records.ok()) return records.status();
   entries_.clear();
-  for (PeerCacheRecord& r : *records) entries_[r.id] = Entry{std::move(r)};
+  for (PeerCacheRecord& r : *records) {
+    Guid id = r.id;
+    entries_[id] = Entry{std::move(r)};
+  }
   if (Status s = drop_damaged_records(); !s.ok()) return s;
   delete_orphan_files();
   return Status();
@@ -93,8 +97,9 @@ Status PeerCache::load() {
 // The directory is the daemon's own: made 0700, never followed through a link, and a
 // directory owned by anyone else is refused (it could hold planted content).
 Status PeerCache::open_directory() {
-  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
+  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
     return errno_status("cannot make " + dir_);
+  }
   UniqueFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return errno_status("cannot open " + dir_);
   struct stat st {};
@@ -150,9 +155,14 @@ Status PeerCache::drop_damaged_records() {
 void PeerCache::delete_orphan_files() {
   std::set<std::string> named;
   for (const auto& [id, entry] : entries_) named.insert(content_name(id));
-  DIR* dir = ::fdopendir(::dup(dir_fd_.get()));
-  if (!dir) return;
+  int dup_fd = ::dup(dir_fd_.get());
+  DIR* dir = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
+  if (!dir) {
+    if (dup_fd >= 0) ::close(dup_fd);
+    return;
+  }
   std::vector<std::string> orphans;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): this DIR stream is used by one thread only
   while (const dirent* e = ::readdir(dir)) {
     std::string name = e->d_name;
     if (name != "." && name != ".." && !named.count(name)) orphans.push_back(name);

@@ -9,7 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 #include <vector>
 
 #include "src/common/hex.h"
@@ -22,7 +22,8 @@ constexpr std::size_t kChunk = 1 << 20;
 
 Status errno_status(const char* what) {
   int err = errno;
-  return Status(hresult_from_errno(err), std::string(what) + ": " + std::strerror(err));
+  return Status(hresult_from_errno(err),
+                std::string(what) + ": " + std::error_code(err, std::generic_category()).message());
 }
 
 // Hashes bytes [offset, offset + length) of `fd`.

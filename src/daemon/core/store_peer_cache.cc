@@ -53,8 +53,9 @@ Status Store::save_peer_record(const PeerCacheRecord& r) {
   s.bind(to_string(r.id)).bind(r.key).bind(r.url).bind_u64(r.size).bind(r.last_modified);
   s.bind(r.etag).bind(r.file_mtime_ms).bind(r.sha256).bind(r.origin_digest).bind(r.created_ms);
   s.bind(r.last_access_ms).bind(std::int64_t{r.validated});
-  if (s.step() != SQLITE_DONE)
+  if (s.step() != SQLITE_DONE) {
     return sql_error(path_, "cannot save a peer-cache record", s.error());
+  }
   unsynced_ = true;
   return Status();
 }
