@@ -8,12 +8,14 @@
 // Threading: one Store per process, used under JobManager's mutex; not thread-safe itself.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "openbits/status.h"
 #include "src/daemon/core/job_record.h"
+#include "src/daemon/core/peer_cache_record.h"
 #include "src/daemon/security/secret_box.h"
 
 struct sqlite3;
@@ -34,7 +36,7 @@ class Store {
   // read, or that does not open the stored secrets (load_jobs), is refused the same way.
   static Result<std::unique_ptr<Store>> open(const std::string& path);
 
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   Result<std::vector<JobRecord>> load_jobs();
   // Writes the job row and all its file rows (insert or replace).
@@ -53,6 +55,15 @@ class Store {
   // kMaxIntegrityProblems; empty when the database is intact. Read-only.
   static constexpr int kMaxIntegrityProblems = 100;
   Result<std::vector<std::string>> check_integrity();
+  // The peer cache's records (store_peer_cache.cc; PeerCache keeps them in memory).
+  Result<std::vector<PeerCacheRecord>> load_peer_records();
+  // Insert or replace, by id.
+  Status save_peer_record(const PeerCacheRecord& record);
+  Status delete_peer_record(const Guid& id);
+  // The machine's settings (name -> integer): what administrators set, kept across restarts.
+  Result<std::map<std::string, std::int64_t>> load_settings();
+  Status save_setting(const std::string& name, std::int64_t value);
+
   const std::string& path() const { return path_; }
   // Makes every commit so far durable against a power cut (a WAL checkpoint, which
   // syncs the log first); nothing to do when no commit came since the last sync.

@@ -70,6 +70,18 @@ ALTER TABLE jobs ADD COLUMN owner_environment TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE jobs ADD COLUMN client_certificate TEXT;
 )sql";
 
+// Version 6: the peer cache's records (their content is in <state-dir>/peercache/<id>) and
+// the machine's settings that administrators set (peer-caching flags, cache limits).
+constexpr const char* kMigrateV6 = R"sql(
+CREATE TABLE IF NOT EXISTS peer_cache (
+  id TEXT PRIMARY KEY, content_key TEXT NOT NULL, url TEXT NOT NULL, size INTEGER NOT NULL,
+  last_modified TEXT NOT NULL, etag TEXT NOT NULL, file_mtime_ms INTEGER NOT NULL,
+  sha256 TEXT NOT NULL, origin_digest TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  last_access_ms INTEGER NOT NULL, validated INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS peer_cache_by_key ON peer_cache (content_key);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+)sql";
+
 }  // namespace
 
 using store_detail::headers_context;
@@ -119,7 +131,9 @@ Status Store::migrate() {
   if (step.ok() && version < 4) step = exec(kMigrateV4);
   if (step.ok() && version < 5) step = exec(kMigrateV5);
   if (step.ok() && version < 5) step = seal_plain_headers();
-  if (step.ok()) step = exec("PRAGMA user_version = 5");
+  if (step.ok() && version < 6) step = exec(kMigrateV6);
+  static_assert(kSchemaVersion == 6, "the PRAGMA below names the version");
+  if (step.ok()) step = exec("PRAGMA user_version = 6");
   if (!step.ok()) {
     (void)exec("ROLLBACK");
     return step;

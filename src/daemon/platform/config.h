@@ -73,6 +73,9 @@ struct Config {
   // The system account it runs as for root's jobs (scripts/setup.sh creates it); missing:
   // root's AUTODETECT jobs resolve nothing and go direct (logged).
   std::string proxy_resolver_user = "openbits-resolver";
+  // Peer caching (docs/peer-caching.md): the machine's flags as a policy (0x1 client,
+  // 0x2 server); when present it wins over what /peercaching /setconfigurationflags saved.
+  std::optional<std::uint32_t> peer_caching_flags;
 };
 
 // A system account in the sense above (first_user_uid, system_uids).

@@ -86,6 +86,14 @@ Status read_admin_group(const ConfigKey&, const json& value, Config& config) {
   return Status();
 }
 
+// An optional number: present means a policy, absent none.
+Status read_peer_caching_flags(const ConfigKey& key, const json& value, Config& config) {
+  auto flags = value.get<std::uint32_t>();
+  if (Status s = check_limits(key, flags); !s.ok()) return s;
+  config.peer_caching_flags = flags;
+  return Status();
+}
+
 constexpr std::string_view kCheckpointRule = "checkpoint_bytes and checkpoint_interval_ms";
 
 const ConfigKey kKeys[] = {
@@ -183,6 +191,11 @@ const ConfigKey kKeys[] = {
      "bitsd-proxy-resolver for AUTODETECT (empty: the one beside bitsd)"},
     {"proxy_resolver_user", "user name", read_field<&Config::proxy_resolver_user>,
      "the system account the resolver runs as for root's jobs"},
+    // Peer caching.
+    {"peer_caching_flags", "flags", read_peer_caching_flags,
+     "the machine's peer-caching flags as a policy (0x1 client, 0x2 server); wins over "
+     "/peercaching /setconfigurationflags",
+     0, 3},
 };
 
 }  // namespace

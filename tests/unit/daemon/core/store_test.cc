@@ -315,6 +315,88 @@ TEST(StoreTest, MigratesAVersion1DatabaseKeepingItsJobsAndABackup) {
   EXPECT_EQ(query_text(backup, "SELECT remote_name FROM files"), "http://example.invalid/a b");
 }
 
+TEST(StoreTest, MigratesAVersion5DatabaseKeepingItsJobsAndABackup) {
+  TempDir dir;
+  std::string path = dir.path() + "/jobs.db";
+  {
+    auto store = Store::open(path);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->save_job(full_job()).ok());
+  }
+  {  // turn it back into a version 5 file
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    ASSERT_EQ(
+        sqlite3_exec(db, "DROP TABLE peer_cache; DROP TABLE settings; PRAGMA user_version = 5",
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = Store::open(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto jobs = (*store)->load_jobs();
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ(jobs->front().info.custom_headers, std::optional<std::string>("X-A: b\r\n"));
+  EXPECT_EQ(query_text(path, "PRAGMA user_version"), "6");
+  // The new tables are there and empty, and take rows.
+  auto records = (*store)->load_peer_records();
+  ASSERT_TRUE(records.ok());
+  EXPECT_TRUE(records->empty());
+  ASSERT_TRUE((*store)->save_setting("peer_cache_limit_percent", 5).ok());
+  auto settings = (*store)->load_settings();
+  ASSERT_TRUE(settings.ok());
+  EXPECT_EQ(settings->at("peer_cache_limit_percent"), 5);
+  std::string backup = path + ".v5.bak";
+  ASSERT_TRUE(std::filesystem::exists(backup));
+  EXPECT_EQ(query_text(backup, "PRAGMA user_version"), "5");
+  EXPECT_EQ(query_text(backup, "SELECT display_name FROM jobs"), full_job().info.display_name);
+  EXPECT_EQ(query_text(backup, "SELECT count(*) FROM sqlite_master WHERE name = 'peer_cache'"),
+            "0");
+}
+
+TEST(StoreTest, PeerCacheRecordsAndSettingsSurviveAReopen) {
+  TempDir dir;
+  std::string path = dir.path() + "/jobs.db";
+  PeerCacheRecord r;
+  r.id = *parse_guid("{0D7C2B55-64A1-4C3F-9E0B-2B9A8E1F0C11}");
+  r.key = "ab12";
+  r.url = "http://origin.example/f.bin";
+  r.size = 1ull << 40;
+  r.last_modified = "Wed, 21 Oct 2026 07:28:00 GMT";
+  r.etag = "\"x\"";
+  r.file_mtime_ms = 11;
+  r.sha256 = "cd34";
+  r.origin_digest = "ef56";
+  r.created_ms = 22;
+  r.last_access_ms = 33;
+  r.validated = true;
+  {
+    auto store = Store::open(path);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->save_peer_record(r).ok());
+    ASSERT_TRUE((*store)->save_setting("peer_caching_flags", 3).ok());
+    ASSERT_TRUE((*store)->save_setting("peer_caching_flags", 2).ok());  // replaces
+  }
+  auto store = Store::open(path);
+  ASSERT_TRUE(store.ok());
+  auto records = (*store)->load_peer_records();
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  const PeerCacheRecord& back = records->front();
+  EXPECT_EQ(back.id, r.id);
+  EXPECT_EQ(std::tie(back.key, back.url, back.size, back.last_modified, back.etag, back.sha256,
+                     back.origin_digest),
+            std::tie(r.key, r.url, r.size, r.last_modified, r.etag, r.sha256, r.origin_digest));
+  EXPECT_EQ(std::tie(back.file_mtime_ms, back.created_ms, back.last_access_ms, back.validated),
+            std::tie(r.file_mtime_ms, r.created_ms, r.last_access_ms, r.validated));
+  auto settings = (*store)->load_settings();
+  ASSERT_TRUE(settings.ok());
+  EXPECT_EQ(*settings, (std::map<std::string, std::int64_t>{{"peer_caching_flags", 2}}));
+  ASSERT_TRUE((*store)->delete_peer_record(r.id).ok());
+  EXPECT_TRUE((*store)->load_peer_records()->empty());
+}
+
 JobRecord with_credentials(JobRecord job) {
   job.credentials.push_back(
       {AuthTarget::kServer, AuthScheme::kBasic, std::string("alice"), std::string("pw-1"), ""});

@@ -34,7 +34,7 @@ TEST_F(ConfigKeysTest, EveryKeyHasOneRowWithATypeAReaderAndADocLine) {
     EXPECT_NE(key.read, nullptr) << key.name;
     EXPECT_EQ(find_config_key(key.name), &key) << key.name;
   }
-  EXPECT_EQ(names.size(), 38u);
+  EXPECT_EQ(names.size(), 39u);
   EXPECT_EQ(find_config_key("no_such_key"), nullptr);
 }
 
@@ -69,6 +69,17 @@ TEST_F(ConfigKeysTest, EachKindOfKeyReachesItsField) {
   EXPECT_EQ(config->tls_ca_file, "/ca");
   EXPECT_EQ(config->admin_gid, gid_t{4321});
   EXPECT_EQ(config->max_local_name, 4095u);
+}
+
+TEST_F(ConfigKeysTest, PeerCachingFlagsArePresentOnlyWhenTheFileSetsThem) {
+  auto unset = load("{}");
+  ASSERT_TRUE(unset.ok());
+  EXPECT_FALSE(unset->peer_caching_flags);
+  auto set = load(R"({"peer_caching_flags": 0})");
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ(set->peer_caching_flags, std::optional<std::uint32_t>(0));
+  EXPECT_EQ(refusal(R"({"peer_caching_flags": 4})"),
+            "config " + path + ": peer_caching_flags must be <= 3");
 }
 
 }  // namespace
