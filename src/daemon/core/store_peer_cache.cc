@@ -56,7 +56,6 @@ Status Store::save_peer_record(const PeerCacheRecord& r) {
   if (s.step() != SQLITE_DONE) {
     return sql_error(path_, "cannot save a peer-cache record", s.error());
   }
-  unsynced_ = true;
   return Status();
 }
 
@@ -67,7 +66,6 @@ Status Store::delete_peer_record(const Guid& id) {
   if (s.step() != SQLITE_DONE) {
     return sql_error(path_, "cannot delete a peer-cache record", s.error());
   }
-  unsynced_ = true;
   return Status();
 }
 
@@ -84,7 +82,6 @@ Status Store::save_setting(const std::string& name, std::int64_t value) {
   if (!s.prepared()) return sql_error(path_, "cannot save a setting", s.error());
   s.bind(name).bind(value);
   if (s.step() != SQLITE_DONE) return sql_error(path_, "cannot save a setting", s.error());
-  unsynced_ = true;
   return Status();
 }
 
