@@ -107,7 +107,13 @@ void TransferCoordinator::launch(JobRecord& job, AnyRequest request, std::uint32
   job.timers.transfer_token = token;
   job.timers.transfer_file = file_index;
   table_.bind_token(job, token);
-  table_.save(job, "the transfer started");
+  // A download's file rows are saved as they change (save_progress); rewriting all of
+  // them at every file's start made a job of n files cost n^2 row writes.
+  if (job.info.type == JobType::kDownload) {
+    (void)table_.persist_job_row(job, "the transfer started");
+  } else {
+    table_.save(job, "the transfer started");
+  }
 }
 
 void TransferCoordinator::enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
@@ -168,8 +174,10 @@ void TransferCoordinator::finish_file(JobRecord& job, std::uint32_t index) {
   if (file.info.progress.bytes_total == kSizeUnknown) {
     file.info.progress.bytes_total = file.info.progress.bytes_transferred;
   }
-  table_.emit(job, JobEvent::Kind::kFileTransferred, index);
+  // Committed before any listener hears of it (a file reported transferred stays so).
+  table_.save_progress(job, index);
   table_.mark_active(job);
+  table_.emit(job, JobEvent::Kind::kFileTransferred, index);
   table_.release_token(job.timers.transfer_token);
   job.timers.transfer_token = 0;
   if (job.next_pending_file()) {
