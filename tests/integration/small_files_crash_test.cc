@@ -38,7 +38,8 @@ TEST_F(SmallFilesCrashTest, FilesReportedTransferredSurviveSigkill) {
   std::vector<FileSpec> specs;
   for (int i = 0; i < kFiles; ++i) {
     std::string name = "s" + std::to_string(i);
-    make_file(nginx.root() + "/" + name, 1024 + sizes() % (31 * 1024), 100u + i);
+    make_file(nginx.root() + "/" + name, 1024 + sizes() % (31 * 1024),
+              100u + static_cast<unsigned>(i));
     // About 16 ms a file, so the kill comes with most of the job still to do.
     specs.push_back({nginx.url("/slow/" + name + "?rate=1m"), out + "/" + name, {}});
   }
