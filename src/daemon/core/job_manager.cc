@@ -433,7 +433,8 @@ Status JobManager::set_remote_name(const Caller& caller, const Guid& id, std::ui
   if (auto s = validate_remote_name(remote_name, config_.max_remote_name); !s.ok()) {
     return s.status();
   }
-  bool running = job.is_active() && job.timers.transfer_file == file_index;
+  bool running = job.is_active() &&
+                 (job.timers.transfer_file == file_index || !job.timers.syncing_files.empty());
   if (running) stop_transfer(job);
   job.files[file_index].info.remote_name = remote_name;
   if (running) set_state(job, JobState::kQueued);
@@ -525,6 +526,11 @@ void JobManager::on_validators(std::uint64_t token, const RemoteValidators& vali
 void JobManager::on_progress(std::uint64_t token, std::uint64_t durable_bytes) {
   std::lock_guard lock(mutex_);
   coordinator_.on_progress(token, durable_bytes);
+}
+
+void JobManager::on_written(std::uint64_t token) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_written(token);
 }
 
 void JobManager::on_complete(std::uint64_t token, std::uint64_t total_bytes,

@@ -118,6 +118,7 @@ class JobManager final : public TransferObserver {
   void on_validators(std::uint64_t token, const RemoteValidators& validators,
                      bool restarted) override;
   void on_progress(std::uint64_t token, std::uint64_t durable_bytes) override;
+  void on_written(std::uint64_t token) override;
   void on_complete(std::uint64_t token, std::uint64_t total_bytes,
                    std::int64_t last_modified_ms) override;
   void on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,

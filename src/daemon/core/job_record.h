@@ -49,6 +49,9 @@ struct JobTimers {
   std::int64_t slice_started_ms = 0;      // background round robin
   std::uint64_t transfer_token = 0;       // engine token of the running transfer, 0 if none
   std::uint32_t transfer_file = 0;        // file index the token belongs to
+  // Files whose bytes are all written, by engine token, while their fdatasync runs
+  // (TransferObserver::on_written): not transferred until it ends.
+  std::map<std::uint64_t, std::uint32_t> syncing_files;
   UploadStep upload_step;                 // uploads: the running step (upload_step.h)
   // The last retry a network change caused (JobManager::on_network_change's floor).
   std::optional<std::int64_t> network_retry_ms;

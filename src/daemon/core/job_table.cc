@@ -88,7 +88,9 @@ JobRecord* JobTable::by_token(std::uint64_t token) {
   auto it = tokens_.find(token);
   if (it == tokens_.end()) return nullptr;
   auto job = jobs_.find(it->second);
-  if (job == jobs_.end() || job->second->timers.transfer_token != token) return nullptr;
+  if (job == jobs_.end()) return nullptr;
+  const JobTimers& timers = job->second->timers;
+  if (timers.transfer_token != token && timers.syncing_files.count(token) == 0) return nullptr;
   return job->second.get();
 }
 

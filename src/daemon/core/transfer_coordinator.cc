@@ -28,6 +28,12 @@ void TransferCoordinator::account_download_time(JobRecord& job) {
 
 void TransferCoordinator::stop_transfer(JobRecord& job) {
   account_download_time(job);
+  // Files still syncing are not transferred: they start again from their durable bytes.
+  for (const auto& [token, index] : job.timers.syncing_files) {
+    table_.release_token(token);
+    if (backend_) backend_->stop(token);
+  }
+  job.timers.syncing_files.clear();
   if (job.timers.transfer_token == 0) return;
   table_.release_token(job.timers.transfer_token);
   if (backend_) backend_->stop(job.timers.transfer_token);
@@ -69,8 +75,9 @@ void TransferCoordinator::start_job(JobRecord& job) {
     }
     return;
   }
-  auto index = job.next_pending_file();
+  auto index = next_file_to_start(job);
   if (!index) {
+    if (!job.timers.syncing_files.empty()) return;  // TRANSFERRED when the last sync ends
     table_.set_state(job, JobState::kTransferred);
     table_.save(job, "nothing left to download");
     return;
@@ -107,7 +114,13 @@ void TransferCoordinator::launch(JobRecord& job, AnyRequest request, std::uint32
   job.timers.transfer_token = token;
   job.timers.transfer_file = file_index;
   table_.bind_token(job, token);
-  table_.save(job, "the transfer started");
+  // A download's file rows are saved as they change (save_progress); rewriting all of
+  // them at every file's start made a job of n files cost n^2 row writes.
+  if (job.info.type == JobType::kDownload) {
+    (void)table_.persist_job_row(job, "the transfer started");
+  } else {
+    table_.save(job, "the transfer started");
+  }
 }
 
 void TransferCoordinator::enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
@@ -161,22 +174,35 @@ bool TransferCoordinator::over_download_size(JobRecord& job) {
   return true;
 }
 
-void TransferCoordinator::finish_file(JobRecord& job, std::uint32_t index) {
+std::optional<std::uint32_t> TransferCoordinator::next_file_to_start(const JobRecord& job) {
+  for (std::uint32_t i = 0; i < job.files.size(); ++i) {
+    if (job.files[i].transferred) continue;
+    bool syncing = std::any_of(job.timers.syncing_files.begin(), job.timers.syncing_files.end(),
+                               [i](const auto& entry) { return entry.second == i; });
+    if (!syncing) return i;
+  }
+  return std::nullopt;
+}
+
+void TransferCoordinator::finish_file(JobRecord& job, std::uint32_t index, std::uint64_t token) {
   FileRecord& file = job.files[index];
   file.transferred = true;
   file.info.progress.completed = true;
   if (file.info.progress.bytes_total == kSizeUnknown) {
     file.info.progress.bytes_total = file.info.progress.bytes_transferred;
   }
-  table_.emit(job, JobEvent::Kind::kFileTransferred, index);
+  // Committed before any listener hears of it (a file reported transferred stays so).
+  table_.save_progress(job, index);
   table_.mark_active(job);
-  table_.release_token(job.timers.transfer_token);
-  job.timers.transfer_token = 0;
-  if (job.next_pending_file()) {
+  table_.emit(job, JobEvent::Kind::kFileTransferred, index);
+  table_.release_token(token);
+  if (job.timers.syncing_files.erase(token) == 0) job.timers.transfer_token = 0;
+  if (job.timers.transfer_token != 0) return;  // the next file is on its way
+  if (next_file_to_start(job)) {
     start_job(job);
     return;
   }
-  enter_transferred(job);
+  if (job.timers.syncing_files.empty()) enter_transferred(job);
 }
 
 void TransferCoordinator::enter_transferred(JobRecord& job) {
@@ -349,6 +375,15 @@ void TransferCoordinator::on_progress(std::uint64_t token, std::uint64_t durable
   (void)over_download_size(*job);
 }
 
+void TransferCoordinator::on_written(std::uint64_t token) {
+  JobRecord* job = table_.by_token(token);
+  if (!job || job->info.type != JobType::kDownload || job->timers.transfer_token != token) return;
+  // The next file starts while this one's fdatasync runs; it counts once durable.
+  job->timers.syncing_files[token] = job->timers.transfer_file;
+  job->timers.transfer_token = 0;
+  start_job(*job);
+}
+
 void TransferCoordinator::on_complete(std::uint64_t token, std::uint64_t total_bytes,
                                       std::int64_t last_modified_ms) {
   JobRecord* job = table_.by_token(token);
@@ -358,7 +393,10 @@ void TransferCoordinator::on_complete(std::uint64_t token, std::uint64_t total_b
     schedule();
     return;
   }
-  FileRecord& file = job->files[job->timers.transfer_file];
+  auto syncing = job->timers.syncing_files.find(token);
+  std::uint32_t index =
+      syncing == job->timers.syncing_files.end() ? job->timers.transfer_file : syncing->second;
+  FileRecord& file = job->files[index];
   file.info.progress.bytes_transferred = total_bytes;
   file.info.progress.bytes_total = total_bytes;
   file.remote_mtime_ms = last_modified_ms;
@@ -373,7 +411,7 @@ void TransferCoordinator::on_complete(std::uint64_t token, std::uint64_t total_b
     enter_error(*job, error, true);
     return;
   }
-  finish_file(*job, file.info.index);
+  finish_file(*job, file.info.index, token);
   schedule();
 }
 
@@ -413,6 +451,9 @@ void TransferCoordinator::on_error(std::uint64_t token, HRESULT code, ErrorConte
                                    const std::string& detail) {
   JobRecord* job = table_.by_token(token);
   if (!job) return;
+  // A file whose sync failed: the error is that file's (the running one stops with it).
+  auto syncing = job->timers.syncing_files.find(token);
+  if (syncing != job->timers.syncing_files.end()) job->timers.transfer_file = syncing->second;
   ErrorInfo error = transfer_error(*job, code, context);
   fall_back_to_original_host(*job, context);
   if (!detail.empty()) spdlog::info("job {}: {}", to_string(job->info.id), detail);

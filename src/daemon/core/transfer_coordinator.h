@@ -53,6 +53,7 @@ class TransferCoordinator {
   void on_connected(std::uint64_t token);
   void on_validators(std::uint64_t token, const RemoteValidators& validators, bool restarted);
   void on_progress(std::uint64_t token, std::uint64_t durable_bytes);
+  void on_written(std::uint64_t token);
   void on_complete(std::uint64_t token, std::uint64_t total_bytes, std::int64_t last_modified_ms);
   void on_error(std::uint64_t token, HRESULT code, ErrorContext context, bool transient,
                 std::uint32_t retry_after_s, const std::string& detail);
@@ -77,7 +78,10 @@ class TransferCoordinator {
   // Transitions.
   void enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
                    std::uint32_t retry_after_s = 0);
-  void finish_file(JobRecord& job, std::uint32_t index);
+  // The file `index` of `token` (the running one, or one that was syncing) is durable.
+  void finish_file(JobRecord& job, std::uint32_t index, std::uint64_t token);
+  // The first file neither transferred nor syncing.
+  static std::optional<std::uint32_t> next_file_to_start(const JobRecord& job);
   bool over_download_size(JobRecord& job);
   void enter_transferred(JobRecord& job);
   void apply_timers(JobRecord& job);

@@ -120,6 +120,10 @@ class TransferObserver {
                              bool restarted) = 0;
   // Only after fdatasync of the temp file covers these bytes.
   virtual void on_progress(std::uint64_t token, std::uint64_t durable_bytes) = 0;
+  // Downloads over HTTP: every byte is written and checked and the temp file is being
+  // synced off the transfer path; on_complete (or on_error) follows once it is durable.
+  // The job may start its next file meanwhile; `token` stays valid until then.
+  virtual void on_written(std::uint64_t /*token*/) {}
   // All bytes written and fdatasync'ed; temp file closed. last_modified_ms = server
   // Last-Modified (or the source's mtime), 0 if unknown.
   virtual void on_complete(std::uint64_t token, std::uint64_t total_bytes,

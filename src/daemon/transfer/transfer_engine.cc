@@ -301,10 +301,12 @@ TransferEngine::TransferEngine(TransferObserver& observer) : observer_(observer)
   // No HTTP/2 multiplexing between transfers: jobs differ in TLS policy, credentials and
   // proxy accounts, and a connection in use by one must never carry another's request.
   curl_multi_setopt(static_cast<CURLM*>(multi_), CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
+  start_syncer();
   thread_ = std::thread([this] { run(); });
 }
 
 TransferEngine::~TransferEngine() {
+  syncer_.reset();  // its callback enqueues and wakes the multi handle
   {
     std::lock_guard lock(mutex_);
     quit_ = true;
@@ -377,6 +379,8 @@ void TransferEngine::process_commands() {
       proxies_resolved(command.token, std::move(*command.proxies));
     } else if (command.rate_limit) {
       apply_rate_limit(command.token, *command.rate_limit);
+    } else if (command.synced) {
+      finish_sync(command.token, *command.synced);
     } else if (command.request) {
       begin(command.token, std::move(*command.request));
     } else {
@@ -404,6 +408,7 @@ void TransferEngine::check_network() {
 }
 
 void TransferEngine::end(std::uint64_t token) {
+  awaiting_sync_.erase(token);  // its sync may end, but is not reported
   auto it = transfers_.find(token);
   if (it == transfers_.end()) return;
   if (it->second->easy) curl_multi_remove_handle(static_cast<CURLM*>(multi_), it->second->easy);
@@ -529,7 +534,7 @@ void TransferEngine::handle_done(void* easy, int result) {
   } else if (t->phase == Transfer::Phase::kHead) {
     running = finish_head(*t) && after_validators(*t, multi);
   } else if (t->phase == Transfer::Phase::kVerify) {
-    if (finish_verify(*t)) report_complete(*t);
+    if (finish_verify(*t)) complete_later(*t);
   } else {
     running = after_get(*t, multi);
   }

@@ -26,6 +26,7 @@
 
 #include "openbits/types.h"
 #include "src/daemon/security/fs_credentials.h"
+#include "src/daemon/transfer/file_syncer.h"
 #include "src/daemon/transfer/transfer.h"
 
 namespace openbits::daemon {
@@ -64,12 +65,19 @@ class TransferEngine final : public TransferBackend {
 
  private:
   // One of: start (request), AUTODETECT's answer (proxies), a new rate budget
-  // (rate_limit), the network changed (token 0), or else stop.
+  // (rate_limit), a written file's sync ended (synced: its errno, 0 = durable), the
+  // network changed (token 0), or else stop.
   struct Command {
     std::uint64_t token = 0;
     std::unique_ptr<Request> request;
     std::optional<std::vector<std::string>> proxies;
     std::optional<std::uint64_t> rate_limit;
+    std::optional<int> synced;
+  };
+  // A download whose bytes are all written, waiting for the syncer (file_syncer.cc).
+  struct Written {
+    std::uint64_t total = 0;
+    std::int64_t mtime_ms = 0;
   };
   struct Resolver {
     std::thread thread;
@@ -91,6 +99,9 @@ class TransferEngine final : public TransferBackend {
   void handle_done(void* easy, int result);
   void check_network();
   void pump_copies();
+  void start_syncer();
+  void complete_later(Transfer& t);  // on_written now, on_complete once durable
+  void finish_sync(std::uint64_t token, int error);
 
   TransferObserver& observer_;
   void* multi_ = nullptr;  // CURLM*
@@ -102,6 +113,8 @@ class TransferEngine final : public TransferBackend {
   std::vector<Resolver> resolvers_;                               // engine thread only
   std::deque<std::uint64_t> waiting_resolution_;                  // tokens over the cap
   std::atomic<bool> quit_resolvers_{false};
+  std::map<std::uint64_t, Written> awaiting_sync_;  // engine thread only
+  std::unique_ptr<FileSyncer> syncer_;              // stopped first at destruction
   std::thread thread_;
 };
 
