@@ -107,7 +107,9 @@ class OPENBITS_EXPORT Manager {
   Result<Job> create_job(std::string_view display_name, JobType type = JobType::kDownload);
   // GetJob: BG_E_NOT_FOUND when unknown or final, E_ACCESSDENIED for another user's job.
   Result<Job> get_job(const Guid& id);
-  // EnumJobs: a snapshot of the caller's non-final jobs (all users': admins only).
+  // EnumJobs: the caller's non-final jobs (all users': admins only), in creation order.
+  // Read in pages, so a job created or cancelled meanwhile may or may not be listed; none
+  // is listed twice.
   Result<std::vector<JobInfo>> enum_jobs(bool all_users = false);
   // EnumJobs as a cursor over job handles.
   Result<Enumerator<Job>> enum_job_handles(bool all_users = false);

@@ -87,9 +87,22 @@ Result<Job> Manager::get_job(const Guid& id) {
   return Job(connection_, id);
 }
 
+// Page by page (a reply holds at most rpc::kMaxEnumPageBytes of jobs); a bitsd without
+// pages ignores the cursor and answers all jobs without "next".
 Result<std::vector<JobInfo>> Manager::enum_jobs(bool all_users) {
-  return field<std::vector<JobInfo>>(connection_->call(m::kEnumJobs, {{"all_users", all_users}}),
-                                     "jobs");
+  std::vector<JobInfo> jobs;
+  json params{{"all_users", all_users}, {"cursor", ""}};
+  for (;;) {
+    auto page = connection_->call(m::kEnumJobs, params);
+    auto listed = field<std::vector<JobInfo>>(page, "jobs");
+    if (!listed.ok()) return listed.status();
+    jobs.insert(jobs.end(), std::make_move_iterator(listed->begin()),
+                std::make_move_iterator(listed->end()));
+    auto next = page->find("next");
+    if (next == page->end()) return jobs;
+    if (!next->is_string()) return Status(hr::E_FAIL, "bitsd sent an unexpected cursor");
+    params["cursor"] = *next;
+  }
 }
 
 Result<Enumerator<Job>> Manager::enum_job_handles(bool all_users) {

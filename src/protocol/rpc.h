@@ -34,7 +34,13 @@ inline constexpr const char* kProxySettings = "daemon.proxy_settings";
 inline constexpr const char* kCheckStore = "daemon.check_store";
 inline constexpr const char* kCreateJob = "manager.create_job";
 inline constexpr const char* kGetJob = "manager.get_job";
+// {"all_users"} -> {"jobs": [...]}: every job in one reply (over kMaxMessageBytes beyond
+// ~900 jobs). With "cursor" ("" at first, then the reply's "next") and an optional
+// "limit" of jobs, one page: at most limit jobs and kMaxEnumPageBytes, and "next" while
+// more may follow.
 inline constexpr const char* kEnumJobs = "manager.enum_jobs";
+inline constexpr std::size_t kMaxEnumPageBytes = 512 * 1024;
+inline constexpr std::uint64_t kMaxEnumPageJobs = 100000;  // the default limit
 inline constexpr const char* kErrorDescription = "manager.error_description";
 inline constexpr const char* kGetJobInfo = "job.get";
 inline constexpr const char* kAddFiles = "job.add_files";

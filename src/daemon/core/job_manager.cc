@@ -1,6 +1,7 @@
 // JobManager: the methods callers invoke, each checked and persisted before it answers;
 // see job_manager.h. Property setters live in job_properties.cc, credentials in
-// job_credentials.cc, bitsadmin /util in job_manager_util.cc.
+// job_credentials.cc, bitsadmin /util in job_manager_util.cc, EnumJobs in
+// job_manager_enum.cc.
 #include "src/daemon/core/job_manager.h"
 
 #include <pwd.h>
@@ -52,8 +53,11 @@ Status JobManager::load() {
   std::lock_guard lock(mutex_);
   auto loaded = store_.load_jobs();
   if (!loaded.ok()) return loaded.status();
+  std::map<uid_t, std::string> names;  // one passwd lookup per owner, not per job
   for (JobRecord& job : *loaded) {
-    job.info.owner_name = user_name(job.info.owner_uid);
+    auto [name, added] = names.try_emplace(job.info.owner_uid);
+    if (added) name->second = user_name(job.info.owner_uid);
+    job.info.owner_name = name->second;
     if (job.is_active()) job.info.state = JobState::kQueued;
     if (job.info.state == JobState::kTransientError) {
       job.timers.retry_at_ms = clock_.monotonic_ms();  // retry soon after a restart
@@ -76,15 +80,12 @@ Result<Guid> JobManager::create_job(const Caller& caller, const std::string& dis
   }
   if (Status s = validate_job_text(display_name, "display name"); !s.ok()) return s;
   if (!caller.admin) {
-    std::size_t mine = 0;
-    std::size_t all = 0;
-    for (const auto& [id, job] : table_.records()) {
-      if (job->is_final()) continue;
-      ++all;
-      if (job->info.owner_uid == caller.uid) ++mine;
+    if (table_.live_jobs(caller.uid) >= config_.max_jobs_per_user) {
+      return Status(hr::BG_E_TOO_MANY_JOBS_PER_USER);
     }
-    if (mine >= config_.max_jobs_per_user) return Status(hr::BG_E_TOO_MANY_JOBS_PER_USER);
-    if (all >= config_.max_jobs_per_machine) return Status(hr::BG_E_TOO_MANY_JOBS_PER_MACHINE);
+    if (table_.live_jobs() >= config_.max_jobs_per_machine) {
+      return Status(hr::BG_E_TOO_MANY_JOBS_PER_MACHINE);
+    }
   }
   auto job = std::make_unique<JobRecord>();
   JobInfo& info = job->info;
@@ -123,31 +124,6 @@ Result<JobInfo> JobManager::job_info(const Caller& caller, const Guid& id) {
   auto job = find(caller, id, Access::kRead);
   if (!job.ok()) return job.status();
   return table_.snapshot(**job);
-}
-
-Result<std::vector<JobInfo>> JobManager::enum_jobs(const Caller& caller, bool all_users) {
-  std::lock_guard lock(mutex_);
-  if (all_users && !caller.admin) return Status(hr::E_ACCESSDENIED);
-  std::vector<const JobRecord*> listed;  // in creation order, as BITS lists (not by GUID)
-  std::size_t foreign = 0;
-  for (const auto& [id, job] : table_.records()) {
-    if (job->is_final()) continue;
-    if (job->info.owner_uid != caller.uid) {
-      if (!all_users) continue;
-      ++foreign;
-    }
-    listed.push_back(job.get());
-  }
-  std::sort(listed.begin(), listed.end(), [](const JobRecord* a, const JobRecord* b) {
-    return a->creation_order < b->creation_order;
-  });
-  std::vector<JobInfo> result;
-  result.reserve(listed.size());
-  for (const JobRecord* job : listed) result.push_back(table_.snapshot(*job));
-  if (all_users) {
-    spdlog::info("admin uid {} lists all users' jobs ({} of other users)", caller.uid, foreign);
-  }
-  return result;
 }
 
 Result<ErrorInfo> JobManager::get_error(const Caller& caller, const Guid& id) {
@@ -375,7 +351,7 @@ Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
                job.info.owner_uid);
   // A running file was started with the old owner's identity and secrets: start it again.
   bool running = restart_transfer(job);
-  job.info.owner_uid = caller.uid;
+  table_.change_owner(job, caller.uid);
   job.owner_gid = caller.gid;
   job.owner_umask = caller.umask;
   job.info.owner = "S-1-22-1-" + std::to_string(caller.uid);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,7 +60,16 @@ class JobManager final : public TransferObserver {
   Result<Guid> create_job(const Caller& caller, const std::string& display_name, JobType type);
   Result<JobInfo> get_job(const Caller& caller, const Guid& id);   // GetJob
   Result<JobInfo> job_info(const Caller& caller, const Guid& id);  // also final jobs
+  // EnumJobs (job_manager_enum.cc): the caller's non-final jobs (every user's for an
+  // administrator asking all_users), in creation order.
   Result<std::vector<JobInfo>> enum_jobs(const Caller& caller, bool all_users);
+  // One page of them: the jobs after creation rank `after` (0: from the first) for as
+  // long as `take` accepts them (a job it refuses ends the page and is not taken, so it
+  // should accept the first). The rank of the last job taken when more may follow, else
+  // nullopt. Jobs created meanwhile rank after every existing one; none is listed twice.
+  using JobVisitor = std::function<bool(const JobInfo& job)>;
+  Result<std::optional<std::uint64_t>> enum_jobs_page(const Caller& caller, bool all_users,
+                                                      std::uint64_t after, const JobVisitor& take);
   Result<ErrorInfo> get_error(const Caller& caller, const Guid& id);
   // bitsadmin /util (job_manager_util.cc): the system proxy and what PRECONFIG means for
   // the caller; SQLite's integrity check of the store (administrators only).

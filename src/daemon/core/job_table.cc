@@ -60,7 +60,33 @@ JobTable::JobTable(Store& store, Clock& clock) : store_(store), clock_(clock) {}
 void JobTable::insert(std::unique_ptr<JobRecord> job) {
   Guid id = job->info.id;
   enqueue(id);
+  by_creation_[job->creation_order] = job.get();
+  if (!job->is_final()) count_live(job->info.owner_uid, true);
   jobs_[id] = std::move(job);
+}
+
+void JobTable::count_live(uid_t owner, bool added) {
+  std::size_t& mine = live_per_owner_[owner];
+  if (added) {
+    ++live_jobs_;
+    ++mine;
+  } else {
+    --live_jobs_;
+    if (--mine == 0) live_per_owner_.erase(owner);
+  }
+}
+
+std::size_t JobTable::live_jobs(uid_t owner) const {
+  auto it = live_per_owner_.find(owner);
+  return it == live_per_owner_.end() ? 0 : it->second;
+}
+
+void JobTable::change_owner(JobRecord& job, uid_t uid) {
+  if (!job.is_final()) {
+    count_live(job.info.owner_uid, false);
+    count_live(uid, true);
+  }
+  job.info.owner_uid = uid;
 }
 
 Result<JobRecord*> JobTable::find(const Caller& caller, const Guid& id, Access access) {
@@ -107,7 +133,10 @@ void JobTable::forget_final_jobs(std::int64_t retention_ms) {
   std::int64_t now = clock_.monotonic_ms();
   for (auto it = finished_at_.begin(); it != finished_at_.end();) {
     if (now - it->second >= retention_ms) {
-      jobs_.erase(it->first);
+      if (auto job = jobs_.find(it->first); job != jobs_.end()) {
+        by_creation_.erase(job->second->creation_order);
+        jobs_.erase(job);
+      }
       queue_order_.erase(it->first);
       it = finished_at_.erase(it);
     } else {
@@ -144,7 +173,9 @@ void JobTable::mark_active(JobRecord& job) {
 
 void JobTable::set_state(JobRecord& job, JobState state) {
   if (job.info.state == state) return;
+  bool was_final = job.is_final();
   job.info.state = state;
+  if (!was_final && job.is_final()) count_live(job.info.owner_uid, false);
   touch(job);
   if (state == JobState::kTransferred) {
     job.info.times.transfer_completion_time = clock_.wall_ms();

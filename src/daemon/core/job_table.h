@@ -37,6 +37,14 @@ class JobTable {
   // Adds a job at the end of the queue; creation_order comes from next_creation_order().
   void insert(std::unique_ptr<JobRecord> job);
   std::uint64_t next_creation_order() { return next_creation_order_++; }
+  // The records by creation_order (EnumJobs pages through it from a rank on).
+  const std::map<std::uint64_t, JobRecord*>& by_creation() const { return by_creation_; }
+  // Non-final jobs, of one owner and in all (the job limits), counted as they change: a
+  // create does not walk the queue.
+  std::size_t live_jobs(uid_t owner) const;
+  std::size_t live_jobs() const { return live_jobs_; }
+  // TakeOwnership: the job's owner becomes `uid` (its live count moves with it).
+  void change_owner(JobRecord& job, uid_t uid);
   // The caller's job: BG_E_NOT_FOUND, E_ACCESSDENIED for another user's job (unless
   // administrator) or a higher integrity level, BG_E_INVALID_STATE to modify a final job.
   Result<JobRecord*> find(const Caller& caller, const Guid& id, Access access);
@@ -80,6 +88,7 @@ class JobTable {
 
  private:
   Status write(JobRecord& job);
+  void count_live(uid_t owner, bool added);
 
   Store& store_;
   Clock& clock_;
@@ -91,6 +100,9 @@ class JobTable {
   std::map<Guid, std::uint64_t> queue_order_;  // round robin: lower runs first
   std::uint64_t next_queue_order_ = 1;
   std::uint64_t next_creation_order_ = 1;  // JobRecord::creation_order
+  std::map<std::uint64_t, JobRecord*> by_creation_;
+  std::map<uid_t, std::size_t> live_per_owner_;  // owners without live jobs are erased
+  std::size_t live_jobs_ = 0;
 };
 
 // JobInfo::next_retry_time: the retry timer of a TRANSIENT_ERROR job on the wall clock.

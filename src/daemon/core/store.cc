@@ -93,23 +93,42 @@ Status Store::sync() {
   return Status();
 }
 
-Status Store::load_credentials(JobRecord& job) {
-  Stmt q(db_, "SELECT target, scheme, sealed FROM credentials WHERE job_id = ?");
+// A row of SELECT job_id, target, scheme, sealed FROM credentials, into its job.
+Status Store::read_credential(const Stmt& q, JobRecord& job) {
+  auto opened = secrets_.open(q.blob(3), credential_context(job.info.id, q.i32(1), q.i32(2)));
+  if (!opened.ok()) return sql_error(path_, "credentials", opened.status().message().c_str());
+  auto j = nlohmann::json::parse(*opened, nullptr, false);
+  wipe(*opened);
+  if (!j.is_object()) return sql_error(path_, "credentials", "not a credential record");
+  CredentialRecord c;
+  c.target = static_cast<AuthTarget>(q.i32(1));
+  c.scheme = static_cast<AuthScheme>(q.i32(2));
+  if (j.contains("user_name") && j["user_name"].is_string()) c.user_name = j["user_name"];
+  if (j.contains("password") && j["password"].is_string()) c.password = j["password"];
+  c.ccache = j.value("ccache", std::string());
+  job.credentials.push_back(std::move(c));
+  return Status();
+}
+
+// Every credential row, each into its job (rows of no loaded job are skipped, as before).
+Status Store::load_credentials(JobIndex& index) {
+  Stmt q(db_, "SELECT job_id, target, scheme, sealed FROM credentials ORDER BY rowid");
   if (!q.prepared()) return sql_error(path_, "cannot read credentials", q.error());
-  q.bind(to_string(job.info.id));
   while (q.step() == SQLITE_ROW) {
-    auto opened = secrets_.open(q.blob(2), credential_context(job.info.id, q.i32(0), q.i32(1)));
-    if (!opened.ok()) return sql_error(path_, "credentials", opened.status().message().c_str());
-    auto j = nlohmann::json::parse(*opened, nullptr, false);
-    wipe(*opened);
-    if (!j.is_object()) return sql_error(path_, "credentials", "not a credential record");
-    CredentialRecord c;
-    c.target = static_cast<AuthTarget>(q.i32(0));
-    c.scheme = static_cast<AuthScheme>(q.i32(1));
-    if (j.contains("user_name") && j["user_name"].is_string()) c.user_name = j["user_name"];
-    if (j.contains("password") && j["password"].is_string()) c.password = j["password"];
-    c.ccache = j.value("ccache", std::string());
-    job.credentials.push_back(std::move(c));
+    auto job = index.find(q.text(0));
+    if (job == index.end()) continue;
+    if (Status s = read_credential(q, *job->second); !s.ok()) return s;
+  }
+  return Status();
+}
+
+// Every file row, each into its job in index order.
+Status Store::load_files(JobIndex& index) {
+  Stmt q(db_, (std::string("SELECT ") + kFileColumns + " FROM files ORDER BY job_id, idx").c_str());
+  if (!q.prepared()) return sql_error(path_, "cannot read files", q.error());
+  while (q.step() == SQLITE_ROW) {
+    auto job = index.find(q.text(0));
+    if (job != index.end()) job->second->files.push_back(read_file(q));
   }
   return Status();
 }
@@ -164,17 +183,11 @@ Result<std::vector<JobRecord>> Store::load_jobs() {
       return s;
     }
   }
-  for (JobRecord& job : jobs) {
-    if (Status s = load_credentials(job); !s.ok()) return s;
-  }
-  std::string file_sql =
-      std::string("SELECT ") + kFileColumns + " FROM files WHERE job_id = ? ORDER BY idx";
-  for (JobRecord& job : jobs) {
-    Stmt file_query(db_, file_sql.c_str());
-    if (!file_query.prepared()) return sql_error(path_, "cannot read files", file_query.error());
-    file_query.bind(to_string(job.info.id));
-    while (file_query.step() == SQLITE_ROW) job.files.push_back(read_file(file_query));
-  }
+  // One statement per table, not per job: start-up with 100,000 jobs.
+  JobIndex index;
+  for (JobRecord& job : jobs) index.emplace(to_string(job.info.id), &job);
+  if (Status s = load_credentials(index); !s.ok()) return s;
+  if (Status s = load_files(index); !s.ok()) return s;
   return jobs;
 }
 

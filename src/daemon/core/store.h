@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "openbits/status.h"
@@ -19,6 +20,10 @@
 #include "src/daemon/security/secret_box.h"
 
 struct sqlite3;
+
+namespace openbits::daemon::store_detail {
+class Stmt;
+}
 
 namespace openbits::daemon {
 
@@ -72,7 +77,11 @@ class Store {
  private:
   Store(sqlite3* db, std::string path, SecretBox secrets);
   Status seal_plain_headers();
-  Status load_credentials(JobRecord& job);
+  // Loaded jobs by their id's text (the job_id column).
+  using JobIndex = std::unordered_map<std::string, JobRecord*>;
+  Status read_credential(const store_detail::Stmt& row, JobRecord& job);
+  Status load_credentials(JobIndex& index);
+  Status load_files(JobIndex& index);
   Status write_credentials(const JobRecord& job);
   Status exec(const char* sql);
   Status commit();

@@ -1,10 +1,12 @@
 // JSON-RPC method table of bitsd; see dispatcher.h and docs/rpc-spec.md.
 #include "src/daemon/rpc/dispatcher.h"
 
+#include <charconv>
 #include <new>
 
 #include "openbits/names.h"
 #include "src/common/hex.h"
+#include "src/common/ids.h"
 #include "src/protocol/codec.h"
 #include "src/protocol/rpc.h"
 
@@ -67,7 +69,7 @@ bool nested_too_deep(const std::string& text) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(JobManager& jobs) : jobs_(jobs) {
+Dispatcher::Dispatcher(JobManager& jobs) : jobs_(jobs), run_id_(to_string(random_guid())) {
   add_methods();
   add_notification_methods();
   add_queue_watch_methods();
@@ -147,6 +149,7 @@ void Dispatcher::add_methods() {
     return json(with_interface(*info));
   };
   methods_[m::kEnumJobs] = [this](const Caller& c, const json& p) -> Result<json> {
+    if (p.contains("cursor")) return enum_jobs_page(c, p);
     auto jobs = jobs_.enum_jobs(c, p.value("all_users", false));
     if (!jobs.ok()) return jobs.status();
     for (JobInfo& info : *jobs) info = with_interface(std::move(info));
@@ -247,6 +250,53 @@ void Dispatcher::add_methods() {
     return from_status(jobs_.set_validation_state(
         c, job_id(p), p.at("file_index").get<std::uint32_t>(), p.at("valid").get<bool>()));
   };
+}
+
+// Cursors are "<run>:<rank>": `run` names this Dispatcher's life (creation ranks are
+// handed out again at the next start), `rank` the last job listed (0: none yet).
+std::string Dispatcher::enum_cursor(std::uint64_t rank) const {
+  return run_id_ + ":" + std::to_string(rank);
+}
+
+Result<std::uint64_t> Dispatcher::enum_cursor_rank(const std::string& cursor) const {
+  if (cursor.empty()) return std::uint64_t{0};
+  std::size_t colon = cursor.rfind(':');
+  std::uint64_t rank = 0;
+  const char* end = cursor.data() + cursor.size();
+  if (colon == std::string::npos ||
+      std::from_chars(cursor.data() + colon + 1, end, rank).ptr != end ||
+      colon + 1 == cursor.size()) {
+    return Status(hr::E_INVALIDARG, "not a manager.enum_jobs cursor: '" + cursor + "'");
+  }
+  if (cursor.compare(0, colon, run_id_) != 0) {
+    return Status(hr::E_INVALIDARG,
+                  "the manager.enum_jobs cursor is from an earlier run of bitsd; list again");
+  }
+  return rank;
+}
+
+// manager.enum_jobs with a cursor: the jobs after it, as many as `limit` allows and fit in
+// rpc::kMaxEnumPageBytes (one job at least), and "next" when more may follow.
+Result<json> Dispatcher::enum_jobs_page(const Caller& caller, const json& params) {
+  auto after = enum_cursor_rank(params.at("cursor").get<std::string>());
+  if (!after.ok()) return after.status();
+  auto limit = params.value("limit", rpc::method::kMaxEnumPageJobs);
+  if (limit == 0) return Status(hr::E_INVALIDARG, "limit must be at least 1");
+  json jobs = json::array();
+  std::size_t bytes = 0;
+  auto take = [&](const JobInfo& info) {
+    if (jobs.size() >= limit) return false;
+    json job = with_interface(info);
+    bytes += job.dump(-1, ' ', false, json::error_handler_t::replace).size() + 1;
+    if (!jobs.empty() && bytes > rpc::method::kMaxEnumPageBytes) return false;
+    jobs.push_back(std::move(job));
+    return true;
+  };
+  auto next = jobs_.enum_jobs_page(caller, params.value("all_users", false), *after, take);
+  if (!next.ok()) return next.status();
+  json result{{"jobs", std::move(jobs)}};
+  if (*next) result["next"] = enum_cursor(**next);
+  return result;
 }
 
 std::optional<std::string> Dispatcher::handle_line(const Caller& caller, const std::string& line) {

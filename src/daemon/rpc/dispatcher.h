@@ -51,8 +51,12 @@ class Dispatcher {
   void add_notification_methods();
   void add_queue_watch_methods();
   JobInfo with_interface(JobInfo info) const;
+  Result<nlohmann::json> enum_jobs_page(const Caller& caller, const nlohmann::json& params);
+  std::string enum_cursor(std::uint64_t rank) const;
+  Result<std::uint64_t> enum_cursor_rank(const std::string& cursor) const;
 
   JobManager& jobs_;
+  std::string run_id_;  // in manager.enum_jobs cursors
   Notifier* notifier_ = nullptr;
   QueueWatch* watch_ = nullptr;
   std::map<std::string, Handler> methods_;
