@@ -13,8 +13,14 @@ bool listed(const Caller& caller, bool all_users, const JobRecord& job) {
   return all_users || job.info.owner_uid == caller.uid;
 }
 
-void log_all_users(const Caller& caller) {
-  spdlog::info("admin uid {} lists all users' jobs", caller.uid);
+// The audit line of an administrator's all-users listing, once per listing (its first
+// page): how many of the jobs belong to other users.
+void log_all_users(const Caller& caller, const JobTable& table) {
+  std::size_t foreign = 0;
+  for (const auto& [id, job] : table.records()) {
+    if (!job->is_final() && job->info.owner_uid != caller.uid) ++foreign;
+  }
+  spdlog::info("admin uid {} lists all users' jobs ({} of other users)", caller.uid, foreign);
 }
 
 }  // namespace
@@ -34,7 +40,7 @@ Result<std::optional<std::uint64_t>> JobManager::enum_jobs_page(const Caller& ca
                                                                 const JobVisitor& take) {
   std::lock_guard lock(mutex_);
   if (all_users && !caller.admin) return Status(hr::E_ACCESSDENIED);
-  if (all_users && after == 0) log_all_users(caller);
+  if (all_users && after == 0) log_all_users(caller, table_);
   const auto& ranks = table_.by_creation();
   std::optional<std::uint64_t> last;  // rank of the last job taken
   for (auto it = ranks.upper_bound(after); it != ranks.end(); ++it) {

@@ -92,12 +92,13 @@ TEST_F(ClientTest, GetJobAndEnumJobs) {
   EXPECT_EQ(params(), json({{"job_id", kJobId}}));
   auto jobs = manager_.enum_jobs(true);
   ASSERT_TRUE(jobs.ok());
-  EXPECT_EQ(params(), json({{"all_users", true}}));
+  // Paged (manager.enum_jobs with a cursor); the fake answers with no "next": one page.
+  EXPECT_EQ(params(), json({{"all_users", true}, {"cursor", ""}}));
   ASSERT_EQ(jobs->size(), 2u);
   EXPECT_EQ((*jobs)[1].files.size(), 1u);
   auto handles = manager_.enum_job_handles();
   ASSERT_TRUE(handles.ok());
-  EXPECT_EQ(params(), json({{"all_users", false}}));
+  EXPECT_EQ(params(), json({{"all_users", false}, {"cursor", ""}}));
   EXPECT_EQ(handles->count(), 2u);
 }
 
