@@ -69,7 +69,8 @@ class TransferCoordinator {
   std::vector<ScheduleEntry> schedule_entries() const;
   void preempt(JobRecord& job);  // back to QUEUED, at the end of the queue
   // What every transfer of the job carries: owner, headers, credentials, proxy, TLS.
-  TransferRequest request_for(const JobRecord& job) const;
+  TransferRequest request_for(JobRecord& job) const;
+  static const Credentials& owner_credentials(JobRecord& job);  // cached for the run
   void start_job(JobRecord& job);
   // Hands the request to the engine; the job is CONNECTING (or stays TRANSFERRING).
   void launch(JobRecord& job, AnyRequest request, std::uint32_t file_index);
