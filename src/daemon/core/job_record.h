@@ -66,6 +66,10 @@ struct JobTimers {
   // Read once per run of the job, not per file: credentials_for reads /etc/passwd and
   // /etc/group. Dropped when the run stops, so a changed group list counts at the next one.
   std::optional<CachedCredentials> owner_credentials;
+  // No file before this index is pending: next_file_to_start scans from here, not from 0
+  // (O(n) per file made a job of n files cost n^2). Reset by stop_transfer, which every
+  // path that un-transfers a file goes through.
+  std::uint32_t first_pending_file = 0;
 };
 
 struct JobRecord {

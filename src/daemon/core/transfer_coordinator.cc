@@ -184,8 +184,10 @@ bool TransferCoordinator::over_download_size(JobRecord& job) {
   return true;
 }
 
-std::optional<std::uint32_t> TransferCoordinator::next_file_to_start(const JobRecord& job) {
-  for (std::uint32_t i = 0; i < job.files.size(); ++i) {
+std::optional<std::uint32_t> TransferCoordinator::next_file_to_start(JobRecord& job) {
+  std::uint32_t& first = job.timers.first_pending_file;
+  while (first < job.files.size() && job.files[first].transferred) ++first;
+  for (std::uint32_t i = first; i < job.files.size(); ++i) {
     if (job.files[i].transferred) continue;
     bool syncing = std::any_of(job.timers.syncing_files.begin(), job.timers.syncing_files.end(),
                                [i](const auto& entry) { return entry.second == i; });
