@@ -12,7 +12,7 @@ root=${1:-"$(dirname "$0")/.."}
 cd "$root"
 
 daemon_all="src/daemon src/daemon/core src/daemon/transfer src/daemon/security"
-daemon_all+=" src/daemon/platform src/daemon/notify src/daemon/rpc"
+daemon_all+=" src/daemon/platform src/daemon/notify src/daemon/rpc src/daemon/peer"
 # folder -> the other folders it may include (besides itself and include/openbits).
 declare -A may_include=(
   [include/openbits]=""
@@ -27,8 +27,9 @@ declare -A may_include=(
   [src/daemon/platform]="src/daemon/security src/common"
   [src/daemon/core]="src/daemon/transfer src/daemon/security src/daemon/platform src/protocol src/common"
   [src/daemon/notify]="src/daemon/core src/daemon/platform src/daemon/security src/protocol src/common"
-  [src/daemon/rpc]="src/daemon/core src/daemon/notify src/daemon/platform src/daemon/security src/protocol src/common"
-  [src/daemon]="$daemon_all src/protocol src/common"
+  [src/daemon/peer]="src/daemon/core src/daemon/transfer src/daemon/platform src/daemon/security src/net src/protocol src/common"
+  [src/daemon/rpc]="src/daemon/core src/daemon/notify src/daemon/peer src/daemon/platform src/daemon/security src/protocol src/common"
+  [src/daemon]="$daemon_all src/net src/protocol src/common"
   [src/proxy_resolver]=""
 )
 
