@@ -31,7 +31,10 @@ using store_detail::upload_state_text;
 Store::Store(sqlite3* db, std::string path, SecretBox secrets)
     : db_(db), path_(std::move(path)), secrets_(std::move(secrets)) {}
 
-Store::~Store() { sqlite3_close_v2(db_); }
+Store::~Store() {
+  for (auto& [sql, statement] : kept_) sqlite3_finalize(statement);
+  sqlite3_close_v2(db_);
+}
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   sqlite3* db = nullptr;
@@ -78,7 +81,35 @@ Status Store::exec(const char* sql) {
   return Status();
 }
 
-Status Store::commit() { return exec("COMMIT"); }
+Stmt Store::prepare(const char* sql) {
+  auto kept = kept_.find(sql);
+  if (kept == kept_.end()) {
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr) !=
+        SQLITE_OK) {
+      sqlite3_finalize(statement);
+      return Stmt(db_, sql);  // fails the same way: its error() says why
+    }
+    kept = kept_.emplace(sql, statement).first;
+  }
+  return Stmt(db_, kept->second);
+}
+
+Status Store::run_kept(const char* sql) {
+  Stmt s = prepare(sql);
+  if (!s.prepared() || s.step() != SQLITE_DONE) return sql_error(path_, sql, s.error());
+  return Status();
+}
+
+Status Store::transaction(const std::function<Status()>& body) {
+  if (Status b = run_kept("BEGIN IMMEDIATE"); !b.ok()) return b;
+  Status result = body();
+  if (!result.ok()) {
+    (void)run_kept("ROLLBACK");
+    return result;
+  }
+  return run_kept("COMMIT");
+}
 
 Status Store::sync() {
   // Every row written, by a transaction or a single statement, counts here.
@@ -134,18 +165,12 @@ Status Store::load_files(JobIndex& index) {
 }
 
 Status Store::save_credentials(const JobRecord& job) {
-  if (Status b = exec("BEGIN IMMEDIATE"); !b.ok()) return b;
-  Status result = write_credentials(job);
-  if (!result.ok()) {
-    (void)exec("ROLLBACK");
-    return result;
-  }
-  return commit();
+  return transaction([&] { return write_credentials(job); });
 }
 
 Status Store::write_credentials(const JobRecord& job) {
   std::string id = to_string(job.info.id);
-  Stmt d(db_, "DELETE FROM credentials WHERE job_id = ?");
+  Stmt d = prepare("DELETE FROM credentials WHERE job_id = ?");
   if (!d.prepared()) return sql_error(path_, "cannot save credentials", d.error());
   d.bind(id);
   if (d.step() != SQLITE_DONE) return sql_error(path_, "cannot save credentials", d.error());
@@ -161,7 +186,7 @@ Status Store::write_credentials(const JobRecord& job) {
     if (j.contains("password") && j["password"].is_string())
       wipe(j["password"].get_ref<std::string&>());
     if (sealed.empty()) return Status(hr::E_FAIL, "cannot seal credentials");
-    Stmt i(db_, "INSERT INTO credentials (job_id, target, scheme, sealed) VALUES (?,?,?,?)");
+    Stmt i = prepare("INSERT INTO credentials (job_id, target, scheme, sealed) VALUES (?,?,?,?)");
     if (!i.prepared()) return sql_error(path_, "cannot save credentials", i.error());
     i.bind(id).bind(static_cast<int>(c.target)).bind(static_cast<int>(c.scheme)).bind_blob(sealed);
     if (i.step() != SQLITE_DONE) return sql_error(path_, "cannot save credentials", i.error());
@@ -193,9 +218,9 @@ Result<std::vector<JobRecord>> Store::load_jobs() {
 
 Status Store::save_file(const Guid& job_id, const FileRecord& file) {
   const FileInfo& f = file.info;
-  std::string sql = std::string("INSERT OR REPLACE INTO files (") + kFileColumns +
-                    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-  Stmt s(db_, sql.c_str());
+  static const std::string sql = std::string("INSERT OR REPLACE INTO files (") + kFileColumns +
+                                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  Stmt s = prepare(sql.c_str());
   if (!s.prepared()) return sql_error(path_, "cannot save file", s.error());
   s.bind(to_string(job_id)).bind(f.index).bind(f.remote_name).bind(f.local_name);
   s.bind(f.temporary_name).bind_u64(f.progress.bytes_total).bind_u64(f.progress.bytes_transferred);
@@ -208,32 +233,24 @@ Status Store::save_file(const Guid& job_id, const FileRecord& file) {
 }
 
 Status Store::save_job(const JobRecord& job) {
-  if (Status b = exec("BEGIN IMMEDIATE"); !b.ok()) return b;
-  Status result = write_job_row(job);
-  for (std::size_t i = 0; result.ok() && i < job.files.size(); ++i) {
-    result = save_file(job.info.id, job.files[i]);
-  }
-  if (!result.ok()) {
-    (void)exec("ROLLBACK");
+  return transaction([&] {
+    Status result = write_job_row(job);
+    for (std::size_t i = 0; result.ok() && i < job.files.size(); ++i) {
+      result = save_file(job.info.id, job.files[i]);
+    }
     return result;
-  }
-  return commit();
+  });
 }
 
 Status Store::save_job_row(const JobRecord& job) {
-  if (Status b = exec("BEGIN IMMEDIATE"); !b.ok()) return b;
-  if (Status result = write_job_row(job); !result.ok()) {
-    (void)exec("ROLLBACK");
-    return result;
-  }
-  return commit();
+  return transaction([&] { return write_job_row(job); });
 }
 
 Status Store::write_job_row(const JobRecord& job) {
   const JobInfo& j = job.info;
   // An upsert, not INSERT OR REPLACE: a replaced row would cascade-delete its credentials.
   static const std::string sql = job_upsert_sql();
-  Stmt s(db_, sql.c_str());
+  Stmt s = prepare(sql.c_str());
   if (!s.prepared()) return sql_error(path_, "cannot save job", s.error());
   s.bind(to_string(j.id)).bind(static_cast<int>(j.type)).bind(static_cast<int>(j.state));
   s.bind(static_cast<int>(j.priority)).bind(j.display_name).bind(j.description);
@@ -287,30 +304,24 @@ Status Store::write_job_row(const JobRecord& job) {
 
 Status Store::save_progress(const JobRecord& job, std::uint32_t file_index) {
   if (file_index >= job.files.size()) return Status(hr::E_INVALIDARG);
-  if (Status b = exec("BEGIN IMMEDIATE"); !b.ok()) return b;
-  Status result = write_progress(job, file_index);
-  if (!result.ok()) {
-    (void)exec("ROLLBACK");
-    return result;
-  }
-  return commit();
+  return transaction([&] { return write_progress(job, file_index); });
 }
 
 Status Store::write_progress(const JobRecord& job, std::uint32_t file_index) {
   const FileRecord& file = job.files[file_index];
-  Stmt s(db_,
-         "UPDATE files SET bytes_total = ?, bytes_transferred = ?, transferred = ?, "
-         "completed = ?, etag = ?, last_modified = ?, remote_mtime_ms = ? "
-         "WHERE job_id = ? AND idx = ?");
+  Stmt s = prepare(
+      "UPDATE files SET bytes_total = ?, bytes_transferred = ?, transferred = ?, "
+      "completed = ?, etag = ?, last_modified = ?, remote_mtime_ms = ? "
+      "WHERE job_id = ? AND idx = ?");
   if (!s.prepared()) return sql_error(path_, "cannot save progress", s.error());
   s.bind_u64(file.info.progress.bytes_total).bind_u64(file.info.progress.bytes_transferred);
   s.bind(file.transferred).bind(file.info.progress.completed).bind(file.etag);
   s.bind(file.last_modified).bind(file.remote_mtime_ms).bind(to_string(job.info.id));
   s.bind(file_index);
   if (s.step() != SQLITE_DONE) return sql_error(path_, "cannot save progress", s.error());
-  Stmt t(db_,
-         "UPDATE jobs SET last_activity_ms = ?, modification_time = ?, "
-         "download_time_ms = ? WHERE id = ?");
+  Stmt t = prepare(
+      "UPDATE jobs SET last_activity_ms = ?, modification_time = ?, "
+      "download_time_ms = ? WHERE id = ?");
   if (!t.prepared()) return sql_error(path_, "cannot save progress", t.error());
   t.bind(job.last_activity_ms).bind(job.info.times.modification_time);
   t.bind(job.download_time_ms).bind(to_string(job.info.id));
@@ -319,7 +330,7 @@ Status Store::write_progress(const JobRecord& job, std::uint32_t file_index) {
 }
 
 Status Store::delete_job(const Guid& id) {
-  Stmt s(db_, "DELETE FROM jobs WHERE id = ?");
+  Stmt s = prepare("DELETE FROM jobs WHERE id = ?");
   if (!s.prepared()) return sql_error(path_, "cannot delete job", s.error());
   s.bind(to_string(id));
   if (s.step() != SQLITE_DONE) return sql_error(path_, "cannot delete job", s.error());

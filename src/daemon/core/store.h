@@ -8,6 +8,7 @@
 // Threading: one Store per process, used under JobManager's mutex; not thread-safe itself.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 #include "src/daemon/security/secret_box.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace openbits::daemon::store_detail {
 class Stmt;
@@ -84,7 +86,12 @@ class Store {
   Status load_files(JobIndex& index);
   Status write_credentials(const JobRecord& job);
   Status exec(const char* sql);
-  Status commit();
+  // `sql` prepared once and kept for the store's life (the statements every create and
+  // progress update runs: parsing them again cost more than running them).
+  store_detail::Stmt prepare(const char* sql);
+  // BEGIN IMMEDIATE, `body`, COMMIT; ROLLBACK when the body fails (its Status is returned).
+  Status transaction(const std::function<Status()>& body);
+  Status run_kept(const char* sql);  // one kept statement without rows (BEGIN, COMMIT...)
   Status migrate();
   Status save_file(const Guid& job_id, const FileRecord& file);
   Status write_job_row(const JobRecord& job);
@@ -94,6 +101,7 @@ class Store {
   std::string path_;
   SecretBox secrets_;
   std::int64_t synced_changes_ = -1;  // sqlite3_total_changes64 at the last sync()
+  std::unordered_map<std::string, sqlite3_stmt*> kept_;  // prepare(): by their SQL
 };
 
 }  // namespace openbits::daemon

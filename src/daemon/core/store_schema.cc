@@ -123,22 +123,19 @@ Status Store::migrate() {
     }
   }
   // One step per version; version 0 is an empty file.
-  if (Status s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  Status step;
-  if (version < 1) step = exec(kCreateV1);
-  if (step.ok() && version < 2) step = exec(kMigrateV2);
-  if (step.ok() && version < 3) step = exec(kMigrateV3);
-  if (step.ok() && version < 4) step = exec(kMigrateV4);
-  if (step.ok() && version < 5) step = exec(kMigrateV5);
-  if (step.ok() && version < 5) step = seal_plain_headers();
-  if (step.ok() && version < 6) step = exec(kMigrateV6);
-  static_assert(kSchemaVersion == 6, "the PRAGMA below names the version");
-  if (step.ok()) step = exec("PRAGMA user_version = 6");
-  if (!step.ok()) {
-    (void)exec("ROLLBACK");
+  return transaction([&] {
+    Status step;
+    if (version < 1) step = exec(kCreateV1);
+    if (step.ok() && version < 2) step = exec(kMigrateV2);
+    if (step.ok() && version < 3) step = exec(kMigrateV3);
+    if (step.ok() && version < 4) step = exec(kMigrateV4);
+    if (step.ok() && version < 5) step = exec(kMigrateV5);
+    if (step.ok() && version < 5) step = seal_plain_headers();
+    if (step.ok() && version < 6) step = exec(kMigrateV6);
+    static_assert(kSchemaVersion == 6, "the PRAGMA below names the version");
+    if (step.ok()) step = exec("PRAGMA user_version = 6");
     return step;
-  }
-  return commit();
+  });
 }
 
 Status Store::seal_plain_headers() {

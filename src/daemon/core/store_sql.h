@@ -12,13 +12,24 @@
 
 namespace openbits::daemon::store_detail {
 
-// A prepared statement with positional binds; finalised on destruction.
+// A prepared statement with positional binds: its own (finalised on destruction), or one
+// the Store keeps prepared (Store::prepare), reset and unbound on destruction for its
+// next use.
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) : db_(db) {
     rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
   }
-  ~Stmt() { sqlite3_finalize(stmt_); }
+  // Borrows `kept`, prepared by the caller, which keeps it.
+  Stmt(sqlite3* db, sqlite3_stmt* kept) : db_(db), stmt_(kept), rc_(SQLITE_OK), owned_(false) {}
+  ~Stmt() {
+    if (owned_) {
+      sqlite3_finalize(stmt_);
+    } else {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
@@ -72,6 +83,7 @@ class Stmt {
   sqlite3_stmt* stmt_ = nullptr;
   int rc_;
   int next_ = 1;
+  bool owned_ = true;
 };
 
 // BG_E_DATABASE_CORRUPT naming the store's file, what failed and SQLite's message.
