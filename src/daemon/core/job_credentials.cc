@@ -2,13 +2,15 @@
 // environment (bits-spec §1.3, §1.4, §3.6). See job_manager.h and job_credentials.h.
 #include "src/daemon/core/job_credentials.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <fstream>
 #include <iterator>
 
 #include "openbits/names.h"
+#include "src/common/unique_fd.h"
 #include "src/common/utf8.h"
 #include "src/daemon/core/job_manager.h"
 #include "src/daemon/security/cert_store.h"
@@ -25,6 +27,26 @@ constexpr std::size_t kMaxEnviron = 1 << 20;
 bool explicit_only(AuthScheme scheme) {
   return scheme == AuthScheme::kBasic || scheme == AuthScheme::kDigest ||
          scheme == AuthScheme::kPassport;
+}
+
+// Up to kMaxEnviron bytes of /proc/<pid>/environ, read as it comes (most are a few KiB:
+// no buffer of the maximum size is cleared for each create).
+std::string read_environ(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  std::string all;
+  if (fd.get() < 0) return all;
+  constexpr std::size_t kChunk = 16384;
+  while (all.size() < kMaxEnviron) {
+    std::size_t used = all.size();
+    all.resize(std::min(used + kChunk, kMaxEnviron));
+    ssize_t n = ::read(fd.get(), all.data() + used, all.size() - used);
+    if (n <= 0) {
+      all.resize(used);
+      break;
+    }
+    all.resize(used + static_cast<std::size_t>(n));
+  }
+  return all;
 }
 
 }  // namespace
@@ -54,11 +76,7 @@ std::map<std::string, std::string> read_owner_environment(pid_t pid, uid_t uid) 
   std::string dir = "/proc/" + std::to_string(pid);
   struct stat st {};
   if (pid <= 0 || ::stat(dir.c_str(), &st) != 0 || st.st_uid != uid) return env;
-  std::ifstream in(dir + "/environ", std::ios::binary);
-  std::string all;
-  all.resize(kMaxEnviron);
-  in.read(all.data(), static_cast<std::streamsize>(all.size()));
-  all.resize(static_cast<std::size_t>(in.gcount()));
+  std::string all = read_environ(dir + "/environ");
   std::map<std::string, std::string> upper;
   std::size_t start = 0;
   while (start < all.size()) {

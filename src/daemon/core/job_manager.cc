@@ -32,6 +32,15 @@ std::string user_name(uid_t uid) {
 
 }  // namespace
 
+const std::string& JobManager::owner_name(uid_t uid) {
+  auto [entry, added] = user_names_.try_emplace(uid);
+  std::int64_t now = clock_.monotonic_ms();
+  if (added || now - entry->second.first >= kUserNameTtlMs) {
+    entry->second = {now, user_name(uid)};
+  }
+  return entry->second.second;
+}
+
 JobManager::JobManager(Store& store, Clock& clock, Config config)
     : store_(store),
       clock_(clock),
@@ -53,11 +62,8 @@ Status JobManager::load() {
   std::lock_guard lock(mutex_);
   auto loaded = store_.load_jobs();
   if (!loaded.ok()) return loaded.status();
-  std::map<uid_t, std::string> names;  // one passwd lookup per owner, not per job
   for (JobRecord& job : *loaded) {
-    auto [name, added] = names.try_emplace(job.info.owner_uid);
-    if (added) name->second = user_name(job.info.owner_uid);
-    job.info.owner_name = name->second;
+    job.info.owner_name = owner_name(job.info.owner_uid);  // one passwd lookup per owner
     if (job.is_active()) job.info.state = JobState::kQueued;
     if (job.info.state == JobState::kTransientError) {
       job.timers.retry_at_ms = clock_.monotonic_ms();  // retry soon after a restart
@@ -94,7 +100,7 @@ Result<Guid> JobManager::create_job(const Caller& caller, const std::string& dis
   info.display_name = display_name;
   info.owner_uid = caller.uid;
   info.owner = "S-1-22-1-" + std::to_string(caller.uid);
-  info.owner_name = user_name(caller.uid);
+  info.owner_name = owner_name(caller.uid);
   info.owner_elevated = caller.elevated;
   info.owner_integrity_level = caller.integrity_level;
   job->owner_gid = caller.gid;
@@ -355,7 +361,7 @@ Status JobManager::take_ownership(const Caller& caller, const Guid& id) {
   job.owner_gid = caller.gid;
   job.owner_umask = caller.umask;
   job.info.owner = "S-1-22-1-" + std::to_string(caller.uid);
-  job.info.owner_name = user_name(caller.uid);
+  job.info.owner_name = owner_name(caller.uid);
   job.info.owner_elevated = caller.elevated;
   job.info.owner_integrity_level = caller.integrity_level;
   wipe_secrets(job);  // credentials, custom headers, client certificate

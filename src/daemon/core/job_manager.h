@@ -174,7 +174,14 @@ class JobManager final : public TransferObserver {
   // After credentials or the client certificate changed: restart, persist, schedule.
   Status changed_secrets(JobRecord& job);
 
+  // JobInfo::owner_name of `uid`: the passwd database is asked at most once per
+  // kUserNameTtlMs per uid (a create does not read /etc/passwd). Only shown, never used to
+  // decide access, so a stale name misleads for that long at most.
+  static constexpr std::int64_t kUserNameTtlMs = 10'000;
+  const std::string& owner_name(uid_t uid);
+
   std::mutex mutex_;
+  std::map<uid_t, std::pair<std::int64_t, std::string>> user_names_;  // looked up at, name
   Store& store_;
   Clock& clock_;
   Config config_;

@@ -45,13 +45,13 @@ void QueueWatch::handle(const JobEvent& event) {
     if (known == jobs_.end()) return;
     bool completed = info.state == JobState::kAcknowledged;
     notify(info.owner_uid, m::kQueueJobRemoved,
-           job_params(info, completed ? "completed" : "cancelled"));
+           [&] { return job_params(info, completed ? "completed" : "cancelled"); });
     jobs_.erase(known);
     return;
   }
   if (known == jobs_.end()) {
     jobs_[info.id] = {info.state, info.owner_uid};
-    notify(info.owner_uid, m::kQueueJobAdded, job_params(info, "created"));
+    notify(info.owner_uid, m::kQueueJobAdded, [&] { return job_params(info, "created"); });
     return;
   }
   if (known->second.owner != info.owner_uid) {
@@ -60,19 +60,24 @@ void QueueWatch::handle(const JobEvent& event) {
   }
   if (known->second.state == info.state) return;
   known->second.state = info.state;
-  notify(info.owner_uid, m::kQueueJobStateChanged, job_params(info));
+  notify(info.owner_uid, m::kQueueJobStateChanged, [&] { return job_params(info); });
 }
 
 // TakeOwnership: the old owner's subscribers lose the job (its id only: it is not theirs any
 // more), the new owner's gain it.
 void QueueWatch::owner_changed(const JobInfo& info, uid_t before) {
   namespace m = rpc::method;
-  json removed = {{"job_id", info.id}, {"reason", "ownership"}};
-  notify(before, m::kQueueJobRemoved, removed, &info.owner_uid);
-  notify(info.owner_uid, m::kQueueJobAdded, job_params(info, "ownership"), &before);
+  notify(
+      before, m::kQueueJobRemoved,
+      [&] {
+        return json{{"job_id", info.id}, {"reason", "ownership"}};
+      },
+      &info.owner_uid);
+  notify(
+      info.owner_uid, m::kQueueJobAdded, [&] { return job_params(info, "ownership"); }, &before);
 }
 
-void QueueWatch::notify(uid_t owner, const char* method, const json& params,
+void QueueWatch::notify(uid_t owner, const char* method, const Params& params,
                         const uid_t* unless_owner) {
   std::string line;
   for (const auto& [connection, watcher] : watchers_) {
@@ -80,7 +85,7 @@ void QueueWatch::notify(uid_t owner, const char* method, const json& params,
     auto sender = connections_.find(connection);
     if (sender == connections_.end()) continue;
     if (line.empty()) {
-      json message = {{"jsonrpc", "2.0"}, {"method", method}, {"params", params}};
+      json message = {{"jsonrpc", "2.0"}, {"method", method}, {"params", params()}};
       line = message.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     }
     sender->second(line);

@@ -53,8 +53,10 @@ class QueueWatch final : public JobListener {
   void handle(const JobEvent& event);
   void owner_changed(const JobInfo& info, uid_t before);
   // Sends `method` to every subscriber that may see jobs of `owner` (and, with
-  // `unless_owner`, may not see those of *unless_owner).
-  void notify(uid_t owner, const char* method, const nlohmann::json& params,
+  // `unless_owner`, may not see those of *unless_owner). `params` is called only when
+  // someone will hear it: most events of a big queue have no subscriber.
+  using Params = std::function<nlohmann::json()>;
+  void notify(uid_t owner, const char* method, const Params& params,
               const uid_t* unless_owner = nullptr);
 
   boost::asio::io_context& io_;
