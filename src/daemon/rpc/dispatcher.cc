@@ -7,6 +7,7 @@
 #include "openbits/names.h"
 #include "src/common/hex.h"
 #include "src/common/ids.h"
+#include "src/daemon/rpc/job_info_text.h"
 #include "src/protocol/codec.h"
 #include "src/protocol/rpc.h"
 
@@ -148,12 +149,12 @@ void Dispatcher::add_methods() {
     if (!info.ok()) return info.status();
     return json(with_interface(*info));
   };
-  methods_[m::kEnumJobs] = [this](const Caller& c, const json& p) -> Result<json> {
+  methods_[m::kEnumJobs] = [this](const Caller& c, const json& p) -> Answer {
     if (p.contains("cursor")) return enum_jobs_page(c, p);
     auto jobs = jobs_.enum_jobs(c, p.value("all_users", false));
-    if (!jobs.ok()) return jobs.status();
+    if (!jobs.ok()) return Result<json>(jobs.status());
     for (JobInfo& info : *jobs) info = with_interface(std::move(info));
-    return json{{"jobs", *jobs}};
+    return Result<json>(json{{"jobs", *jobs}});
   };
   methods_[m::kProxySettings] = [this](const Caller& c, const json&) -> Result<json> {
     auto report = jobs_.proxy_settings(c);
@@ -276,27 +277,35 @@ Result<std::uint64_t> Dispatcher::enum_cursor_rank(const std::string& cursor) co
 }
 
 // manager.enum_jobs with a cursor: the jobs after it, as many as `limit` allows and fit in
-// rpc::kMaxEnumPageBytes (one job at least), and "next" when more may follow.
-Result<json> Dispatcher::enum_jobs_page(const Caller& caller, const json& params) {
+// rpc::kMaxEnumPageBytes (one job at least), and "next" when more may follow. Each job is
+// printed once, into the page's text.
+Dispatcher::Answer Dispatcher::enum_jobs_page(const Caller& caller, const json& params) {
   auto after = enum_cursor_rank(params.at("cursor").get<std::string>());
-  if (!after.ok()) return after.status();
+  if (!after.ok()) return Result<json>(after.status());
   auto limit = params.value("limit", rpc::method::kMaxEnumPageJobs);
-  if (limit == 0) return Status(hr::E_INVALIDARG, "limit must be at least 1");
-  json jobs = json::array();
-  std::size_t bytes = 0;
+  if (limit == 0) return Result<json>(Status(hr::E_INVALIDARG, "limit must be at least 1"));
+  std::string text = "{\"jobs\":[";
+  std::uint64_t count = 0;
   auto take = [&](const JobInfo& info) {
-    if (jobs.size() >= limit) return false;
-    json job = with_interface(info);
-    bytes += job.dump(-1, ' ', false, json::error_handler_t::replace).size() + 1;
-    if (!jobs.empty() && bytes > rpc::method::kMaxEnumPageBytes) return false;
-    jobs.push_back(std::move(job));
+    if (count >= limit) return false;
+    std::size_t before = text.size();
+    if (count > 0) text += ',';
+    append_job_info_json(text, info, notifier_ && notifier_->subscribed(info.id));
+    // The page so far with this job (the reply's few other bytes are within the slack
+    // rpc.h leaves below the line limit); one job at least.
+    if (count > 0 && text.size() > rpc::method::kMaxEnumPageBytes) {
+      text.resize(before);
+      return false;
+    }
+    ++count;
     return true;
   };
   auto next = jobs_.enum_jobs_page(caller, params.value("all_users", false), *after, take);
-  if (!next.ok()) return next.status();
-  json result{{"jobs", std::move(jobs)}};
-  if (*next) result["next"] = enum_cursor(**next);
-  return result;
+  if (!next.ok()) return Result<json>(next.status());
+  text += ']';
+  if (*next) text += ",\"next\":" + json(enum_cursor(**next)).dump();
+  text += '}';
+  return Printed{std::move(text)};
 }
 
 std::optional<std::string> Dispatcher::handle_line(const Caller& caller, const std::string& line) {
@@ -312,15 +321,27 @@ std::optional<std::string> Dispatcher::handle_line(const Caller& caller, const s
           .dump();
     }
     if (request.is_object() && request.contains("id")) id = valid_id(request["id"]);
-    auto response = handle(caller, request);
+    auto response = respond(caller, request);
     if (!response) return std::nullopt;
-    return response->dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string text = response->message.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (response->result_text.empty()) return text;
+    text.pop_back();  // the message's closing brace: the printed result goes before it
+    return text + ",\"result\":" + response->result_text + "}";
   } catch (const std::bad_alloc&) {  // parsing or printing: this request fails, not bitsd
     return out_of_memory(id).dump();
   }
 }
 
 std::optional<json> Dispatcher::handle(const Caller& caller, const json& request) {
+  auto response = respond(caller, request);
+  if (!response) return std::nullopt;
+  if (!response->result_text.empty()) {
+    response->message["result"] = json::parse(response->result_text);
+  }
+  return std::move(response->message);
+}
+
+std::optional<Dispatcher::Response> Dispatcher::respond(const Caller& caller, const json& request) {
   if (!request.is_object() || request.value("jsonrpc", json()) != "2.0" ||
       !request.contains("method") || !request["method"].is_string()) {
     json id = request.is_object() && request.contains("id") ? request["id"] : json();
@@ -363,6 +384,9 @@ std::optional<json> Dispatcher::handle(const Caller& caller, const json& request
     if (!s.message().empty()) message += " (" + s.message() + ")";
     return error_response(id, rpc::error_code_for(s.code()), message, s.code(),
                           std::move(answer.error_data));
+  }
+  if (!answer.result_text.empty()) {
+    return Response(json{{"jsonrpc", "2.0"}, {"id", id}}, std::move(answer.result_text));
   }
   return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(answer.result).value()}};
 }

@@ -36,22 +36,37 @@ class Dispatcher {
   std::optional<nlohmann::json> handle(const Caller& caller, const nlohmann::json& request);
 
  private:
+  // A result already printed as JSON text (a manager.enum_jobs page: each job is printed
+  // once, straight into the reply, not built into one tree and printed again).
+  struct Printed {
+    std::string text;
+  };
   // A method's answer: its result, or a failure whose error object's `data` gets `error_data`'s
   // members beside `hresult` (job.get_reply_data's `size`).
   struct Answer {
-    // Implicit, so handlers may return a Result<json>.
+    // Implicit, so handlers may return a Result<json> or a Printed result.
     Answer(Result<nlohmann::json> r) : result(std::move(r)) {}
+    Answer(Printed printed) : result(nlohmann::json()), result_text(std::move(printed.text)) {}
     Answer(Status failure, nlohmann::json data)
         : result(std::move(failure)), error_data(std::move(data)) {}
     Result<nlohmann::json> result;
+    std::string result_text;  // when not empty, the result (and `result` is null)
     nlohmann::json error_data = nlohmann::json::object();
   };
+  // A response: the message, whose "result" is `result_text` when that is not empty.
+  struct Response {
+    Response(nlohmann::json m, std::string text = {})  // implicit: an error message
+        : message(std::move(m)), result_text(std::move(text)) {}
+    nlohmann::json message;
+    std::string result_text;
+  };
+  std::optional<Response> respond(const Caller& caller, const nlohmann::json& request);
   using Handler = std::function<Answer(const Caller&, const nlohmann::json&)>;
   void add_methods();
   void add_notification_methods();
   void add_queue_watch_methods();
   JobInfo with_interface(JobInfo info) const;
-  Result<nlohmann::json> enum_jobs_page(const Caller& caller, const nlohmann::json& params);
+  Answer enum_jobs_page(const Caller& caller, const nlohmann::json& params);
   std::string enum_cursor(std::uint64_t rank) const;
   Result<std::uint64_t> enum_cursor_rank(const std::string& cursor) const;
 
