@@ -6,7 +6,8 @@
 #   * manager.enum_jobs of SMALL jobs and of BIG (100,000) jobs, every page, ids checked;
 #   * RSS growth per idle job: bitsd's VmRSS before the first create and with BIG jobs;
 #   * start-up with BIG jobs in the store: bitsd started until its first RPC is answered;
-#   * `bitsadmin /list` of SMALL jobs (and that it lists all of them).
+#   * `bitsadmin /list` of SMALL jobs (and that it lists all of them);
+#   * with each, bitsd's own CPU time (/proc/PID/stat), steadier than wall time under load.
 # Run as root, the daemon and the client run as BENCH_USER (default uid 1000): a plain
 # user's creates are the ones the job limits count. Load average printed at the end.
 # Usage: bench/jobs_bench.sh [BUILD_DIR]     (SMALL=10000 BIG=100000 by default)
@@ -52,16 +53,22 @@ stop_bitsd() {
   BITSD_PID=
 }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$BITSD_PID/status"; }
+# bitsd's CPU time so far (user + system, ms): less noisy than wall time on a loaded machine.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$BITSD_PID/stat"; }
 client() { "${AS[@]}" /usr/bin/python3 "$HERE/jobs_client.py" "$OPENBITS_SOCKET" "$@"; }
 row() { printf '%-44s %12s   goal %s\n' "$1" "$2" "$3"; }
 check() { [ "$1" = "$2" ] || { echo "bench: $3: got $1, expected $2" >&2; exit 1; }; }
 
 start_bitsd
 RSS0=$(rss_kib)
+cpu0=$(cpu_ms)
 read -r t n <<<"$(client create "$SMALL" small-)"
 check "$n" "$SMALL" "created jobs"
 CREATE_RATE=$(echo "$SMALL / $t" | bc)
+cpu1=$(cpu_ms)
+CREATE_CPU_US=$(((cpu1 - cpu0) * 1000 / SMALL))
 read -r ENUM_SMALL n pages distinct <<<"$(client enum)"
+ENUM_SMALL_CPU_US=$((($(cpu_ms) - cpu1) * 1000 / SMALL))
 check "$n" "$SMALL" "jobs listed"
 check "$distinct" "$SMALL" "distinct jobs listed"
 ENUM_SMALL_PAGES=$pages
@@ -84,20 +91,27 @@ for pid in "${fillers[@]}"; do wait "$pid"; done
 TOTAL=$((SMALL + rest * 4))
 sleep 1  # the periodic store sync settles
 RSS1=$(rss_kib)
+cpu0=$(cpu_ms)
 read -r ENUM_BIG n pages distinct <<<"$(client enum)"
+ENUM_BIG_CPU_US=$((($(cpu_ms) - cpu0) * 1000 / TOTAL))
 check "$n" "$TOTAL" "jobs listed"
 check "$distinct" "$TOTAL" "distinct jobs listed"
 stop_bitsd
 start_bitsd
+STARTUP_CPU=$(cpu_ms)
 read -r _ n _ _ <<<"$(client enum)"
 check "$n" "$TOTAL" "jobs listed after the restart"
 RSS_PER_JOB=$(echo "scale=2; ($RSS1 - $RSS0) / $TOTAL" | bc)
 
 echo "bitsd many-jobs bench ($(date -u +%FT%TZ), $TOTAL jobs in all)"
 row "creates/s ($SMALL, one connection)" "$CREATE_RATE" ">= 5000"
+row "  bitsd CPU per create" "${CREATE_CPU_US} us" "-"
 row "enum_jobs of $SMALL ($ENUM_SMALL_PAGES replies)" "${ENUM_SMALL}s" "-"
+row "  bitsd CPU per job listed" "${ENUM_SMALL_CPU_US} us" "-"
 row "enum_jobs of $TOTAL ($pages replies)" "${ENUM_BIG}s" "< 1 s"
+row "  bitsd CPU per job listed" "${ENUM_BIG_CPU_US} us" "-"
 row "RSS per idle job ($RSS0 -> $RSS1 KiB)" "${RSS_PER_JOB} KiB" "< 2 KiB"
 row "start-up with $TOTAL jobs" "${STARTUP}s" "< 2 s"
+row "  bitsd CPU until it answered" "${STARTUP_CPU} ms" "-"
 row "bitsadmin /list of $SMALL" "$LIST_SMALL" "< 0.5 s"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
