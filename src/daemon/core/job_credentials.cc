@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <iterator>
+#include <string_view>
 
 #include "openbits/names.h"
 #include "src/common/unique_fd.h"
@@ -77,25 +79,31 @@ std::map<std::string, std::string> read_owner_environment(pid_t pid, uid_t uid) 
   struct stat st {};
   if (pid <= 0 || ::stat(dir.c_str(), &st) != 0 || st.st_uid != uid) return env;
   std::string all = read_environ(dir + "/environ");
+  // The names kept, lower case first (the one used when a process has both).
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kKept{{
+      {"http_proxy", "http_proxy"},
+      {"https_proxy", "https_proxy"},
+      {"all_proxy", "all_proxy"},
+      {"no_proxy", "no_proxy"},
+      {"KRB5CCNAME", "krb5ccname"},
+      {"HTTP_PROXY", "http_proxy"},
+      {"HTTPS_PROXY", "https_proxy"},
+      {"ALL_PROXY", "all_proxy"},
+      {"NO_PROXY", "no_proxy"},
+  }};
   std::map<std::string, std::string> upper;
-  std::size_t start = 0;
-  while (start < all.size()) {
-    std::size_t end = all.find('\0', start);
-    if (end == std::string::npos) end = all.size();
-    std::string entry = all.substr(start, end - start);
-    start = end + 1;
+  std::string_view rest(all);
+  while (!rest.empty()) {
+    std::string_view entry = rest.substr(0, rest.find('\0'));
+    rest.remove_prefix(std::min(rest.size(), entry.size() + 1));
     std::size_t eq = entry.find('=');
-    if (eq == std::string::npos) continue;
-    std::string name = entry.substr(0, eq);
-    std::string value = entry.substr(eq + 1);
-    for (const char* wanted : {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}) {
-      std::string w = wanted;
-      std::string w_upper;
-      for (char ch : w) w_upper.push_back(static_cast<char>(std::toupper(ch)));
-      if (name == w) env[w] = value;
-      if (name == w_upper) upper[w] = value;
+    if (eq == std::string_view::npos) continue;
+    std::string_view name = entry.substr(0, eq);
+    for (std::size_t i = 0; i < kKept.size(); ++i) {
+      if (name != kKept[i].first) continue;
+      auto& into = i < 5 ? env : upper;
+      into[std::string(kKept[i].second)] = std::string(entry.substr(eq + 1));
     }
-    if (name == "KRB5CCNAME") env["krb5ccname"] = value;
   }
   for (auto& [name, value] : upper) env.emplace(name, value);  // lower case wins
   return env;

@@ -196,6 +196,12 @@ Status Store::write_credentials(const JobRecord& job) {
 
 Result<std::vector<JobRecord>> Store::load_jobs() {
   std::vector<JobRecord> jobs;
+  {  // sized once, not moved again each time the vector grows (start-up of 100,000 jobs)
+    Stmt count(db_, "SELECT count(*) FROM jobs");
+    if (count.prepared() && count.step() == SQLITE_ROW) {
+      jobs.reserve(static_cast<std::size_t>(count.i64(0)));
+    }
+  }
   // Creation order (JobRecord::creation_order): a job's row is inserted when it is created
   // and only updated afterwards (an upsert keeps its rowid).
   Stmt job_query(

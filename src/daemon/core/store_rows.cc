@@ -11,7 +11,15 @@ namespace {
 
 void fill_owner_text(JobInfo& info) { info.owner = "S-1-22-1-" + std::to_string(info.owner_uid); }
 
+// The upload_state of a job that never uploaded (every download job), printed once: a
+// load of such a job parses no JSON for it.
+const std::string& fresh_upload_state() {
+  static const std::string text = upload_state_text(JobRecord{});
+  return text;
+}
+
 void read_upload_state(const std::string& text, JobRecord& job) {
+  if (text == fresh_upload_state()) return;  // the defaults a new JobRecord has
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object()) return;
   JobRecord::Upload& u = job.upload;
@@ -31,6 +39,7 @@ void read_upload_state(const std::string& text, JobRecord& job) {
 
 std::map<std::string, std::string> read_environment(const std::string& text) {
   std::map<std::string, std::string> env;
+  if (text == "{}") return env;  // most callers have no proxy variables: nothing to parse
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object()) return env;
   for (const auto& [name, value] : j.items()) {
@@ -86,6 +95,7 @@ std::string upload_state_text(const JobRecord& job) {
                       {"reply_bytes_transferred", job.info.reply_bytes_transferred}};
   return j.dump();
 }
+
 
 std::string headers_context(const Guid& id) { return "custom_headers:" + to_string(id); }
 std::string environment_context(const Guid& id) { return "environment:" + to_string(id); }
