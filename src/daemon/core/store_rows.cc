@@ -96,7 +96,6 @@ std::string upload_state_text(const JobRecord& job) {
   return j.dump();
 }
 
-
 std::string headers_context(const Guid& id) { return "custom_headers:" + to_string(id); }
 std::string environment_context(const Guid& id) { return "environment:" + to_string(id); }
 std::string credential_context(const Guid& id, int target, int scheme) {
