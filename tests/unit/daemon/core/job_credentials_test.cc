@@ -85,5 +85,27 @@ TEST(OwnerEnvironmentTest, ReadsProxyVariablesOfTheCallerProcess) {
   EXPECT_TRUE(read_owner_environment(child, ::getuid()).empty());
 }
 
+// /proc/PID/environ is read in steps: a variable past the first 16 KiB is still found.
+TEST(OwnerEnvironmentTest, FindsAProxyVariableAfterALargeEnvironment) {
+  std::string big = "BIG=" + std::string(40000, 'x');
+  pid_t child = ::fork();
+  if (child == 0) {
+    const char* argv[] = {"/bin/sleep", "10", nullptr};
+    const char* envp[] = {big.c_str(), "http_proxy=http://after:3", nullptr};
+    ::execve(argv[0], const_cast<char* const*>(argv), const_cast<char* const*>(envp));
+    _exit(127);
+  }
+  ASSERT_GT(child, 0);
+  std::map<std::string, std::string> env;
+  for (int i = 0; i < 100 && env.empty(); ++i) {  // until the exec happened
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    env = read_owner_environment(child, ::getuid());
+  }
+  EXPECT_EQ(env["http_proxy"], "http://after:3");
+  EXPECT_EQ(env.size(), 1u);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+}
+
 }  // namespace
 }  // namespace openbits::daemon
