@@ -1,7 +1,10 @@
 #include "src/net/http_server.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -9,6 +12,8 @@
 #include <limits>
 #include <utility>
 #include <vector>
+
+#include "src/net/tls_subject.h"
 
 namespace openbits::net {
 namespace {
@@ -22,7 +27,7 @@ constexpr std::size_t kChunk = std::size_t{64} * 1024;
 constexpr std::size_t kReadSize = std::size_t{64} * 1024;  // bytes asked of the socket per read
 
 RequestHead to_head(const http::request<http::buffer_body>& req, const std::string& client,
-                    const char* scheme) {
+                    const char* scheme, const std::string& client_subject) {
   RequestHead head;
   head.method = std::string(req.method_string());
   head.target = std::string(req.target());
@@ -31,14 +36,62 @@ RequestHead to_head(const http::request<http::buffer_body>& req, const std::stri
   }
   head.client = client;
   head.scheme = scheme;
+  head.client_subject = client_subject;
   return head;
+}
+
+// Sends a BodySource's bytes in chunks, each after the wait the source asks for; false
+// when the connection broke or the source ran short (the connection is then closed).
+template <class Stream>
+asio::awaitable<bool> write_source(Stream& stream, http::response<http::buffer_body>& res,
+                                   BodySource& source, std::uint64_t length,
+                                   std::vector<char>& chunk) {
+  beast::error_code ec;
+  auto redirect = asio::redirect_error(asio::use_awaitable, ec);
+  http::response_serializer<http::buffer_body> serializer{res};
+  co_await http::async_write_header(stream, serializer, redirect);
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  for (std::uint64_t left = length; !ec && left > 0;) {
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), left));
+    if (auto wait = source.pace(want); wait.count() > 0) {
+      pause.expires_after(wait);
+      co_await pause.async_wait(redirect);
+      if (ec) co_return false;
+    }
+    std::size_t n = source.read(chunk.data(), want);
+    if (n == 0 || n > want) co_return false;
+    res.body().data = chunk.data();
+    res.body().size = n;
+    res.body().more = true;
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
+    co_await http::async_write(stream, serializer, redirect);
+    if (ec == http::error::need_buffer) ec = {};
+    left -= n;
+  }
+  if (ec) co_return false;
+  res.body().data = nullptr;
+  res.body().size = 0;
+  res.body().more = false;
+  co_await http::async_write(stream, serializer, redirect);
+  co_return !ec;
 }
 
 template <class Stream>
 asio::awaitable<bool> write_response(Stream& stream, Response response, unsigned version,
-                                     bool keep_alive, const std::string& server_name) {
+                                     bool keep_alive, const std::string& server_name,
+                                     std::vector<char>& chunk) {
   beast::error_code ec;
   auto redirect = asio::redirect_error(asio::use_awaitable, ec);
+  if (response.source && !response.head_length) {
+    http::response<http::buffer_body> res{static_cast<http::status>(response.status), version};
+    res.set(http::field::server, server_name);
+    for (auto& [name, value] : response.headers) res.set(name, value);
+    res.keep_alive(keep_alive);
+    res.content_length(response.source_length);
+    // The source lives until this returns, and goes before the connection's next request.
+    std::shared_ptr<BodySource> source = std::move(response.source);
+    co_return co_await write_source(stream, res, *source, response.source_length, chunk);
+  }
   if (response.head_length) {  // HEAD: the length of what GET would send, no body
     http::response<http::empty_body> res{static_cast<http::status>(response.status), version};
     res.set(http::field::server, server_name);
@@ -59,13 +112,14 @@ asio::awaitable<bool> write_response(Stream& stream, Response response, unsigned
   co_return !ec;
 }
 
-Dispatch begin_safely(HttpHandler& handler, const RequestHead& head) {
+asio::awaitable<Dispatch> begin_safely(HttpHandler& handler, const RequestHead& head) {
   try {
-    return handler.begin(head);
+    Dispatch dispatch = co_await handler.begin_async(head);
+    co_return dispatch;
   } catch (const std::exception& e) {
     spdlog::error("{} {}: {}", head.method, head.target, e.what());
-    return Dispatch{handler.internal_error(), nullptr};
   }
+  co_return Dispatch{handler.internal_error(), nullptr};
 }
 
 Response finish_safely(HttpHandler& handler, BodySink& sink) {
@@ -81,8 +135,13 @@ Response finish_safely(HttpHandler& handler, BodySink& sink) {
 template <class Stream>
 struct Connection {
   Connection(Stream& s, HttpHandler& h, const HttpServerOptions& o, std::string peer,
-             const char* sch)
-      : stream(s), handler(h), options(o), client(std::move(peer)), scheme(sch) {
+             const char* sch, std::string subject)
+      : stream(s),
+        handler(h),
+        options(o),
+        client(std::move(peer)),
+        scheme(sch),
+        client_subject(std::move(subject)) {
     // Beast reads at most the buffer's free capacity (never less than 512 bytes): without
     // room reserved, a body arrives 512 bytes per recvmsg, about 45 MB/s on loopback.
     buffer.reserve(kReadSize);
@@ -93,6 +152,7 @@ struct Connection {
   const HttpServerOptions& options;
   std::string client;
   const char* scheme;
+  std::string client_subject;
   beast::flat_buffer buffer;
   std::vector<char> chunk = std::vector<char>(kChunk);
 
@@ -142,11 +202,11 @@ asio::awaitable<bool> serve_request(Connection<Stream>& c) {
   co_await http::async_read_header(c.stream, c.buffer, parser,
                                    asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return false;
-  RequestHead head = to_head(parser.get(), c.client, c.scheme);
+  RequestHead head = to_head(parser.get(), c.client, c.scheme, c.client_subject);
   if (auto length = parser.content_length()) head.content_length = *length;
   bool keep_alive = parser.get().keep_alive();
   unsigned version = parser.get().version();
-  Dispatch dispatch = begin_safely(c.handler, head);
+  Dispatch dispatch = co_await begin_safely(c.handler, head);
   bool expects_continue = beast::iequals(parser.get()[http::field::expect], "100-continue");
   if (!dispatch.sink &&
       (expects_continue || head.content_length.value_or(0) > c.options.max_drain)) {
@@ -162,7 +222,7 @@ asio::awaitable<bool> serve_request(Connection<Stream>& c) {
       dispatch.sink ? finish_safely(c.handler, *dispatch.sink) : std::move(dispatch.response);
   c.arm_timer();
   bool written = co_await write_response(c.stream, std::move(response), version, keep_alive,
-                                         c.options.server_name);
+                                         c.options.server_name, c.chunk);
   co_return written&& keep_alive;
 }
 
@@ -170,8 +230,9 @@ asio::awaitable<bool> serve_request(Connection<Stream>& c) {
 template <class Stream>
 asio::awaitable<void> serve_requests(Stream& stream, HttpHandler& handler,
                                      const HttpServerOptions& options, std::string client,
-                                     const char* scheme) {
-  Connection<Stream> c(stream, handler, options, std::move(client), scheme);
+                                     const char* scheme, std::string client_subject = {}) {
+  Connection<Stream> c(stream, handler, options, std::move(client), scheme,
+                       std::move(client_subject));
   while (co_await serve_request(c)) {
   }
 }
@@ -185,6 +246,12 @@ asio::awaitable<void> handle_plain(tcp::socket socket, HttpHandler& handler,
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
+// The subject of the client's certificate when the handshake verified one, else "".
+std::string verified_subject(SSL* ssl) {
+  if (SSL_get_verify_result(ssl) != X509_V_OK) return {};
+  return certificate_subject(SSL_get0_peer_certificate(ssl));
+}
+
 asio::awaitable<void> handle_tls(tcp::socket socket, HttpHandler& handler,
                                  const HttpServerOptions& options, asio::ssl::context& tls) {
   beast::error_code ec;
@@ -194,9 +261,18 @@ asio::awaitable<void> handle_tls(tcp::socket socket, HttpHandler& handler,
   co_await stream.async_handshake(asio::ssl::stream_base::server,
                                   asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return;
-  co_await serve_requests(stream, handler, options, client, "https");
+  co_await serve_requests(stream, handler, options, client, "https",
+                          verified_subject(stream.native_handle()));
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
   co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+// Runs one connection's coroutine; the count of open connections, raised when it was
+// accepted, drops when it ends, however it ends.
+asio::awaitable<void> counted(std::shared_ptr<std::atomic<std::size_t>> open,
+                              asio::awaitable<void> task) {
+  std::shared_ptr<void> release(nullptr, [&open](void*) { --*open; });
+  co_await std::move(task);
 }
 
 // "ADDR:PORT" or "[v6]:PORT" as an endpoint.
@@ -222,6 +298,10 @@ Result<tcp::endpoint> parse_endpoint(const std::string& address) {
 }
 
 }  // namespace
+
+asio::awaitable<Dispatch> HttpHandler::begin_async(const RequestHead& head) {
+  co_return begin(head);
+}
 
 HttpServer::HttpServer(asio::io_context& io, HttpHandler& handler, HttpServerOptions options,
                        asio::ssl::context* tls)
@@ -261,12 +341,22 @@ asio::awaitable<void> HttpServer::accept_loop() {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
+    if (options_.max_connections != 0 && *open_connections_ >= options_.max_connections) {
+      spdlog::warn("{}: {} connections open, one more closed", options_.server_name,
+                   options_.max_connections);
+      continue;  // the socket closes as it goes
+    }
     auto executor = socket.get_executor();
+    ++*open_connections_;
     if (tls_ != nullptr) {
-      asio::co_spawn(executor, handle_tls(std::move(socket), handler_, options_, *tls_),
-                     asio::detached);
+      asio::co_spawn(
+          executor,
+          counted(open_connections_, handle_tls(std::move(socket), handler_, options_, *tls_)),
+          asio::detached);
     } else {
-      asio::co_spawn(executor, handle_plain(std::move(socket), handler_, options_), asio::detached);
+      asio::co_spawn(
+          executor, counted(open_connections_, handle_plain(std::move(socket), handler_, options_)),
+          asio::detached);
     }
   }
 }

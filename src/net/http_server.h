@@ -1,13 +1,17 @@
 // A small HTTP/1.1 server over Boost.Beast and Asio: an accept loop and one coroutine per
 // connection (keep-alive), the head parsed under a size limit, the body streamed in 64 KiB
 // chunks into the handler's sink. What the requests mean is the HttpHandler's business
-// (bits-upload-server's today, the peer cache server's later).
+// (bits-upload-server's, the peer server's). Response bodies are a string or a BodySource
+// streamed chunk by chunk (paced when it asks); TLS servers that verify client
+// certificates pass the subject in the RequestHead.
 // Runs on the io_context's threads; the handler is called from any of them concurrently.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "openbits/status.h"
@@ -26,6 +30,9 @@ class HttpHandler {
   // The head of a request has arrived: a response to send (its body, if any, is read and
   // discarded) or a sink for the body.
   virtual Dispatch begin(const RequestHead& head) = 0;
+  // The same for handlers that wait (for a turn, say) before they answer; by default
+  // begin(). Runs on the connection's strand.
+  virtual boost::asio::awaitable<Dispatch> begin_async(const RequestHead& head);
   // What the client gets when begin() or a sink's finish() threw; handlers should not
   // throw, but should one, the client still gets an answer and the server goes on.
   virtual Response internal_error() = 0;
@@ -38,6 +45,8 @@ struct HttpServerOptions {
   // Bodies of refused requests up to this size are read through to keep the connection;
   // larger ones close it.
   std::uint64_t max_drain = std::uint64_t{8} << 20;
+  // Connections open at once (0: no cap); further ones are closed as they are accepted.
+  std::size_t max_connections = 0;
 };
 
 class HttpServer {
@@ -59,6 +68,8 @@ class HttpServer {
   HttpServerOptions options_;
   boost::asio::ssl::context* tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<std::atomic<std::size_t>> open_connections_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 }  // namespace openbits::net

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "src/daemon/platform/config_keys.h"
 
@@ -35,6 +36,18 @@ Status read_key(const std::string& path, const std::string& key, const nlohmann:
   return Status();
 }
 
+// The peer keys that only work together: a server or a static list needs the TLS files.
+Status check_peer_keys(const std::string& path, const Config& config) {
+  if (config.peer_listen.empty() && config.peers.empty()) return Status();
+  const char* needer = config.peer_listen.empty() ? "peers" : "peer_listen";
+  for (const auto& [name, value] : {std::pair{"peer_ca_file", &config.peer_ca_file},
+                                    std::pair{"peer_cert_file", &config.peer_cert_file},
+                                    std::pair{"peer_key_file", &config.peer_key_file}}) {
+    if (value->empty()) return bad(path, std::string(needer) + " needs " + name);
+  }
+  return Status();
+}
+
 }  // namespace
 
 bool is_system_uid(const Config& config, uid_t uid) {
@@ -52,6 +65,7 @@ Result<Config> load_config(const std::string& path) {
   for (const auto& [key, value] : doc.items()) {
     if (Status s = read_key(path, key, value, config); !s.ok()) return s;
   }
+  if (Status s = check_peer_keys(path, config); !s.ok()) return s;
   return config;
 }
 

@@ -76,6 +76,17 @@ struct Config {
   // Peer caching (docs/peer-caching.md): the machine's flags as a policy (0x1 client,
   // 0x2 server); when present it wins over what /peercaching /setconfigurationflags saved.
   std::optional<std::uint32_t> peer_caching_flags;
+  // The peer server and discovery (docs/peer-caching.md part 2). peer_listen empty: this
+  // host serves no one. peer_listen or peers need all three PEM files (load_config checks).
+  std::string peer_listen;         // "ADDR:PORT" ("[v6]:PORT")
+  std::string peer_ca_file;        // the fleet CA
+  std::string peer_cert_file;      // this host's certificate (chain), issued by the fleet CA
+  std::string peer_key_file;       // its private key
+  std::vector<std::string> peers;  // static "host:port" peers, beside discovery
+  bool peer_discovery = true;      // "multicast" (true) or "none"
+  std::string peer_multicast_group = "239.255.66.77:7377";
+  std::uint32_t peer_max_clients = 3;            // responses with bodies served at once
+  std::uint64_t peer_max_serve_bytes_per_s = 0;  // 0: no cap
 };
 
 // A system account in the sense above (first_user_uid, system_uids).

@@ -1,6 +1,7 @@
 // The rows of the config file's keys; see config_keys.h.
 #include "src/daemon/platform/config_keys.h"
 
+#include <arpa/inet.h>
 #include <grp.h>
 
 #include <algorithm>
@@ -91,6 +92,99 @@ Status read_peer_caching_flags(const ConfigKey& key, const json& value, Config& 
   auto flags = value.get<std::uint32_t>();
   if (Status s = check_limits(key, flags); !s.ok()) return s;
   config.peer_caching_flags = flags;
+  return Status();
+}
+
+// "HOST:PORT" or "[v6]:PORT" split; nullopt when there is no colon, the port is not a
+// number in [min_port, 65535], or the host is empty.
+struct HostPort {
+  std::string host;
+  unsigned port = 0;
+};
+std::optional<HostPort> split_host_port(const std::string& text, unsigned min_port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  std::string port = text.substr(colon + 1);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return std::nullopt;  // an IPv6 address needs its brackets
+  }
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  unsigned value = static_cast<unsigned>(std::stoul(port));
+  if (host.empty() || value < min_port || value > 65535) return std::nullopt;
+  return HostPort{host, value};
+}
+
+bool is_ipv4(const std::string& host, in_addr* out = nullptr) {
+  in_addr addr{};
+  bool ok = inet_pton(AF_INET, host.c_str(), &addr) == 1;
+  if (ok && out != nullptr) *out = addr;
+  return ok;
+}
+
+bool is_ip_literal(const std::string& host) {
+  in6_addr addr6{};
+  return is_ipv4(host) || inet_pton(AF_INET6, host.c_str(), &addr6) == 1;
+}
+
+// A host name as DNS allows it: letters, digits, '-', '.', at most 253 characters.
+bool is_host_name(const std::string& host) {
+  return host.size() <= 253 &&
+         host.find_first_not_of(
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") ==
+             std::string::npos;
+}
+
+Status read_peer_listen(const ConfigKey& key, const json& value, Config& config) {
+  auto text = value.get<std::string>();
+  auto parts = split_host_port(text, 0);
+  if (!parts || !is_ip_literal(parts->host)) {
+    return refused(std::string(key.name) + " must be \"ADDR:PORT\" with an IP address, not '" +
+                   text + "'");
+  }
+  config.peer_listen = text;
+  return Status();
+}
+
+Status read_peers(const ConfigKey& key, const json& value, Config& config) {
+  std::string rule = std::string(key.name) + " must be a list of \"host:port\"";
+  if (!value.is_array()) return refused(rule);
+  config.peers.clear();
+  for (const auto& item : value) {
+    if (!item.is_string()) return refused(rule);
+    auto text = item.get<std::string>();
+    auto parts = split_host_port(text, 1);
+    if (!parts || !(is_ip_literal(parts->host) || is_host_name(parts->host))) {
+      return refused(rule + ", not '" + text + "'");
+    }
+    config.peers.push_back(text);
+  }
+  return Status();
+}
+
+Status read_peer_discovery(const ConfigKey& key, const json& value, Config& config) {
+  auto text = value.get<std::string>();
+  if (text != "multicast" && text != "none") {
+    return refused(std::string(key.name) + " must be \"multicast\" or \"none\", not '" + text +
+                   "'");
+  }
+  config.peer_discovery = text == "multicast";
+  return Status();
+}
+
+Status read_peer_multicast_group(const ConfigKey& key, const json& value, Config& config) {
+  auto text = value.get<std::string>();
+  auto parts = split_host_port(text, 1);
+  in_addr addr{};
+  if (!parts || !is_ipv4(parts->host, &addr) || !IN_MULTICAST(ntohl(addr.s_addr))) {
+    return refused(std::string(key.name) +
+                   " must be \"ADDR:PORT\" with an IPv4 multicast address, not '" + text + "'");
+  }
+  config.peer_multicast_group = text;
   return Status();
 }
 
@@ -196,6 +290,25 @@ const ConfigKey kKeys[] = {
      "the machine's peer-caching flags as a policy (0x1 client, 0x2 server); wins over "
      "/peercaching /setconfigurationflags",
      0, 3},
+    {"peer_listen", "ADDR:PORT", read_peer_listen,
+     "where this host serves peers over mutual TLS (port 0: any free one); absent: serves no one"},
+    {"peer_ca_file", "path", read_field<&Config::peer_ca_file>,
+     "the fleet CA (PEM): peers must present a certificate it issued, both ways"},
+    {"peer_cert_file", "path", read_field<&Config::peer_cert_file>,
+     "this host's peer certificate (PEM chain), issued by the fleet CA"},
+    {"peer_key_file", "path", read_field<&Config::peer_key_file>,
+     "the private key of peer_cert_file (PEM)"},
+    {"peers", "list of host:port", read_peers,
+     "static peers, asked beside those found by discovery"},
+    {"peer_discovery", "multicast or none", read_peer_discovery,
+     "how peers are found: multicast announce and query on peer_multicast_group, or none"},
+    {"peer_multicast_group", "ADDR:PORT", read_peer_multicast_group,
+     "the IPv4 multicast group and port of discovery (default 239.255.66.77:7377, site-local)"},
+    {"peer_max_clients", "count", read_field<&Config::peer_max_clients>,
+     "peer responses with bodies served at once; others wait up to 5 s, then 503", 1, 64},
+    {"peer_max_serve_bytes_per_s", "bytes per second",
+     read_field<&Config::peer_max_serve_bytes_per_s>,
+     "the rate cap of everything this host serves peers (0: none)"},
 };
 
 }  // namespace

@@ -34,7 +34,7 @@ TEST_F(ConfigKeysTest, EveryKeyHasOneRowWithATypeAReaderAndADocLine) {
     EXPECT_NE(key.read, nullptr) << key.name;
     EXPECT_EQ(find_config_key(key.name), &key) << key.name;
   }
-  EXPECT_EQ(names.size(), 39u);
+  EXPECT_EQ(names.size(), 48u);
   EXPECT_EQ(find_config_key("no_such_key"), nullptr);
 }
 
@@ -80,6 +80,74 @@ TEST_F(ConfigKeysTest, PeerCachingFlagsArePresentOnlyWhenTheFileSetsThem) {
   EXPECT_EQ(set->peer_caching_flags, std::optional<std::uint32_t>(0));
   EXPECT_EQ(refusal(R"({"peer_caching_flags": 4})"),
             "config " + path + ": peer_caching_flags must be <= 3");
+}
+
+TEST_F(ConfigKeysTest, PeerKeysHaveBitsDefaults) {
+  auto config = load("{}");
+  ASSERT_TRUE(config.ok());
+  EXPECT_TRUE(config->peer_listen.empty());
+  EXPECT_TRUE(config->peers.empty());
+  EXPECT_TRUE(config->peer_discovery);
+  EXPECT_EQ(config->peer_multicast_group, "239.255.66.77:7377");
+  EXPECT_EQ(config->peer_max_clients, 3u);
+  EXPECT_EQ(config->peer_max_serve_bytes_per_s, 0u);
+}
+
+TEST_F(ConfigKeysTest, PeerKeysReachTheirFields) {
+  auto config = load(R"({"peer_listen": "[::1]:0", "peers": ["h1.lan:7378", "10.0.0.2:1"],
+                          "peer_ca_file": "/ca.pem", "peer_cert_file": "/c.pem",
+                          "peer_key_file": "/k.pem", "peer_discovery": "none",
+                          "peer_multicast_group": "239.255.1.2:9000", "peer_max_clients": 64,
+                          "peer_max_serve_bytes_per_s": 1000000})");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->peer_listen, "[::1]:0");
+  EXPECT_EQ(config->peers, (std::vector<std::string>{"h1.lan:7378", "10.0.0.2:1"}));
+  EXPECT_EQ(config->peer_ca_file, "/ca.pem");
+  EXPECT_EQ(config->peer_cert_file, "/c.pem");
+  EXPECT_EQ(config->peer_key_file, "/k.pem");
+  EXPECT_FALSE(config->peer_discovery);
+  EXPECT_EQ(config->peer_multicast_group, "239.255.1.2:9000");
+  EXPECT_EQ(config->peer_max_clients, 64u);
+  EXPECT_EQ(config->peer_max_serve_bytes_per_s, 1000000u);
+}
+
+TEST_F(ConfigKeysTest, BadPeerValuesAreRefusedNamingTheKey) {
+  std::string prefix = "config " + path + ": ";
+  EXPECT_EQ(refusal(R"({"peer_listen": "host.lan:80"})"),
+            prefix + "peer_listen must be \"ADDR:PORT\" with an IP address, not 'host.lan:80'");
+  EXPECT_EQ(refusal(R"({"peer_listen": "10.0.0.1:65536"})"),
+            prefix + "peer_listen must be \"ADDR:PORT\" with an IP address, not '10.0.0.1:65536'");
+  EXPECT_EQ(refusal(R"({"peer_listen": "::1:80"})"),
+            prefix + "peer_listen must be \"ADDR:PORT\" with an IP address, not '::1:80'");
+  EXPECT_EQ(refusal(R"({"peers": "10.0.0.1:80"})"),
+            prefix + "peers must be a list of \"host:port\"");
+  EXPECT_EQ(refusal(R"({"peers": ["10.0.0.1:0"]})"),
+            prefix + "peers must be a list of \"host:port\", not '10.0.0.1:0'");
+  EXPECT_EQ(refusal(R"({"peers": ["a b:80"]})"),
+            prefix + "peers must be a list of \"host:port\", not 'a b:80'");
+  EXPECT_EQ(refusal(R"({"peer_discovery": "broadcast"})"),
+            prefix + "peer_discovery must be \"multicast\" or \"none\", not 'broadcast'");
+  EXPECT_EQ(refusal(R"({"peer_multicast_group": "10.1.2.3:7377"})"),
+            prefix +
+                "peer_multicast_group must be \"ADDR:PORT\" with an IPv4 multicast address, not "
+                "'10.1.2.3:7377'");
+  EXPECT_EQ(refusal(R"({"peer_max_clients": 0})"), prefix + "peer_max_clients must be >= 1");
+  EXPECT_EQ(refusal(R"({"peer_max_clients": 65})"), prefix + "peer_max_clients must be <= 64");
+  EXPECT_EQ(refusal(R"({"peer_max_serve_bytes_per_s": -1})"),
+            prefix + "peer_max_serve_bytes_per_s must not be negative");
+  EXPECT_NE(refusal(R"({"peer_max_clients": "3"})").find("wrong type"), std::string::npos);
+}
+
+TEST_F(ConfigKeysTest, AServerOrStaticPeersWithoutTheTlsFilesNameTheMissingKey) {
+  std::string prefix = "config " + path + ": ";
+  EXPECT_EQ(refusal(R"({"peer_listen": "127.0.0.1:0"})"),
+            prefix + "peer_listen needs peer_ca_file");
+  EXPECT_EQ(refusal(R"({"peer_listen": "127.0.0.1:0", "peer_ca_file": "/ca"})"),
+            prefix + "peer_listen needs peer_cert_file");
+  EXPECT_EQ(refusal(R"({"peers": ["10.0.0.1:7"], "peer_ca_file": "/ca", "peer_cert_file": "/c"})"),
+            prefix + "peers needs peer_key_file");
+  // Discovery alone, with neither a server nor static peers, needs nothing.
+  EXPECT_TRUE(load(R"({"peer_discovery": "multicast"})").ok());
 }
 
 }  // namespace
