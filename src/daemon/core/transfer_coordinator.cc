@@ -28,6 +28,7 @@ void TransferCoordinator::account_download_time(JobRecord& job) {
 
 void TransferCoordinator::stop_transfer(JobRecord& job) {
   account_download_time(job);
+  job.timers.owner_credentials.reset();
   // Files still syncing are not transferred: they start again from their durable bytes.
   for (const auto& [token, index] : job.timers.syncing_files) {
     table_.release_token(token);
@@ -40,10 +41,19 @@ void TransferCoordinator::stop_transfer(JobRecord& job) {
   job.timers.transfer_token = 0;
 }
 
-TransferRequest TransferCoordinator::request_for(const JobRecord& job) const {
+const Credentials& TransferCoordinator::owner_credentials(JobRecord& job) {
+  std::optional<CachedCredentials>& cached = job.timers.owner_credentials;
+  if (!cached || cached->uid != job.info.owner_uid || cached->fallback_gid != job.owner_gid) {
+    cached = CachedCredentials{job.info.owner_uid, job.owner_gid,
+                               credentials_for(job.info.owner_uid, job.owner_gid)};
+  }
+  return cached->credentials;
+}
+
+TransferRequest TransferCoordinator::request_for(JobRecord& job) const {
   TransferRequest request;
   request.job_id = job.info.id;
-  request.owner = credentials_for(job.info.owner_uid, job.owner_gid);
+  request.owner = owner_credentials(job);
   request.owner.creation_mask = job.owner_umask;
   request.custom_headers = job.info.custom_headers.value_or("");
   request.security_flags = job.info.security_flags;
@@ -174,8 +184,10 @@ bool TransferCoordinator::over_download_size(JobRecord& job) {
   return true;
 }
 
-std::optional<std::uint32_t> TransferCoordinator::next_file_to_start(const JobRecord& job) {
-  for (std::uint32_t i = 0; i < job.files.size(); ++i) {
+std::optional<std::uint32_t> TransferCoordinator::next_file_to_start(JobRecord& job) {
+  std::uint32_t& first = job.timers.first_pending_file;
+  while (first < job.files.size() && job.files[first].transferred) ++first;
+  for (std::uint32_t i = first; i < job.files.size(); ++i) {
     if (job.files[i].transferred) continue;
     bool syncing = std::any_of(job.timers.syncing_files.begin(), job.timers.syncing_files.end(),
                                [i](const auto& entry) { return entry.second == i; });
@@ -207,6 +219,7 @@ void TransferCoordinator::finish_file(JobRecord& job, std::uint32_t index, std::
 
 void TransferCoordinator::enter_transferred(JobRecord& job) {
   account_download_time(job);
+  job.timers.owner_credentials.reset();
   job.timers.slice_started_ms = 0;
   table_.set_state(job, JobState::kTransferred);
   spdlog::info("job {} transferred", to_string(job.info.id));
