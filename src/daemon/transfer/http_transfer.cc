@@ -105,6 +105,24 @@ bool take_whole_file(Transfer& t) {
   return true;
 }
 
+// The first GET of a fresh file, sent without HEAD: its headers are what HEAD would have
+// said. The same checks as finish_head (a size is required); the plan is the whole file.
+bool take_validators_from_get(Transfer& t, long status) {
+  if (status == 206 && !partial_content_fits(t)) return fail_content_range(t, status);
+  RemoteValidators now = response_validators(t, status);
+  if (now.size == kSizeUnknown) {
+    t.fail({hr::BG_E_MISSING_FILE_SIZE, ErrorContext::kRemoteFile, false},
+           "the server did not give the file size");
+    return false;
+  }
+  t.seen = t.expected = now;
+  t.plan = {{0, now.size}};
+  t.total = now.size;
+  t.get_remaining = now.size;
+  announce(t);
+  return true;
+}
+
 // Checks the start of a GET's body against what was asked for, before any byte of it is
 // written. False (with t.failure, or t.restart_pending) aborts the request.
 bool check_body_start(Transfer& t) {
@@ -120,6 +138,7 @@ bool check_body_start(Transfer& t) {
     announce(t);
     return true;
   }
+  if (t.head_skipped && !t.announced) return take_validators_from_get(t, status);
   if (validators_changed(t.expected, response_validators(t, status))) {
     // The file changed since HEAD: start it again from byte 0 with the new validators.
     t.restart_pending = true;

@@ -231,7 +231,8 @@ bool after_validators(Transfer& t, CURLM* multi) {
     }
   }
   if (!cut_temp(t, resume_at)) return false;
-  if (!t.without_head() || t.source_fd >= 0) announce(t);
+  // Without HEAD, the GET's response announces the validators (check_body_start).
+  if ((!t.without_head() && !t.head_skipped) || t.source_fd >= 0) announce(t);
   if (t.total != kSizeUnknown && t.offset == t.total) {
     report_complete(t);
     return false;
@@ -265,6 +266,7 @@ bool restart_file(Transfer& t, CURLM* multi) {
   t.total = kSizeUnknown;
   t.announced = false;
   t.restarted = true;
+  t.head_skipped = false;  // the file changed under its GET: HEAD first this time
   if (t.without_head()) return after_validators(t, multi);
   if (!start_head(t, multi)) {
     t.fail({hr::E_FAIL, ErrorContext::kRemoteFile, true}, "cannot start HEAD");
@@ -498,6 +500,10 @@ bool TransferEngine::dispatch(Transfer& transfer) {
   } else if (is_file_source(t->common().remote_name)) {
     running = open_source(*t) && after_validators(*t, multi);
   } else if (t->without_head()) {
+    running = after_validators(*t, multi);
+  } else if (t->fresh_whole_file()) {
+    // One round trip less per file (many small files): the GET's headers replace HEAD's.
+    t->head_skipped = true;
     running = after_validators(*t, multi);
   } else {
     running = start_head(*t, multi);
