@@ -47,6 +47,11 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+bool is_redirect(long status) {
+  return status == 300 || status == 301 || status == 302 || status == 303 || status == 307 ||
+         status == 308;
+}
+
 long response_status(const Transfer& t) {
   long status = 0;
   curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
@@ -119,6 +124,9 @@ bool take_validators_from_get(Transfer& t, long status) {
   t.plan = {{0, now.size}};
   t.total = now.size;
   t.get_remaining = now.size;
+  // The temp file is made only now that the server answered (as after HEAD): a request
+  // that fails (TLS, refused, no size) leaves nothing in the destination directory.
+  if (!open_temp(t) || !cut_temp(t, 0)) return false;
   announce(t);
   return true;
 }
@@ -155,6 +163,9 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::size_t n = size * count;
   if (t->failure) return 0;  // e.g. a checkpoint from the engine loop failed
+  // A redirect not followed (policy DISALLOW): its target is known only once the response
+  // ended, so finish_get decides (http_status_failure reports it); its body is not the file.
+  if (!t->body_checked && is_redirect(response_status(*t))) return n;
   if (!t->body_checked && !check_body_start(*t)) return 0;
   std::size_t take = n;
   if (t->get_remaining != kSizeUnknown) {
@@ -238,9 +249,8 @@ bool prepare_easy(Transfer& t, bool head) {
 }
 
 Failure http_status_failure(const Transfer& t, long status) {
-  bool redirect = status == 300 || status == 301 || status == 302 || status == 303 ||
-                  status == 307 || status == 308;
-  if (redirect && (t.common().security_flags & kRedirectPolicyMask) == kRedirectPolicyDisallow) {
+  if (is_redirect(status) &&
+      (t.common().security_flags & kRedirectPolicyMask) == kRedirectPolicyDisallow) {
     // bits-spec §1.4: a disallowed redirect is fatal with HRESULT_FROM_WIN32(status), and
     // the file's remote name becomes the redirect's target.
     char* target = nullptr;

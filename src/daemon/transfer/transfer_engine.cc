@@ -231,8 +231,7 @@ bool after_validators(Transfer& t, CURLM* multi) {
     }
   }
   if (!cut_temp(t, resume_at)) return false;
-  // Without HEAD, the GET's response announces the validators (check_body_start).
-  if ((!t.without_head() && !t.head_skipped) || t.source_fd >= 0) announce(t);
+  if (!t.without_head() || t.source_fd >= 0) announce(t);
   if (t.total != kSizeUnknown && t.offset == t.total) {
     report_complete(t);
     return false;
@@ -502,9 +501,11 @@ bool TransferEngine::dispatch(Transfer& transfer) {
   } else if (t->without_head()) {
     running = after_validators(*t, multi);
   } else if (t->fresh_whole_file()) {
-    // One round trip less per file (many small files): the GET's headers replace HEAD's.
+    // One round trip less per file (many small files): the GET's headers replace HEAD's,
+    // and the temp file is opened when they come (take_validators_from_get).
     t->head_skipped = true;
-    running = after_validators(*t, multi);
+    running = start_get(*t, multi);
+    if (!running) t->fail({hr::E_FAIL, ErrorContext::kRemoteFile, true}, "cannot start the GET");
   } else {
     running = start_head(*t, multi);
     if (!running) t->fail({hr::E_FAIL, ErrorContext::kRemoteFile, true}, "cannot start HEAD");
