@@ -17,6 +17,20 @@
 namespace openbits::daemon {
 namespace {
 
+// ASan (GCC says so with __SANITIZE_ADDRESS__, clang with __has_feature) aborts on an
+// allocation it cannot make instead of failing it, and reserves terabytes of address space.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
+#else
+constexpr bool kAsan = false;
+#endif
+
 // More than any machine has: operator new fails at once, without touching memory.
 constexpr std::size_t kImpossible = std::size_t{1} << 62;
 
@@ -28,9 +42,7 @@ class MemoryReserveTest : public ::testing::Test {
 };
 
 TEST_F(MemoryReserveTest, FailedAllocationSpendsTheReserveAndThrowsBadAlloc) {
-#ifdef __SANITIZE_ADDRESS__
-  GTEST_SKIP() << "ASan's allocator aborts on an impossible allocation instead of failing it";
-#endif
+  if (kAsan) GTEST_SKIP() << "ASan's allocator aborts on an impossible allocation";
   memory_reserve::install();
   ASSERT_TRUE(memory_reserve::armed());
   EXPECT_THROW((void)std::make_unique<char[]>(kImpossible), std::bad_alloc);
@@ -56,9 +68,7 @@ long vm_size_kib() {
 // (noexcept) allocates, so unwinding the std::bad_alloc through the partly built tree
 // needs memory; without the reserve that allocation fails too and the child aborts.
 TEST_F(MemoryReserveTest, BadAllocWhileBuildingJsonUnwindsUnderAnAddressSpaceLimit) {
-#ifdef __SANITIZE_ADDRESS__
-  GTEST_SKIP() << "ASan reserves terabytes of address space and aborts on allocation failure";
-#endif
+  if (kAsan) GTEST_SKIP() << "ASan reserves terabytes of address space and aborts on failure";
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
