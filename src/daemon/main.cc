@@ -27,6 +27,7 @@
 #include "src/daemon/platform/config.h"
 #include "src/daemon/platform/daemon_session.h"
 #include "src/daemon/platform/log_setup.h"
+#include "src/daemon/platform/memory_reserve.h"
 #include "src/daemon/platform/network_monitor.h"
 #include "src/daemon/rpc/dispatcher.h"
 #include "src/daemon/rpc/rpc_server.h"
@@ -231,6 +232,7 @@ int run(const Options& options) {
       io.run();
       break;
     } catch (const std::exception& e) {
+      (void)memory_reserve::rearm();
       spdlog::error("event loop: {}; continuing", e.what());
     }
   }
@@ -274,6 +276,7 @@ int main(int argc, char** argv) {
 
   ignore_terminal_signals();
   leave_session_leadership();
+  memory_reserve::install();  // a std::bad_alloc can unwind (memory_reserve.h)
   if (!start_logging(options)) return 1;
   if (!options.user && geteuid() != 0) {
     spdlog::critical("the system instance must run as root; use --user for a per-user daemon");

@@ -13,6 +13,7 @@
 
 #include "openbits/types.h"
 #include "src/daemon/core/upload_step.h"
+#include "src/daemon/security/fs_credentials.h"
 
 namespace openbits::daemon {
 
@@ -38,6 +39,13 @@ struct FileRecord {
   bool transferred = false;          // every byte is durable in the temp file
 };
 
+// The owner's credentials as read for (uid, fallback gid): a change of owner makes them stale.
+struct CachedCredentials {
+  uid_t uid = 0;
+  gid_t fallback_gid = 0;
+  Credentials credentials;
+};
+
 // Timers that live only while the daemon runs (monotonic clock).
 struct JobTimers {
   std::int64_t retry_at_ms = 0;           // TRANSIENT_ERROR: when to go back to QUEUED
@@ -52,9 +60,16 @@ struct JobTimers {
   // Files whose bytes are all written, by engine token, while their fdatasync runs
   // (TransferObserver::on_written): not transferred until it ends.
   std::map<std::uint64_t, std::uint32_t> syncing_files;
-  UploadStep upload_step;                 // uploads: the running step (upload_step.h)
+  UploadStep upload_step;  // uploads: the running step (upload_step.h)
   // The last retry a network change caused (JobManager::on_network_change's floor).
   std::optional<std::int64_t> network_retry_ms;
+  // Read once per run of the job, not per file: credentials_for reads /etc/passwd and
+  // /etc/group. Dropped when the run stops, so a changed group list counts at the next one.
+  std::optional<CachedCredentials> owner_credentials;
+  // No file before this index is pending: next_file_to_start scans from here, not from 0
+  // (O(n) per file made a job of n files cost n^2). Reset by stop_transfer, which every
+  // path that un-transfers a file goes through.
+  std::uint32_t first_pending_file = 0;
 };
 
 struct JobRecord {

@@ -22,6 +22,7 @@ void add_file_progress(const JobRecord& job, JobInfo& info) {
   info.progress = {};
   info.progress.files_total = static_cast<std::uint32_t>(job.files.size());
   bool size_unknown = false;
+  info.files.reserve(job.files.size());  // grown one by one it was copied ~log n times
   for (const FileRecord& file : job.files) {
     info.files.push_back(file.info);
     if (file.transferred) ++info.progress.files_transferred;

@@ -8,6 +8,7 @@
 #include <limits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "openbits/names.h"
 #include "src/daemon/core/job_files.h"
@@ -28,6 +29,7 @@ void TransferCoordinator::account_download_time(JobRecord& job) {
 
 void TransferCoordinator::stop_transfer(JobRecord& job) {
   account_download_time(job);
+  job.timers.owner_credentials.reset();
   // Files still syncing are not transferred: they start again from their durable bytes.
   for (const auto& [token, index] : job.timers.syncing_files) {
     table_.release_token(token);
@@ -40,10 +42,19 @@ void TransferCoordinator::stop_transfer(JobRecord& job) {
   job.timers.transfer_token = 0;
 }
 
-TransferRequest TransferCoordinator::request_for(const JobRecord& job) const {
+const Credentials& TransferCoordinator::owner_credentials(JobRecord& job) {
+  std::optional<CachedCredentials>& cached = job.timers.owner_credentials;
+  if (!cached || cached->uid != job.info.owner_uid || cached->fallback_gid != job.owner_gid) {
+    cached = CachedCredentials{job.info.owner_uid, job.owner_gid,
+                               credentials_for(job.info.owner_uid, job.owner_gid)};
+  }
+  return cached->credentials;
+}
+
+TransferRequest TransferCoordinator::request_for(JobRecord& job) const {
   TransferRequest request;
   request.job_id = job.info.id;
-  request.owner = credentials_for(job.info.owner_uid, job.owner_gid);
+  request.owner = owner_credentials(job);
   request.owner.creation_mask = job.owner_umask;
   request.custom_headers = job.info.custom_headers.value_or("");
   request.security_flags = job.info.security_flags;
@@ -106,6 +117,7 @@ void TransferCoordinator::start_job(JobRecord& job) {
 }
 
 void TransferCoordinator::launch(JobRecord& job, AnyRequest request, std::uint32_t file_index) {
+  JobState before = job.info.state;
   if (job.info.state != JobState::kTransferring) table_.set_state(job, JobState::kConnecting);
   if (job.timers.active_since_ms == 0) job.timers.active_since_ms = clock_.monotonic_ms();
   if (job.timers.slice_started_ms == 0) job.timers.slice_started_ms = clock_.monotonic_ms();
@@ -115,9 +127,10 @@ void TransferCoordinator::launch(JobRecord& job, AnyRequest request, std::uint32
   job.timers.transfer_file = file_index;
   table_.bind_token(job, token);
   // A download's file rows are saved as they change (save_progress); rewriting all of
-  // them at every file's start made a job of n files cost n^2 row writes.
+  // them at every file's start made a job of n files cost n^2 row writes. The next file of
+  // a TRANSFERRING job changes nothing in the job row: it is written when the state changes.
   if (job.info.type == JobType::kDownload) {
-    (void)table_.persist_job_row(job, "the transfer started");
+    if (job.info.state != before) (void)table_.persist_job_row(job, "the transfer started");
   } else {
     table_.save(job, "the transfer started");
   }
@@ -174,12 +187,18 @@ bool TransferCoordinator::over_download_size(JobRecord& job) {
   return true;
 }
 
-std::optional<std::uint32_t> TransferCoordinator::next_file_to_start(const JobRecord& job) {
-  for (std::uint32_t i = 0; i < job.files.size(); ++i) {
+std::optional<std::uint32_t> TransferCoordinator::next_file_to_start(JobRecord& job) {
+  std::uint32_t& first = job.timers.first_pending_file;
+  while (first < job.files.size() && job.files[first].transferred) ++first;
+  // The files still syncing, in index order: one pass over them, not one per candidate
+  // (with k files syncing, that was k^2 map steps per file).
+  std::vector<std::uint32_t> syncing;
+  syncing.reserve(job.timers.syncing_files.size());
+  for (const auto& entry : job.timers.syncing_files) syncing.push_back(entry.second);
+  std::sort(syncing.begin(), syncing.end());
+  for (std::uint32_t i = first; i < job.files.size(); ++i) {
     if (job.files[i].transferred) continue;
-    bool syncing = std::any_of(job.timers.syncing_files.begin(), job.timers.syncing_files.end(),
-                               [i](const auto& entry) { return entry.second == i; });
-    if (!syncing) return i;
+    if (!std::binary_search(syncing.begin(), syncing.end(), i)) return i;
   }
   return std::nullopt;
 }
@@ -207,6 +226,7 @@ void TransferCoordinator::finish_file(JobRecord& job, std::uint32_t index, std::
 
 void TransferCoordinator::enter_transferred(JobRecord& job) {
   account_download_time(job);
+  job.timers.owner_credentials.reset();
   job.timers.slice_started_ms = 0;
   table_.set_state(job, JobState::kTransferred);
   spdlog::info("job {} transferred", to_string(job.info.id));
@@ -337,7 +357,10 @@ void TransferCoordinator::on_validators(std::uint64_t token, const RemoteValidat
                  to_string(job->info.id), file.info.index);
   }
   table_.touch(*job);
-  table_.save_progress(*job, file.info.index);
+  // A restart lowers the durable count: committed now, before the engine cuts the temp
+  // file. Otherwise no durable byte depends on them yet: the file's next progress or
+  // completion commit (save_progress writes the whole row) carries them.
+  if (restarted) table_.save_progress(*job, file.info.index);
   (void)over_download_size(*job);
 }
 

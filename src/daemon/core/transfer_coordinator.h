@@ -69,7 +69,8 @@ class TransferCoordinator {
   std::vector<ScheduleEntry> schedule_entries() const;
   void preempt(JobRecord& job);  // back to QUEUED, at the end of the queue
   // What every transfer of the job carries: owner, headers, credentials, proxy, TLS.
-  TransferRequest request_for(const JobRecord& job) const;
+  TransferRequest request_for(JobRecord& job) const;
+  static const Credentials& owner_credentials(JobRecord& job);  // cached for the run
   void start_job(JobRecord& job);
   // Hands the request to the engine; the job is CONNECTING (or stays TRANSFERRING).
   void launch(JobRecord& job, AnyRequest request, std::uint32_t file_index);
@@ -80,8 +81,8 @@ class TransferCoordinator {
                    std::uint32_t retry_after_s = 0);
   // The file `index` of `token` (the running one, or one that was syncing) is durable.
   void finish_file(JobRecord& job, std::uint32_t index, std::uint64_t token);
-  // The first file neither transferred nor syncing.
-  static std::optional<std::uint32_t> next_file_to_start(const JobRecord& job);
+  // The first file neither transferred nor syncing; advances first_pending_file.
+  static std::optional<std::uint32_t> next_file_to_start(JobRecord& job);
   bool over_download_size(JobRecord& job);
   void enter_transferred(JobRecord& job);
   void apply_timers(JobRecord& job);

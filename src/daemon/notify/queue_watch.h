@@ -17,6 +17,8 @@
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "src/common/asio.h"
 #include "src/daemon/core/job_events.h"
@@ -66,13 +68,20 @@ class QueueWatch final : public JobListener {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// Passes every event to several listeners (the Notifier and the QueueWatch), in order.
+// Passes every event to two listeners (the Notifier, then the QueueWatch), in order. The
+// second never reads a job's files: it gets the event without them, not a copy of every
+// FileInfo (a job of many files sends several events per file).
 class JobListenerFanOut final : public JobListener {
  public:
-  JobListenerFanOut(JobListener& first, JobListener& second) : first_(first), second_(second) {}
+  JobListenerFanOut(JobListener& first, JobListener& without_files)
+      : first_(first), second_(without_files) {}
   void job_event(JobEvent event) override {
-    first_.job_event(event);
-    second_.job_event(std::move(event));
+    std::vector<FileInfo> files = std::move(event.info.files);
+    event.info.files.clear();
+    JobEvent light = event;
+    event.info.files = std::move(files);
+    first_.job_event(std::move(event));
+    second_.job_event(std::move(light));
   }
 
  private:

@@ -7,6 +7,7 @@
 #include "openbits/names.h"
 #include "src/common/hex.h"
 #include "src/common/ids.h"
+#include "src/daemon/platform/memory_reserve.h"
 #include "src/daemon/rpc/job_info_text.h"
 #include "src/protocol/codec.h"
 #include "src/protocol/rpc.h"
@@ -310,6 +311,8 @@ Dispatcher::Answer Dispatcher::enum_jobs_page(const Caller& caller, const json& 
 
 std::optional<std::string> Dispatcher::handle_line(const Caller& caller, const std::string& line) {
   json id;  // the request's, once known
+  // Spent by the last allocation failure: taken again once memory allows (memory_reserve.h).
+  if (!memory_reserve::armed()) (void)memory_reserve::rearm();
   try {
     if (nested_too_deep(line)) {
       return error_response(nullptr, rpc::kInvalidRequest, "nested too deeply", hr::E_INVALIDARG)

@@ -47,6 +47,11 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+bool is_redirect(long status) {
+  return status == 300 || status == 301 || status == 302 || status == 303 || status == 307 ||
+         status == 308;
+}
+
 long response_status(const Transfer& t) {
   long status = 0;
   curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
@@ -105,6 +110,27 @@ bool take_whole_file(Transfer& t) {
   return true;
 }
 
+// The first GET of a fresh file, sent without HEAD: its headers are what HEAD would have
+// said. The same checks as finish_head (a size is required); the plan is the whole file.
+bool take_validators_from_get(Transfer& t, long status) {
+  if (status == 206 && !partial_content_fits(t)) return fail_content_range(t, status);
+  RemoteValidators now = response_validators(t, status);
+  if (now.size == kSizeUnknown) {
+    t.fail({hr::BG_E_MISSING_FILE_SIZE, ErrorContext::kRemoteFile, false},
+           "the server did not give the file size");
+    return false;
+  }
+  t.seen = t.expected = now;
+  t.plan = {{0, now.size}};
+  t.total = now.size;
+  t.get_remaining = now.size;
+  // The temp file is made only now that the server answered (as after HEAD): a request
+  // that fails (TLS, refused, no size) leaves nothing in the destination directory.
+  if (!open_temp(t) || !cut_temp(t, 0)) return false;
+  announce(t);
+  return true;
+}
+
 // Checks the start of a GET's body against what was asked for, before any byte of it is
 // written. False (with t.failure, or t.restart_pending) aborts the request.
 bool check_body_start(Transfer& t) {
@@ -120,6 +146,7 @@ bool check_body_start(Transfer& t) {
     announce(t);
     return true;
   }
+  if (t.head_skipped && !t.announced) return take_validators_from_get(t, status);
   if (validators_changed(t.expected, response_validators(t, status))) {
     // The file changed since HEAD: start it again from byte 0 with the new validators.
     t.restart_pending = true;
@@ -136,6 +163,9 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::size_t n = size * count;
   if (t->failure) return 0;  // e.g. a checkpoint from the engine loop failed
+  // A redirect not followed (policy DISALLOW): its target is known only once the response
+  // ended, so finish_get decides (http_status_failure reports it); its body is not the file.
+  if (!t->body_checked && is_redirect(response_status(*t))) return n;
   if (!t->body_checked && !check_body_start(*t)) return 0;
   std::size_t take = n;
   if (t->get_remaining != kSizeUnknown) {
@@ -219,9 +249,8 @@ bool prepare_easy(Transfer& t, bool head) {
 }
 
 Failure http_status_failure(const Transfer& t, long status) {
-  bool redirect = status == 300 || status == 301 || status == 302 || status == 303 ||
-                  status == 307 || status == 308;
-  if (redirect && (t.common().security_flags & kRedirectPolicyMask) == kRedirectPolicyDisallow) {
+  if (is_redirect(status) &&
+      (t.common().security_flags & kRedirectPolicyMask) == kRedirectPolicyDisallow) {
     // bits-spec §1.4: a disallowed redirect is fatal with HRESULT_FROM_WIN32(status), and
     // the file's remote name becomes the redirect's target.
     char* target = nullptr;

@@ -60,6 +60,9 @@ struct TransferEngine::Transfer {
   std::vector<FileRange> plan;  // resolved ranges; empty: one body of unknown size
   std::uint64_t total = kSizeUnknown;
   bool announced = false;  // on_connected/on_validators sent
+  // A fresh file (no byte to resume, no ranges) starts with its GET, without a HEAD: the
+  // first response's headers give its size and validators (check_body_start).
+  bool head_skipped = false;
   bool restarted = false;  // the temp file was cut below download().durable_offset
   // The remote file changed: the next HEAD starts the file again from byte 0.
   bool restart_pending = false;
@@ -127,6 +130,11 @@ struct TransferEngine::Transfer {
   DownloadRequest& download() { return std::get<DownloadRequest>(request); }
   const DownloadRequest& download() const { return std::get<DownloadRequest>(request); }
   const UploadRequest& upload() const { return std::get<UploadRequest>(request); }
+  // A whole file with no durable byte: nothing a HEAD could tell would change its GET.
+  bool fresh_whole_file() const {
+    const auto* d = std::get_if<DownloadRequest>(&request);
+    return d && d->ranges.empty() && d->durable_offset == 0;
+  }
   // HEAD is skipped (and resume is impossible) for dynamic content and custom verbs.
   bool without_head() const {
     const auto* d = std::get_if<DownloadRequest>(&request);
