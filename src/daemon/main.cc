@@ -152,7 +152,7 @@ int run(const Options& options) {
     return 1;
   }
   SystemClock clock;
-  JobManager jobs(**store, clock, config);
+  JobManager jobs(**store, clock, config, options.state_dir);
   asio::io_context io;
   ForkLauncher launcher(io);
   Notifier::Options notifier_options;

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "openbits/names.h"
@@ -32,12 +33,16 @@ std::string user_name(uid_t uid) {
 
 }  // namespace
 
-JobManager::JobManager(Store& store, Clock& clock, Config config)
+JobManager::JobManager(Store& store, Clock& clock, Config config, std::string state_dir)
     : store_(store),
       clock_(clock),
       config_(std::move(config)),
       table_(store_, clock_),
-      coordinator_(table_, clock_, config_) {}
+      coordinator_(table_, clock_, config_),
+      peer_cache_(store_, clock_,
+                  state_dir.empty() ? std::filesystem::path(store_.path()).parent_path().string()
+                                    : std::move(state_dir),
+                  config_.peer_caching_flags) {}
 
 void JobManager::set_backend(TransferBackend* backend) {
   std::lock_guard lock(mutex_);
@@ -69,6 +74,7 @@ Status JobManager::load() {
   }
   spdlog::info("loaded {} job(s) from the store", table_.records().size());
   for (const auto& [id, job] : table_.records()) table_.emit(*job);
+  load_peer_cache();
   return Status();
 }
 
@@ -311,6 +317,8 @@ Status JobManager::complete(const Caller& caller, const Guid& id) {
     return Status(hr::BG_E_INVALID_STATE);
   }
   stop_transfer(job);
+  // Opened before delivery renames them (and before the secrets that rule some out go).
+  std::vector<CacheCandidate> to_cache = cache_candidates(job);
   Status delivered =
       job.info.type == JobType::kUploadReply ? deliver_reply(job) : deliver_files(job);
   if (!delivered.ok()) return delivery_failed(job, delivered);
@@ -321,6 +329,7 @@ Status JobManager::complete(const Caller& caller, const Guid& id) {
   if (Status s = persist(job); !s.ok()) return s;
   spdlog::info("job {} completed by uid {}{}", to_string(id), caller.uid,
                all_done ? "" : " (partial)");
+  post_cache_adds(std::move(to_cache));  // copied in the background: Complete does not wait
   schedule();
   if (!all_done) return Status::ok_status(hr::BG_S_PARTIAL_COMPLETE);
   return Status::ok_status(deleted);
@@ -470,6 +479,7 @@ Result<std::string> JobManager::get_reply_data(const Caller& caller, const Guid&
 void JobManager::tick() {
   std::lock_guard lock(mutex_);
   coordinator_.tick();
+  expire_peer_cache();
   table_.sync_store();
 }
 
