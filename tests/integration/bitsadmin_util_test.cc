@@ -42,7 +42,8 @@ TEST_F(BitsadminUtilTest, JsonBeforeTheCommandWordPrintsJson) {
   auto other = admin({"--json", "/getstate", "j"});  // no JSON form: said, not ignored
   EXPECT_EQ(other.exit_code, 1);
   EXPECT_EQ(other.err,
-            "Invalid arguments: --json is available with /LIST, /INFO and /MONITOR only.\n");
+            "Invalid arguments: --json is available with /LIST, /INFO, /MONITOR, /CACHE /LIST, "
+            "/CACHE /INFO and /PEERS /LIST only.\n");
 }
 
 TEST_F(BitsadminUtilTest, VersionPrintsTheVersionOnly) {

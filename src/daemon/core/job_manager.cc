@@ -246,7 +246,7 @@ Status JobManager::resume(const Caller& caller, const Guid& id) {
                                                        job.info.state == JobState::kTransientError);
   if (files_reset) {
     for (FileRecord& file : job.files) {  // a custom verb restarts from byte 0
-      if (!file.transferred) file.info.progress.bytes_transferred = 0;
+      if (!file.transferred) file.set_bytes_transferred(0);
     }
   }
   requeue(job);
@@ -429,6 +429,10 @@ Status JobManager::set_remote_name(const Caller& caller, const Guid& id, std::ui
   return s;
 }
 
+// bits-spec §1.3 / §5.2: TRUE makes the file servable to peers (it goes into the cache
+// as at Complete); FALSE evicts any cached copy of it, and then content that came from
+// peers is fetched again from the origin only, content from the origin puts the job in
+// ERROR with BG_E_VALIDATION_FAILED; either way the file starts again from byte 0.
 Status JobManager::set_validation_state(const Caller& caller, const Guid& id,
                                         std::uint32_t file_index, bool valid) {
   std::lock_guard lock(mutex_);
@@ -440,13 +444,24 @@ Status JobManager::set_validation_state(const Caller& caller, const Guid& id,
   if (!file.transferred) return Status(hr::E_PENDING);
   file.info.validation_state = valid;
   file.info.validation_known = true;
-  if (!valid) {
-    // Content from the origin failed the application's check: restart that file and
-    // report BG_E_VALIDATION_FAILED.
-    file.transferred = false;
-    file.info.progress.completed = false;
-    file.info.progress.bytes_transferred = 0;
-    stop_transfer(job);
+  mark_active(job);
+  if (valid) {
+    Status s = persist(job);
+    if (s.ok()) post_cache_adds(cache_candidates(job, file_index));
+    return s;
+  }
+  evict_cached(job, file);
+  bool from_peers = file.info.bytes_from_peers > 0;
+  file.transferred = false;
+  file.info.progress.completed = false;
+  file.info.bytes_from_peers = 0;
+  file.set_bytes_transferred(0);
+  stop_transfer(job);
+  if (from_peers) {
+    file.origin_only = true;
+    file.info.validation_known = false;  // it is downloaded again
+    requeue(job);
+  } else {
     ErrorInfo error;
     error.code = hr::BG_E_VALIDATION_FAILED;
     error.context = ErrorContext::kRemoteFile;
@@ -454,8 +469,9 @@ Status JobManager::set_validation_state(const Caller& caller, const Guid& id,
     job.info.error = error;
     set_state(job, JobState::kError);
   }
-  mark_active(job);
-  return persist(job);
+  Status s = persist(job);
+  schedule();
+  return s;
 }
 
 Result<std::string> JobManager::get_reply_data(const Caller& caller, const Guid& id,

@@ -231,6 +231,8 @@ class JobManager final : public TransferObserver, public PeerContentSource {
   std::vector<CacheCandidate> cache_candidates(const JobRecord& job,
                                                std::optional<std::uint32_t> only = std::nullopt);
   void post_cache_adds(std::vector<CacheCandidate> candidates);
+  // SetValidationState(FALSE): the cache's record of the file's content goes.
+  void evict_cached(const JobRecord& job, const FileRecord& file);
   void add_to_cache(CacheCandidate& candidate);  // on peer_worker_
   void verify_loaded_records();                  // on peer_worker_
   void expire_peer_cache();                      // from tick(), at most once a minute

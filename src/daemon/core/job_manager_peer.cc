@@ -149,6 +149,19 @@ void JobManager::post_cache_adds(std::vector<CacheCandidate> candidates) {
   }
 }
 
+void JobManager::evict_cached(const JobRecord& job, const FileRecord& file) {
+  if (!peer_cache_ready_) return;
+  std::string key = PeerCache::content_key(file.info.remote_name, file.info.progress.bytes_total,
+                                           file.last_modified, file.etag);
+  for (const PeerCacheRecord& r : peer_cache_.records()) {
+    if (r.key != key) continue;
+    Status s = peer_cache_.remove(r.id);
+    spdlog::info("job {} file {} failed validation: cache record {} {}", to_string(job.info.id),
+                 file.info.index, to_string(r.id),
+                 s.ok() ? "deleted" : "stays for now: " + s.message());
+  }
+}
+
 // On peer_worker_: the cache's bookkeeping under the mutex, the copy and its fdatasync
 // outside it. A failure is logged; it never touches the job.
 void JobManager::add_to_cache(CacheCandidate& candidate) {

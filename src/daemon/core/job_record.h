@@ -36,6 +36,18 @@ struct FileRecord {
   std::string last_modified;
   std::int64_t remote_mtime_ms = 0;  // Last-Modified, applied to the file on Complete
   bool transferred = false;          // every byte is durable in the temp file
+  // SetValidationState(FALSE) on content that came from peers: fetched again from the
+  // origin only (peer-caching part 3 honours it). Not persisted yet.
+  bool origin_only = false;
+
+  // The durable byte count and, with it, GetPeerDownloadStats: the bytes that did not come
+  // from peers came from the origin. Saved together by Store::save_progress.
+  void set_bytes_transferred(std::uint64_t bytes) {
+    info.progress.bytes_transferred = bytes;
+    if (bytes < info.bytes_from_peers) info.bytes_from_peers = bytes;
+    info.bytes_from_origin = bytes - info.bytes_from_peers;
+    if (info.bytes_from_peers == 0) info.downloaded_from_peer = false;
+  }
 };
 
 // Timers that live only while the daemon runs (monotonic clock).
@@ -52,7 +64,7 @@ struct JobTimers {
   // Files whose bytes are all written, by engine token, while their fdatasync runs
   // (TransferObserver::on_written): not transferred until it ends.
   std::map<std::uint64_t, std::uint32_t> syncing_files;
-  UploadStep upload_step;                 // uploads: the running step (upload_step.h)
+  UploadStep upload_step;  // uploads: the running step (upload_step.h)
   // The last retry a network change caused (JobManager::on_network_change's floor).
   std::optional<std::int64_t> network_retry_ms;
 };

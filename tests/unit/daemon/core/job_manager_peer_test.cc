@@ -166,5 +166,45 @@ TEST_F(JobManagerPeerTest, PolicyWinsOverTheSavedFlags) {
   EXPECT_EQ(*manager->peer_caching_flags(me), 1u);
 }
 
+TEST_F(JobManagerPeerTest, OriginBytesAreCountedAndSurviveARestart) {
+  Guid id = finished_job(0, "0123456789");
+  FileInfo file = manager->job_info(me, id)->files[0];
+  EXPECT_EQ(file.bytes_from_origin, 10u);
+  EXPECT_EQ(file.bytes_from_peers, 0u);
+  EXPECT_FALSE(file.downloaded_from_peer);
+  open_manager();
+  EXPECT_EQ(manager->job_info(me, id)->files[0].bytes_from_origin, 10u);
+}
+
+TEST_F(JobManagerPeerTest, ValidationTrueCachesBeforeComplete) {
+  Guid id = finished_job(2);
+  EXPECT_TRUE(records().empty());
+  ASSERT_TRUE(manager->set_validation_state(me, id, 0, true).ok());
+  auto all = records();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(content_of(all[0].id), "0123456789");
+  ASSERT_TRUE(manager->complete(me, id).ok());
+  EXPECT_EQ(records().size(), 1u);  // the same content is not cached twice
+}
+
+TEST_F(JobManagerPeerTest, ValidationFalseEvictsAndFailsOriginContent) {
+  Guid id = finished_job(2);
+  ASSERT_TRUE(manager->set_validation_state(me, id, 0, true).ok());
+  ASSERT_EQ(records().size(), 1u);
+  ASSERT_TRUE(manager->set_validation_state(me, id, 0, false).ok());
+  EXPECT_TRUE(records().empty());
+  JobInfo info = *manager->job_info(me, id);
+  EXPECT_EQ(info.state, JobState::kError);
+  EXPECT_EQ(info.error->code, hr::BG_E_VALIDATION_FAILED);
+  EXPECT_EQ(info.files[0].progress.bytes_transferred, 0u);
+  EXPECT_EQ(info.files[0].bytes_from_origin, 0u);
+}
+
+TEST_F(JobManagerPeerTest, ValidationStateOfAnUnfinishedFileIsPending) {
+  Guid id = make_job(me);
+  EXPECT_EQ(manager->set_validation_state(me, id, 0, true).code(), hr::E_PENDING);
+  EXPECT_EQ(manager->set_validation_state(me, id, 1, true).code(), hr::BG_E_FILE_NOT_FOUND);
+}
+
 }  // namespace
 }  // namespace openbits::daemon::testing
