@@ -70,7 +70,9 @@ class PeerCacheTest : public ServiceTest {
     eventually([&] { return (lines = listed()).size() >= expected; });
     return lines;
   }
-  std::string cache_dir() const { return dir.path() + "/state/peercache"; }
+  std::string cache_dir() const {
+    return (std::filesystem::path(bitsd.socket()).parent_path() / "state" / "peercache").string();
+  }
   std::string content_file(const std::string& list_line) const {
     return cache_dir() + "/" + list_line.substr(1, 36);
   }
@@ -224,7 +226,8 @@ TEST_F(PeerCacheTest, RecordsSurviveSigkillAndADamagedOneIsDropped) {
 TEST_F(PeerCacheTest, PeerStatsAndValidationStateOfADownloadedFile) {
   std::string id = transferred("stats", out + "/s", 2);
   EXPECT_EQ(raw({"/getpeerstats", id, "0"}), "300000 0");
-  EXPECT_EQ(admin({"/getpeerstats", id, "0"}).out, "FROM ORIGIN: 300000 FROM PEERS: 0\n");
+  EXPECT_NE(admin({"/getpeerstats", id, "0"}).out.find("\nFROM ORIGIN: 300000 FROM PEERS: 0\n"),
+            std::string::npos);
   EXPECT_EQ(hresult_of(admin({"/getpeerstats", id, "1"})), "0x80200029");  // BG_E_FILE_NOT_FOUND
   EXPECT_EQ(raw({"/isdownloadedfrompeer", id, "0"}), "FALSE");
   EXPECT_EQ(raw({"/getvalidationstate", id, "0"}), "FALSE");

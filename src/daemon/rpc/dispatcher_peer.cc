@@ -12,7 +12,6 @@ namespace {
 using nlohmann::json;
 
 using dispatcher_detail::from_status;
-using dispatcher_detail::status_result;
 
 CacheRecord public_record(const PeerCacheRecord& r) {
   CacheRecord v;
