@@ -30,6 +30,7 @@ namespace openbits {
 class Connection;  // internal: the RPC channel
 class Job;
 class File;
+class PeerCacheAdmin;
 
 // IBackgroundCopyCallback/2/3: what a program hears about a job it registered for with
 // Job::set_callback(). Calls arrive from Manager::process_events() on the thread that
@@ -120,6 +121,7 @@ class OPENBITS_EXPORT Manager {
   // Runs SQLite's integrity check on bitsd's store (daemon.check_store); administrators only
   // (E_ACCESSDENIED otherwise).
   Result<StoreCheck> check_store();
+  PeerCacheAdmin peer_cache();
   // Waits up to `timeout` for notifications of jobs that have a callback (Job::set_callback)
   // and calls the callbacks, answering transferred/error with what they returned. Returns
   // how many notifications were handled (0 when the timeout passed).
@@ -140,12 +142,42 @@ class OPENBITS_EXPORT Manager {
   std::shared_ptr<Connection> connection_;
 };
 
+// IBitsPeerCacheAdministration: the machine's peer cache and the peers it knows
+// (docs/peer-caching.md). The flags getter and peers() are for everyone; everything else
+// is for administrators only (E_ACCESSDENIED). From Manager::peer_cache().
+class OPENBITS_EXPORT PeerCacheAdmin {
+ public:
+  Result<std::uint32_t> configuration_flags();
+  // S_OK, or BG_S_OVERRIDDEN_BY_POLICY when saved but the config's policy differs.
+  Status set_configuration_flags(std::uint32_t flags);
+  Result<std::vector<CacheRecord>> records();
+  Result<CacheRecord> record(const Guid& id);
+  Status delete_record(const Guid& id);  // BG_E_BUSYCACHERECORD while it is served
+  Status delete_url(std::string_view url);
+  Status clear();
+  Result<CacheLimits> limits();                          // percent, bytes, used, content age
+  Status set_maximum_cache_size(std::uint32_t percent);  // 1..80, else E_INVALIDARG
+  Status set_maximum_content_age(std::int64_t seconds);  // 86400..10368000
+  Result<std::vector<KnownPeer>> peers();
+  Status discover_peers();
+  Status clear_peers();
+
+ private:
+  friend class Manager;
+  explicit PeerCacheAdmin(std::shared_ptr<Connection> connection);
+  std::shared_ptr<Connection> connection_;
+};
+
 class OPENBITS_EXPORT File {
  public:
   std::uint32_t index() const { return index_; }
   Result<FileInfo> info() const;  // names, temp name, progress, ranges, validation
   Status set_remote_name(std::string_view url);
   Status set_validation_state(bool valid);
+  // IBackgroundCopyFile3/4 (client_peer.cc): E_PENDING until the file finished.
+  Result<bool> validation_state() const;
+  Result<bool> is_downloaded_from_peer() const;
+  Result<PeerDownloadStats> peer_download_stats() const;
 
  private:
   friend class Job;
@@ -243,5 +275,9 @@ class OPENBITS_EXPORT Job {
 
 // JobInfo as the JSON object the RPC uses (docs/rpc-spec.md); indent < 0 is compact.
 OPENBITS_EXPORT std::string to_json(const JobInfo& info, int indent = 2);
+// {"records": [...]} and {"peers": [...]} as peercache.list_records and peers.list answer.
+OPENBITS_EXPORT std::string to_json(const std::vector<CacheRecord>& records, int indent = 2);
+OPENBITS_EXPORT std::string to_json(const std::vector<KnownPeer>& peers, int indent = 2);
+OPENBITS_EXPORT std::string to_json(const CacheRecord& record, int indent = 2);
 
 }  // namespace openbits

@@ -258,6 +258,46 @@ struct ProxyReport {
   std::string preconfig_https;                     // "" direct
 };
 
+// GetPeerDownloadStats of one file: bytes from the origin server and from peers.
+struct PeerDownloadStats {
+  std::uint64_t from_origin = 0;
+  std::uint64_t from_peers = 0;
+};
+
+// One content the machine's peer cache holds (IBitsPeerCacheRecord).
+struct CacheRecord {
+  Guid id;
+  std::string url;  // the origin URL it was downloaded from (after reported redirects)
+  std::uint64_t size = 0;
+  std::string last_modified;  // the origin's validators ("" when it sent none)
+  std::string etag;
+  std::int64_t file_modification_time = 0;  // the remote file's time, Unix ms (0 unknown)
+  std::int64_t creation_time = 0;           // Unix ms
+  std::int64_t last_access_time = 0;        // Unix ms; the content age counts from it
+  bool validated = false;                   // IsFileValidated: only validated ones are served
+  std::vector<FileRange> ranges;            // GetFileRanges: the whole file
+  std::string sha256;                       // of the cache's copy, hex
+};
+
+// The peer cache's limits (IBitsPeerCacheAdministration Get/SetMaximumCacheSize,
+// Get/SetMaximumContentAge).
+struct CacheLimits {
+  std::uint32_t percent = 0;      // of the file system holding bitsd's state directory
+  std::uint64_t limit_bytes = 0;  // that percentage in bytes (0: not measurable)
+  std::uint64_t used_bytes = 0;
+  std::int64_t expiration_s = 0;  // content age
+};
+
+// A peer this machine knows (IBitsPeer).
+struct KnownPeer {
+  std::string name;  // the subject of its certificate once authenticated, else its address
+  std::string address;
+  bool authenticated = false;
+  bool available = false;
+  bool from_config = false;    // the config's static list, not discovery
+  std::int64_t last_seen = 0;  // Unix ms, 0 never
+};
+
 // SQLite's integrity check of the job store (bitsadmin /util /repairservice).
 struct StoreCheck {
   std::string path;                   // the database file

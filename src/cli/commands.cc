@@ -17,7 +17,6 @@ const std::map<std::string, std::string> kLaterCommands = {
     {"gethelpertokensid", "get helper token SID"},
     {"sethelpertokenflags", "set helper token flags"},
     {"gethelpertokenflags", "get helper token flags"},
-    {"getpeerstats", "get peer statistics"},
 };
 
 std::string action_of(const std::string& command) {
@@ -144,7 +143,9 @@ The following commands are available:
                                  (locations 1-8, 1 = CURRENT_USER, 2 = LOCAL_MACHINE)
 /REMOVECLIENTCERTIFICATE job     /GETCLIENTCERTIFICATE job
 /GETERRORDESCRIPTION hresult     Prints the description of an error code
-/GETPEERSTATS  /EXAMPLES  /SETHELPERTOKEN  /GETHELPERTOKENSID  /SETHELPERTOKENFLAGS
+/GETPEERSTATS job file_index     Bytes of the file from the origin and from peers
+/ISDOWNLOADEDFROMPEER job file_index
+/EXAMPLES  /SETHELPERTOKEN  /GETHELPERTOKENSID  /SETHELPERTOKENFLAGS
 /GETHELPERTOKENFLAGS             Not available in this version of openbits yet
 
 --json (anywhere on the line) makes /LIST, /INFO and /MONITOR print JSON only.
@@ -206,8 +207,10 @@ int run(const Invocation& invocation, std::ostream& out, std::ostream& err) {
     return 1;
   }
   if (invocation.json && invocation.command != "list" && invocation.command != "info" &&
-      invocation.command != "monitor") {
-    err << "Invalid arguments: --json is available with /LIST, /INFO and /MONITOR only.\n";
+      invocation.command != "monitor" && invocation.command != "cache" &&
+      invocation.command != "peers") {
+    err << "Invalid arguments: --json is available with /LIST, /INFO, /MONITOR, /CACHE /LIST, "
+           "/CACHE /INFO and /PEERS /LIST only.\n";
     return 1;
   }
   Context ctx(invocation, out, err);

@@ -64,5 +64,9 @@ void add_monitor_commands(std::map<std::string, Handler>& table);
 void add_family_commands(std::map<std::string, Handler>& table);
 // The /UTIL family's sub-commands (commands_util.cc).
 std::map<std::string, Handler> util_commands();
+// The peer-caching families' sub-commands (commands_peer.cc).
+std::map<std::string, Handler> cache_commands();
+std::map<std::string, Handler> peers_commands();
+std::map<std::string, Handler> peercaching_commands();
 
 }  // namespace openbits::cli

@@ -1,6 +1,6 @@
 // bitsadmin's sub-command families (bitsadmin.md §10): `/UTIL /<x>` (commands_util.cc) and
-// the peer-caching families /CACHE, /PEERS and /PEERCACHING, whose commands come with peer
-// caching in a later release. Each family answers /? and /HELP with its own usage list.
+// the peer-caching families /CACHE, /PEERS and /PEERCACHING (commands_peer.cc). Each family
+// answers /? and /HELP with its own usage list.
 #include <ostream>
 
 #include "src/cli/commands.h"
@@ -28,49 +28,43 @@ account: LOCALSYSTEM (root), NETWORKSERVICE, LOCALSERVICE, or a user name.
 )";
 
 constexpr const char* kCacheHelp = R"(USAGE: BITSADMIN /CACHE command
-The following commands are available (not in this version of openbits yet):
+The following commands are available (administrators only):
 
 /CACHE /HELP                             Prints this help
 /CACHE /?                                Prints this help
 /CACHE /CLEAR                            Purges the local peer cache
 /CACHE /DELETE recordID                  Deletes one cache record
 /CACHE /DELETEURL url                    Deletes every record of a URL
-/CACHE /LIST [/VERBOSE]                  Lists the cache records
-/CACHE /INFO recordID [/VERBOSE]         Shows one cache record
+/CACHE /LIST [/VERBOSE] [--json]         Lists the cache records
+/CACHE /INFO recordID [/VERBOSE] [--json]
+                                         Shows one cache record
 /CACHE /GETLIMIT                         The cache size limit (percent of the disk)
-/CACHE /SETLIMIT percent                 Sets it
-/CACHE /GETEXPIRATIONTIME                How long records live (seconds)
-/CACHE /SETEXPIRATIONTIME seconds        Sets it
+/CACHE /SETLIMIT percent                 Sets it (1 to 80)
+/CACHE /GETEXPIRATIONTIME                How long unused records live (seconds)
+/CACHE /SETEXPIRATIONTIME seconds        Sets it (86400 to 10368000)
 )";
 
 constexpr const char* kPeersHelp = R"(USAGE: BITSADMIN /PEERS command
-The following commands are available (not in this version of openbits yet):
+The following commands are available:
 
 /PEERS /HELP                             Prints this help
 /PEERS /?                                Prints this help
-/PEERS /DISCOVER                         Discovers peers again
-/PEERS /CLEAR                            Clears the peer list
-/PEERS /LIST                             Lists the known peers
+/PEERS /DISCOVER                         Discovers peers again (administrators)
+/PEERS /CLEAR                            Clears the peer list (administrators)
+/PEERS /LIST [--json]                    Lists the known peers
 )";
 
 constexpr const char* kPeerCachingHelp = R"(USAGE: BITSADMIN /PEERCACHING command
-The following commands are available (not in this version of openbits yet):
+The following commands are available:
 
 /PEERCACHING /HELP                       Prints this help
 /PEERCACHING /?                          Prints this help
 /PEERCACHING /GETCONFIGURATIONFLAGS [job]
                                          The machine's peer-caching flags
 /PEERCACHING /SETCONFIGURATIONFLAGS [job] value
-                                         Sets them (1: download from peers, 2: serve peers)
+                                         Sets them (1: download from peers, 2: serve peers;
+                                         administrators; the job is ignored)
 )";
-
-Handler not_yet(const std::string& action) {
-  return [action](Context& ctx) {
-    return ctx.fail(action, Status(hr::E_NOTIMPL,
-                                   "This command is not available in this version of openbits "
-                                   "yet."));
-  };
-}
 
 Family make_family(const char* help, std::map<std::string, Handler> commands) {
   Family family{help, std::move(commands)};
@@ -86,23 +80,9 @@ Family make_family(const char* help, std::map<std::string, Handler> commands) {
 std::map<std::string, Family> build_families() {
   std::map<std::string, Family> families;
   families["util"] = make_family(kUtilHelp, util_commands());
-  families["cache"] =
-      make_family(kCacheHelp, {{"clear", not_yet("clear the cache")},
-                               {"delete", not_yet("delete the cache record")},
-                               {"deleteurl", not_yet("delete the cache records")},
-                               {"list", not_yet("list the cache records")},
-                               {"info", not_yet("get the cache record")},
-                               {"getlimit", not_yet("get the cache limit")},
-                               {"setlimit", not_yet("set the cache limit")},
-                               {"getexpirationtime", not_yet("get the cache expiration time")},
-                               {"setexpirationtime", not_yet("set the cache expiration time")}});
-  families["peers"] = make_family(kPeersHelp, {{"discover", not_yet("discover peers")},
-                                               {"clear", not_yet("clear the peer list")},
-                                               {"list", not_yet("list peers")}});
-  families["peercaching"] =
-      make_family(kPeerCachingHelp,
-                  {{"getconfigurationflags", not_yet("get the peer caching configuration flags")},
-                   {"setconfigurationflags", not_yet("set the peer caching configuration flags")}});
+  families["cache"] = make_family(kCacheHelp, cache_commands());
+  families["peers"] = make_family(kPeersHelp, peers_commands());
+  families["peercaching"] = make_family(kPeerCachingHelp, peercaching_commands());
   return families;
 }
 

@@ -235,6 +235,25 @@ int get_error_description(Context& ctx) {
   return ctx.value(describe_hresult(hresult));
 }
 
+// /GETPEERSTATS job file_index: bytes of the file from the origin and from peers; with
+// /RAWRETURN exactly "ORIGIN PEERS".
+int get_peer_stats(Context& ctx) {
+  auto info = job_info(ctx, "peer statistics", 2);
+  if (!info) return 1;
+  auto index = parse_number(ctx.inv.args[1]);
+  if (!index || *index >= info->files.size()) {
+    return ctx.fail("get peer statistics", Status(hr::BG_E_FILE_NOT_FOUND));
+  }
+  const FileInfo& file = info->files[*index];
+  if (ctx.inv.raw) {
+    return ctx.value(std::to_string(file.bytes_from_origin) + " " +
+                     std::to_string(file.bytes_from_peers));
+  }
+  ctx.out << "FROM ORIGIN: " << file.bytes_from_origin << " FROM PEERS: " << file.bytes_from_peers
+          << '\n';
+  return 0;
+}
+
 }  // namespace
 
 void add_getter_commands(std::map<std::string, Handler>& table) {
@@ -248,6 +267,11 @@ void add_getter_commands(std::map<std::string, Handler>& table) {
   table["getreplydata"] = get_reply_data;
   table["gettemporaryname"] = file_getter(
       "temporary name", [](const FileInfo& f) -> Result<std::string> { return f.temporary_name; });
+  table["isdownloadedfrompeer"] =
+      file_getter("downloaded from peer", [](const FileInfo& f) -> Result<std::string> {
+        return std::string(f.downloaded_from_peer ? "TRUE" : "FALSE");
+      });
+  table["getpeerstats"] = get_peer_stats;
   table["getvalidationstate"] =
       file_getter("validation state", [](const FileInfo& f) -> Result<std::string> {
         if (!f.progress.completed) return Status(hr::E_PENDING);

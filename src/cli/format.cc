@@ -141,7 +141,14 @@ std::string verbose_block(const JobInfo& job) {
   std::ostringstream out;
   verbose_head(out, job);
   out << error_block(job) << "DESCRIPTION: " << job.description << '\n' << "JOB FILES:\n";
-  for (const FileInfo& file : job.files) out << file_line(file) << '\n';
+  auto upper = [](bool value) { return value ? "TRUE" : "FALSE"; };
+  for (const FileInfo& file : job.files) {
+    out << file_line(file) << '\n'
+        << "\t\tFROM ORIGIN: " << file.bytes_from_origin << " FROM PEERS: " << file.bytes_from_peers
+        << " DOWNLOADED FROM PEER: " << upper(file.downloaded_from_peer)
+        << " VALIDATED: " << (file.progress.completed ? upper(file.validation_state) : "PENDING")
+        << '\n';
+  }
   verbose_tail(out, job);
   return out.str();
 }

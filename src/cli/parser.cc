@@ -48,7 +48,8 @@ Invocation parse_invocation(const std::vector<std::string>& argv) {
   }
   if (i < argv.size()) inv.command = normalise_switch(argv[i++]);
   inv.args.assign(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end());
-  if (inv.command == "list" || inv.command == "info" || inv.command == "monitor") {
+  if (inv.command == "list" || inv.command == "info" || inv.command == "monitor" ||
+      inv.command == "cache" || inv.command == "peers") {
     // Before the command word it is that command's --json switch (`--json /list`).
     if (prefix_json) inv.args.emplace_back("--json");
     inv.json = std::any_of(inv.args.begin(), inv.args.end(),

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "src/client/connection.h"
+#include "src/client/reply.h"
 #include "src/protocol/codec.h"
 #include "src/protocol/rpc.h"
 
@@ -16,24 +17,8 @@ namespace {
 using nlohmann::json;
 namespace m = rpc::method;
 
-template <typename T>
-Result<T> decode(const Result<json>& result) {
-  if (!result.ok()) return result.status();
-  try {
-    return result->get<T>();
-  } catch (const json::exception& e) {
-    return Status(hr::E_FAIL, std::string("bitsd sent an unexpected reply: ") + e.what());
-  }
-}
-
-// Member `key` of a call's result object, decoded as T.
-template <typename T>
-Result<T> field(const Result<json>& result, const char* key) {
-  if (!result.ok()) return result.status();
-  auto it = result->find(key);
-  if (it == result->end()) return Status(hr::E_FAIL, std::string("bitsd's reply lacks ") + key);
-  return decode<T>(*it);
-}
+using client_detail::decode;
+using client_detail::field;
 
 json job_params(const Guid& id) { return {{"job_id", id}}; }
 

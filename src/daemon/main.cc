@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 
 #include "src/common/asio.h"
@@ -24,6 +25,7 @@
 #include "src/daemon/notify/notifier.h"
 #include "src/daemon/notify/process_launcher.h"
 #include "src/daemon/notify/queue_watch.h"
+#include "src/daemon/peer/peer_service.h"
 #include "src/daemon/platform/config.h"
 #include "src/daemon/platform/daemon_session.h"
 #include "src/daemon/platform/log_setup.h"
@@ -153,7 +155,7 @@ int run(const Options& options) {
     return 1;
   }
   SystemClock clock;
-  JobManager jobs(**store, clock, config);
+  JobManager jobs(**store, clock, config, options.state_dir);
   asio::io_context io;
   ForkLauncher launcher(io);
   Notifier::Options notifier_options;
@@ -175,7 +177,24 @@ int run(const Options& options) {
   TransferEngine engine(jobs);
   jobs.set_backend(&engine);
 
+  // Peer caching's network side (docs/peer-caching.md part 2), when the config asks for it.
+  // Declared after `jobs`, its source: it stops before the JobManager goes.
+  std::unique_ptr<PeerService> peers;
+  if (PeerService::configured(config)) {
+    auto created = PeerService::create(config, jobs);
+    if (!created.ok()) {
+      spdlog::critical("{}", created.status().message());  // names the bad key
+      return 1;
+    }
+    peers = std::move(*created);
+    if (Status s = peers->start(); !s.ok()) {
+      spdlog::critical("{}", s.message());
+      return 1;
+    }
+  }
+
   Dispatcher dispatcher(jobs);
+  dispatcher.set_peer_directory(peers ? &peers->directory() : nullptr);
   dispatcher.set_notifier(notifier.get());
   dispatcher.set_queue_watch(watch.get());
   RpcServer::Options server_options;

@@ -283,4 +283,48 @@ void from_json(const json& j, FileSpec& v) {
   v.ranges = j.value("ranges", std::vector<FileRange>{});
 }
 
+void to_json(json& j, const CacheRecord& v) {
+  j = {{"id", v.id},
+       {"url", v.url},
+       {"size", v.size},
+       {"last_modified", v.last_modified},
+       {"etag", v.etag},
+       {"file_modification_time", v.file_modification_time},
+       {"creation_time", v.creation_time},
+       {"last_access_time", v.last_access_time},
+       {"validated", v.validated},
+       {"ranges", v.ranges},
+       {"sha256", v.sha256}};
+}
+void from_json(const json& j, CacheRecord& v) {
+  j.at("id").get_to(v.id);
+  j.at("url").get_to(v.url);
+  j.at("size").get_to(v.size);
+  v.last_modified = j.value("last_modified", "");
+  v.etag = j.value("etag", "");
+  v.file_modification_time = j.value("file_modification_time", std::int64_t{0});
+  v.creation_time = j.value("creation_time", std::int64_t{0});
+  v.last_access_time = j.value("last_access_time", std::int64_t{0});
+  v.validated = j.value("validated", false);
+  v.ranges = j.value("ranges", std::vector<FileRange>{});
+  v.sha256 = j.value("sha256", "");
+}
+
+void to_json(json& j, const KnownPeer& v) {
+  j = {{"name", v.name},
+       {"address", v.address},
+       {"authenticated", v.authenticated},
+       {"available", v.available},
+       {"from_config", v.from_config},
+       {"last_seen", v.last_seen}};
+}
+void from_json(const json& j, KnownPeer& v) {
+  j.at("name").get_to(v.name);
+  v.address = j.value("address", "");
+  v.authenticated = j.value("authenticated", false);
+  v.available = j.value("available", false);
+  v.from_config = j.value("from_config", false);
+  v.last_seen = j.value("last_seen", std::int64_t{0});
+}
+
 }  // namespace openbits

@@ -51,6 +51,10 @@ std::optional<std::array<std::uint8_t, 20>> hash_from_hex(std::string_view hex);
 void to_json(nlohmann::json& j, const JobInfo& v);
 void from_json(const nlohmann::json& j, JobInfo& v);
 void to_json(nlohmann::json& j, const FileSpec& v);
+void to_json(nlohmann::json& j, const CacheRecord& v);
+void from_json(const nlohmann::json& j, CacheRecord& v);
+void to_json(nlohmann::json& j, const KnownPeer& v);
+void from_json(const nlohmann::json& j, KnownPeer& v);
 void from_json(const nlohmann::json& j, FileSpec& v);
 
 }  // namespace openbits

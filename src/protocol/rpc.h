@@ -70,6 +70,32 @@ inline constexpr std::uint64_t kMaxReplyChunk = 256 * 1024;
 inline constexpr const char* kSubscribe = "job.subscribe";
 inline constexpr const char* kUnsubscribe = "job.unsubscribe";
 inline constexpr const char* kAcknowledgeNotification = "job.acknowledge_notification";
+// file.get: {"job_id", "file_index"} -> FileInfo (validation state, peer statistics).
+inline constexpr const char* kGetFile = "file.get";
+// The peer cache (IBitsPeerCacheAdministration). Everything but the flags getter is for
+// administrators only (E_ACCESSDENIED); BG_E_PEERCACHING_DISABLED when bitsd could not
+// load its cache.
+// {} -> {"flags"}: the machine's flags in force (the config's policy, else the saved value).
+inline constexpr const char* kGetPeerCachingFlags = "peercache.get_configuration_flags";
+// {"flags": 0..3} -> {"hresult"}: S_OK, or BG_S_OVERRIDDEN_BY_POLICY (saved, the policy wins).
+inline constexpr const char* kSetPeerCachingFlags = "peercache.set_configuration_flags";
+// {} -> {"records": [CacheRecord...]}, oldest first; {"record_id"} -> CacheRecord.
+inline constexpr const char* kListCacheRecords = "peercache.list_records";
+inline constexpr const char* kGetCacheRecord = "peercache.get_record";
+// {"record_id"} / {"url"} / {} -> {"hresult"}; BG_E_BUSYCACHERECORD while one is served.
+inline constexpr const char* kDeleteCacheRecord = "peercache.delete_record";
+inline constexpr const char* kDeleteCacheUrl = "peercache.delete_url";
+inline constexpr const char* kClearCache = "peercache.clear";
+// {} -> {"percent", "limit_bytes", "used_bytes"}; {"percent": 1..80} -> {"hresult"}.
+inline constexpr const char* kGetCacheLimit = "peercache.get_limit";
+inline constexpr const char* kSetCacheLimit = "peercache.set_limit";
+// {} -> {"seconds"}; {"seconds": 86400..10368000} -> {"hresult"}.
+inline constexpr const char* kGetCacheExpiration = "peercache.get_expiration";
+inline constexpr const char* kSetCacheExpiration = "peercache.set_expiration";
+// {} -> {"peers": [KnownPeer...]} (anyone); discover and clear: administrators.
+inline constexpr const char* kListPeers = "peers.list";
+inline constexpr const char* kDiscoverPeers = "peers.discover";
+inline constexpr const char* kClearPeers = "peers.clear";
 // Notifications bitsd sends to a subscribed connection.
 inline constexpr const char* kJobTransferred = "job.transferred";
 inline constexpr const char* kJobError = "job.error";

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "openbits/names.h"
@@ -41,12 +42,16 @@ const std::string& JobManager::owner_name(uid_t uid) {
   return entry->second.second;
 }
 
-JobManager::JobManager(Store& store, Clock& clock, Config config)
+JobManager::JobManager(Store& store, Clock& clock, Config config, std::string state_dir)
     : store_(store),
       clock_(clock),
       config_(std::move(config)),
       table_(store_, clock_),
-      coordinator_(table_, clock_, config_) {}
+      coordinator_(table_, clock_, config_),
+      peer_cache_(store_, clock_,
+                  state_dir.empty() ? std::filesystem::path(store_.path()).parent_path().string()
+                                    : std::move(state_dir),
+                  config_.peer_caching_flags) {}
 
 void JobManager::set_backend(TransferBackend* backend) {
   std::lock_guard lock(mutex_);
@@ -75,6 +80,7 @@ Status JobManager::load() {
   }
   spdlog::info("loaded {} job(s) from the store", table_.records().size());
   for (const auto& [id, job] : table_.records()) table_.emit(*job);
+  load_peer_cache();
   return Status();
 }
 
@@ -246,7 +252,7 @@ Status JobManager::resume(const Caller& caller, const Guid& id) {
                                                        job.info.state == JobState::kTransientError);
   if (files_reset) {
     for (FileRecord& file : job.files) {  // a custom verb restarts from byte 0
-      if (!file.transferred) file.info.progress.bytes_transferred = 0;
+      if (!file.transferred) file.set_bytes_transferred(0);
     }
   }
   requeue(job);
@@ -317,6 +323,8 @@ Status JobManager::complete(const Caller& caller, const Guid& id) {
     return Status(hr::BG_E_INVALID_STATE);
   }
   stop_transfer(job);
+  // Opened before delivery renames them (and before the secrets that rule some out go).
+  std::vector<CacheCandidate> to_cache = cache_candidates(job);
   Status delivered =
       job.info.type == JobType::kUploadReply ? deliver_reply(job) : deliver_files(job);
   if (!delivered.ok()) return delivery_failed(job, delivered);
@@ -327,6 +335,7 @@ Status JobManager::complete(const Caller& caller, const Guid& id) {
   if (Status s = persist(job); !s.ok()) return s;
   spdlog::info("job {} completed by uid {}{}", to_string(id), caller.uid,
                all_done ? "" : " (partial)");
+  post_cache_adds(std::move(to_cache));  // copied in the background: Complete does not wait
   schedule();
   if (!all_done) return Status::ok_status(hr::BG_S_PARTIAL_COMPLETE);
   return Status::ok_status(deleted);
@@ -426,6 +435,10 @@ Status JobManager::set_remote_name(const Caller& caller, const Guid& id, std::ui
   return s;
 }
 
+// bits-spec §1.3 / §5.2: TRUE makes the file servable to peers (it goes into the cache
+// as at Complete); FALSE evicts any cached copy of it, and then content that came from
+// peers is fetched again from the origin only, content from the origin puts the job in
+// ERROR with BG_E_VALIDATION_FAILED; either way the file starts again from byte 0.
 Status JobManager::set_validation_state(const Caller& caller, const Guid& id,
                                         std::uint32_t file_index, bool valid) {
   std::lock_guard lock(mutex_);
@@ -437,13 +450,24 @@ Status JobManager::set_validation_state(const Caller& caller, const Guid& id,
   if (!file.transferred) return Status(hr::E_PENDING);
   file.info.validation_state = valid;
   file.info.validation_known = true;
-  if (!valid) {
-    // Content from the origin failed the application's check: restart that file and
-    // report BG_E_VALIDATION_FAILED.
-    file.transferred = false;
-    file.info.progress.completed = false;
-    file.info.progress.bytes_transferred = 0;
-    stop_transfer(job);
+  mark_active(job);
+  if (valid) {
+    Status s = persist(job);
+    if (s.ok()) post_cache_adds(cache_candidates(job, file_index));
+    return s;
+  }
+  evict_cached(job, file);
+  bool from_peers = file.info.bytes_from_peers > 0;
+  file.transferred = false;
+  file.info.progress.completed = false;
+  file.info.bytes_from_peers = 0;
+  file.set_bytes_transferred(0);
+  stop_transfer(job);
+  if (from_peers) {
+    file.origin_only = true;
+    file.info.validation_known = false;  // it is downloaded again
+    requeue(job);
+  } else {
     ErrorInfo error;
     error.code = hr::BG_E_VALIDATION_FAILED;
     error.context = ErrorContext::kRemoteFile;
@@ -451,8 +475,9 @@ Status JobManager::set_validation_state(const Caller& caller, const Guid& id,
     job.info.error = error;
     set_state(job, JobState::kError);
   }
-  mark_active(job);
-  return persist(job);
+  Status s = persist(job);
+  schedule();
+  return s;
 }
 
 Result<std::string> JobManager::get_reply_data(const Caller& caller, const Guid& id,
@@ -476,6 +501,7 @@ Result<std::string> JobManager::get_reply_data(const Caller& caller, const Guid&
 void JobManager::tick() {
   std::lock_guard lock(mutex_);
   coordinator_.tick();
+  expire_peer_cache();
   table_.sync_store();
 }
 

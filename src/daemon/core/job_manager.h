@@ -5,11 +5,17 @@
 //   TransferCoordinator  starts and stops transfers as the Scheduler decides, turns the
 //                        engine's events and the timers into transitions (§2.5);
 //   Scheduler            pure policy: which jobs run now (foreground at once; background
-//                        by priority, round robin).
+//                        by priority, round robin);
+//   PeerCache            the copies of validated files this machine serves to peers
+//                        (job_manager_peer.cc: filled at Complete and SetValidationState,
+//                        administered by the peercache.* RPCs, served as a
+//                        PeerContentSource).
 //
 // Threading: every public method locks one mutex, under which its parts run. Transfer
 // events arrive on the engine thread; RPCs and tick() on the event-loop thread. The
 // backend's start()/stop() only enqueue, so calling them under the mutex cannot deadlock.
+// The peer cache's long file work (copying a file in, hashing records loaded at start-up)
+// runs on its own TaskThread, which takes the mutex only around the cache's bookkeeping.
 #pragma once
 
 #include <array>
@@ -30,7 +36,10 @@
 #include "src/daemon/core/job_files.h"
 #include "src/daemon/core/job_record.h"
 #include "src/daemon/core/job_table.h"
+#include "src/daemon/core/peer_cache.h"
+#include "src/daemon/core/peer_content_source.h"
 #include "src/daemon/core/store.h"
+#include "src/daemon/core/task_thread.h"
 #include "src/daemon/core/transfer_coordinator.h"
 #include "src/daemon/platform/clock.h"
 #include "src/daemon/platform/config.h"
@@ -46,15 +55,27 @@ struct ClientCertificateRequest {
   std::optional<std::string> subject;
 };
 
-class JobManager final : public TransferObserver {
+// The peer cache's size limit and content age (bitsadmin /cache /getlimit ...).
+struct PeerCacheLimits {
+  std::uint32_t percent = 0;      // of the state directory's file system
+  std::uint64_t limit_bytes = 0;  // that percentage in bytes (0: not measurable)
+  std::uint64_t used_bytes = 0;
+  std::int64_t expiration_s = 0;
+};
+
+class JobManager final : public TransferObserver, public PeerContentSource {
  public:
-  JobManager(Store& store, Clock& clock, Config config);
+  // `state_dir` holds the peer cache's copies (<state_dir>/peercache); empty: the
+  // directory of the store's database.
+  JobManager(Store& store, Clock& clock, Config config, std::string state_dir = {});
   void set_backend(TransferBackend* backend);
   // Receives a JobEvent after every change of a job (see job_events.h); set before load().
   void set_listener(JobListener* listener);
 
   // Loads the persisted queue: CONNECTING/TRANSFERRING jobs come back QUEUED and continue
-  // from their recorded byte counts.
+  // from their recorded byte counts. Then the peer cache: a failure there is logged and
+  // leaves peer caching off (BG_E_PEERCACHING_DISABLED); records loaded are verified in
+  // the background and not served before.
   Status load();
 
   Result<Guid> create_job(const Caller& caller, const std::string& display_name, JobType type);
@@ -106,6 +127,28 @@ class JobManager final : public TransferObserver {
   static constexpr std::uint64_t kMaxReplyData = 1 << 20;
   Result<std::string> get_reply_data(const Caller& caller, const Guid& id, std::uint64_t offset,
                                      std::uint64_t length, std::uint64_t& reply_size);
+
+  // Peer-cache administration (job_manager_peer.cc; IBitsPeerCacheAdministration). The
+  // flags getter is for everyone; everything else is machine-wide, for administrators
+  // only (E_ACCESSDENIED). BG_E_PEERCACHING_DISABLED when the cache could not be loaded.
+  Result<std::uint32_t> peer_caching_flags(const Caller& caller);
+  // BG_S_OVERRIDDEN_BY_POLICY when saved but the config's peer_caching_flags differs.
+  Status set_peer_caching_flags(const Caller& caller, std::uint32_t flags);
+  Result<std::vector<PeerCacheRecord>> cache_records(const Caller& caller);
+  Result<PeerCacheRecord> cache_record(const Caller& caller, const Guid& id);
+  Status delete_cache_record(const Caller& caller, const Guid& id);
+  Status delete_cache_url(const Caller& caller, const std::string& url);
+  Status clear_cache(const Caller& caller);
+  Result<PeerCacheLimits> cache_limits(const Caller& caller);
+  Status set_cache_limit(const Caller& caller, std::uint32_t percent);
+  Status set_cache_expiration(const Caller& caller, std::int64_t seconds);
+  // Returns once the peer cache's background work posted so far is done (tests).
+  void wait_peer_cache_idle() { peer_worker_.wait_idle(); }
+
+  // PeerContentSource (the peer server's threads).
+  bool serving_enabled() override;
+  Result<PeerCache::Lease> begin_serve(const std::string& key) override;
+  void end_serve(const Guid& id) override;
 
   // Automatic transitions and scheduling; the daemon calls it every ~250 ms.
   void tick();
@@ -179,6 +222,25 @@ class JobManager final : public TransferObserver {
   // decide access, so a stale name misleads for that long at most.
   static constexpr std::int64_t kUserNameTtlMs = 10'000;
   const std::string& owner_name(uid_t uid);
+  // The peer cache (job_manager_peer.cc). A candidate is one validated file that may be
+  // cached, its content opened as the owner (so the copy can run without the mutex).
+  struct CacheCandidate {
+    PeerCacheRecord record;
+    UniqueFd source;
+  };
+  void load_peer_cache();
+  Status check_peer_cache_admin(const Caller& caller) const;
+  bool caches_files_of(const JobRecord& job) const;
+  // The job's files that go into the cache now (job and machine server bit; never what
+  // docs/peer-caching.md excludes), `only` one of them, opened as the owner.
+  std::vector<CacheCandidate> cache_candidates(const JobRecord& job,
+                                               std::optional<std::uint32_t> only = std::nullopt);
+  void post_cache_adds(std::vector<CacheCandidate> candidates);
+  // SetValidationState(FALSE): the cache's record of the file's content goes.
+  void evict_cached(const JobRecord& job, const FileRecord& file);
+  void add_to_cache(CacheCandidate& candidate);  // on peer_worker_
+  void verify_loaded_records();                  // on peer_worker_
+  void expire_peer_cache();                      // from tick(), at most once a minute
 
   std::mutex mutex_;
   std::map<uid_t, std::pair<std::int64_t, std::string>> user_names_;  // looked up at, name
@@ -187,6 +249,10 @@ class JobManager final : public TransferObserver {
   Config config_;
   JobTable table_;
   TransferCoordinator coordinator_;
+  PeerCache peer_cache_;
+  bool peer_cache_ready_ = false;  // load() succeeded
+  std::optional<std::int64_t> last_expire_ms_;
+  TaskThread peer_worker_;  // last: joined before the members its tasks use go
 };
 
 }  // namespace openbits::daemon

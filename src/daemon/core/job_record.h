@@ -37,6 +37,18 @@ struct FileRecord {
   std::string last_modified;
   std::int64_t remote_mtime_ms = 0;  // Last-Modified, applied to the file on Complete
   bool transferred = false;          // every byte is durable in the temp file
+  // SetValidationState(FALSE) on content that came from peers: fetched again from the
+  // origin only (peer-caching part 3 honours it). Not persisted yet.
+  bool origin_only = false;
+
+  // The durable byte count and, with it, GetPeerDownloadStats: the bytes that did not come
+  // from peers came from the origin. Saved together by Store::save_progress.
+  void set_bytes_transferred(std::uint64_t bytes) {
+    info.progress.bytes_transferred = bytes;
+    if (bytes < info.bytes_from_peers) info.bytes_from_peers = bytes;
+    info.bytes_from_origin = bytes - info.bytes_from_peers;
+    if (info.bytes_from_peers == 0) info.downloaded_from_peer = false;
+  }
 };
 
 // The owner's credentials as read for (uid, fallback gid): a change of owner makes them stale.

@@ -289,13 +289,24 @@ void PeerCache::end_serve(const Guid& id) {
 }
 
 Status PeerCache::verify(const Guid& id) {
+  auto pending = begin_verify(id);
+  if (!pending.ok()) return pending.status();
+  Result<std::string> sha = pending->content.valid() ? sha256_of_file(pending->content.get())
+                                                     : Result<std::string>(Status(hr::E_FAIL));
+  return finish_verify(id, sha);
+}
+
+Result<PeerCache::PendingVerify> PeerCache::begin_verify(const Guid& id) {
+  if (!entries_.count(id)) return not_found(to_string(id));
+  // A content that cannot be opened is damaged: finish_verify drops it.
+  return PendingVerify{id, UniqueFd(::openat(dir_fd_.get(), content_name(id).c_str(),
+                                             O_RDONLY | O_NOFOLLOW | O_CLOEXEC))};
+}
+
+Status PeerCache::finish_verify(const Guid& id, const Result<std::string>& sha256) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return not_found(to_string(id));
-  UniqueFd content(
-      ::openat(dir_fd_.get(), content_name(id).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  Result<std::string> sha =
-      content.valid() ? sha256_of_file(content.get()) : Result<std::string>(Status(hr::E_FAIL));
-  if (sha.ok() && *sha == it->second.record.sha256) {
+  if (sha256.ok() && *sha256 == it->second.record.sha256) {
     it->second.verified = true;
     return Status();
   }
@@ -315,23 +326,68 @@ std::vector<Guid> PeerCache::unverified() const {
 // ---- adding
 
 Result<std::optional<PeerCacheRecord>> PeerCache::add(PeerCacheRecord record, int source) {
+  std::uint64_t size = record.size;
+  auto start = begin_add(std::move(record));
+  if (!start.ok()) return start.status();
+  if (!start->pending) return start->existing;
+  Result<std::string> sha = copy_with_sha256(source, start->pending->target.get(), size);
+  if (sha.ok() && ::fdatasync(start->pending->target.get()) != 0) {
+    sha = errno_status("cannot sync the cached copy");
+  }
+  auto added = finish_add(std::move(*start->pending), sha);
+  if (!added.ok()) return added.status();
+  return std::optional<PeerCacheRecord>(*added);
+}
+
+Result<PeerCache::AddStart> PeerCache::begin_add(PeerCacheRecord record) {
   if (!dir_fd_.valid()) return Status(hr::E_UNEXPECTED, "the peer cache is not loaded");
   record.key = content_key(record.url, record.size, record.last_modified, record.etag);
-  if (Entry* existing = entry_by_key(record.key)) return add_existing(*existing, record.validated);
+  if (Entry* existing = entry_by_key(record.key)) {
+    auto touched = add_existing(*existing, record.validated);
+    if (!touched.ok()) return touched.status();
+    return AddStart{*touched, std::nullopt};
+  }
   // Other validators: the origin's content changed, the old copy is stale.
   std::string key = record.key;
   Status stale =
       remove_where([&](const PeerCacheRecord& r) { return r.url == record.url && r.key != key; });
   if (!stale.ok() && stale.code() != hr::BG_E_BUSYCACHERECORD) return stale;
   std::uint64_t limit = limit_bytes();
-  if (record.size > limit) return std::optional<PeerCacheRecord>();
+  if (record.size > limit) return AddStart{};
   if (Status s = make_room(record.size, limit); !s.ok()) {
-    if (s.code() == hr::S_FALSE) return std::optional<PeerCacheRecord>();
+    if (s.code() == hr::S_FALSE) return AddStart{};
     return s;
   }
-  auto added = copy_in(std::move(record), source);
-  if (!added.ok()) return added.status();
-  return std::optional<PeerCacheRecord>(*added);
+  record.id = random_guid();
+  std::string name = content_name(record.id);
+  UniqueFd target(::openat(dir_fd_.get(), name.c_str(),
+                           O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!target.valid()) return errno_status("cannot create " + content_path(record.id));
+  reserved_bytes_ += record.size;
+  return AddStart{std::nullopt, PendingAdd{std::move(record), std::move(target)}};
+}
+
+Result<PeerCacheRecord> PeerCache::finish_add(PendingAdd pending, const Result<std::string>& sha) {
+  PeerCacheRecord& record = pending.record;
+  reserved_bytes_ -= std::min(reserved_bytes_, record.size);
+  std::string name = content_name(record.id);
+  Status result = sha.ok() ? Status() : sha.status();
+  if (result.ok() && !record.origin_digest.empty() && record.origin_digest != *sha) {
+    result = Status(hr::E_INVALIDARG, "the file does not match the origin's digest");
+  }
+  // The bytes are on the disk before the record that claims them (docs/durability.md):
+  // the caller fdatasync'd the copy.
+  if (result.ok()) {
+    record.sha256 = *sha;
+    record.created_ms = record.last_access_ms = clock_.wall_ms();
+    result = store_.save_peer_record(record);
+  }
+  if (!result.ok()) {
+    (void)::unlinkat(dir_fd_.get(), name.c_str(), 0);
+    return result;
+  }
+  entries_[record.id] = Entry{record, 0, true};
+  return record;
 }
 
 Result<std::optional<PeerCacheRecord>> PeerCache::add_existing(Entry& entry, bool validated) {
@@ -357,32 +413,6 @@ Status PeerCache::make_room(std::uint64_t size, std::uint64_t limit) {
   return Status();
 }
 
-Result<PeerCacheRecord> PeerCache::copy_in(PeerCacheRecord record, int source) {
-  record.id = random_guid();
-  std::string name = content_name(record.id);
-  UniqueFd target(::openat(dir_fd_.get(), name.c_str(),
-                           O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!target.valid()) return errno_status("cannot create " + content_path(record.id));
-  auto sha = copy_with_sha256(source, target.get(), record.size);
-  Status result = sha.ok() ? Status() : sha.status();
-  if (result.ok() && !record.origin_digest.empty() && record.origin_digest != *sha) {
-    result = Status(hr::E_INVALIDARG, "the file does not match the origin's digest");
-  }
-  // The bytes are on the disk before the record that claims them (docs/durability.md).
-  if (result.ok() && ::fdatasync(target.get()) != 0) result = errno_status("cannot sync " + name);
-  if (result.ok()) {
-    record.sha256 = *sha;
-    record.created_ms = record.last_access_ms = clock_.wall_ms();
-    result = store_.save_peer_record(record);
-  }
-  if (!result.ok()) {
-    (void)::unlinkat(dir_fd_.get(), name.c_str(), 0);
-    return result;
-  }
-  entries_[record.id] = Entry{record, 0, true};
-  return record;
-}
-
 // ---- limits and settings
 
 std::uint64_t PeerCache::limit_bytes() const {
@@ -393,7 +423,7 @@ std::uint64_t PeerCache::limit_bytes() const {
 std::uint64_t PeerCache::used_bytes() const {
   std::uint64_t used = 0;
   for (const auto& [id, entry] : entries_) used += entry.record.size;
-  return used;
+  return used + reserved_bytes_;
 }
 
 Status PeerCache::set_limit_percent(std::uint32_t percent) {

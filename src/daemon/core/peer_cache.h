@@ -14,7 +14,8 @@
 //
 // Threading: not thread-safe. bitsd calls it under JobManager's mutex, like the Store it
 // writes (one SQLite connection); a content file is read outside that lock through the
-// descriptor begin_serve returns.
+// descriptor begin_serve returns, and the long parts of adding and verifying (the copy,
+// the hashing) run outside it too: begin_add / finish_add, begin_verify / finish_verify.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "openbits/status.h"
@@ -71,6 +73,23 @@ class PeerCache {
   // copy does not match record.origin_digest.
   Result<std::optional<PeerCacheRecord>> add(PeerCacheRecord record, int source);
 
+  // add() in three parts, so the caller's lock is not held for the copy. begin_add does
+  // what add() does before the copy: `existing` is the record already cached under the
+  // same key (touched), or else `pending` is the new record with its empty content file
+  // (its size reserved in the cache), or neither when it does not fit. The caller copies
+  // into pending->target outside its lock (copy_with_sha256, fdatasync) and hands the
+  // result to finish_add, which commits the record or deletes the file.
+  struct PendingAdd {
+    PeerCacheRecord record;
+    UniqueFd target;
+  };
+  struct AddStart {
+    std::optional<PeerCacheRecord> existing;
+    std::optional<PendingAdd> pending;
+  };
+  Result<AddStart> begin_add(PeerCacheRecord record);
+  Result<PeerCacheRecord> finish_add(PendingAdd pending, const Result<std::string>& sha256);
+
   // The record of `key`, touched (its age starts again); nullopt when none.
   Result<std::optional<PeerCacheRecord>> find(const std::string& key);
   std::optional<PeerCacheRecord> record(const Guid& id) const;
@@ -100,6 +119,14 @@ class PeerCache {
   // Hashes a record's content again: a match makes it servable, a mismatch drops it
   // (BG_E_NOT_FOUND then). For records loaded at start-up, before their first serve.
   Status verify(const Guid& id);
+  // verify() in two parts, the hashing outside the caller's lock: the content opened
+  // read-only (BG_E_NOT_FOUND for an unknown id), then the hash of it applied.
+  struct PendingVerify {
+    Guid id{};
+    UniqueFd content;
+  };
+  Result<PendingVerify> begin_verify(const Guid& id);
+  Status finish_verify(const Guid& id, const Result<std::string>& sha256);
   // The loaded records not verified yet.
   std::vector<Guid> unverified() const;
 
@@ -137,7 +164,6 @@ class PeerCache {
   Status erase(Guid id);  // by value: callers pass an entry's own id
   Status remove_where(const std::function<bool(const PeerCacheRecord&)>& matches);
   Status make_room(std::uint64_t size, std::uint64_t limit);
-  Result<PeerCacheRecord> copy_in(PeerCacheRecord record, int source);
   Result<std::optional<PeerCacheRecord>> add_existing(Entry& entry, bool validated);
 
   Store& store_;
@@ -150,6 +176,7 @@ class PeerCache {
   std::uint32_t limit_percent_ = kDefaultLimitPercent;
   std::int64_t expiration_s_ = kDefaultExpirationS;
   std::uint32_t saved_flags_ = 0;
+  std::uint64_t reserved_bytes_ = 0;  // begin_add's records not finished yet
 };
 
 }  // namespace openbits::daemon

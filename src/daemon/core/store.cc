@@ -316,11 +316,13 @@ Status Store::save_progress(const JobRecord& job, std::uint32_t file_index) {
 Status Store::write_progress(const JobRecord& job, std::uint32_t file_index) {
   const FileRecord& file = job.files[file_index];
   Stmt s = prepare(
-      "UPDATE files SET bytes_total = ?, bytes_transferred = ?, transferred = ?, "
-      "completed = ?, etag = ?, last_modified = ?, remote_mtime_ms = ? "
-      "WHERE job_id = ? AND idx = ?");
+      "UPDATE files SET bytes_total = ?, bytes_transferred = ?, bytes_from_origin = ?, "
+      "bytes_from_peers = ?, downloaded_from_peer = ?, transferred = ?, completed = ?, "
+      "etag = ?, last_modified = ?, remote_mtime_ms = ? WHERE job_id = ? AND idx = ?");
   if (!s.prepared()) return sql_error(path_, "cannot save progress", s.error());
   s.bind_u64(file.info.progress.bytes_total).bind_u64(file.info.progress.bytes_transferred);
+  s.bind_u64(file.info.bytes_from_origin).bind_u64(file.info.bytes_from_peers);
+  s.bind(file.info.downloaded_from_peer);
   s.bind(file.transferred).bind(file.info.progress.completed).bind(file.etag);
   s.bind(file.last_modified).bind(file.remote_mtime_ms).bind(to_string(job.info.id));
   s.bind(file_index);

@@ -352,7 +352,7 @@ void TransferCoordinator::on_validators(std::uint64_t token, const RemoteValidat
   file.etag = validators.etag;
   file.last_modified = validators.last_modified;
   if (restarted) {
-    file.info.progress.bytes_transferred = 0;
+    file.set_bytes_transferred(0);
     spdlog::info("job {} file {}: the remote file changed, starting it again",
                  to_string(job->info.id), file.info.index);
   }
@@ -387,7 +387,7 @@ void TransferCoordinator::on_progress(std::uint64_t token, std::uint64_t durable
   FileRecord& file = job->files[job->timers.transfer_file];
   bool progress = durable_bytes > file.info.progress.bytes_transferred;
   if (progress) job->timers.no_progress_since_ms = 0;
-  file.info.progress.bytes_transferred = durable_bytes;
+  file.set_bytes_transferred(durable_bytes);
   if (job->info.state == JobState::kConnecting) table_.set_state(*job, JobState::kTransferring);
   if (progress) {
     table_.mark_active(*job);
@@ -420,7 +420,7 @@ void TransferCoordinator::on_complete(std::uint64_t token, std::uint64_t total_b
   std::uint32_t index =
       syncing == job->timers.syncing_files.end() ? job->timers.transfer_file : syncing->second;
   FileRecord& file = job->files[index];
-  file.info.progress.bytes_transferred = total_bytes;
+  file.set_bytes_transferred(total_bytes);
   file.info.progress.bytes_total = total_bytes;
   file.remote_mtime_ms = last_modified_ms;
   job->timers.no_progress_since_ms = 0;

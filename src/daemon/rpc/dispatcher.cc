@@ -8,6 +8,7 @@
 #include "src/common/hex.h"
 #include "src/common/ids.h"
 #include "src/daemon/platform/memory_reserve.h"
+#include "src/daemon/rpc/dispatcher_results.h"
 #include "src/daemon/rpc/job_info_text.h"
 #include "src/protocol/codec.h"
 #include "src/protocol/rpc.h"
@@ -25,12 +26,8 @@ json error_response(const json& id, int code, const std::string& message, HRESUL
           {"error", {{"code", code}, {"message", message}, {"data", std::move(data)}}}};
 }
 
-json status_result(const Status& status) { return {{"hresult", status.code()}}; }
-
-Result<json> from_status(const Status& status) {
-  if (!status.ok()) return status;
-  return status_result(status);
-}
+using dispatcher_detail::from_status;
+using dispatcher_detail::status_result;
 
 // E_OUTOFMEMORY for a request that could not be allocated (a small reply, which the
 // memory freed by the failed attempt leaves room for).
@@ -75,6 +72,7 @@ Dispatcher::Dispatcher(JobManager& jobs) : jobs_(jobs), run_id_(to_string(random
   add_methods();
   add_notification_methods();
   add_queue_watch_methods();
+  add_peer_cache_methods();
 }
 
 JobInfo Dispatcher::with_interface(JobInfo info) const {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "src/daemon/core/job_manager.h"
+#include "src/daemon/core/peer_directory.h"
 #include "src/daemon/notify/notifier.h"
 #include "src/daemon/notify/queue_watch.h"
 #include "src/daemon/rpc/peer_identity.h"
@@ -26,6 +27,9 @@ class Dispatcher {
   void set_notifier(Notifier* notifier) { notifier_ = notifier; }
   // Enables manager.subscribe/unsubscribe (E_NOTIMPL without), on the same thread.
   void set_queue_watch(QueueWatch* watch) { watch_ = watch; }
+  // The peers peers.* lists, discovers and clears (src/daemon/peer); without one,
+  // peers.list is empty and peers.discover / peers.clear answer S_OK.
+  void set_peer_directory(PeerDirectory* peers) { peers_ = peers; }
 
   // Handles one request line. Returns the response line, or nullopt for a notification
   // (a request without "id"). Never throws: a request that cannot be allocated (parsing
@@ -65,6 +69,7 @@ class Dispatcher {
   void add_methods();
   void add_notification_methods();
   void add_queue_watch_methods();
+  void add_peer_cache_methods();  // dispatcher_peer.cc: peercache.*, peers.*, file.get
   JobInfo with_interface(JobInfo info) const;
   Answer enum_jobs_page(const Caller& caller, const nlohmann::json& params);
   std::string enum_cursor(std::uint64_t rank) const;
@@ -74,6 +79,7 @@ class Dispatcher {
   std::string run_id_;  // in manager.enum_jobs cursors
   Notifier* notifier_ = nullptr;
   QueueWatch* watch_ = nullptr;
+  PeerDirectory* peers_ = nullptr;
   std::map<std::string, Handler> methods_;
 };
 

@@ -64,7 +64,8 @@ TEST(FormatTest, VerboseBlockFollowsTheDocumentedLayout) {
         "\nRETRY DELAY: 600 NO PROGRESS TIMEOUT: 1209600 ERROR COUNT: 0\n",
         "\nPROXY USAGE: PRECONFIG PROXY LIST: NULL PROXY BYPASS LIST: NULL\nERROR FILE:",
         "\nDESCRIPTION: \nJOB FILES:\n\t0 / UNKNOWN WORKING https://downloadsrv/10mb.zip -> "
-        "/srv/10mb.zip\nNOTIFICATION COMMAND LINE: none\n",
+        "/srv/10mb.zip\n\t\tFROM ORIGIN: 0 FROM PEERS: 0 DOWNLOADED FROM PEER: FALSE VALIDATED: "
+        "PENDING\nNOTIFICATION COMMAND LINE: none\n",
         "\nowner MIC integrity level: MEDIUM\nowner elevated ?           false\n",
         "\nCUSTOM HEADERS: NULL\nSECURITY FLAGS: 0 HTTP METHOD: GET\nCLIENT CERTIFICATE: NONE\n"}) {
     EXPECT_NE(block.find(line), std::string::npos) << line;
@@ -155,7 +156,9 @@ TEST_F(FormatUtcTest, VerboseBlockIsExactlyTheDocumentedLayout) {
                 "DESCRIPTION: Music Downloads\n"
                 "JOB FILES:\n"
                 "\t0 / UNKNOWN WORKING https://downloadsrv/10mb.zip -> /srv/10mb.zip\n"
+                "\t\tFROM ORIGIN: 0 FROM PEERS: 0 DOWNLOADED FROM PEER: FALSE VALIDATED: PENDING\n"
                 "\t30 / 30 COMPLETED http://h/done -> /srv/done\n"
+                "\t\tFROM ORIGIN: 0 FROM PEERS: 0 DOWNLOADED FROM PEER: FALSE VALIDATED: FALSE\n"
                 "NOTIFICATION COMMAND LINE: /usr/bin/logger /usr/bin/logger done\n"
                 "owner MIC integrity level: MEDIUM\n"
                 "owner elevated ?           false\n"
