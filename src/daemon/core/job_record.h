@@ -52,7 +52,7 @@ struct JobTimers {
   // Files whose bytes are all written, by engine token, while their fdatasync runs
   // (TransferObserver::on_written): not transferred until it ends.
   std::map<std::uint64_t, std::uint32_t> syncing_files;
-  UploadStep upload_step;                 // uploads: the running step (upload_step.h)
+  UploadStep upload_step;  // uploads: the running step (upload_step.h)
   // The last retry a network change caused (JobManager::on_network_change's floor).
   std::optional<std::int64_t> network_retry_ms;
 };

@@ -11,6 +11,7 @@
 
 #include "openbits/status.h"
 #include "openbits/types.h"
+#include "src/daemon/platform/bandwidth_policy.h"
 #include "src/daemon/platform/limits.h"
 #include "src/daemon/security/cert_store.h"
 
@@ -76,6 +77,9 @@ struct Config {
   // Peer caching (docs/peer-caching.md): the machine's flags as a policy (0x1 client,
   // 0x2 server); when present it wins over what /peercaching /setconfigurationflags saved.
   std::optional<std::uint32_t> peer_caching_flags;
+  // Bandwidth policy (bandwidth_policy.h, docs/bandwidth.md): bandwidth_limits,
+  // bandwidth_windows and bandwidth_maintenance.
+  BandwidthPolicy bandwidth;
 };
 
 // A system account in the sense above (first_user_uid, system_uids).
