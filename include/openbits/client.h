@@ -120,6 +120,8 @@ class OPENBITS_EXPORT Manager {
   // Runs SQLite's integrity check on bitsd's store (daemon.check_store); administrators only
   // (E_ACCESSDENIED otherwise).
   Result<StoreCheck> check_store();
+  // The bandwidth policy in force now (openbits extension; docs/bandwidth.md).
+  Result<BandwidthPolicyReport> bandwidth_policy();
   // Waits up to `timeout` for notifications of jobs that have a callback (Job::set_callback)
   // and calls the callbacks, answering transferred/error with what they returned. Returns
   // how many notifications were handled (0 when the timeout passed).

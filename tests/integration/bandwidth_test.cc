@@ -5,6 +5,7 @@
 // at test time.
 #include <ctime>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "tests/integration/itest.h"
@@ -86,6 +87,33 @@ TEST_F(BandwidthTest, ZeroLimitBlocksTheJobUntilTheWindowEndsThenItCompletes) {
   ASSERT_EQ(wait_for_state(job, {JobState::kTransferred}), JobState::kTransferred);
   ASSERT_TRUE(job.complete().ok());
   EXPECT_TRUE(files_equal(nginx.root() + "/small.bin", out + "/blocked"));
+}
+
+// bitsadmin /util /getbandwidthpolicy, as an ordinary user: the limits in force (here
+// bandwidth_limits, no window now) and the configured policy; /rawreturn prints the JSON.
+TEST_F(BandwidthTest, GetBandwidthPolicyShowsTheLimitsInForceAndThePolicy) {
+  restart_with(R"({"bandwidth_limits": {"normal": 300000, "low": 0},
+                   "bandwidth_maintenance": {"days": ")" +
+               local_day() + R"(", "from": ")" + local_time(3600) + R"(", "to": ")" +
+               local_time(3660) + R"(", "limits": {"high": 1000}}})");
+  std::vector<std::string> argv = {OPENBITS_BITSADMIN_PATH, "/util", "/getbandwidthpolicy"};
+  auto shown = run_command(argv, {"OPENBITS_SOCKET=" + bitsd.socket()}, 65534);
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("(from bandwidth_limits)"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("HIGH: unlimited"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("NORMAL: 300000 bytes/s"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("LOW: blocked (0: BG_E_BLOCKED_BY_POLICY)"), std::string::npos)
+      << shown.out;
+  argv.push_back("/rawreturn");
+  auto raw = run_command(argv, {"OPENBITS_SOCKET=" + bitsd.socket()}, 65534);
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  auto policy = nlohmann::json::parse(raw.out, nullptr, false);
+  ASSERT_FALSE(policy.is_discarded()) << raw.out;
+  EXPECT_EQ(policy["bandwidth_limits"]["normal"], 300000);
+  EXPECT_TRUE(policy["bandwidth_limits"]["high"].is_null());
+  EXPECT_EQ(policy["bandwidth_maintenance"]["limits"]["high"], 1000);
+  EXPECT_EQ(policy["bandwidth_maintenance"]["from"], local_time(3600));
+  EXPECT_TRUE(policy["bandwidth_windows"].empty());
 }
 
 }  // namespace
