@@ -104,7 +104,7 @@ TEST_F(BandwidthTest, GetBandwidthPolicyShowsTheLimitsInForceAndThePolicy) {
   EXPECT_NE(shown.out.find("NORMAL: 300000 bytes/s"), std::string::npos) << shown.out;
   EXPECT_NE(shown.out.find("LOW: blocked (0: BG_E_BLOCKED_BY_POLICY)"), std::string::npos)
       << shown.out;
-  argv.push_back("/rawreturn");
+  argv.insert(argv.begin() + 1, "/rawreturn");
   auto raw = run_command(argv, {"OPENBITS_SOCKET=" + bitsd.socket()}, 65534);
   ASSERT_EQ(raw.exit_code, 0) << raw.err;
   auto policy = nlohmann::json::parse(raw.out, nullptr, false);

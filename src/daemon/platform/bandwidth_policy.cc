@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -50,7 +51,10 @@ Status read_limits(const std::string& key, const json& value, PriorityLimits& ou
       return refused(key, "foreground jobs are never limited");
     }
     if (!slot) return refused(key, "unknown priority '" + name + "' (high, normal or low)");
-    if (Status s = read_limit(key + "." + name, limit, *slot); !s.ok()) return s;
+    std::string field = key;
+    field += '.';
+    field += name;
+    if (Status s = read_limit(field, limit, *slot); !s.ok()) return s;
   }
   return Status();
 }
@@ -90,18 +94,25 @@ Status read_days(const std::string& key, const json& value, std::uint8_t& days) 
   return Status();
 }
 
+// Two digits at `at` of `text`; -1 if they are not.
+int two_digits(const std::string& text, std::size_t at) {
+  if (at + 2 > text.size()) return -1;
+  int value = 0;
+  auto [end, error] = std::from_chars(text.data() + at, text.data() + at + 2, value);
+  return error == std::errc() && end == text.data() + at + 2 ? value : -1;
+}
+
 // "HH:MM" or "HH:MM:SS"; 24:00 only as an end.
 Status read_time(const std::string& key, const json& value, bool end, std::int32_t& out) {
-  int h = -1;
-  int m = -1;
-  int s = 0;
-  char extra = 0;
   std::string text = value.is_string() ? value.get<std::string>() : "";
-  int n = std::sscanf(text.c_str(), "%2d:%2d:%2d%c", &h, &m, &s, &extra);
-  bool shape = (n == 2 || n == 3) && text.size() == (n == 2 ? 5u : 8u);
+  bool shape = (text.size() == 5 || (text.size() == 8 && text[5] == ':')) && text.size() > 2 &&
+               text[2] == ':';
+  int h = shape ? two_digits(text, 0) : -1;
+  int m = shape ? two_digits(text, 3) : -1;
+  int s = shape && text.size() == 8 ? two_digits(text, 6) : 0;
   bool in_range = h >= 0 && m >= 0 && m < 60 && s >= 0 && s < 60 &&
                   (h < 24 || (end && h == 24 && m == 0 && s == 0));
-  if (!shape || !in_range) {
+  if (!in_range) {
     return refused(key, "must be a time of day HH:MM or HH:MM:SS from 00:00 to " +
                             std::string(end ? "24:00" : "23:59:59") + ", not '" + text + "'");
   }
