@@ -122,6 +122,8 @@ class OPENBITS_EXPORT Manager {
   // (E_ACCESSDENIED otherwise).
   Result<StoreCheck> check_store();
   PeerCacheAdmin peer_cache();
+  // The bandwidth policy in force now (openbits extension; docs/bandwidth.md).
+  Result<BandwidthPolicyReport> bandwidth_policy();
   // Waits up to `timeout` for notifications of jobs that have a callback (Job::set_callback)
   // and calls the callbacks, answering transferred/error with what they returned. Returns
   // how many notifications were handled (0 when the timeout passed).

@@ -299,6 +299,20 @@ struct KnownPeer {
 };
 
 // SQLite's integrity check of the job store (bitsadmin /util /repairservice).
+// daemon.bandwidth_policy (bitsadmin /util /getbandwidthpolicy, an openbits extension):
+// the limits in force now for each background priority (bytes per second; nullopt:
+// unlimited, 0: blocked with BG_E_BLOCKED_BY_POLICY), where they come from, and the whole
+// configured policy as bitsd's config keys spell it (docs/bandwidth.md).
+struct BandwidthPolicyReport {
+  std::string source;        // "default" (bandwidth_limits), "window" or "maintenance"
+  std::uint32_t window = 0;  // "window": its index in bandwidth_windows
+  std::string local_time;    // bitsd's local time the limits were read at ("Fri 14:05:00")
+  std::optional<std::uint64_t> high;
+  std::optional<std::uint64_t> normal;
+  std::optional<std::uint64_t> low;
+  std::string policy_json;  // {"bandwidth_limits", "bandwidth_windows", "bandwidth_maintenance"}
+};
+
 struct StoreCheck {
   std::string path;                   // the database file
   std::vector<std::string> problems;  // empty: the store is intact

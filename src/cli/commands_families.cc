@@ -22,6 +22,7 @@ The following commands are available:
                                          bitsd's config file instead
 /UTIL /REPAIRSERVICE                     Checks the job store with SQLite's integrity check
                                          (administrators)
+/UTIL /GETBANDWIDTHPOLICY                Shows the bandwidth policy in force now (openbits)
 /UTIL /ENABLEANALYTICCHANNEL TRUE|FALSE  Not supported on openbits: bitsd --log-level
 
 account: LOCALSYSTEM (root), NETWORKSERVICE, LOCALSERVICE, or a user name.

@@ -143,6 +143,34 @@ int enable_analytic_channel(Context& ctx) {
                          "to its journal or log file; start it with --log-level debug."));
 }
 
+// /UTIL /GETBANDWIDTHPOLICY (openbits extension): the limits in force now, then the
+// configured policy as JSON; /RAWRETURN prints the JSON alone.
+std::string limit_text(const std::optional<std::uint64_t>& limit) {
+  if (!limit) return "unlimited";
+  if (*limit == 0) return "blocked (0: BG_E_BLOCKED_BY_POLICY)";
+  return std::to_string(*limit) + " bytes/s";
+}
+
+int get_bandwidth_policy(Context& ctx) {
+  if (!ctx.inv.args.empty()) {
+    return ctx.usage("/UTIL /GETBANDWIDTHPOLICY",
+                     Status(hr::E_INVALIDARG, "unexpected argument '" + ctx.inv.args[0] + "'"));
+  }
+  auto m = ctx.manager();
+  auto report = m.ok() ? (*m)->bandwidth_policy() : Result<BandwidthPolicyReport>(m.status());
+  if (!report.ok()) return ctx.fail("get the bandwidth policy", report.status());
+  if (ctx.inv.raw) return ctx.value(report->policy_json);
+  std::string from = report->source == "window"
+                         ? "bandwidth_windows[" + std::to_string(report->window) + "]"
+                     : report->source == "maintenance" ? "bandwidth_maintenance"
+                                                       : "bandwidth_limits";
+  ctx.out << "Bandwidth policy in force at " << report->local_time << " (from " << from
+          << "):\n  HIGH: " << limit_text(report->high)
+          << "\n  NORMAL: " << limit_text(report->normal) << "\n  LOW: " << limit_text(report->low)
+          << "\n  FOREGROUND: never limited\nConfigured: " << report->policy_json << '\n';
+  return 0;
+}
+
 }  // namespace
 
 std::map<std::string, Handler> util_commands() {
@@ -150,6 +178,7 @@ std::map<std::string, Handler> util_commands() {
           {"getieproxy", get_ie_proxy},
           {"setieproxy", set_ie_proxy},
           {"repairservice", repair_service},
+          {"getbandwidthpolicy", get_bandwidth_policy},
           {"enableanalyticchannel", enable_analytic_channel}};
 }
 

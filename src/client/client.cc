@@ -107,6 +107,30 @@ Result<std::string> Manager::daemon_version() {
   return field<std::string>(connection_->call(m::kVersion, json::object()), "version");
 }
 
+Result<BandwidthPolicyReport> Manager::bandwidth_policy() {
+  auto result = connection_->call(m::kBandwidthPolicy, json::object());
+  if (!result.ok()) return result.status();
+  try {
+    const json& now = result->at("in_force");
+    const json& limits = now.at("limits");
+    auto limit = [&](const char* name) -> std::optional<std::uint64_t> {
+      const json& v = limits.at(name);
+      return v.is_null() ? std::nullopt : std::optional<std::uint64_t>(v.get<std::uint64_t>());
+    };
+    BandwidthPolicyReport report;
+    report.source = now.at("source").get<std::string>();
+    report.window = now.at("window").get<std::uint32_t>();
+    report.local_time = now.at("local_time").get<std::string>();
+    report.high = limit("high");
+    report.normal = limit("normal");
+    report.low = limit("low");
+    report.policy_json = result->at("policy").dump();
+    return report;
+  } catch (const json::exception& e) {
+    return Status(hr::E_FAIL, std::string("bitsd sent an unexpected reply: ") + e.what());
+  }
+}
+
 Result<ProxyReport> Manager::proxy_settings() {
   auto result = connection_->call(m::kProxySettings, json::object());
   if (!result.ok()) return result.status();

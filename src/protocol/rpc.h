@@ -30,6 +30,9 @@ inline constexpr const char* kVersion = "daemon.version";
 // {} -> {"system_proxy", "system_proxy_bypass", "environment": {...}, "preconfig": {"http",
 // "https"}}: what PRECONFIG means for the caller (passwords in proxy URLs masked).
 inline constexpr const char* kProxySettings = "daemon.proxy_settings";
+// {} -> {"in_force": {"source", "window", "local_time", "limits": {"high", "normal", "low"}},
+// "policy": {"bandwidth_limits", "bandwidth_windows", "bandwidth_maintenance"}}; anyone.
+inline constexpr const char* kBandwidthPolicy = "daemon.bandwidth_policy";
 // {} -> {"path", "problems": [text...]} (empty: intact); administrators only.
 inline constexpr const char* kCheckStore = "daemon.check_store";
 inline constexpr const char* kCreateJob = "manager.create_job";

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <utility>
 #include <variant>
@@ -34,6 +35,10 @@ class FakeBackend final : public TransferBackend {
   void set_rate_limit(std::uint64_t token, std::uint64_t bytes_per_s) override {
     rate_limits.emplace_back(token, bytes_per_s);
   }
+  void set_pool_rate(std::uint64_t pool, std::uint64_t bytes_per_s) override {
+    pool_rates[pool] = bytes_per_s;
+  }
+  void join_rate_pool(std::uint64_t token, std::uint64_t pool) override { pool_of[token] = pool; }
   std::uint64_t last_token() const { return next_token - 1; }
   // What every request carries, of the latest one.
   const TransferRequest& last() const {
@@ -49,6 +54,8 @@ class FakeBackend final : public TransferBackend {
   std::vector<std::uint64_t> stopped;
   std::vector<std::uint64_t> running;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> rate_limits;  // token, bytes per s
+  std::map<std::uint64_t, std::uint64_t> pool_rates;                 // pool: bytes per s
+  std::map<std::uint64_t, std::uint64_t> pool_of;                    // token: pool
   std::uint64_t next_token = 1;
 
  private:

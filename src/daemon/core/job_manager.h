@@ -96,6 +96,13 @@ class JobManager final : public TransferObserver, public PeerContentSource {
   // the caller; SQLite's integrity check of the store (administrators only).
   Result<ProxyReport> proxy_settings(const Caller& caller);
   Result<StoreCheck> check_store(const Caller& caller);
+  // The bandwidth policy and the limits it puts in force now (docs/bandwidth.md).
+  struct BandwidthNow {
+    BandwidthPolicy policy;
+    LimitsInForce in_force;
+    WeekTime local_time;
+  };
+  BandwidthNow bandwidth_policy() const;
 
   // All or nothing; when one is refused, its index in `files` goes to *failed_file.
   Status add_files(const Caller& caller, const Guid& id, const std::vector<FileSpec>& files,

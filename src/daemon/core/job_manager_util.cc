@@ -49,6 +49,11 @@ Result<ProxyReport> JobManager::proxy_settings(const Caller& caller) {
   return report;
 }
 
+JobManager::BandwidthNow JobManager::bandwidth_policy() const {
+  WeekTime now = local_week_time(clock_.wall_ms());
+  return {config_.bandwidth, limits_in_force(config_.bandwidth, now), now};
+}
+
 Result<StoreCheck> JobManager::check_store(const Caller& caller) {
   if (!caller.admin) return Status(hr::E_ACCESSDENIED, "only administrators may check the store");
   std::lock_guard lock(mutex_);

@@ -16,9 +16,9 @@ namespace openbits::daemon {
 struct PeerInfo {
   std::string name;     // the subject of its certificate once authenticated, else its address
   std::string address;  // "host:port" of its peer server
-  bool authenticated = false;  // a mutual-TLS exchange with it succeeded
-  bool available = false;      // not dropped: reachable, certificate good
-  bool from_config = false;    // the config's `peers` list, not discovery
+  bool authenticated = false;       // a mutual-TLS exchange with it succeeded
+  bool available = false;           // not dropped: reachable, certificate good
+  bool from_config = false;         // the config's `peers` list, not discovery
   std::int64_t last_seen_unix = 0;  // last announce or successful exchange, 0 never
 };
 

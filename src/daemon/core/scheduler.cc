@@ -15,8 +15,20 @@ void sort_by_turn(std::vector<ScheduleEntry>& entries) {
   std::sort(entries.begin(), entries.end(), runs_before);
 }
 
-void start(ScheduleDecision& decision, const ScheduleEntry& entry) {
-  decision.steps.push_back({ScheduleDecision::Action::kStart, entry.id, RateBudget{}});
+constexpr JobPriority kBackground[] = {JobPriority::kHigh, JobPriority::kNormal, JobPriority::kLow};
+
+RateBudget budget_of(const PriorityLimits& limits, JobPriority priority) {
+  if (priority == JobPriority::kForeground) return {};
+  return {rate_pool(priority), limits.of(priority)};
+}
+
+void start(ScheduleDecision& decision, const ScheduleEntry& entry, const PriorityLimits& limits) {
+  decision.steps.push_back(
+      {ScheduleDecision::Action::kStart, entry.id, budget_of(limits, entry.priority)});
+}
+
+bool is_blocked(const PriorityLimits& limits, JobPriority priority) {
+  return limits.of(priority) == std::optional<std::uint64_t>(0);
 }
 
 // Whether `candidate` takes the place of the running `victim`.
@@ -33,12 +45,20 @@ struct Background {
   std::vector<ScheduleEntry> running;
 };
 
-Background start_foreground(const std::vector<ScheduleEntry>& jobs, ScheduleDecision& decision) {
+// Jobs of a blocked priority are blocked, blocked jobs of a priority no longer blocked
+// are unblocked (they start from the queue at the next decision).
+Background start_foreground(const std::vector<ScheduleEntry>& jobs, const PriorityLimits& limits,
+                            ScheduleDecision& decision) {
   Background background;
   for (const ScheduleEntry& job : jobs) {
     bool foreground = job.priority == JobPriority::kForeground;
-    if (job.queued && foreground) {
-      start(decision, job);
+    bool blocked = !foreground && is_blocked(limits, job.priority);
+    if (job.blocked) {
+      if (!blocked) decision.steps.push_back({ScheduleDecision::Action::kUnblock, job.id, {}});
+    } else if (blocked && (job.queued || job.running)) {
+      decision.steps.push_back({ScheduleDecision::Action::kBlock, job.id, {}});
+    } else if (job.queued && foreground) {
+      start(decision, job, limits);
     } else if (job.queued) {
       background.queued.push_back(job);
     } else if (job.running && !foreground) {
@@ -52,24 +72,31 @@ Background start_foreground(const std::vector<ScheduleEntry>& jobs, ScheduleDeci
 
 }  // namespace
 
+std::uint64_t rate_pool(JobPriority priority) {
+  return priority == JobPriority::kForeground ? 0 : static_cast<std::uint64_t>(priority) + 1;
+}
+
 ScheduleDecision Scheduler::decide(const std::vector<ScheduleEntry>& jobs, std::int64_t now_ms,
                                    const SchedulePolicy& policy) const {
   ScheduleDecision decision;
-  auto [queued, running] = start_foreground(jobs, decision);
+  PriorityLimits limits;
+  if (policy.bandwidth) limits = limits_in_force(*policy.bandwidth, policy.local_now).limits;
+  for (JobPriority priority : kBackground) decision.pools.push_back(budget_of(limits, priority));
+  auto [queued, running] = start_foreground(jobs, limits, decision);
   for (ScheduleEntry candidate : queued) {
     // A job that starts now begins its slice now, unless it still has one.
     if (candidate.slice_started_ms == 0) candidate.slice_started_ms = now_ms;
     if (running.size() < policy.max_background_jobs) {
       // Appended unsorted, as always: the next candidate weighs itself against the job
       // started last while the free places fill.
-      start(decision, candidate);
+      start(decision, candidate, limits);
       running.push_back(candidate);
       continue;
     }
     if (running.empty() || !preempts(candidate, running.back(), now_ms, policy)) break;
     decision.steps.push_back({ScheduleDecision::Action::kStop, running.back().id, {}});
     running.pop_back();
-    start(decision, candidate);
+    start(decision, candidate, limits);
     running.push_back(candidate);
     sort_by_turn(running);
   }

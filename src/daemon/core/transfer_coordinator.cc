@@ -126,6 +126,11 @@ void TransferCoordinator::launch(JobRecord& job, AnyRequest request, std::uint32
   job.timers.transfer_token = token;
   job.timers.transfer_file = file_index;
   table_.bind_token(job, token);
+  // Every background transfer runs in its priority's pool, limited or not, so a limit
+  // set later applies to it at once.
+  if (token != 0 && job.info.priority != JobPriority::kForeground) {
+    backend_->join_rate_pool(token, rate_pool(job.info.priority));
+  }
   // A download's file rows are saved as they change (save_progress); rewriting all of
   // them at every file's start made a job of n files cost n^2 row writes. The next file of
   // a TRANSFERRING job changes nothing in the job row: it is written when the state changes.
@@ -234,6 +239,9 @@ void TransferCoordinator::enter_transferred(JobRecord& job) {
 }
 
 void TransferCoordinator::apply_retry_timers(JobRecord& job, std::int64_t now) {
+  // Blocked by the bandwidth policy: neither retried nor timed out; schedule() queues it
+  // when the limit is lifted.
+  if (job.info.error && job.info.error->code == hr::BG_E_BLOCKED_BY_POLICY) return;
   std::int64_t limit = std::int64_t{job.info.no_progress_timeout} * 1000;
   if (now - job.timers.no_progress_since_ms >= limit) {
     table_.set_state(job, JobState::kError);
@@ -278,9 +286,11 @@ std::vector<ScheduleEntry> TransferCoordinator::schedule_entries() const {
   std::vector<ScheduleEntry> entries;
   for (const auto& [id, job] : table_.records()) {
     bool queued = job->info.state == JobState::kQueued;
-    if (!queued && !job->is_active()) continue;
+    bool blocked = job->info.state == JobState::kTransientError && job->info.error &&
+                   job->info.error->code == hr::BG_E_BLOCKED_BY_POLICY;
+    if (!queued && !blocked && !job->is_active()) continue;
     entries.push_back({id, job->info.priority, queued, job->is_active(), table_.queue_order(id),
-                       job->timers.slice_started_ms});
+                       job->timers.slice_started_ms, blocked});
   }
   return entries;
 }
@@ -293,17 +303,55 @@ void TransferCoordinator::preempt(JobRecord& job) {
   table_.save(job, "QUEUED after its time slice");
 }
 
+void TransferCoordinator::apply_pool_rates(const std::vector<RateBudget>& pools) {
+  if (pools == applied_pools_) return;
+  for (const RateBudget& pool : pools)
+    backend_->set_pool_rate(pool.pool, pool.bytes_per_second.value_or(0));
+  applied_pools_ = pools;
+}
+
+void TransferCoordinator::block_by_policy(JobRecord& job) {
+  stop_transfer(job);
+  ErrorInfo error;
+  error.code = hr::BG_E_BLOCKED_BY_POLICY;
+  error.context = ErrorContext::kGeneralQueueManager;
+  job.info.error = error;
+  job.error_reason.clear();
+  job.timers.slice_started_ms = 0;
+  table_.set_state(job, JobState::kTransientError);
+  spdlog::info("job {}: blocked by the bandwidth policy until its limit is lifted",
+               to_string(job.info.id));
+  table_.save(job, "TRANSIENT_ERROR blocked by policy");
+}
+
+void TransferCoordinator::unblock(JobRecord& job) {
+  table_.set_state(job, JobState::kQueued);
+  table_.enqueue(job.info.id);
+  spdlog::info("job {}: the bandwidth policy no longer blocks it", to_string(job.info.id));
+  table_.save(job, "QUEUED after the policy block");
+}
+
 void TransferCoordinator::schedule() {
   if (!backend_) return;
-  SchedulePolicy policy{config_.max_background_jobs, config_.time_slice_ms};
+  SchedulePolicy policy{config_.max_background_jobs, config_.time_slice_ms, &config_.bandwidth,
+                        local_week_time(clock_.wall_ms())};
   ScheduleDecision decision = scheduler_.decide(schedule_entries(), clock_.monotonic_ms(), policy);
+  apply_pool_rates(decision.pools);
   for (const ScheduleDecision::Step& step : decision.steps) {
     JobRecord& job = *table_.records().at(step.id);
-    // step.rate: every transfer is unlimited until the engine takes a rate budget.
-    if (step.action == ScheduleDecision::Action::kStart) {
-      start_job(job);
-    } else {
-      preempt(job);
+    switch (step.action) {
+      case ScheduleDecision::Action::kStart:
+        start_job(job);  // launch() puts it in its pool (step.rate)
+        break;
+      case ScheduleDecision::Action::kStop:
+        preempt(job);
+        break;
+      case ScheduleDecision::Action::kBlock:
+        block_by_policy(job);
+        break;
+      case ScheduleDecision::Action::kUnblock:
+        unblock(job);
+        break;
     }
   }
 }

@@ -68,6 +68,11 @@ class TransferCoordinator {
   // Scheduling.
   std::vector<ScheduleEntry> schedule_entries() const;
   void preempt(JobRecord& job);  // back to QUEUED, at the end of the queue
+  // Bandwidth policy (docs/bandwidth.md): the pools' rates to the engine when they change;
+  // a job blocked by a limit of 0, and unblocked once it is lifted.
+  void apply_pool_rates(const std::vector<RateBudget>& pools);
+  void block_by_policy(JobRecord& job);
+  void unblock(JobRecord& job);
   // What every transfer of the job carries: owner, headers, credentials, proxy, TLS.
   TransferRequest request_for(JobRecord& job) const;
   static const Credentials& owner_credentials(JobRecord& job);  // cached for the run
@@ -105,7 +110,8 @@ class TransferCoordinator {
   const Config& config_;
   TransferBackend* backend_ = nullptr;
   Scheduler scheduler_;
-  bool network_events_ = false;  // a NetworkMonitor reports link changes
+  bool network_events_ = false;            // a NetworkMonitor reports link changes
+  std::vector<RateBudget> applied_pools_;  // what the engine was told last
 };
 
 }  // namespace openbits::daemon

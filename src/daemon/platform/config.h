@@ -11,6 +11,7 @@
 
 #include "openbits/status.h"
 #include "openbits/types.h"
+#include "src/daemon/platform/bandwidth_policy.h"
 #include "src/daemon/platform/limits.h"
 #include "src/daemon/security/cert_store.h"
 
@@ -87,6 +88,9 @@ struct Config {
   std::string peer_multicast_group = "239.255.66.77:7377";
   std::uint32_t peer_max_clients = 3;            // responses with bodies served at once
   std::uint64_t peer_max_serve_bytes_per_s = 0;  // 0: no cap
+  // Bandwidth policy (bandwidth_policy.h, docs/bandwidth.md): bandwidth_limits,
+  // bandwidth_windows and bandwidth_maintenance.
+  BandwidthPolicy bandwidth;
 };
 
 // A system account in the sense above (first_user_uid, system_uids).

@@ -188,6 +188,19 @@ Status read_peer_multicast_group(const ConfigKey& key, const json& value, Config
   return Status();
 }
 
+// Bandwidth policy (bandwidth_policy.h).
+Status read_limits_key(const ConfigKey&, const json& value, Config& config) {
+  return read_bandwidth_limits(value, config.bandwidth.outside);
+}
+
+Status read_windows_key(const ConfigKey&, const json& value, Config& config) {
+  return read_bandwidth_windows(value, config.bandwidth.windows);
+}
+
+Status read_maintenance_key(const ConfigKey&, const json& value, Config& config) {
+  return read_bandwidth_maintenance(value, config.bandwidth.maintenance);
+}
+
 constexpr std::string_view kCheckpointRule = "checkpoint_bytes and checkpoint_interval_ms";
 
 const ConfigKey kKeys[] = {
@@ -234,6 +247,15 @@ const ConfigKey kKeys[] = {
      "a transfer that receives no byte for this long fails with a timeout", 1},
     {"upload_fragment_bytes", "bytes", read_field<&Config::upload_fragment_bytes>,
      "the first fragment of an upload (halved when the server answers 413)"},
+    // Bandwidth policy (docs/bandwidth.md): bytes per second per background priority.
+    {"bandwidth_limits", "limits", read_limits_key,
+     "{\"high\"|\"normal\"|\"low\": bytes/s} outside every window (absent: unlimited; 0 "
+     "blocks with BG_E_BLOCKED_BY_POLICY; FOREGROUND is never limited)"},
+    {"bandwidth_windows", "list of windows", read_windows_key,
+     "[{\"days\": [\"mon-fri\"], \"from\": \"08:00\", \"to\": \"17:00\", \"limits\": "
+     "{...}}], local time; a window may run past midnight; windows may not overlap"},
+    {"bandwidth_maintenance", "window", read_maintenance_key,
+     "one window of the same shape whose limits override every other while it lasts"},
     // Lengths of what callers send (bits-spec §3.1), for administrators too.
     {"max_display_name", "characters", read_field<&Config::max_display_name>,
      "a job's display name (BG_E_STRING_TOO_LONG)", 1},

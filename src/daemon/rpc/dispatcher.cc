@@ -2,11 +2,13 @@
 #include "src/daemon/rpc/dispatcher.h"
 
 #include <charconv>
+#include <cstdio>
 #include <new>
 
 #include "openbits/names.h"
 #include "src/common/hex.h"
 #include "src/common/ids.h"
+#include "src/daemon/platform/bandwidth_policy.h"
 #include "src/daemon/platform/memory_reserve.h"
 #include "src/daemon/rpc/dispatcher_results.h"
 #include "src/daemon/rpc/job_info_text.h"
@@ -64,6 +66,27 @@ bool nested_too_deep(const std::string& text) {
     }
   }
   return false;
+}
+
+// daemon.bandwidth_policy (docs/rpc-spec.md): the limits in force now and the whole policy.
+json bandwidth_policy_reply(const JobManager::BandwidthNow& now) {
+  static constexpr const char* kSources[] = {"default", "window", "maintenance"};
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  char clock[16];
+  std::snprintf(clock, sizeof clock, "%02d:%02d:%02d", now.local_time.second / 3600,
+                now.local_time.second / 60 % 60, now.local_time.second % 60);
+  json windows = json::array();
+  for (const BandwidthWindow& w : now.policy.windows) windows.push_back(to_json(w));
+  return {{"in_force",
+           {{"source", kSources[static_cast<int>(now.in_force.source)]},
+            {"window", now.in_force.window},
+            {"local_time", std::string(kDays[now.local_time.weekday % 7]) + " " + clock},
+            {"limits", to_json(now.in_force.limits)}}},
+          {"policy",
+           {{"bandwidth_limits", to_json(now.policy.outside)},
+            {"bandwidth_windows", windows},
+            {"bandwidth_maintenance",
+             now.policy.maintenance ? to_json(*now.policy.maintenance) : json(nullptr)}}}};
 }
 
 }  // namespace
@@ -163,6 +186,9 @@ void Dispatcher::add_methods() {
         {"system_proxy_bypass", report->system_proxy_bypass},
         {"environment", report->environment},
         {"preconfig", {{"http", report->preconfig_http}, {"https", report->preconfig_https}}}};
+  };
+  methods_[m::kBandwidthPolicy] = [this](const Caller&, const json&) -> Result<json> {
+    return bandwidth_policy_reply(jobs_.bandwidth_policy());
   };
   methods_[m::kCheckStore] = [this](const Caller& c, const json&) -> Result<json> {
     auto check = jobs_.check_store(c);

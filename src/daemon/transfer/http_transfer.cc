@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 
@@ -19,6 +21,16 @@ namespace {
 
 constexpr const char* kUserAgent = "Microsoft BITS/7.8 openbits/0.1";
 constexpr long kBufferSize = 512L * 1024L;
+constexpr long kMinPacedBuffer = 16L * 1024L;
+
+// libcurl's receive buffer: the most one body callback gets. Under a limit at the
+// request's start, a quarter second of it, so a paced transfer takes small steps (the
+// buffer of a request in flight cannot change).
+long receive_buffer(const Transfer& t) {
+  if (!t.pacer || !t.pacer->limited()) return kBufferSize;
+  auto quarter = static_cast<long>(std::min<std::uint64_t>(t.pacer->rate() / 4, kBufferSize));
+  return std::max(kMinPacedBuffer, quarter);
+}
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -166,6 +178,10 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   // A redirect not followed (policy DISALLOW): its target is known only once the response
   // ended, so finish_get decides (http_status_failure reports it); its body is not the file.
   if (!t->body_checked && is_redirect(response_status(*t))) return n;
+  if (paced_allowance(*t) == 0) {  // the engine resumes it when the bucket refills
+    t->paced_pause = true;
+    return CURL_WRITEFUNC_PAUSE;
+  }
   if (!t->body_checked && !check_body_start(*t)) return 0;
   std::size_t take = n;
   if (t->get_remaining != kSizeUnknown) {
@@ -173,6 +189,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     t->get_remaining -= take;
   }
   if (!write_all(*t, data, take)) return 0;
+  paced_consume(*t, n);
   if (checkpoint_due(*t) && !checkpoint(*t)) return 0;
   return n;
 }
@@ -287,17 +304,24 @@ bool set_common_options(Transfer& t, curl_slist* headers) {
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);  // stalled: WINHTTP_TIMEOUT
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(t.common().stall_timeout.count()));
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kBufferSize);
-  set_rate_options(t);
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, receive_buffer(t));
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);
   return apply_request_options(t, headers);
 }
 
-void set_rate_options(Transfer& t) {
-  auto limit = static_cast<curl_off_t>(t.rate_limit);
-  curl_easy_setopt(t.easy, CURLOPT_MAX_RECV_SPEED_LARGE, limit);
-  curl_easy_setopt(t.easy, CURLOPT_MAX_SEND_SPEED_LARGE, limit);
+std::int64_t pacing_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::uint64_t paced_allowance(Transfer& t) {
+  return t.pacer ? t.pacer->allowance(pacing_now_ms()) : RatePacer::kUnlimited;
+}
+
+void paced_consume(Transfer& t, std::uint64_t bytes) {
+  if (t.pacer) t.pacer->consume(bytes, pacing_now_ms());
 }
 
 Failure status_failure(const Transfer& t, long status) {

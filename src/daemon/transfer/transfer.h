@@ -164,6 +164,13 @@ class TransferBackend {
   // as it runs; applied in order with the token's start and stop. Unknown or finished
   // tokens are ignored.
   virtual void set_rate_limit(std::uint64_t token, std::uint64_t bytes_per_s) = 0;
+  // Rate pools: transfers that share one budget. `pool` (not 0) is the caller's name for
+  // one; its rate (0: unlimited) may change at any time and applies at once to every
+  // transfer in it, also to a body being received. A token joins a pool for as long as it
+  // runs (instead of any limit of its own); a pool never named by set_pool_rate is
+  // unlimited.
+  virtual void set_pool_rate(std::uint64_t /*pool*/, std::uint64_t /*bytes_per_s*/) {}
+  virtual void join_rate_pool(std::uint64_t /*token*/, std::uint64_t /*pool*/) {}
 };
 
 }  // namespace openbits::daemon

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -357,6 +358,22 @@ void TransferEngine::set_rate_limit(std::uint64_t token, std::uint64_t bytes_per
   enqueue(std::move(command));
 }
 
+void TransferEngine::set_pool_rate(std::uint64_t pool, std::uint64_t bytes_per_s) {
+  if (pool == 0) return;
+  Command command;
+  command.pool = pool;
+  command.rate_limit = bytes_per_s;
+  enqueue(std::move(command));
+}
+
+void TransferEngine::join_rate_pool(std::uint64_t token, std::uint64_t pool) {
+  if (pool == 0 || token == 0) return;
+  Command command;
+  command.token = token;
+  command.pool = pool;
+  enqueue(std::move(command));
+}
+
 void TransferEngine::network_changed() { enqueue(Command{}); }
 
 void TransferEngine::enqueue(Command command) {
@@ -374,7 +391,9 @@ void TransferEngine::process_commands() {
     batch.swap(commands_);
   }
   for (Command& command : batch) {
-    if (command.token == 0) {
+    if (command.pool) {
+      apply_pool(command);
+    } else if (command.token == 0) {
       check_network();
     } else if (command.proxies) {
       proxies_resolved(command.token, std::move(*command.proxies));
@@ -420,10 +439,40 @@ void TransferEngine::apply_rate_limit(std::uint64_t token, std::uint64_t bytes_p
   auto it = transfers_.find(token);
   if (it == transfers_.end()) return;  // finished, stopped or never started: nothing to do
   Transfer& t = *it->second;
-  t.rate_limit = bytes_per_s;
-  // The request in flight too: one added but not yet receiving honours it (a request
-  // already receiving may not, see transfer_engine.h); later requests set it themselves.
-  if (t.easy) set_rate_options(t);
+  t.own_pacer.set_rate(bytes_per_s, pacing_now_ms());
+  t.pacer = bytes_per_s != 0 ? &t.own_pacer : nullptr;
+}
+
+void TransferEngine::apply_pool(const Command& command) {
+  RatePacer& pool = pools_[*command.pool];
+  if (command.token == 0) {
+    pool.set_rate(command.rate_limit.value_or(0), pacing_now_ms());
+    return;
+  }
+  auto it = transfers_.find(command.token);
+  if (it != transfers_.end()) it->second->pacer = &pool;
+}
+
+int TransferEngine::resume_paced(int timeout_ms) {
+  std::int64_t now = pacing_now_ms();
+  // From the transfer after the one resumed last, around: bytes go to each in turn.
+  auto resume = [&](auto first, auto last) {
+    for (auto it = first; it != last; ++it) {
+      Transfer& t = *it->second;
+      if (!t.paced_pause || !t.easy) continue;
+      if (paced_allowance(t) == 0) {
+        timeout_ms = static_cast<int>(std::min<std::int64_t>(timeout_ms, t.pacer->wait_ms(now)));
+        continue;
+      }
+      t.paced_pause = false;  // a callback inside curl_easy_pause may set it again
+      last_resumed_ = it->first;
+      curl_easy_pause(t.easy, CURLPAUSE_CONT);
+    }
+  };
+  auto middle = transfers_.upper_bound(last_resumed_);
+  resume(middle, transfers_.end());
+  resume(transfers_.begin(), middle);
+  return timeout_ms;
 }
 
 void TransferEngine::begin(std::uint64_t token, Request request) {
@@ -593,7 +642,8 @@ void TransferEngine::run() {
       // A slow body: the time window passes between callbacks.
       if (t->phase == Transfer::Phase::kGet && checkpoint_due(*t)) (void)checkpoint(*t);
     }
-    curl_multi_poll(multi, nullptr, 0, copying ? 0 : 200, nullptr);
+    int timeout_ms = resume_paced(copying ? 0 : 200);
+    curl_multi_poll(multi, nullptr, 0, timeout_ms, nullptr);
   }
 }
 

@@ -27,6 +27,7 @@
 #include "openbits/types.h"
 #include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/transfer/file_syncer.h"
+#include "src/daemon/transfer/rate_pacer.h"
 #include "src/daemon/transfer/transfer.h"
 
 namespace openbits::daemon {
@@ -52,23 +53,26 @@ class TransferEngine final : public TransferBackend {
   // The network changed (link, address or route): every HTTP transfer whose peer is no
   // longer reachable through an interface that is up ends with BG_E_NETWORK_DISCONNECTED.
   void network_changed() override;
-  // Every HTTP(S) request of `token` that starts from now on (the first GET, the next range,
-  // the next upload packet) receives or sends at most about `bytes_per_s` on average
-  // (libcurl's MAX_RECV/SEND_SPEED, coarse: it reads up to its 512 KiB buffer at once); 0
-  // lifts the limit. The request in flight gets the option too, but libcurl 7.88 was seen
-  // to keep one that is already receiving at its old pace. Local file copies are not
-  // limited.
+  // The transfer's own rate in bytes per second, paced by the engine (rate_pacer.h) in the
+  // body and upload callbacks, so it applies at once, also to a body being received
+  // (libcurl's MAX_RECV_SPEED does not change a running request); 0 lifts the limit.
+  // Local file copies are not limited.
   void set_rate_limit(std::uint64_t token, std::uint64_t bytes_per_s) override;
+  // Shared budgets, paced the same way (transfer.h).
+  void set_pool_rate(std::uint64_t pool, std::uint64_t bytes_per_s) override;
+  void join_rate_pool(std::uint64_t token, std::uint64_t pool) override;
 
   using Request = std::variant<DownloadRequest, UploadRequest>;
   struct Transfer;  // internal; defined in transfer_internal.h
 
  private:
   // One of: start (request), AUTODETECT's answer (proxies), a new rate budget
-  // (rate_limit), a written file's sync ended (synced: its errno, 0 = durable), the
+  // (rate_limit: the token's own, or with pool and token 0 the pool's), a token joins a
+  // pool (pool), a written file's sync ended (synced: its errno, 0 = durable), the
   // network changed (token 0), or else stop.
   struct Command {
     std::uint64_t token = 0;
+    std::optional<std::uint64_t> pool;
     std::unique_ptr<Request> request;
     std::optional<std::vector<std::string>> proxies;
     std::optional<std::uint64_t> rate_limit;
@@ -91,6 +95,10 @@ class TransferEngine final : public TransferBackend {
   void process_commands();
   void begin(std::uint64_t token, Request request);
   void apply_rate_limit(std::uint64_t token, std::uint64_t bytes_per_s);
+  void apply_pool(const Command& command);
+  // Resumes paused transfers whose bucket refilled, each in turn; the poll timeout (ms)
+  // until the next one may go.
+  int resume_paced(int timeout_ms);
   bool dispatch(Transfer& transfer);
   void resolve_proxies(const Transfer& t);
   void proxies_resolved(std::uint64_t token, std::vector<std::string> proxies);
@@ -114,6 +122,8 @@ class TransferEngine final : public TransferBackend {
   std::deque<std::uint64_t> waiting_resolution_;                  // tokens over the cap
   std::atomic<bool> quit_resolvers_{false};
   std::map<std::uint64_t, Written> awaiting_sync_;  // engine thread only
+  std::map<std::uint64_t, RatePacer> pools_;        // engine thread only; never erased
+  std::uint64_t last_resumed_ = 0;                  // resume_paced's turn
   std::unique_ptr<FileSyncer> syncer_;              // stopped first at destruction
   std::thread thread_;
 };

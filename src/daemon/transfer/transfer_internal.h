@@ -19,6 +19,7 @@
 #include "src/daemon/security/secret_box.h"
 #include "src/daemon/transfer/http_auth.h"
 #include "src/daemon/transfer/http_status.h"
+#include "src/daemon/transfer/rate_pacer.h"
 #include "src/daemon/transfer/tls_policy.h"
 #include "src/daemon/transfer/transfer_engine.h"
 
@@ -69,7 +70,11 @@ struct TransferEngine::Transfer {
   int restarts = 0;
   std::uint32_t retry_after_s = 0;  // Retry-After of the latest response
   bool peer_unreachable = false;    // a connection was not tried: its link is down
-  std::uint64_t rate_limit = 0;     // bytes per second for each request (0: unlimited)
+  // Pacing (rate_pacer.h): the bucket the body's bytes are taken from (the transfer's own
+  // or its pool's, null: unlimited), and whether a callback paused it for want of bytes.
+  RatePacer own_pacer;
+  RatePacer* pacer = nullptr;
+  bool paced_pause = false;
   // Uploads (upload_transfer.cc).
   enum class Packet { kPing, kCreateSession, kFragment, kCloseSession, kCancelSession };
   Packet packet = Packet::kCreateSession;
@@ -185,8 +190,12 @@ bool validators_changed(const RemoteValidators& before, const RemoteValidators& 
 // `headers` is the request's header list; Authorization headers are added to a copy.
 bool set_common_options(Transfer& t, curl_slist* headers);
 bool apply_request_options(Transfer& t, curl_slist* headers);  // the second half of it
-// t.rate_limit on t.easy, both ways (0: unlimited); also on a request in flight.
-void set_rate_options(Transfer& t);
+// Pacing: the bytes `t` may take now (RatePacer::kUnlimited without a pacer; 0: the
+// caller pauses the request and sets t.paced_pause), and the bytes it took.
+std::uint64_t paced_allowance(Transfer& t);
+void paced_consume(Transfer& t, std::uint64_t bytes);
+// Milliseconds on the pacers' clock (steady).
+std::int64_t pacing_now_ms();
 
 // (request_options.cc) After a 401 / 407 (status, or the CONNECT's): kRetry when the
 // challenge is answered now (send the same request again), kFailed (t.failure set) when

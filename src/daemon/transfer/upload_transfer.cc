@@ -176,6 +176,12 @@ size_t read_fragment(char* data, size_t size, size_t count, void* user) {
   std::uint64_t left = t->fragment_length - t->fragment_read;
   std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size * count, left));
   if (want == 0) return 0;
+  std::uint64_t allowed = paced_allowance(*t);
+  if (allowed == 0) {  // the engine resumes it when the bucket refills
+    t->paced_pause = true;
+    return CURL_READFUNC_PAUSE;
+  }
+  want = static_cast<std::size_t>(std::min<std::uint64_t>(want, allowed));
   ssize_t got =
       ::pread(t->source_fd, data, want, static_cast<off_t>(t->fragment_start + t->fragment_read));
   if (got <= 0) {
@@ -184,6 +190,7 @@ size_t read_fragment(char* data, size_t size, size_t count, void* user) {
     return CURL_READFUNC_ABORT;
   }
   t->fragment_read += static_cast<std::uint64_t>(got);
+  paced_consume(*t, static_cast<std::uint64_t>(got));
   return static_cast<size_t>(got);
 }
 

@@ -104,10 +104,11 @@ TEST_F(SchedulerPolicyTest, NoBackgroundPlacesStartsOnlyForeground) {
   EXPECT_EQ(steps, (std::vector<std::pair<Action, int>>{{Action::kStart, 2}}));
 }
 
-TEST_F(SchedulerPolicyTest, EveryStartIsUnlimitedToday) {
+// Bandwidth limits: scheduler_bandwidth_test.cc.
+TEST_F(SchedulerPolicyTest, WithoutABandwidthPolicyEveryStartIsUnlimitedInItsPool) {
   ScheduleDecision decision = scheduler.decide({queued(1, JobPriority::kNormal, 1)}, 0, policy);
   ASSERT_EQ(decision.steps.size(), 1u);
-  EXPECT_EQ(decision.steps[0].rate, RateBudget{});
+  EXPECT_EQ(decision.steps[0].rate, (RateBudget{rate_pool(JobPriority::kNormal), std::nullopt}));
   EXPECT_FALSE(decision.steps[0].rate.bytes_per_second.has_value());
 }
 
