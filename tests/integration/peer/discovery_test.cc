@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <optional>
 #include <random>
 
 #include "src/daemon/peer/peer_protocol.h"
@@ -19,11 +20,12 @@
 namespace openbits::daemon::peertest {
 namespace {
 
-const PeerInfo* find(const std::vector<PeerInfo>& peers, const std::string& address) {
+// By value: `peers` is usually the temporary that PeerDirectory::peers() returned.
+std::optional<PeerInfo> find(const std::vector<PeerInfo>& peers, const std::string& address) {
   for (const PeerInfo& p : peers) {
-    if (p.address == address) return &p;
+    if (p.address == address) return p;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 class DiscoveryTest : public ::testing::Test {
@@ -50,9 +52,8 @@ class DiscoveryTest : public ::testing::Test {
     return start(source, peer_config(files, true, group));
   }
   bool knows(PeerService& service, const std::string& address, bool authenticated) {
-    auto peers = service.directory().peers();
-    const PeerInfo* p = find(peers, address);
-    return p != nullptr && p->authenticated == authenticated && p->available == authenticated;
+    auto p = find(service.directory().peers(), address);
+    return p && p->authenticated == authenticated && p->available == authenticated;
   }
   void send_to_group(const std::string& bytes) {
     int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
@@ -110,7 +111,7 @@ TEST_F(DiscoveryTest, AHostOfAnotherCaIsListedButNeverAuthenticated) {
   PeerTlsFiles stranger = certs().stranger_files();
   PeerService& s = start(stranger, source_s);
   std::string address = s.server_address();
-  ASSERT_TRUE(itest::eventually([&] { return find(a.directory().peers(), address) != nullptr; }));
+  ASSERT_TRUE(itest::eventually([&] { return find(a.directory().peers(), address).has_value(); }));
   a.registry().wait_idle();
   ASSERT_TRUE(itest::eventually([&] { return knows(a, address, false); }));
   EXPECT_EQ(find(a.directory().peers(), address)->name, address);
@@ -156,8 +157,8 @@ TEST_F(DiscoveryTest, StaticPeersAreAuthenticatedAndDroppedAfterThreeFailedExcha
   EXPECT_EQ(a.server_address(), "");
   ASSERT_TRUE(itest::eventually([&] { return knows(a, b.server_address(), true); }));
   a.registry().wait_idle();
-  const PeerInfo* nobody = find(a.directory().peers(), "127.0.0.1:9");
-  ASSERT_NE(nobody, nullptr);
+  auto nobody = find(a.directory().peers(), "127.0.0.1:9");
+  ASSERT_TRUE(nobody.has_value());
   EXPECT_TRUE(nobody->from_config);
   EXPECT_FALSE(nobody->authenticated);
   EXPECT_FALSE(nobody->available);
