@@ -219,9 +219,18 @@ class ProxyTest : public ::testing::Test {
                               fs::perms::others_read | fs::perms::others_exec);
     return stub;
   }
+  // The logged requests whose URL holds `fragment`, waiting up to 10 s for the first: squid
+  // logs a request just after its response, so a job can be TRANSFERRED before its line is
+  // written (ASan CI of 2026-12-04 read the log too early).
   static int count_for(const Squid& squid, const std::string& fragment) {
     int n = 0;
-    for (const auto& r : squid.requests()) n += r.url.find(fragment) != std::string::npos;
+    auto deadline = std::chrono::steady_clock::now() + seconds(10);
+    do {
+      n = 0;
+      for (const auto& r : squid.requests()) n += r.url.find(fragment) != std::string::npos;
+      if (n > 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (std::chrono::steady_clock::now() < deadline);
     return n;
   }
 
@@ -500,7 +509,8 @@ TEST_F(ProxyTest, AutodetectFindsTheProxyThroughWpad) {
     return text;
   });
   EXPECT_EQ(result, "0x00000000 0x00000000 0x00000000 TRANSFERRED");
-  EXPECT_GE(count_for(squid, "/data.bin"), 1);
+  EXPECT_GE(count_for(squid, "/data.bin"), 1)
+      << "PAC server log:\n" << std::ifstream(dir.path() + "/pac.log").rdbuf();
   // localhost is not 127.0.0.1 for the PAC script: direct.
   std::size_t before = squid.requests().size();
   std::string local = "http://localhost:" + std::to_string(origin.port()) + "/data.bin";
