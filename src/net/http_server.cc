@@ -10,6 +10,8 @@
 #include <boost/beast/ssl.hpp>
 #include <exception>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -257,7 +259,7 @@ asio::awaitable<void> handle_tls(tcp::socket socket, HttpHandler& handler,
   beast::error_code ec;
   std::string client = socket.remote_endpoint(ec).address().to_string();
   beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls);
-  beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
+  beast::get_lowest_layer(stream).expires_after(options.handshake_timeout);
   co_await stream.async_handshake(asio::ssl::stream_base::server,
                                   asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return;
@@ -267,11 +269,48 @@ asio::awaitable<void> handle_tls(tcp::socket socket, HttpHandler& handler,
   co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
 }
 
-// Runs one connection's coroutine; the count of open connections, raised when it was
-// accepted, drops when it ends, however it ends.
-asio::awaitable<void> counted(std::shared_ptr<std::atomic<std::size_t>> open,
+}  // namespace
+
+// The connections open now, in all and per client address. Taken by the accept loop,
+// given back by each connection's coroutine on any thread.
+class ConnectionSlots {
+ public:
+  ConnectionSlots(std::size_t max_total, std::size_t max_per_address)
+      : max_total_(max_total), max_per_address_(max_per_address) {}
+  // False, and nothing taken, when either cap is reached.
+  bool take(const std::string& address) {
+    std::lock_guard lock(mutex_);
+    if (max_total_ != 0 && total_ >= max_total_) return false;
+    std::size_t& mine = per_address_[address];
+    if (max_per_address_ != 0 && mine >= max_per_address_) return false;
+    ++mine;
+    ++total_;
+    return true;
+  }
+  void give_back(const std::string& address) {
+    std::lock_guard lock(mutex_);
+    --total_;
+    if (auto it = per_address_.find(address); it != per_address_.end() && --it->second == 0) {
+      per_address_.erase(it);
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  const std::size_t max_total_;
+  const std::size_t max_per_address_;
+  std::size_t total_ = 0;
+  std::map<std::string, std::size_t> per_address_;
+};
+
+namespace {
+
+// Runs one connection's coroutine; its slot, taken when it was accepted, is given back
+// when it ends, however it ends.
+asio::awaitable<void> counted(std::shared_ptr<ConnectionSlots> slots, std::string address,
                               asio::awaitable<void> task) {
-  std::shared_ptr<void> release(nullptr, [&open](void*) { --*open; });
+  std::shared_ptr<void> release(nullptr,
+                                [&slots, &address](void*) { slots->give_back(address); });
   co_await std::move(task);
 }
 
@@ -305,7 +344,13 @@ asio::awaitable<Dispatch> HttpHandler::begin_async(const RequestHead& head) {
 
 HttpServer::HttpServer(asio::io_context& io, HttpHandler& handler, HttpServerOptions options,
                        asio::ssl::context* tls)
-    : io_(io), handler_(handler), options_(std::move(options)), tls_(tls), acceptor_(io) {}
+    : io_(io),
+      handler_(handler),
+      options_(std::move(options)),
+      tls_(tls),
+      acceptor_(io),
+      slots_(std::make_shared<ConnectionSlots>(options_.max_connections,
+                                               options_.max_connections_per_address)) {}
 
 Status HttpServer::listen(const std::string& address) {
   auto endpoint = parse_endpoint(address);
@@ -341,23 +386,19 @@ asio::awaitable<void> HttpServer::accept_loop() {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    if (options_.max_connections != 0 && *open_connections_ >= options_.max_connections) {
-      spdlog::warn("{}: {} connections open, one more closed", options_.server_name,
-                   options_.max_connections);
+    std::string address = socket.remote_endpoint(ec).address().to_string();
+    if (ec) continue;  // gone already
+    if (!slots_->take(address)) {
+      spdlog::warn("{}: connection from {} closed: at the cap of {} in all or {} per address",
+                   options_.server_name, address, options_.max_connections,
+                   options_.max_connections_per_address);
       continue;  // the socket closes as it goes
     }
     auto executor = socket.get_executor();
-    ++*open_connections_;
-    if (tls_ != nullptr) {
-      asio::co_spawn(
-          executor,
-          counted(open_connections_, handle_tls(std::move(socket), handler_, options_, *tls_)),
-          asio::detached);
-    } else {
-      asio::co_spawn(
-          executor, counted(open_connections_, handle_plain(std::move(socket), handler_, options_)),
-          asio::detached);
-    }
+    auto task = tls_ != nullptr ? handle_tls(std::move(socket), handler_, options_, *tls_)
+                                : handle_plain(std::move(socket), handler_, options_);
+    asio::co_spawn(executor, counted(slots_, std::move(address), std::move(task)),
+                   asio::detached);
   }
 }
 

@@ -7,7 +7,6 @@
 // Runs on the io_context's threads; the handler is called from any of them concurrently.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -47,7 +46,15 @@ struct HttpServerOptions {
   std::uint64_t max_drain = std::uint64_t{8} << 20;
   // Connections open at once (0: no cap); further ones are closed as they are accepted.
   std::size_t max_connections = 0;
+  // The same cap for the connections from one client address (0: none), so one host
+  // cannot hold every slot.
+  std::size_t max_connections_per_address = 0;
+  // A TLS handshake not done in this time closes the connection (before it, a client that
+  // never finished one held its slot for the whole idle_timeout).
+  std::chrono::seconds handshake_timeout{10};
 };
+
+class ConnectionSlots;
 
 class HttpServer {
  public:
@@ -68,8 +75,7 @@ class HttpServer {
   HttpServerOptions options_;
   boost::asio::ssl::context* tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::shared_ptr<std::atomic<std::size_t>> open_connections_ =
-      std::make_shared<std::atomic<std::size_t>>(0);
+  std::shared_ptr<ConnectionSlots> slots_;  // open connections, in all and per address
 };
 
 }  // namespace openbits::net
