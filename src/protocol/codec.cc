@@ -16,11 +16,23 @@ void put_optional(json& j, const char* key, const std::optional<T>& value) {
   j[key] = value ? json(*value) : json(nullptr);
 }
 
+// j[key] into `out`; integers are checked (get_integer), never wrapped.
+template <typename T>
+void read_field(const json& j, const char* key, T& out) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    out = get_integer<T>(j.at(key));
+  } else {
+    j.at(key).get_to(out);
+  }
+}
+
 template <typename T>
 void get_optional(const json& j, const char* key, std::optional<T>& out) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) {
     out.reset();
+  } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    out = get_integer<T>(*it);
   } else {
     out = it->get<T>();
   }
@@ -59,8 +71,8 @@ void to_json(json& j, const FileRange& v) {
   j = {{"initial_offset", v.initial_offset}, {"length", v.length}};
 }
 void from_json(const json& j, FileRange& v) {
-  j.at("initial_offset").get_to(v.initial_offset);
-  j.at("length").get_to(v.length);
+  read_field(j, "initial_offset", v.initial_offset);
+  read_field(j, "length", v.length);
 }
 
 void to_json(json& j, const JobProgress& v) {
@@ -70,10 +82,10 @@ void to_json(json& j, const JobProgress& v) {
        {"files_transferred", v.files_transferred}};
 }
 void from_json(const json& j, JobProgress& v) {
-  j.at("bytes_total").get_to(v.bytes_total);
-  j.at("bytes_transferred").get_to(v.bytes_transferred);
-  j.at("files_total").get_to(v.files_total);
-  j.at("files_transferred").get_to(v.files_transferred);
+  read_field(j, "bytes_total", v.bytes_total);
+  read_field(j, "bytes_transferred", v.bytes_transferred);
+  read_field(j, "files_total", v.files_total);
+  read_field(j, "files_transferred", v.files_transferred);
 }
 
 void to_json(json& j, const FileProgress& v) {
@@ -82,9 +94,9 @@ void to_json(json& j, const FileProgress& v) {
        {"completed", v.completed}};
 }
 void from_json(const json& j, FileProgress& v) {
-  j.at("bytes_total").get_to(v.bytes_total);
-  j.at("bytes_transferred").get_to(v.bytes_transferred);
-  j.at("completed").get_to(v.completed);
+  read_field(j, "bytes_total", v.bytes_total);
+  read_field(j, "bytes_transferred", v.bytes_transferred);
+  read_field(j, "completed", v.completed);
 }
 
 void to_json(json& j, const JobTimes& v) {
@@ -93,9 +105,9 @@ void to_json(json& j, const JobTimes& v) {
        {"transfer_completion_time", v.transfer_completion_time}};
 }
 void from_json(const json& j, JobTimes& v) {
-  j.at("creation_time").get_to(v.creation_time);
-  j.at("modification_time").get_to(v.modification_time);
-  j.at("transfer_completion_time").get_to(v.transfer_completion_time);
+  read_field(j, "creation_time", v.creation_time);
+  read_field(j, "modification_time", v.modification_time);
+  read_field(j, "transfer_completion_time", v.transfer_completion_time);
 }
 
 void to_json(json& j, const ErrorInfo& v) {
@@ -107,8 +119,8 @@ void to_json(json& j, const ErrorInfo& v) {
   put_optional(j, "file_index", v.file_index);
 }
 void from_json(const json& j, ErrorInfo& v) {
-  j.at("code").get_to(v.code);
-  v.context = static_cast<ErrorContext>(j.at("context").get<int>());
+  read_field(j, "code", v.code);
+  v.context = static_cast<ErrorContext>(get_integer<int>(j.at("context")));
   v.protocol = j.value("protocol", "");
   v.description = j.value("description", "");
   v.context_description = j.value("context_description", "");
@@ -129,11 +141,11 @@ void to_json(json& j, const FileInfo& v) {
        {"bytes_from_peers", v.bytes_from_peers}};
 }
 void from_json(const json& j, FileInfo& v) {
-  j.at("index").get_to(v.index);
-  j.at("remote_name").get_to(v.remote_name);
-  j.at("local_name").get_to(v.local_name);
+  read_field(j, "index", v.index);
+  read_field(j, "remote_name", v.remote_name);
+  read_field(j, "local_name", v.local_name);
   v.temporary_name = j.value("temporary_name", "");
-  j.at("progress").get_to(v.progress);
+  read_field(j, "progress", v.progress);
   v.ranges = j.value("ranges", std::vector<FileRange>{});
   v.validation_state = j.value("validation_state", false);
   v.validation_known = j.value("validation_known", false);
@@ -148,7 +160,7 @@ void to_json(json& j, const ProxySettings& v) {
   put_optional(j, "bypass_list", v.bypass_list);
 }
 void from_json(const json& j, ProxySettings& v) {
-  j.at("usage").get_to(v.usage);
+  read_field(j, "usage", v.usage);
   get_optional(j, "proxy_list", v.proxy_list);
   get_optional(j, "bypass_list", v.bypass_list);
 }
@@ -159,8 +171,8 @@ void to_json(json& j, const AuthCredentials& v) {
   put_optional(j, "password", v.password);
 }
 void from_json(const json& j, AuthCredentials& v) {
-  v.target = static_cast<AuthTarget>(j.at("target").get<int>());
-  v.scheme = static_cast<AuthScheme>(j.at("scheme").get<int>());
+  v.target = static_cast<AuthTarget>(get_integer<int>(j.at("target")));
+  v.scheme = static_cast<AuthScheme>(get_integer<int>(j.at("scheme")));
   get_optional(j, "user_name", v.user_name);
   get_optional(j, "password", v.password);
 }
@@ -182,8 +194,8 @@ void to_json(json& j, const ClientCertificate& v) {
        {"subject", v.subject}};
 }
 void from_json(const json& j, ClientCertificate& v) {
-  v.location = static_cast<CertStoreLocation>(j.at("location").get<int>());
-  j.at("store_name").get_to(v.store_name);
+  v.location = static_cast<CertStoreLocation>(get_integer<int>(j.at("location")));
+  read_field(j, "store_name", v.store_name);
   auto hash = hash_from_hex(j.at("hash").get<std::string>());
   if (!hash) throw json::other_error::create(501, "malformed certificate hash", &j);
   v.hash = *hash;
@@ -233,36 +245,36 @@ void to_json(json& j, const JobInfo& v) {
 }
 
 void from_json(const json& j, JobInfo& v) {
-  j.at("id").get_to(v.id);
-  j.at("type").get_to(v.type);
-  j.at("state").get_to(v.state);
-  j.at("priority").get_to(v.priority);
-  j.at("display_name").get_to(v.display_name);
-  j.at("description").get_to(v.description);
-  j.at("owner").get_to(v.owner);
-  j.at("owner_uid").get_to(v.owner_uid);
-  j.at("owner_name").get_to(v.owner_name);
-  j.at("owner_elevated").get_to(v.owner_elevated);
-  j.at("owner_integrity_level").get_to(v.owner_integrity_level);
-  j.at("progress").get_to(v.progress);
-  j.at("times").get_to(v.times);
-  j.at("error_count").get_to(v.error_count);
-  j.at("notify_flags").get_to(v.notify_flags);
-  j.at("notify_interface_registered").get_to(v.notify_interface_registered);
-  j.at("minimum_retry_delay").get_to(v.minimum_retry_delay);
-  j.at("no_progress_timeout").get_to(v.no_progress_timeout);
-  j.at("maximum_download_time").get_to(v.maximum_download_time);
-  j.at("proxy").get_to(v.proxy);
-  j.at("file_acl_flags").get_to(v.file_acl_flags);
-  j.at("peer_caching_flags").get_to(v.peer_caching_flags);
-  j.at("security_flags").get_to(v.security_flags);
-  j.at("custom_headers_write_only").get_to(v.custom_headers_write_only);
-  j.at("http_method").get_to(v.http_method);
-  j.at("dynamic_content").get_to(v.dynamic_content);
-  j.at("high_performance").get_to(v.high_performance);
-  j.at("max_download_size").get_to(v.max_download_size);
-  j.at("minimum_notification_interval_ms").get_to(v.minimum_notification_interval_ms);
-  j.at("files").get_to(v.files);
+  read_field(j, "id", v.id);
+  read_field(j, "type", v.type);
+  read_field(j, "state", v.state);
+  read_field(j, "priority", v.priority);
+  read_field(j, "display_name", v.display_name);
+  read_field(j, "description", v.description);
+  read_field(j, "owner", v.owner);
+  read_field(j, "owner_uid", v.owner_uid);
+  read_field(j, "owner_name", v.owner_name);
+  read_field(j, "owner_elevated", v.owner_elevated);
+  read_field(j, "owner_integrity_level", v.owner_integrity_level);
+  read_field(j, "progress", v.progress);
+  read_field(j, "times", v.times);
+  read_field(j, "error_count", v.error_count);
+  read_field(j, "notify_flags", v.notify_flags);
+  read_field(j, "notify_interface_registered", v.notify_interface_registered);
+  read_field(j, "minimum_retry_delay", v.minimum_retry_delay);
+  read_field(j, "no_progress_timeout", v.no_progress_timeout);
+  read_field(j, "maximum_download_time", v.maximum_download_time);
+  read_field(j, "proxy", v.proxy);
+  read_field(j, "file_acl_flags", v.file_acl_flags);
+  read_field(j, "peer_caching_flags", v.peer_caching_flags);
+  read_field(j, "security_flags", v.security_flags);
+  read_field(j, "custom_headers_write_only", v.custom_headers_write_only);
+  read_field(j, "http_method", v.http_method);
+  read_field(j, "dynamic_content", v.dynamic_content);
+  read_field(j, "high_performance", v.high_performance);
+  read_field(j, "max_download_size", v.max_download_size);
+  read_field(j, "minimum_notification_interval_ms", v.minimum_notification_interval_ms);
+  read_field(j, "files", v.files);
   v.reply_file_name = j.value("reply_file_name", std::string());
   v.next_retry_time = j.value("next_retry_time", std::int64_t{0});
   v.reply_bytes_total = j.value("reply_bytes_total", kSizeUnknown);
@@ -278,8 +290,8 @@ void to_json(json& j, const FileSpec& v) {
   j = {{"remote_name", v.remote_name}, {"local_name", v.local_name}, {"ranges", v.ranges}};
 }
 void from_json(const json& j, FileSpec& v) {
-  j.at("remote_name").get_to(v.remote_name);
-  j.at("local_name").get_to(v.local_name);
+  read_field(j, "remote_name", v.remote_name);
+  read_field(j, "local_name", v.local_name);
   v.ranges = j.value("ranges", std::vector<FileRange>{});
 }
 
@@ -297,9 +309,9 @@ void to_json(json& j, const CacheRecord& v) {
        {"sha256", v.sha256}};
 }
 void from_json(const json& j, CacheRecord& v) {
-  j.at("id").get_to(v.id);
-  j.at("url").get_to(v.url);
-  j.at("size").get_to(v.size);
+  read_field(j, "id", v.id);
+  read_field(j, "url", v.url);
+  read_field(j, "size", v.size);
   v.last_modified = j.value("last_modified", "");
   v.etag = j.value("etag", "");
   v.file_modification_time = j.value("file_modification_time", std::int64_t{0});
@@ -319,7 +331,7 @@ void to_json(json& j, const KnownPeer& v) {
        {"last_seen", v.last_seen}};
 }
 void from_json(const json& j, KnownPeer& v) {
-  j.at("name").get_to(v.name);
+  read_field(j, "name", v.name);
   v.address = j.value("address", "");
   v.authenticated = j.value("authenticated", false);
   v.available = j.value("available", false);

@@ -5,15 +5,41 @@
 #pragma once
 
 #include <array>
+#include <concepts>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "openbits/types.h"
 
 namespace openbits {
+
+// The integer `j` holds, as T. Throws nlohmann::json::type_error when `j` is no integer (a
+// float, a bool, a string) and out_of_range when T cannot hold it: nlohmann's own get<T>()
+// truncates 1.5 to 1, takes true as 1 and wraps -1 into 4294967295 (or 4294967297 into 1).
+template <std::integral T>
+T get_integer(const nlohmann::json& j) {
+  if (!j.is_number_integer()) {
+    throw nlohmann::json::type_error::create(
+        302, std::string("an integer was expected, not ") + j.type_name(), &j);
+  }
+  if (j.is_number_unsigned()) {
+    if (auto v = j.get<std::uint64_t>(); std::in_range<T>(v)) return static_cast<T>(v);
+  } else if (auto v = j.get<std::int64_t>(); std::in_range<T>(v)) {
+    return static_cast<T>(v);
+  }
+  throw nlohmann::json::out_of_range::create(406, "integer out of range: " + j.dump(), &j);
+}
+
+// object[key] as get_integer<T>, or `fallback` when the key is absent.
+template <std::integral T>
+T get_integer_or(const nlohmann::json& object, const char* key, T fallback) {
+  auto it = object.find(key);
+  return it == object.end() ? fallback : get_integer<T>(*it);
+}
 
 void to_json(nlohmann::json& j, const Guid& v);
 void from_json(const nlohmann::json& j, Guid& v);

@@ -65,10 +65,10 @@ void set_priority(const PropertyTarget& t, const json& value) {
 }
 
 Status check_notify_flags(const PropertyTarget&, const json& value) {
-  return validate_notify_flags(value.get<std::uint32_t>());
+  return validate_notify_flags(get_integer<std::uint32_t>(value));
 }
 void set_notify_flags(const PropertyTarget& t, const json& value) {
-  t.job.info.notify_flags = value.get<std::uint32_t>();
+  t.job.info.notify_flags = get_integer<std::uint32_t>(value);
 }
 
 // SetNotifyCmdLine with a program on a system account's job, or by one, while the config
@@ -115,15 +115,15 @@ void set_notify_cmd_line(const PropertyTarget& t, const json& value) {
 }
 
 void set_minimum_retry_delay(const PropertyTarget& t, const json& value) {
-  t.job.info.minimum_retry_delay = std::max(value.get<std::uint32_t>(), kMinimumRetryDelayFloor);
+  t.job.info.minimum_retry_delay = std::max(get_integer<std::uint32_t>(value), kMinimumRetryDelayFloor);
 }
 
 void set_no_progress_timeout(const PropertyTarget& t, const json& value) {
-  t.job.info.no_progress_timeout = value.get<std::uint32_t>();
+  t.job.info.no_progress_timeout = get_integer<std::uint32_t>(value);
 }
 
 void set_maximum_download_time(const PropertyTarget& t, const json& value) {
-  t.job.info.maximum_download_time = value.get<std::uint32_t>();
+  t.job.info.maximum_download_time = get_integer<std::uint32_t>(value);
 }
 
 Status check_proxy(const PropertyTarget& t, const json& value) {
@@ -134,27 +134,27 @@ void set_proxy(const PropertyTarget& t, const json& value) {
 }
 
 Status check_file_acl_flags(const PropertyTarget& t, const json& value) {
-  if ((value.get<std::uint32_t>() & ~kCopyFileAll) != 0) return Status(hr::E_INVALIDARG);
+  if ((get_integer<std::uint32_t>(value) & ~kCopyFileAll) != 0) return Status(hr::E_INVALIDARG);
   if (t.job.info.state == JobState::kTransferred) return Status(hr::BG_E_INVALID_STATE);
   return Status();
 }
 void set_file_acl_flags(const PropertyTarget& t, const json& value) {
-  t.job.info.file_acl_flags = value.get<std::uint32_t>();
+  t.job.info.file_acl_flags = get_integer<std::uint32_t>(value);
 }
 
 Status check_peer_caching_flags(const PropertyTarget&, const json& value) {
-  if ((value.get<std::uint32_t>() & ~0x7u) != 0) return Status(hr::E_NOTIMPL);
+  if ((get_integer<std::uint32_t>(value) & ~0x7u) != 0) return Status(hr::E_NOTIMPL);
   return Status();
 }
 void set_peer_caching_flags(const PropertyTarget& t, const json& value) {
-  t.job.info.peer_caching_flags = value.get<std::uint32_t>();
+  t.job.info.peer_caching_flags = get_integer<std::uint32_t>(value);
 }
 
 Status check_security_flags(const PropertyTarget&, const json& value) {
-  return validate_security_flags(value.get<std::uint32_t>());
+  return validate_security_flags(get_integer<std::uint32_t>(value));
 }
 void set_security_flags(const PropertyTarget& t, const json& value) {
-  auto flags = value.get<std::uint32_t>();
+  auto flags = get_integer<std::uint32_t>(value);
   if (flags & 0xE) {
     spdlog::warn("job {}: certificate checks relaxed (security flags 0x{:x})",
                  to_string(t.job.info.id), flags);
@@ -217,16 +217,16 @@ void set_high_performance(const PropertyTarget& t, const json& value) {
 
 Status check_max_download_size(const PropertyTarget& t, const json& value) {
   if (!is_download(t.job)) return Status(hr::BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY);
-  if (value.get<std::uint64_t>() == 0) return Status(hr::BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE);
+  if (get_integer<std::uint64_t>(value) == 0) return Status(hr::BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE);
   if (t.job.ever_resumed) return Status(hr::BG_E_READ_ONLY_PROPERTY_AFTER_RESUME);
   return Status();
 }
 void set_max_download_size(const PropertyTarget& t, const json& value) {
-  t.job.info.max_download_size = value.get<std::uint64_t>();
+  t.job.info.max_download_size = get_integer<std::uint64_t>(value);
 }
 
 void set_minimum_notification_interval_ms(const PropertyTarget& t, const json& value) {
-  t.job.info.minimum_notification_interval_ms = value.get<std::uint32_t>();
+  t.job.info.minimum_notification_interval_ms = get_integer<std::uint32_t>(value);
 }
 
 // SetReplyFileName: upload-reply only, until the reply download starts; null = default.

@@ -128,8 +128,8 @@ void Dispatcher::add_notification_methods() {
   };
   methods_[m::kAcknowledgeNotification] = [this](const Caller& c, const json& p) {
     if (!notifier_) return from_status(Status(hr::E_NOTIMPL));
-    return from_status(notifier_->acknowledge(c.connection, p.at("delivery").get<std::uint64_t>(),
-                                              p.value("hresult", hr::S_OK)));
+    return from_status(notifier_->acknowledge(c.connection, get_integer<std::uint64_t>(p.at("delivery")),
+                                              get_integer_or<HRESULT>(p, "hresult", hr::S_OK)));
   };
 }
 
@@ -196,7 +196,7 @@ void Dispatcher::add_methods() {
     return json{{"path", check->path}, {"problems", check->problems}};
   };
   methods_[m::kErrorDescription] = [](const Caller&, const json& p) -> Result<json> {
-    return json{{"description", describe_hresult(p.at("hresult").get<HRESULT>())}};
+    return json{{"description", describe_hresult(get_integer<HRESULT>(p.at("hresult")))}};
   };
   methods_[m::kAddFiles] = [this](const Caller& c, const json& p) -> Answer {
     auto files = p.at("files").get<std::vector<FileSpec>>();
@@ -229,12 +229,12 @@ void Dispatcher::add_methods() {
   };
   methods_[m::kRemoveCredentials] = [this](const Caller& c, const json& p) {
     return from_status(
-        jobs_.remove_credentials(c, job_id(p), static_cast<AuthTarget>(p.at("target").get<int>()),
-                                 static_cast<AuthScheme>(p.at("scheme").get<int>())));
+        jobs_.remove_credentials(c, job_id(p), static_cast<AuthTarget>(get_integer<int>(p.at("target"))),
+                                 static_cast<AuthScheme>(get_integer<int>(p.at("scheme")))));
   };
   methods_[m::kSetClientCertificate] = [this](const Caller& c, const json& p) -> Result<json> {
     ClientCertificateRequest request;
-    request.location = static_cast<CertStoreLocation>(p.at("location").get<int>());
+    request.location = static_cast<CertStoreLocation>(get_integer<int>(p.at("location")));
     request.store_name = p.at("store_name").get<std::string>();
     if (auto hash = p.find("hash"); hash != p.end() && !hash->is_null()) {
       request.hash = hash_from_hex(hash->get<std::string>());
@@ -260,21 +260,21 @@ void Dispatcher::add_methods() {
                                                    p.at("new_prefix").get<std::string>()));
   };
   methods_[m::kSetRemoteName] = [this](const Caller& c, const json& p) {
-    return from_status(jobs_.set_remote_name(c, job_id(p), p.at("file_index").get<std::uint32_t>(),
+    return from_status(jobs_.set_remote_name(c, job_id(p), get_integer<std::uint32_t>(p.at("file_index")),
                                              p.at("remote_name").get<std::string>()));
   };
   methods_[m::kGetReplyData] = [this](const Caller& c, const json& p) -> Answer {
-    std::uint64_t length = std::min(p.value("length", m::kMaxReplyChunk), m::kMaxReplyChunk);
+    std::uint64_t length = std::min(get_integer_or(p, "length", m::kMaxReplyChunk), m::kMaxReplyChunk);
     std::uint64_t size = 0;
     auto data =
-        jobs_.get_reply_data(c, job_id(p), p.value("offset", std::uint64_t{0}), length, size);
+        jobs_.get_reply_data(c, job_id(p), get_integer_or(p, "offset", std::uint64_t{0}), length, size);
     if (data.code() == hr::BG_E_TOO_LARGE) return Answer(data.status(), {{"size", size}});
     if (!data.ok()) return Result<json>(data.status());
     return Result<json>(json{{"data", hex_encode(*data)}, {"size", size}});
   };
   methods_[m::kSetValidationState] = [this](const Caller& c, const json& p) {
     return from_status(jobs_.set_validation_state(
-        c, job_id(p), p.at("file_index").get<std::uint32_t>(), p.at("valid").get<bool>()));
+        c, job_id(p), get_integer<std::uint32_t>(p.at("file_index")), p.at("valid").get<bool>()));
   };
 }
 
@@ -307,7 +307,7 @@ Result<std::uint64_t> Dispatcher::enum_cursor_rank(const std::string& cursor) co
 Dispatcher::Answer Dispatcher::enum_jobs_page(const Caller& caller, const json& params) {
   auto after = enum_cursor_rank(params.at("cursor").get<std::string>());
   if (!after.ok()) return Result<json>(after.status());
-  auto limit = params.value("limit", rpc::method::kMaxEnumPageJobs);
+  auto limit = get_integer_or(params, "limit", rpc::method::kMaxEnumPageJobs);
   if (limit == 0) return Result<json>(Status(hr::E_INVALIDARG, "limit must be at least 1"));
   std::string text = "{\"jobs\":[";
   std::uint64_t count = 0;

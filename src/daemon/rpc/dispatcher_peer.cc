@@ -43,7 +43,7 @@ void Dispatcher::add_peer_cache_methods() {
   methods_[m::kGetFile] = [this](const Caller& c, const json& p) -> Result<json> {
     auto info = jobs_.job_info(c, p.at("job_id").get<Guid>());
     if (!info.ok()) return info.status();
-    auto index = p.at("file_index").get<std::uint32_t>();
+    auto index = get_integer<std::uint32_t>(p.at("file_index"));
     if (index >= info->files.size()) return Status(hr::BG_E_FILE_NOT_FOUND);
     return json(info->files[index]);
   };
@@ -53,7 +53,7 @@ void Dispatcher::add_peer_cache_methods() {
     return json{{"flags", *flags}};
   };
   methods_[m::kSetPeerCachingFlags] = [this](const Caller& c, const json& p) {
-    return from_status(jobs_.set_peer_caching_flags(c, p.at("flags").get<std::uint32_t>()));
+    return from_status(jobs_.set_peer_caching_flags(c, get_integer<std::uint32_t>(p.at("flags"))));
   };
   methods_[m::kListCacheRecords] = [this](const Caller& c, const json&) -> Result<json> {
     auto records = jobs_.cache_records(c);
@@ -84,7 +84,7 @@ void Dispatcher::add_peer_cache_methods() {
                 {"used_bytes", limits->used_bytes}};
   };
   methods_[m::kSetCacheLimit] = [this](const Caller& c, const json& p) {
-    return from_status(jobs_.set_cache_limit(c, p.at("percent").get<std::uint32_t>()));
+    return from_status(jobs_.set_cache_limit(c, get_integer<std::uint32_t>(p.at("percent"))));
   };
   methods_[m::kGetCacheExpiration] = [this](const Caller& c, const json&) -> Result<json> {
     auto limits = jobs_.cache_limits(c);
@@ -92,7 +92,7 @@ void Dispatcher::add_peer_cache_methods() {
     return json{{"seconds", limits->expiration_s}};
   };
   methods_[m::kSetCacheExpiration] = [this](const Caller& c, const json& p) {
-    return from_status(jobs_.set_cache_expiration(c, p.at("seconds").get<std::int64_t>()));
+    return from_status(jobs_.set_cache_expiration(c, get_integer<std::int64_t>(p.at("seconds"))));
   };
   methods_[m::kListPeers] = [this](const Caller&, const json&) -> Result<json> {
     json list = json::array();

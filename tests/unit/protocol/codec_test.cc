@@ -235,6 +235,23 @@ TEST(CodecProgress, RangesProgressAndTimesKeepTheirLimitValues) {
   EXPECT_EQ(times_back.transfer_completion_time, std::numeric_limits<std::int64_t>::max());
 }
 
+// Regression: members were read with nlohmann's get_to, which wrapped -1 into
+// 18446744073709551615 and 4294967297 into 1, truncated floats and took true as 1.
+TEST(CodecIntegers, NumbersThatDoNotFitTheirMemberAreAJsonError) {
+  EXPECT_THROW((json{{"initial_offset", -1}, {"length", 2}}.get<FileRange>()), json::out_of_range);
+  EXPECT_THROW((json{{"initial_offset", 1.5}, {"length", 2}}.get<FileRange>()), json::type_error);
+  EXPECT_THROW((json{{"initial_offset", true}, {"length", 2}}.get<FileRange>()), json::type_error);
+  json credentials = {{"target", 4294967297ULL}, {"scheme", 1}};
+  EXPECT_THROW(credentials.get<AuthCredentials>(), json::out_of_range);
+  EXPECT_EQ(get_integer<std::uint32_t>(json(4294967295ULL)), kMaxU32);
+  EXPECT_THROW(get_integer<std::uint32_t>(json(4294967296ULL)), json::out_of_range);
+  EXPECT_THROW(get_integer<std::uint32_t>(json(-1)), json::out_of_range);
+  EXPECT_EQ(get_integer<std::int64_t>(json(kMinI64)), kMinI64);
+  EXPECT_THROW(get_integer<std::int64_t>(json(kMaxU64)), json::out_of_range);
+  EXPECT_THROW(get_integer<int>(json("7")), json::type_error);
+  EXPECT_EQ(get_integer_or(json::object(), "absent", 7), 7);
+}
+
 TEST(CodecProgress, EveryMemberIsRequired) {
   for (const char* key : {"initial_offset", "length"}) {
     json j = json(FileRange{1, 2});

@@ -114,5 +114,25 @@ TEST_F(DispatcherTest, OverlongNamesAreRefusedAndChangeNothing) {
   EXPECT_TRUE(call(me, "manager.enum_jobs", json::object())["result"]["jobs"].empty());
 }
 
+// Regression: nlohmann's get<std::uint32_t>() wrapped 4294967297 into 1 and -1 into
+// 4294967295, truncated 1.5 and took true as 1, so out-of-range numbers set other values.
+TEST_F(DispatcherTest, IntegersThatDoNotFitAreInvalidArgAndChangeNothing) {
+  Caller me = user_caller();
+  std::string job = create(me);
+  for (json bad : {json(4294967297ULL), json(-1), json(1.5), json(true), json("1")}) {
+    json r = call(me, "job.set_property", {{"job_id", job}, {"name", "notify_flags"}, {"value", bad}});
+    EXPECT_EQ(r["error"]["data"]["hresult"], hr::E_INVALIDARG) << bad.dump();
+    r = call(me, "job.set_property",
+             {{"job_id", job}, {"name", "minimum_retry_delay"}, {"value", bad}});
+    EXPECT_EQ(r["error"]["data"]["hresult"], hr::E_INVALIDARG) << bad.dump();
+  }
+  json info = call(me, "manager.get_job", {{"job_id", job}})["result"];
+  EXPECT_EQ(info["notify_flags"], 3);
+  EXPECT_EQ(info["minimum_retry_delay"], 600);
+  json r = call(me, "job.set_property", {{"job_id", job}, {"name", "notify_flags"}, {"value", 1}});
+  EXPECT_TRUE(r.contains("result")) << r.dump();
+  EXPECT_EQ(call(me, "manager.get_job", {{"job_id", job}})["result"]["notify_flags"], 1);
+}
+
 }  // namespace
 }  // namespace openbits::daemon::testing
