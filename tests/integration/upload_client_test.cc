@@ -4,6 +4,8 @@
 // HRESULTs and the packets the server saw are checked. Protocol faults are in
 // upload_faults_test.cc, interoperability with bits-upload-server and other users in
 // upload_interop_test.cc.
+#include <algorithm>
+
 #include "tests/integration/upload_fixture.h"
 
 namespace openbits::itest {
@@ -209,6 +211,39 @@ TEST_F(UploadClientTest, CrashesOfClientAndServerDoNotResendAcknowledgedBytes) {
   }
   EXPECT_EQ(count("Create-Session"), 1);   // one session through both crashes
   EXPECT_LE(received, kSize + 2 * 65536);  // at most a fragment again per crash
+}
+
+// Fragments follow the measured rate (docs/upload-client.md): the first is 1 MiB, later ones
+// grow to what the last rate sends in about 2 s, never above upload_fragment_bytes. On
+// loopback that is the configured largest.
+TEST_F(UploadClientTest, FragmentsGrowWithTheRateUpToTheConfiguredLargest) {
+  constexpr std::uint64_t kLargest = 4 << 20;
+  std::ofstream(dir.path() + "/bitsd.json") << R"({"upload_fragment_bytes": )" << kLargest << "}";
+  bitsd.terminate();
+  bitsd.start({"--config", dir.path() + "/bitsd.json"});
+  manager.emplace(bitsd.connect());
+  start_reference(false);
+  constexpr std::uint64_t kSize = (13 << 20) + 7;
+  Job job = upload(JobType::kUpload, "grow.bin", kSize);
+  ASSERT_EQ(wait_for_state(job, {JobState::kTransferred, JobState::kError}, seconds(60)),
+            JobState::kTransferred);
+  EXPECT_TRUE(files_equal(root + "/up/grow.bin", local + "/grow.bin")) << root + "/up/grow.bin";
+  std::vector<std::uint64_t> lengths;
+  for (const auto& p : packets()) {
+    if (strcasecmp(p.value("packet", "").c_str(), "fragment") != 0 || !p.contains("range")) {
+      continue;
+    }
+    lengths.push_back(p["range"][1].get<std::uint64_t>() - p["range"][0].get<std::uint64_t>() + 1);
+  }
+  ASSERT_GE(lengths.size(), 2u);
+  EXPECT_EQ(lengths.front(), 1u << 20);
+  std::uint64_t sum = 0;
+  for (std::uint64_t n : lengths) {
+    EXPECT_LE(n, kLargest);
+    sum += n;
+  }
+  EXPECT_EQ(sum, kSize);  // each byte once
+  EXPECT_EQ(*std::max_element(lengths.begin(), lengths.end()), kLargest);
 }
 
 // The reply of the bitsadmin test: 28 bytes, so the dump has a full line and a short one,

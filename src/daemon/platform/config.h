@@ -33,7 +33,7 @@ struct Config {
   std::int64_t checkpoint_interval_ms = 1000;            // ...or time, whichever comes first
   std::int64_t finished_job_retention_ms = 3600 * 1000;  // final jobs answer getters this long
   std::int64_t stall_timeout_s = 60;  // no byte received for this long: WINHTTP_TIMEOUT
-  std::uint64_t upload_fragment_bytes = 4ull << 20;  // first fragment size; 413 halves it
+  std::uint64_t upload_fragment_bytes = 16ull << 20;  // largest fragment; 413 halves it
   // Notifications (notifier.h): uids below first_user_uid (root included) and those in
   // system_uids are system accounts. Their notification programs run (as the registering
   // account, as BITS runs a service's command line) unless notify_system_uids is false;

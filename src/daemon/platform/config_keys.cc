@@ -246,7 +246,8 @@ const ConfigKey kKeys[] = {
     {"stall_timeout_s", "seconds", read_field<&Config::stall_timeout_s>,
      "a transfer that receives no byte for this long fails with a timeout", 1},
     {"upload_fragment_bytes", "bytes", read_field<&Config::upload_fragment_bytes>,
-     "the first fragment of an upload (halved when the server answers 413)"},
+     "the largest fragment of an upload (halved when the server answers 413); fragments "
+     "below it follow the measured rate (about 2 s each, at least 256 KiB)"},
     // Bandwidth policy (docs/bandwidth.md): bytes per second per background priority.
     {"bandwidth_limits", "limits", read_limits_key,
      "{\"high\"|\"normal\"|\"low\": bytes/s} outside every window (absent: unlimited; 0 "

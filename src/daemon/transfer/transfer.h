@@ -102,7 +102,7 @@ struct UploadRequest : TransferRequest {
   std::string host_id{};                 // BITS-Host-Id of the session
   std::string local_validators{};        // recorded "<size>:<mtime>"; empty on the first start
   bool want_reply = false;               // upload-reply: the last Ack must name the reply
-  std::uint64_t fragment_size = 4ull << 20;
+  std::uint64_t fragment_size = 16ull << 20;  // the largest fragment
 };
 
 // Every call happens on the engine thread, never with the engine's lock held; the observer

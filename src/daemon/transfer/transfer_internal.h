@@ -83,9 +83,11 @@ struct TransferEngine::Transfer {
   std::string upload_url;  // the job's URL, or with BITS-Host-Id's host
   std::uint64_t upload_size = 0;
   std::string local_validators;
-  std::uint64_t fragment_size = 0;
-  std::uint64_t fragment_start = 0;        // the Fragment in flight: its first byte,
-  std::uint64_t fragment_length = 0;       // its length,
+  std::uint64_t fragment_size = 0;  // the largest fragment (413 halves it)
+  std::uint64_t next_fragment = 0;  // the next one's length, from the measured rate
+  std::chrono::steady_clock::time_point fragment_sent{};  // when the one in flight started
+  std::uint64_t fragment_start = 0;                       // the Fragment in flight: its first byte,
+  std::uint64_t fragment_length = 0;                      // its length,
   std::uint64_t fragment_read = 0;         // and how much of it curl has read from the file
   std::map<std::string, std::string> ack;  // response headers, lower-case names
   std::string ack_body;                    // its body's first bytes

@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string_view>
 
@@ -22,6 +24,14 @@ namespace {
 
 constexpr const char* kProtocol = "{7df0354d-249b-430f-820d-3d2a9bef4931}";
 constexpr std::uint64_t kMinFragment = 16 * 1024;
+// Fragment sizes follow the measured rate (docs/upload-client.md): the first is at most
+// kFirstFragment, each next one what the last rate sends in kFragmentTime, at least
+// kMinRateFragment and never above the configured largest (upload_fragment_bytes). So a
+// fast link pays few Ack round trips, and a crash on a slow one re-sends seconds, not
+// minutes, of transfer.
+constexpr std::uint64_t kFirstFragment = 1024 * 1024;
+constexpr std::uint64_t kMinRateFragment = 256 * 1024;
+constexpr std::chrono::milliseconds kFragmentTime{2000};
 constexpr int kMaxResends = 3;  // Close/Cancel-Session after a 5xx
 // Fragment Acks in a row (200 or 416) that took none of the fragment's bytes; then the
 // transfer ends in a transient BG_E_INVALID_SERVER_RESPONSE instead of resending forever.
@@ -210,6 +220,7 @@ void start_fragment_body(Transfer& t, std::uint64_t length) {
   t.fragment_start = t.offset;
   t.fragment_length = length;
   t.fragment_read = 0;
+  t.fragment_sent = std::chrono::steady_clock::now();
   CURL* e = t.easy;
   curl_easy_setopt(e, CURLOPT_READFUNCTION, read_fragment);
   curl_easy_setopt(e, CURLOPT_READDATA, &t);
@@ -261,7 +272,7 @@ bool send_packet(Transfer& t, CURLM* multi, Packet packet) {
       add("Content-Name: " + name);
       break;
     case Packet::kFragment: {
-      std::uint64_t length = std::min(t.fragment_size, t.upload_size - t.offset);
+      std::uint64_t length = std::min({t.next_fragment, t.fragment_size, t.upload_size - t.offset});
       start_fragment_body(t, length);
       add("BITS-Packet-Type: Fragment");
       add("BITS-Session-Id: " + t.session_id);
@@ -362,8 +373,23 @@ bool after_create_session(Transfer& t, CURLM* multi, long status) {
 
 // A 200 or 416 Fragment Ack: go on from the offset the server expects, unless it took no
 // byte of kMaxStalledAcks fragments in a row.
+// The next fragment's length: what the rate of the one just acknowledged sends in
+// kFragmentTime, within [kMinRateFragment, fragment_size].
+void size_next_fragment(Transfer& t, std::uint64_t acknowledged) {
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - t.fragment_sent);
+  auto micros = static_cast<double>(std::max<std::int64_t>(took.count(), 1));
+  double per_target = static_cast<double>(acknowledged) / micros *
+                      static_cast<double>(std::chrono::microseconds(kFragmentTime).count());
+  std::uint64_t floor = std::min(kMinRateFragment, t.fragment_size);
+  t.next_fragment = per_target >= static_cast<double>(t.fragment_size)
+                        ? t.fragment_size
+                        : std::max(floor, static_cast<std::uint64_t>(per_target));
+}
+
 bool after_range_ack(Transfer& t, CURLM* multi, long status, std::uint64_t next) {
   t.stalled_acks = next > t.fragment_start ? 0 : t.stalled_acks + 1;
+  if (next > t.fragment_start) size_next_fragment(t, next - t.fragment_start);
   if (t.stalled_acks >= kMaxStalledAcks) {
     t.fail({hr::BG_E_INVALID_SERVER_RESPONSE, ErrorContext::kRemoteFile, true},
            "the server took no byte of " + std::to_string(kMaxStalledAcks) +
@@ -396,6 +422,7 @@ bool after_fragment(Transfer& t, CURLM* multi, long status) {
       return false;
     }
     t.fragment_size /= 2;  // the server wants smaller fragments
+    t.next_fragment = std::min(t.next_fragment, t.fragment_size);
     return send_packet(t, multi, Packet::kFragment);
   }
   auto next = parse_number(ack_header(t, "bits-received-content-range"));
@@ -430,6 +457,7 @@ bool begin_upload(Transfer& t, CURLM* multi) {
   t.session_id = t.upload().session_id;
   t.host_id = t.upload().host_id;
   t.fragment_size = std::max(kMinFragment, t.upload().fragment_size);
+  t.next_fragment = std::min(t.fragment_size, kFirstFragment);
   if (t.upload().kind == UploadKind::kCloseSession ||
       t.upload().kind == UploadKind::kCancelSession) {
     bool close = t.upload().kind == UploadKind::kCloseSession;
