@@ -5,9 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <iterator>
 #include <limits>
-#include <ranges>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -361,12 +359,13 @@ void TransferCoordinator::schedule() {
 std::vector<JobRecord*> TransferCoordinator::jobs_with_timers() const {
   std::int64_t idle_before = clock_.wall_ms() - config_.job_inactivity_timeout_s * 1000;
   std::vector<JobRecord*> idle = table_.idle_since(idle_before);
-  std::vector<JobRecord*> due;
+  std::vector<JobRecord*> due;  // timed() then idle, merged in id order
   due.reserve(table_.timed().size() + idle.size());
+  for (const auto& [id, job] : table_.timed()) due.push_back(job);
   auto by_id = [](const JobRecord* a, const JobRecord* b) { return a->info.id < b->info.id; };
-  auto timed = table_.timed() | std::views::values;
-  std::set_union(timed.begin(), timed.end(), idle.begin(), idle.end(), std::back_inserter(due),
-                 by_id);
+  auto middle = due.insert(due.end(), idle.begin(), idle.end());
+  std::inplace_merge(due.begin(), middle, due.end(), by_id);
+  due.erase(std::unique(due.begin(), due.end()), due.end());  // timed and idle: once
   return due;
 }
 
