@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
@@ -46,6 +47,11 @@ void describe_error(const JobRecord& job, JobInfo& info) {
   info.error->context_description = describe_context(info.error->context);
 }
 
+bool is_timed(JobState state) {
+  return state == JobState::kQueued || state == JobState::kConnecting ||
+         state == JobState::kTransferring || state == JobState::kTransientError;
+}
+
 }  // namespace
 
 std::int64_t next_retry_time(const JobRecord& job) {
@@ -63,7 +69,30 @@ void JobTable::insert(std::unique_ptr<JobRecord> job) {
   enqueue(id);
   by_creation_[job->creation_order] = job.get();
   if (!job->is_final()) count_live(job->info.owner_uid, true);
+  JobRecord& record = *job;
   jobs_[id] = std::move(job);
+  index(record);
+}
+
+void JobTable::index(JobRecord& job) {
+  if (is_timed(job.info.state)) timed_[job.info.id] = &job;
+  if (!job.is_final()) by_activity_.emplace(job.last_activity_ms, job.info.id);
+}
+
+void JobTable::unindex(const JobRecord& job) {
+  timed_.erase(job.info.id);
+  by_activity_.erase({job.last_activity_ms, job.info.id});
+}
+
+std::vector<JobRecord*> JobTable::idle_since(std::int64_t wall_ms) const {
+  std::vector<JobRecord*> idle;
+  for (const auto& [activity, id] : by_activity_) {
+    if (activity > wall_ms) break;
+    idle.push_back(jobs_.at(id).get());
+  }
+  std::sort(idle.begin(), idle.end(),
+            [](const JobRecord* a, const JobRecord* b) { return a->info.id < b->info.id; });
+  return idle;
 }
 
 void JobTable::count_live(uid_t owner, bool added) {
@@ -132,18 +161,21 @@ std::uint64_t JobTable::queue_order(const Guid& id) const {
 
 void JobTable::forget_final_jobs(std::int64_t retention_ms) {
   std::int64_t now = clock_.monotonic_ms();
-  for (auto it = finished_at_.begin(); it != finished_at_.end();) {
-    if (now - it->second >= retention_ms) {
-      if (auto job = jobs_.find(it->first); job != jobs_.end()) {
-        by_creation_.erase(job->second->creation_order);
-        jobs_.erase(job);
-      }
-      queue_order_.erase(it->first);
-      it = finished_at_.erase(it);
-    } else {
-      ++it;
-    }
+  // Oldest first: the jobs kept long enough are a prefix of finished_.
+  while (!finished_.empty() && now - finished_.begin()->first >= retention_ms) {
+    erase(finished_.begin()->second);
+    finished_.erase(finished_.begin());
   }
+}
+
+void JobTable::erase(const Guid& id) {
+  if (auto job = jobs_.find(id); job != jobs_.end()) {
+    unindex(*job->second);
+    by_creation_.erase(job->second->creation_order);
+    jobs_.erase(job);
+  }
+  queue_order_.erase(id);
+  finished_at_.erase(id);
 }
 
 JobInfo JobTable::snapshot(const JobRecord& job) const {
@@ -168,20 +200,34 @@ void JobTable::touch(JobRecord& job) {
 }
 
 void JobTable::mark_active(JobRecord& job) {
+  unindex(job);
   job.last_activity_ms = clock_.wall_ms();
+  index(job);
   touch(job);
 }
 
 void JobTable::set_state(JobRecord& job, JobState state) {
   if (job.info.state == state) return;
   bool was_final = job.is_final();
+  unindex(job);
   job.info.state = state;
+  index(job);
   if (!was_final && job.is_final()) count_live(job.info.owner_uid, false);
   touch(job);
   if (state == JobState::kTransferred) {
     job.info.times.transfer_completion_time = clock_.wall_ms();
   }
-  if (job.is_final()) finished_at_[job.info.id] = clock_.monotonic_ms();
+  if (job.is_final()) mark_finished(job.info.id);
+}
+
+void JobTable::mark_finished(const Guid& id) {
+  std::int64_t now = clock_.monotonic_ms();
+  auto [it, added] = finished_at_.try_emplace(id, now);
+  if (!added) {
+    finished_.erase({it->second, id});
+    it->second = now;
+  }
+  finished_.emplace(now, id);
 }
 
 Status JobTable::write(JobRecord& job) {

@@ -1,7 +1,8 @@
 // JobTable: every JobRecord of the queue and each change made to one. Owns the records
 // (final jobs are kept a while for getters), enforces ownership on lookup (find with an
 // Access), maps engine tokens to their job, keeps the creation order (EnumJobs) and the
-// queue order (round robin), announces changes to the JobListener (touch, set_state) and
+// queue order (round robin), indexes the jobs the tick must look at (timed(), idle_since()),
+// announces changes to the JobListener (touch, set_state) and
 // writes records through the Store. A store failure is logged once here, with the job and
 // what was being saved; persist*() also return it for callers that answer with it.
 //
@@ -11,7 +12,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "openbits/status.h"
 #include "openbits/types.h"
@@ -60,6 +64,16 @@ class JobTable {
   // Drops final jobs kept longer than `retention_ms`.
   void forget_final_jobs(std::int64_t retention_ms);
 
+  // The tick's index, kept as jobs change so that the tick never walks the whole queue
+  // (suspended, finished or final jobs have nothing due but the inactivity timer).
+  // timed(): the jobs in QUEUED, CONNECTING, TRANSFERRING or TRANSIENT_ERROR, by id: the
+  // Scheduler's entries and the jobs with a retry, no-progress or download-time timer.
+  using Index = std::map<Guid, JobRecord*>;
+  const Index& timed() const { return timed_; }
+  // The non-final jobs whose last activity (JobRecord::last_activity_ms, wall clock) is at
+  // or before `wall_ms`, by id: those whose inactivity timer may have expired.
+  std::vector<JobRecord*> idle_since(std::int64_t wall_ms) const;
+
   // What callers see of a job.
   JobInfo snapshot(const JobRecord& job) const;
   void emit(const JobRecord& job, JobEvent::Kind kind = JobEvent::Kind::kChanged,
@@ -89,6 +103,11 @@ class JobTable {
  private:
   Status write(JobRecord& job);
   void count_live(uid_t owner, bool added);
+  // The job enters or leaves the tick's index as its state and last activity are now.
+  void index(JobRecord& job);
+  void unindex(const JobRecord& job);
+  void erase(const Guid& id);
+  void mark_finished(const Guid& id);  // the job is final from now on
 
   Store& store_;
   Clock& clock_;
@@ -96,6 +115,9 @@ class JobTable {
   JobListener* listener_ = nullptr;
   Records jobs_;
   std::map<Guid, std::int64_t> finished_at_;  // final jobs kept for getters, and when
+  std::set<std::pair<std::int64_t, Guid>> finished_;  // the same, oldest first
+  Index timed_;
+  std::set<std::pair<std::int64_t, Guid>> by_activity_;  // non-final jobs, least active first
   std::map<std::uint64_t, Guid> tokens_;
   std::map<Guid, std::uint64_t> queue_order_;  // round robin: lower runs first
   std::uint64_t next_queue_order_ = 1;

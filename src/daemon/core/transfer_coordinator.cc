@@ -284,7 +284,7 @@ void TransferCoordinator::cancel_inactive(JobRecord& job) {
 
 std::vector<ScheduleEntry> TransferCoordinator::schedule_entries() const {
   std::vector<ScheduleEntry> entries;
-  for (const auto& [id, job] : table_.records()) {
+  for (const auto& [id, job] : table_.timed()) {
     bool queued = job->info.state == JobState::kQueued;
     bool blocked = job->info.state == JobState::kTransientError && job->info.error &&
                    job->info.error->code == hr::BG_E_BLOCKED_BY_POLICY;
@@ -356,10 +356,21 @@ void TransferCoordinator::schedule() {
   }
 }
 
+std::vector<JobRecord*> TransferCoordinator::jobs_with_timers() const {
+  std::int64_t idle_before = clock_.wall_ms() - config_.job_inactivity_timeout_s * 1000;
+  std::vector<JobRecord*> idle = table_.idle_since(idle_before);
+  std::vector<JobRecord*> due;  // timed() then idle, merged in id order
+  due.reserve(table_.timed().size() + idle.size());
+  for (const auto& [id, job] : table_.timed()) due.push_back(job);
+  auto by_id = [](const JobRecord* a, const JobRecord* b) { return a->info.id < b->info.id; };
+  auto middle = due.insert(due.end(), idle.begin(), idle.end());
+  std::inplace_merge(due.begin(), middle, due.end(), by_id);
+  due.erase(std::unique(due.begin(), due.end()), due.end());  // timed and idle: once
+  return due;
+}
+
 void TransferCoordinator::tick() {
-  for (auto& [id, job] : table_.records()) {
-    if (!job->is_final()) apply_timers(*job);
-  }
+  for (JobRecord* job : jobs_with_timers()) apply_timers(*job);
   schedule();
   table_.forget_final_jobs(config_.finished_job_retention_ms);
 }
@@ -565,8 +576,12 @@ void TransferCoordinator::on_network_change(bool connected) {
   // connecting).
   int requeued = 0;
   std::int64_t now = clock_.monotonic_ms();
-  for (auto& [id, job] : table_.records()) {
-    if (job->info.state != JobState::kTransientError) continue;
+  std::vector<JobRecord*> waiting;  // set_state() below changes the index
+  for (const auto& [id, job] : table_.timed()) {
+    if (job->info.state == JobState::kTransientError) waiting.push_back(job);
+  }
+  for (JobRecord* job : waiting) {
+    const Guid& id = job->info.id;
     if (now < job->timers.server_retry_at_ms) continue;
     if (!network_retry_due(*job, now)) continue;
     table_.set_state(*job, JobState::kQueued);

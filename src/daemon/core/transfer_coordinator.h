@@ -43,7 +43,9 @@ class TransferCoordinator {
   bool restart_transfer(JobRecord& job);
   // Cancel of an upload: Cancel-Session to the server, the reply's temp file deleted.
   void cancel_upload(JobRecord& job);
-  // Every ~250 ms: timers of every job, scheduling, final jobs forgotten.
+  // Every ~250 ms: the timers of the jobs that have one running or may be inactive
+  // (JobTable::timed(), idle_since(), in id order as the queue's), scheduling, final jobs
+  // forgotten.
   void tick();
   // Shutdown: every transfer stops; jobs keep their persisted state.
   void stop_all();
@@ -91,6 +93,8 @@ class TransferCoordinator {
   bool over_download_size(JobRecord& job);
   void enter_transferred(JobRecord& job);
   void apply_timers(JobRecord& job);
+  // The jobs of the tick's apply_timers(): every other job has nothing due.
+  std::vector<JobRecord*> jobs_with_timers() const;
   void apply_retry_timers(JobRecord& job, std::int64_t now);
   void cancel_inactive(JobRecord& job);  // JobInactivityTimeout expired
   // Whether a network change may queue this TRANSIENT_ERROR job now (the floor).

@@ -29,6 +29,11 @@
 //
 // Events never carry the job's custom headers or notification command line.
 //
+// Memory: a job is tracked (with a copy of its JobInfo) only while the Notifier has
+// something of it to keep: a subscriber, a stay in TRANSFERRED or ERROR, a delivery, a
+// program, a timer or file events pending. Any other job's next event brings all the
+// Notifier needs, so an idle queue costs it nothing per job.
+//
 // Threading: job_event() may be called from any thread and only posts to the io_context;
 // everything else runs on the io_context's thread.
 #pragma once
@@ -95,6 +100,7 @@ class Notifier final : public JobListener {
   };
 
   void handle(JobEvent event);
+  static bool dormant(const Tracked& t);  // nothing kept that the next event would not bring
   void drop_foreign_subscriber(const Guid& id, Tracked& t);
   void start_episode(Tracked& t, JobState state);
   void evaluate(const Guid& id, Tracked& t);
