@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Upload benchmark: a file (default 256 MiB) uploaded over loopback.
 #   * bitsd: an UPLOAD job (FOREGROUND, `bitsadmin /transfer /upload`) to bits-upload-server,
-#     the BITS upload protocol (Create-Session, Content-Range fragments of
-#     upload_fragment_bytes, each acknowledged only once the server has it on disk,
+#     the BITS upload protocol (Create-Session, Content-Range fragments sized by the
+#     measured rate up to upload_fragment_bytes, each acknowledged only once the server has it on disk,
 #     Close-Session).
 #   * curl: one plain `PUT` of the whole file (`curl -T`) to nginx's WebDAV module, the
 #     fastest upload HTTP allows: no sessions, no fragments, nothing resumable.
@@ -22,7 +22,8 @@ set -euo pipefail
 BUILD=${1:-build}
 SIZE_MB=${SIZE_MB:-256}
 RUNS=${RUNS:-5}
-FRAGMENT_MB=${FRAGMENT_MB:-4}
+# The largest fragment bitsd sends (upload_fragment_bytes); default bitsd's own default.
+FRAGMENT_MB=${FRAGMENT_MB:-16}
 BIN=$(cd "$BUILD/bin" && pwd)
 WORK=$(mktemp -d /var/tmp/openbits-upbench-XXXXXX)
 free_port() {

@@ -38,11 +38,14 @@ TEST_F(SmallFilesCrashTest, FilesReportedTransferredSurviveSigkill) {
   std::vector<FileSpec> specs;
   for (int i = 0; i < kFiles; ++i) {
     std::string name = "s" + std::to_string(i);
-    make_file(nginx.root() + "/" + name, 1024 + sizes() % (31 * 1024),
+    // The middle file is 2 MiB at 512 KiB/s (nginx sends the first second's worth at once,
+    // so small files cannot be slowed): the job spends ~3 s on it, and the kill, after 30
+    // files, comes with half the job still to do however fast the small files go.
+    bool slow = i == kFiles / 2;
+    make_file(nginx.root() + "/" + name, slow ? 2u << 20 : 1024 + sizes() % (31 * 1024),
               100u + static_cast<unsigned>(i));
-    // About 32 ms a file: the kill, after 30 files, comes with ~8 s of the job still to do
-    // (at 16 ms a file and 60 files, a loaded CI machine once finished all 300 first).
-    specs.push_back({nginx.url("/slow/" + name + "?rate=512k"), out + "/" + name, {}});
+    specs.push_back({nginx.url(slow ? "/slow/" + name + "?rate=512k" : "/" + name),
+                     out + "/" + name, {}});
   }
   Guid id;
   std::uint32_t reported = 0;
