@@ -78,6 +78,22 @@ TransferRequest TransferCoordinator::request_for(JobRecord& job) const {
   return request;
 }
 
+bool plain_origin_download(const JobRecord& job, const FileRecord& file) {
+  const JobInfo& info = job.info;
+  bool private_content = !job.credentials.empty() || info.client_certificate.has_value() ||
+                         (info.custom_headers && !info.custom_headers->empty()) ||
+                         info.http_method != "GET";
+  const std::string& url = file.info.remote_name;
+  bool http = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  return info.type == JobType::kDownload && !private_content && !info.dynamic_content &&
+         file.info.ranges.empty() && http;
+}
+
+std::uint32_t TransferCoordinator::peer_roles(const JobRecord& job) const {
+  std::uint32_t machine = machine_peer_flags_ ? machine_peer_flags_() : 0;
+  return job.info.peer_caching_flags & machine & 0x3;
+}
+
 void TransferCoordinator::start_job(JobRecord& job) {
   if (job.info.type != JobType::kDownload) {
     if (!start_upload_phase(job)) {
@@ -113,6 +129,12 @@ void TransferCoordinator::start_job(JobRecord& job) {
   request.restart_if_no_range_support = job.info.priority == JobPriority::kForeground;
   request.checkpoint_bytes = config_.checkpoint_bytes;
   request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
+  std::uint32_t roles = plain_origin_download(job, file) ? peer_roles(job) : 0;
+  request.hash_body = (roles & 0x2) != 0;  // the peer cache may keep it
+  // From peers too, unless its content from peers failed validation.
+  request.from_peers = (roles & 0x1) != 0 && !file.origin_only;
+  request.hash_body = request.hash_body || request.from_peers;  // for the origin's digest
+  file.received_sha256.clear();
   launch(job, std::move(request), *index);
 }
 
@@ -423,6 +445,20 @@ void TransferCoordinator::on_remote_name(std::uint64_t token, const std::string&
   file.info.remote_name = url;
   table_.touch(*job);
   table_.save(*job, "the redirected remote name");
+}
+
+void TransferCoordinator::on_body_sha256(std::uint64_t token, const std::string& sha256) {
+  JobRecord* job = table_.by_token(token);
+  if (!job || job->info.type != JobType::kDownload || job->timers.transfer_token != token) return;
+  job->files[job->timers.transfer_file].received_sha256 = sha256;
+}
+
+void TransferCoordinator::on_peer_bytes(std::uint64_t token, std::uint64_t bytes) {
+  JobRecord* job = table_.by_token(token);
+  if (!job || job->info.type != JobType::kDownload || job->timers.transfer_token != token) return;
+  FileInfo& info = job->files[job->timers.transfer_file].info;
+  info.bytes_from_peers += bytes;  // committed with the on_progress that follows
+  info.downloaded_from_peer = true;
 }
 
 void TransferCoordinator::on_progress(std::uint64_t token, std::uint64_t durable_bytes) {
