@@ -181,9 +181,10 @@ void JobManager::add_to_cache(CacheCandidate& candidate) {
   Result<std::string> sha = copy_with_sha256(candidate.source.get(), pending->target.get(), size);
   if (sha.ok() && *sha != candidate.received_sha256) {
     // The owner changed the file after bitsd wrote it (or while it did): never served.
-    spdlog::warn("peer cache: {} not cached: the file is not what bitsd received (SHA-256 {} "
-                 "instead of {})",
-                 candidate.record.url, *sha, candidate.received_sha256);
+    spdlog::warn(
+        "peer cache: {} not cached: the file is not what bitsd received (SHA-256 {} "
+        "instead of {})",
+        candidate.record.url, *sha, candidate.received_sha256);
     sha = Status(hr::E_FAIL, "the file changed since bitsd received it");
   }
   if (sha.ok() && ::fdatasync(pending->target.get()) != 0) {

@@ -1,9 +1,8 @@
 // HTTP response header parsers; see http_headers.h.
 #include "src/daemon/transfer/http_headers.h"
 
-#include <strings.h>
-
 #include <openssl/evp.h>
+#include <strings.h>
 
 #include <cstring>
 #include <limits>

@@ -115,10 +115,11 @@ bool peer_bytes_wrong(Transfer& t) {
   if (t.peer_bytes == 0 || t.origin_sha256.empty()) return false;
   const std::string& sha = finished_body_sha256(t);
   if (sha == t.origin_sha256) return false;
-  spdlog::warn("job {} file {}: {} bytes from peers, and the file {} the origin's digest: "
-               "fetching it again from the origin",
-               to_string(t.common().job_id), t.common().file_index, t.peer_bytes,
-               sha.empty() ? "cannot be checked against" : "does not match");
+  spdlog::warn(
+      "job {} file {}: {} bytes from peers, and the file {} the origin's digest: "
+      "fetching it again from the origin",
+      to_string(t.common().job_id), t.common().file_index, t.peer_bytes,
+      sha.empty() ? "cannot be checked against" : "does not match");
   return true;
 }
 

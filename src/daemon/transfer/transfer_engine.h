@@ -142,8 +142,8 @@ class TransferEngine final : public TransferBackend {
   std::map<std::uint64_t, RatePacer> pools_;        // engine thread only; never erased
   std::uint64_t last_resumed_ = 0;                  // resume_paced's turn
   std::atomic<PeerSource*> peer_source_{nullptr};
-  std::vector<PeerWorker> peer_workers_;            // engine thread only
-  std::unique_ptr<FileSyncer> syncer_;              // stopped first at destruction
+  std::vector<PeerWorker> peer_workers_;  // engine thread only
+  std::unique_ptr<FileSyncer> syncer_;    // stopped first at destruction
   std::thread thread_;
 };
 

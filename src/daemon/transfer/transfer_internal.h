@@ -42,8 +42,8 @@ struct PeerFetch {
   std::uint64_t first = 0;
   std::uint64_t end = 0;
   std::atomic<std::uint64_t> written{0};  // bytes written from `first`, in order
-  std::unique_ptr<Sha256> hash;   // the body's hash, continued in order (null: none)
-  std::string detail;             // for the log
+  std::unique_ptr<Sha256> hash;           // the body's hash, continued in order (null: none)
+  std::string detail;                     // for the log
   std::atomic<bool> done{false};
 
   PeerFetch() = default;
@@ -104,8 +104,8 @@ struct TransferEngine::Transfer {
   std::uint64_t peer_bytes = 0;
   std::shared_ptr<PeerFetch> peer_fetch;
   std::uint64_t peer_reported = 0;  // of peer_fetch->written: counted and durable
-  RemoteValidators seen;      // from the latest response (or the source's stat)
-  RemoteValidators expected;  // from HEAD, checked against each GET response
+  RemoteValidators seen;            // from the latest response (or the source's stat)
+  RemoteValidators expected;        // from HEAD, checked against each GET response
   std::int64_t mtime_ms = 0;
   std::vector<FileRange> plan;  // resolved ranges; empty: one body of unknown size
   std::uint64_t total = kSizeUnknown;

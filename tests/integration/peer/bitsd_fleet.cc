@@ -20,8 +20,7 @@ std::string json_list(const std::vector<std::string>& items) {
 
 }  // namespace
 
-PeerHost::PeerHost(const std::string& dir, const itest::TestCa::Issued& cert,
-                   PeerHostConfig config)
+PeerHost::PeerHost(const std::string& dir, const itest::TestCa::Issued& cert, PeerHostConfig config)
     : dir_(dir), config_path_(dir + "/bitsd.json"), bitsd_(dir) {
   std::filesystem::create_directories(dir);
   if (config.serve) address_ = "127.0.0.1:" + std::to_string(itest::free_port());
@@ -63,8 +62,7 @@ bool PeerHost::trusts(const std::string& address) const {
   return false;
 }
 
-std::string PeerHost::download(const std::string& url, const std::string& local,
-                               int flags) const {
+std::string PeerHost::download(const std::string& url, const std::string& local, int flags) const {
   std::string id = raw({"/create", "fetch"});
   EXPECT_EQ(admin({"/addfile", id, url, local}).exit_code, 0);
   EXPECT_EQ(admin({"/setpeercachingflags", id, std::to_string(flags)}).exit_code, 0);
@@ -93,8 +91,8 @@ std::vector<std::string> PeerHost::served_requests() const {
   std::vector<std::string> served;
   std::istringstream lines(log());
   for (std::string line; std::getline(lines, line);) {
-    bool head_hit = line.find(": HEAD ") != std::string::npos &&
-                    line.find(" bytes") != std::string::npos;
+    bool head_hit =
+        line.find(": HEAD ") != std::string::npos && line.find(" bytes") != std::string::npos;
     if (line.find(": served ") != std::string::npos || head_hit) served.push_back(line);
   }
   return served;

@@ -14,8 +14,8 @@
 namespace openbits::daemon::peertest {
 
 struct PeerHostConfig {
-  bool serve = false;               // peer_listen on 127.0.0.1 (a free port)
-  std::vector<std::string> peers;   // the `peers` static list
+  bool serve = false;                          // peer_listen on 127.0.0.1 (a free port)
+  std::vector<std::string> peers;              // the `peers` static list
   std::optional<std::uint32_t> machine_flags;  // peer_caching_flags (the policy)
   std::uint64_t max_serve_bytes_per_s = 0;
 };

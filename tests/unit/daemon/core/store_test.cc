@@ -329,12 +329,11 @@ TEST(StoreTest, MigratesAVersion5DatabaseKeepingItsJobsAndABackup) {
   {  // turn it back into a version 5 file
     sqlite3* db = nullptr;
     sqlite3_open(path.c_str(), &db);
-    ASSERT_EQ(
-        sqlite3_exec(db,
-                     "DROP TABLE peer_cache; DROP TABLE settings; "
-                     "ALTER TABLE files DROP COLUMN origin_only; PRAGMA user_version = 5",
-                     nullptr, nullptr, nullptr),
-        SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DROP TABLE peer_cache; DROP TABLE settings; "
+                           "ALTER TABLE files DROP COLUMN origin_only; PRAGMA user_version = 5",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
     sqlite3_close(db);
   }
   auto store = Store::open(path);
