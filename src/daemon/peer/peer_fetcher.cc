@@ -46,4 +46,11 @@ std::optional<std::string> PeerFetcher::get_range(const std::string& peer, const
   return std::move(answer.bytes);
 }
 
+void PeerFetcher::distrust(const std::string& peer) {
+  PeerAnswer answer;
+  answer.error = PeerError::kWrongContent;
+  answer.detail = "its bytes failed the origin's digest";
+  registry_.report(peer, answer);
+}
+
 }  // namespace openbits::daemon

@@ -24,6 +24,8 @@ class PeerFetcher final : public PeerSource {
   Holders holders(const std::string& url, const RemoteValidators& validators) override;
   std::optional<std::string> get_range(const std::string& peer, const std::string& key,
                                        std::uint64_t first, std::uint64_t length) override;
+  // Drops the peer at once (as a bad certificate does) until a probe succeeds again.
+  void distrust(const std::string& peer) override;
 
  private:
   PeerRegistry& registry_;

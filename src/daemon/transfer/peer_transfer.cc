@@ -79,6 +79,9 @@ void run_peer_fetch(PeerFetch& f, PeerSource& source) {
       continue;
     }
     if (!write_chunk(f, *bytes, offset)) break;
+    if (f.senders.empty() || f.senders.back() != holders.peers[peer]) {
+      f.senders.push_back(holders.peers[peer]);  // read by the engine once the worker is done
+    }
     offset += length;
     f.written.store(offset - f.first);
   }
@@ -106,6 +109,7 @@ bool take_peer_bytes(Transfer& t) {
   t.hashed = t.body_hash ? t.offset : 0;
   spdlog::debug("job {} file {}: {} bytes from peers{}{}", to_string(t.common().job_id),
                 t.common().file_index, f.written.load(), f.detail.empty() ? "" : ": ", f.detail);
+  t.peer_senders.insert(t.peer_senders.end(), f.senders.begin(), f.senders.end());
   t.peer_fetch.reset();  // its worker is done; the engine joins it
   t.peer_reported = 0;
   return synced;
@@ -120,12 +124,16 @@ bool peer_bytes_wrong(Transfer& t) {
       "fetching it again from the origin",
       to_string(t.common().job_id), t.common().file_index, t.peer_bytes,
       sha.empty() ? "cannot be checked against" : "does not match");
+  if (!sha.empty()) {
+    for (const std::string& peer : t.peer_senders) t.peer_source->distrust(peer);
+  }
   return true;
 }
 
 bool refetch_from_origin(Transfer& t, CURLM* multi) {
   t.origin_only = true;
   t.peer_bytes = 0;
+  t.peer_senders.clear();
   report_restart(t);  // the durable count (and the bytes from peers) go to 0 first
   if (!cut_temp(t, 0)) return false;
   if (start_get(t, multi)) return true;

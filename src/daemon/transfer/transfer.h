@@ -114,6 +114,8 @@ class PeerSource {
   // miss, a body of another length).
   virtual std::optional<std::string> get_range(const std::string& peer, const std::string& key,
                                                std::uint64_t first, std::uint64_t length) = 0;
+  // `peer` sent bytes of a file that failed the origin's digest: not to be asked again.
+  virtual void distrust(const std::string& /*peer*/) {}
 };
 
 // What an upload request does (bits-spec §6): send the file (Create-Session, Fragments; a

@@ -43,6 +43,7 @@ struct PeerFetch {
   std::uint64_t end = 0;
   std::atomic<std::uint64_t> written{0};  // bytes written from `first`, in order
   std::unique_ptr<Sha256> hash;           // the body's hash, continued in order (null: none)
+  std::vector<std::string> senders;       // the peers whose bytes were written
   std::string detail;                     // for the log
   std::atomic<bool> done{false};
 
@@ -103,9 +104,10 @@ struct TransferEngine::Transfer {
   bool origin_only = false;
   std::uint64_t peer_bytes = 0;
   std::shared_ptr<PeerFetch> peer_fetch;
-  std::uint64_t peer_reported = 0;  // of peer_fetch->written: counted and durable
-  RemoteValidators seen;            // from the latest response (or the source's stat)
-  RemoteValidators expected;        // from HEAD, checked against each GET response
+  std::uint64_t peer_reported = 0;        // of peer_fetch->written: counted and durable
+  std::vector<std::string> peer_senders;  // every peer whose bytes this transfer wrote
+  RemoteValidators seen;                  // from the latest response (or the source's stat)
+  RemoteValidators expected;              // from HEAD, checked against each GET response
   std::int64_t mtime_ms = 0;
   std::vector<FileRange> plan;  // resolved ranges; empty: one body of unknown size
   std::uint64_t total = kSizeUnknown;

@@ -127,6 +127,7 @@ TEST_F(PeerFetchTest, WrongBytesFromAPeerAreCaughtByTheOriginsDigest) {
   EXPECT_EQ(nginx.bytes_sent() - origin_before, kSize);
   EXPECT_FALSE(a->served_requests().empty());  // it was asked, and its bytes discarded
   EXPECT_NE(b->log().find("does not match"), std::string::npos);
+  EXPECT_FALSE(b->trusts(a->address()));  // dropped until a probe succeeds again
 }
 
 TEST_F(PeerFetchTest, WithoutADigestValidationFalseDownloadsAgainFromTheOriginOnly) {
