@@ -11,6 +11,7 @@
 #include "openbits/names.h"
 #include "src/daemon/core/job_manager.h"
 #include "src/daemon/core/peer_cache_content.h"
+#include "src/daemon/core/peer_policy.h"
 #include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/security/owner_path.h"
 #include "src/daemon/security/user_open.h"

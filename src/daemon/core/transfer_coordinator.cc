@@ -12,6 +12,7 @@
 
 #include "openbits/names.h"
 #include "src/daemon/core/job_files.h"
+#include "src/daemon/core/peer_policy.h"
 #include "src/daemon/core/validation.h"
 #include "src/daemon/security/fs_credentials.h"
 
@@ -78,17 +79,6 @@ TransferRequest TransferCoordinator::request_for(JobRecord& job) const {
   return request;
 }
 
-bool plain_origin_download(const JobRecord& job, const FileRecord& file) {
-  const JobInfo& info = job.info;
-  bool private_content = !job.credentials.empty() || info.client_certificate.has_value() ||
-                         (info.custom_headers && !info.custom_headers->empty()) ||
-                         info.http_method != "GET";
-  const std::string& url = file.info.remote_name;
-  bool http = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
-  return info.type == JobType::kDownload && !private_content && !info.dynamic_content &&
-         file.info.ranges.empty() && http;
-}
-
 std::uint32_t TransferCoordinator::peer_roles(const JobRecord& job) const {
   std::uint32_t machine = machine_peer_flags_ ? machine_peer_flags_() : 0;
   return job.info.peer_caching_flags & machine & 0x3;
@@ -130,10 +120,10 @@ void TransferCoordinator::start_job(JobRecord& job) {
   request.checkpoint_bytes = config_.checkpoint_bytes;
   request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
   std::uint32_t roles = plain_origin_download(job, file) ? peer_roles(job) : 0;
-  request.hash_body = (roles & 0x2) != 0;  // the peer cache may keep it
-  // From peers too, unless its content from peers failed validation.
+  // From peers too, unless its content from peers failed validation. The body's SHA-256
+  // for the peer cache (server role) and for the origin's digest (bytes from peers).
   request.from_peers = (roles & 0x1) != 0 && !file.origin_only;
-  request.hash_body = request.hash_body || request.from_peers;  // for the origin's digest
+  request.hash_body = (roles & 0x2) != 0 || request.from_peers;
   file.received_sha256.clear();
   launch(job, std::move(request), *index);
 }

@@ -25,11 +25,6 @@
 
 namespace openbits::daemon {
 
-// A plain download from an HTTP origin that may be one user's by nothing (no credentials,
-// client certificate, custom headers or verb, no dynamic content, no ranges): the only
-// files peer caching ever serves or fetches from peers (docs/peer-caching.md).
-bool plain_origin_download(const JobRecord& job, const FileRecord& file);
-
 class TransferCoordinator {
  public:
   // See JobManager::on_network_change.
