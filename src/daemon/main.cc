@@ -174,11 +174,9 @@ int run(const Options& options) {
     spdlog::critical("cannot load jobs from {}: {}", db_path, s.message());
     return 1;
   }
-  TransferEngine engine(jobs);
-  jobs.set_backend(&engine);
-
   // Peer caching's network side (docs/peer-caching.md part 2), when the config asks for it.
-  // Declared after `jobs`, its source: it stops before the JobManager goes.
+  // Declared after `jobs`, its source: it stops before the JobManager goes; and before the
+  // engine, whose peer fetches use it: the engine stops first.
   std::unique_ptr<PeerService> peers;
   if (PeerService::configured(config)) {
     auto created = PeerService::create(config, jobs);
@@ -192,6 +190,10 @@ int run(const Options& options) {
       return 1;
     }
   }
+
+  TransferEngine engine(jobs);
+  if (peers) engine.set_peer_source(peers->peer_source());
+  jobs.set_backend(&engine);
 
   Dispatcher dispatcher(jobs);
   dispatcher.set_peer_directory(peers ? &peers->directory() : nullptr);

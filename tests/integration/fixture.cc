@@ -98,7 +98,8 @@ void Nginx::start(int port) {
        << "  fastcgi_temp_path " << dir_ << "; uwsgi_temp_path " << dir_ << ";\n"
        << "  scgi_temp_path " << dir_ << ";\n"
        << "  server { listen 127.0.0.1:" << port << "; root " << root_ << ";\n"
-       << "    location /slow/ { alias " << root_ << "/; limit_rate $arg_rate; } }\n";
+       << "    location /slow/ { alias " << root_ << "/; limit_rate $arg_rate; }\n"
+       << extra_config_ << "  }\n";
   if (tls_port_ != 0) {
     conf << "  server { listen 127.0.0.1:" << tls_port_ << " ssl; root " << root_ << ";\n"
          << "    ssl_certificate " << dir_ << "/cert.pem; ssl_certificate_key " << dir_

@@ -31,6 +31,9 @@ class Nginx {
   explicit Nginx(const std::string& dir);
   ~Nginx();
   void start(int port);
+  // Directives added to the plain HTTP server's block by the next start() (e.g. a
+  // `location` with add_header).
+  void add_server_config(const std::string& lines) { extra_config_ += lines + "\n"; }
   // Also serves HTTPS on `tls_port` with a fresh self-signed certificate for 127.0.0.1.
   void start_with_tls(int port, int tls_port);
   std::string tls_url(const std::string& path) const;
@@ -47,6 +50,7 @@ class Nginx {
   std::string root_;
   int port_ = 0;
   int tls_port_ = 0;
+  std::string extra_config_;
   pid_t pid_ = -1;
 };
 

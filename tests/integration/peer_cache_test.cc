@@ -101,6 +101,40 @@ TEST_F(PeerCacheTest, ACompletedServerJobIsCachedAsAnIdenticalCopyOfItsOwn) {
   EXPECT_NE(json.out.find("\"size\": 300000"), std::string::npos) << json.out;
 }
 
+// The owner rewrites the finished temp file (same size, other bytes) between TRANSFERRED
+// and Complete: the cache would serve other machines those bytes. It keeps only what bitsd
+// itself received (the SHA-256 of the body as written), so the file is not cached; an
+// untouched job after it is.
+TEST_F(PeerCacheTest, AFileTheOwnerRewroteBeforeCompleteIsNotCached) {
+  std::string local = out + "/tampered";
+  std::string id = transferred("tampered", local, 2);
+  std::string temp;
+  for (const auto& entry : std::filesystem::directory_iterator(out)) {
+    if (entry.path().filename().string().rfind(".BIT", 0) == 0) temp = entry.path().string();
+  }
+  ASSERT_FALSE(temp.empty());
+  {
+    std::fstream file(temp, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(file.is_open());
+    file.seekp(1000);
+    file.write("poisoned bytes", 14);
+  }
+  EXPECT_EQ(std::filesystem::file_size(temp), kSize);
+  ASSERT_EQ(admin({"/complete", id}).exit_code, 0);
+  EXPECT_FALSE(files_equal(local, nginx.root() + "/f.bin"));
+  make_file(nginx.root() + "/g.bin", 1000, 15);
+  std::string probe = raw({"/create", "probe"});
+  admin({"/addfile", probe, nginx.url("/g.bin"), out + "/g"});
+  admin({"/setpeercachingflags", probe, "2"});
+  admin({"/resume", probe});
+  ASSERT_TRUE(eventually([&] { return raw({"/getstate", probe}) == "TRANSFERRED"; }));
+  admin({"/complete", probe});
+  auto lines = records_after_copy(1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(nginx.url("/g.bin")), std::string::npos) << lines[0];
+  EXPECT_TRUE(files_equal(content_file(lines[0]), nginx.root() + "/g.bin"));
+}
+
 TEST_F(PeerCacheTest, NothingPrivateOrWithoutBothServerFlagsIsCached) {
   completed("client-only", out + "/a", 1);
   completed("credentials", out + "/b", 2, {{"/setcredentials", "SERVER", "BASIC", "u", "p"}});

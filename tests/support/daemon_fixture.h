@@ -17,6 +17,7 @@
 
 #include "src/daemon/core/job_manager.h"
 #include "src/daemon/core/store.h"
+#include "src/daemon/transfer/sha256.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 
@@ -123,6 +124,11 @@ class DaemonTest : public ::testing::Test {
     std::ofstream(request.temp_name) << content;
     std::erase(backend.running, token);  // the engine is done with it
     manager->on_connected(token);
+    if (request.hash_body) {  // as the engine: the SHA-256 of what it wrote
+      Sha256 hash;
+      hash.update(content);
+      manager->on_body_sha256(token, hash.hex());
+    }
     manager->on_complete(token, content.size(), 0);
   }
 

@@ -51,7 +51,10 @@ JobManager::JobManager(Store& store, Clock& clock, Config config, std::string st
       peer_cache_(store_, clock_,
                   state_dir.empty() ? std::filesystem::path(store_.path()).parent_path().string()
                                     : std::move(state_dir),
-                  config_.peer_caching_flags) {}
+                  config_.peer_caching_flags) {
+  coordinator_.set_machine_peer_flags(
+      [this] { return peer_cache_ready_ ? peer_cache_.configuration_flags() : 0u; });
+}
 
 void JobManager::set_backend(TransferBackend* backend) {
   std::lock_guard lock(mutex_);
@@ -551,6 +554,16 @@ void JobManager::on_error(std::uint64_t token, HRESULT code, ErrorContext contex
                           std::uint32_t retry_after_s, const std::string& detail) {
   std::lock_guard lock(mutex_);
   coordinator_.on_error(token, code, context, transient, retry_after_s, detail);
+}
+
+void JobManager::on_body_sha256(std::uint64_t token, const std::string& sha256) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_body_sha256(token, sha256);
+}
+
+void JobManager::on_peer_bytes(std::uint64_t token, std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  coordinator_.on_peer_bytes(token, bytes);
 }
 
 void JobManager::on_server_reason(std::uint64_t token, const std::string& reason) {

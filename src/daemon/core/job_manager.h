@@ -189,6 +189,8 @@ class JobManager final : public TransferObserver, public PeerContentSource {
                          const std::string& local_validators) override;
   void on_upload_sent(std::uint64_t token, const std::string& reply_url) override;
   void on_remote_name(std::uint64_t token, const std::string& url) override;
+  void on_body_sha256(std::uint64_t token, const std::string& sha256) override;
+  void on_peer_bytes(std::uint64_t token, std::uint64_t bytes) override;
 
  private:
   // For the method files (job_properties.cc, job_credentials.cc): the parts' calls.
@@ -231,9 +233,12 @@ class JobManager final : public TransferObserver, public PeerContentSource {
   const std::string& owner_name(uid_t uid);
   // The peer cache (job_manager_peer.cc). A candidate is one validated file that may be
   // cached, its content opened as the owner (so the copy can run without the mutex).
+  // received_sha256: what the engine wrote (FileRecord::received_sha256); the copy must
+  // hash the same.
   struct CacheCandidate {
     PeerCacheRecord record;
     UniqueFd source;
+    std::string received_sha256;
   };
   void load_peer_cache();
   Status check_peer_cache_admin(const Caller& caller) const;

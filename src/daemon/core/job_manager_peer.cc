@@ -11,6 +11,7 @@
 #include "openbits/names.h"
 #include "src/daemon/core/job_manager.h"
 #include "src/daemon/core/peer_cache_content.h"
+#include "src/daemon/core/peer_policy.h"
 #include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/security/owner_path.h"
 #include "src/daemon/security/user_open.h"
@@ -21,21 +22,11 @@ namespace {
 constexpr std::int64_t kExpireIntervalMs = 60'000;
 constexpr std::uint32_t kServerFlag = 0x2;
 
-bool is_http_url(const std::string& url) {
-  return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
-}
-
-// What is never cached (docs/peer-caching.md): content that may be one user's (fetched
-// with credentials, a client certificate, custom headers or a custom verb), dynamic
-// content, byte ranges, uploads and their replies, anything not from an HTTP origin, and
-// anything not validated.
+// What is never cached (docs/peer-caching.md): content that may be one user's, dynamic
+// content, byte ranges, uploads and their replies, anything not from an HTTP origin
+// (plain_origin_download), and anything not transferred and validated.
 bool may_cache(const JobRecord& job, const FileRecord& file) {
-  const JobInfo& info = job.info;
-  bool private_content = !job.credentials.empty() || info.client_certificate.has_value() ||
-                         (info.custom_headers && !info.custom_headers->empty()) ||
-                         info.http_method != "GET";
-  return info.type == JobType::kDownload && !private_content && !info.dynamic_content &&
-         file.transferred && file.info.ranges.empty() && is_http_url(file.info.remote_name) &&
+  return plain_origin_download(job, file) && file.transferred &&
          file.info.progress.bytes_total != kSizeUnknown &&
          !(file.info.validation_known && !file.info.validation_state);
 }
@@ -124,6 +115,13 @@ std::vector<JobManager::CacheCandidate> JobManager::cache_candidates(
   if (!caches_files_of(job)) return candidates;
   for (const FileRecord& file : job.files) {
     if ((only && file.info.index != *only) || !may_cache(job, file)) continue;
+    if (file.received_sha256.empty()) {
+      // Only bytes bitsd itself wrote are ever served: without the hash of what it wrote
+      // (bitsd restarted, the transfer resumed), what the user's file holds is not known.
+      spdlog::info("job {} file {}: not cached: its bytes were not all received in one transfer",
+                   to_string(job.info.id), file.info.index);
+      continue;
+    }
     UniqueFd source = open_finished_file(job, file);
     if (!source.valid()) {
       spdlog::warn("job {} file {}: not cached: cannot open it as its owner",
@@ -137,7 +135,7 @@ std::vector<JobManager::CacheCandidate> JobManager::cache_candidates(
     record.etag = file.etag;
     record.file_mtime_ms = file.remote_mtime_ms;
     record.validated = true;
-    candidates.push_back({std::move(record), std::move(source)});
+    candidates.push_back({std::move(record), std::move(source), file.received_sha256});
   }
   return candidates;
 }
@@ -182,6 +180,14 @@ void JobManager::add_to_cache(CacheCandidate& candidate) {
     pending.emplace(std::move(*start->pending));
   }
   Result<std::string> sha = copy_with_sha256(candidate.source.get(), pending->target.get(), size);
+  if (sha.ok() && *sha != candidate.received_sha256) {
+    // The owner changed the file after bitsd wrote it (or while it did): never served.
+    spdlog::warn(
+        "peer cache: {} not cached: the file is not what bitsd received (SHA-256 {} "
+        "instead of {})",
+        candidate.record.url, *sha, candidate.received_sha256);
+    sha = Status(hr::E_FAIL, "the file changed since bitsd received it");
+  }
   if (sha.ok() && ::fdatasync(pending->target.get()) != 0) {
     sha = Status(hresult_from_errno(errno), "cannot sync the cached copy");
   }

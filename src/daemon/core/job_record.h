@@ -38,8 +38,12 @@ struct FileRecord {
   std::int64_t remote_mtime_ms = 0;  // Last-Modified, applied to the file on Complete
   bool transferred = false;          // every byte is durable in the temp file
   // SetValidationState(FALSE) on content that came from peers: fetched again from the
-  // origin only (peer-caching part 3 honours it). Not persisted yet.
+  // origin only (the transfer is not asked to use peers). Persisted (files.origin_only).
   bool origin_only = false;
+  // The SHA-256 (hex) of the bytes the engine wrote into the temp file, from byte 0 to the
+  // end, in one transfer (on_body_sha256); the peer cache takes the file only if its copy
+  // hashes the same. In memory only: empty after a restart of bitsd or a resumed transfer.
+  std::string received_sha256;
 
   // The durable byte count and, with it, GetPeerDownloadStats: the bytes that did not come
   // from peers came from the origin. Saved together by Store::save_progress.

@@ -2,7 +2,6 @@
 #include "src/daemon/core/peer_cache_content.h"
 
 #include <linux/fs.h>
-#include <openssl/evp.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,7 +11,6 @@
 #include <system_error>
 #include <vector>
 
-#include "src/common/hex.h"
 #include "src/daemon/core/job_files.h"
 
 namespace openbits::daemon {
@@ -122,28 +120,6 @@ Result<std::string> copy_in_chunks(int source, int target, std::uint64_t size) {
 }
 
 }  // namespace
-
-struct Sha256::Context {
-  EVP_MD_CTX* md = EVP_MD_CTX_new();
-  ~Context() { EVP_MD_CTX_free(md); }
-};
-
-Sha256::Sha256() : context_(std::make_unique<Context>()) {
-  EVP_DigestInit_ex(context_->md, EVP_sha256(), nullptr);
-}
-
-Sha256::~Sha256() = default;
-
-void Sha256::update(std::string_view bytes) {
-  EVP_DigestUpdate(context_->md, bytes.data(), bytes.size());
-}
-
-std::string Sha256::hex() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(context_->md, digest, &length);
-  return hex_encode(std::span<const std::uint8_t>(digest, length));
-}
 
 Result<std::string> copy_with_sha256(int source, int target, std::uint64_t size) {
   if (Status s = check_source_size(source, size); !s.ok()) return s;

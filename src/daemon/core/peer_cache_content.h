@@ -4,30 +4,12 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
-#include <string_view>
 
 #include "openbits/status.h"
+#include "src/daemon/transfer/sha256.h"
 
 namespace openbits::daemon {
-
-// An incremental SHA-256 (OpenSSL EVP); hex() ends it.
-class Sha256 {
- public:
-  Sha256();
-  ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-
-  void update(std::string_view bytes);
-  // The digest in lower-case hex; the object is spent afterwards.
-  std::string hex();
-
- private:
-  struct Context;
-  std::unique_ptr<Context> context_;
-};
 
 // Copies the first `size` bytes of `source` into the empty file `target`: a reflink
 // (FICLONE) where the file system allows, else copy_file_range, else read and write.

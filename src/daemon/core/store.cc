@@ -225,7 +225,7 @@ Result<std::vector<JobRecord>> Store::load_jobs() {
 Status Store::save_file(const Guid& job_id, const FileRecord& file) {
   const FileInfo& f = file.info;
   static const std::string sql = std::string("INSERT OR REPLACE INTO files (") + kFileColumns +
-                                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   Stmt s = prepare(sql.c_str());
   if (!s.prepared()) return sql_error(path_, "cannot save file", s.error());
   s.bind(to_string(job_id)).bind(f.index).bind(f.remote_name).bind(f.local_name);
@@ -233,7 +233,7 @@ Status Store::save_file(const Guid& job_id, const FileRecord& file) {
   s.bind(f.progress.completed).bind(file.transferred).bind(nlohmann::json(f.ranges).dump());
   s.bind(f.validation_state).bind(f.validation_known).bind(f.downloaded_from_peer);
   s.bind_u64(f.bytes_from_origin).bind_u64(f.bytes_from_peers).bind(file.etag);
-  s.bind(file.last_modified).bind(file.remote_mtime_ms);
+  s.bind(file.last_modified).bind(file.remote_mtime_ms).bind(file.origin_only);
   if (s.step() != SQLITE_DONE) return sql_error(path_, "cannot save file", s.error());
   return Status();
 }

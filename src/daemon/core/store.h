@@ -43,7 +43,7 @@ class Store {
   // read, or that does not open the stored secrets (load_jobs), is refused the same way.
   static Result<std::unique_ptr<Store>> open(const std::string& path);
 
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   Result<std::vector<JobRecord>> load_jobs();
   // Writes the job row and all its file rows (insert or replace).

@@ -183,6 +183,7 @@ FileRecord read_file(const Stmt& s) {
   file.etag = s.text(15);
   file.last_modified = s.text(16);
   file.remote_mtime_ms = s.i64(17);
+  file.origin_only = s.i64(18) != 0;
   return file;
 }
 

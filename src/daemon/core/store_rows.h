@@ -28,7 +28,7 @@ inline constexpr const char* kJobColumns =
 inline constexpr const char* kFileColumns =
     "job_id, idx, remote_name, local_name, temporary_name, bytes_total, bytes_transferred, "
     "completed, transferred, ranges, validation_state, validation_known, downloaded_from_peer, "
-    "bytes_from_origin, bytes_from_peers, etag, last_modified, remote_mtime_ms";
+    "bytes_from_origin, bytes_from_peers, etag, last_modified, remote_mtime_ms, origin_only";
 
 // INSERT ... ON CONFLICT(id) DO UPDATE of every column of kJobColumns.
 std::string job_upsert_sql();

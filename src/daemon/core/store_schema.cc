@@ -82,6 +82,12 @@ CREATE INDEX IF NOT EXISTS peer_cache_by_key ON peer_cache (content_key);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )sql";
 
+// Version 7: the mark SetValidationState(FALSE) sets on a file whose content came from
+// peers: it is fetched again from the origin only, also after a restart.
+constexpr const char* kMigrateV7 = R"sql(
+ALTER TABLE files ADD COLUMN origin_only INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 }  // namespace
 
 using store_detail::headers_context;
@@ -132,8 +138,9 @@ Status Store::migrate() {
     if (step.ok() && version < 5) step = exec(kMigrateV5);
     if (step.ok() && version < 5) step = seal_plain_headers();
     if (step.ok() && version < 6) step = exec(kMigrateV6);
-    static_assert(kSchemaVersion == 6, "the PRAGMA below names the version");
-    if (step.ok()) step = exec("PRAGMA user_version = 6");
+    if (step.ok() && version < 7) step = exec(kMigrateV7);
+    static_assert(kSchemaVersion == 7, "the PRAGMA below names the version");
+    if (step.ok()) step = exec("PRAGMA user_version = 7");
     return step;
   });
 }

@@ -12,6 +12,7 @@
 
 #include "openbits/names.h"
 #include "src/daemon/core/job_files.h"
+#include "src/daemon/core/peer_policy.h"
 #include "src/daemon/core/validation.h"
 #include "src/daemon/security/fs_credentials.h"
 
@@ -78,6 +79,11 @@ TransferRequest TransferCoordinator::request_for(JobRecord& job) const {
   return request;
 }
 
+std::uint32_t TransferCoordinator::peer_roles(const JobRecord& job) const {
+  std::uint32_t machine = machine_peer_flags_ ? machine_peer_flags_() : 0;
+  return job.info.peer_caching_flags & machine & 0x3;
+}
+
 void TransferCoordinator::start_job(JobRecord& job) {
   if (job.info.type != JobType::kDownload) {
     if (!start_upload_phase(job)) {
@@ -113,6 +119,12 @@ void TransferCoordinator::start_job(JobRecord& job) {
   request.restart_if_no_range_support = job.info.priority == JobPriority::kForeground;
   request.checkpoint_bytes = config_.checkpoint_bytes;
   request.checkpoint_interval = std::chrono::milliseconds(config_.checkpoint_interval_ms);
+  std::uint32_t roles = plain_origin_download(job, file) ? peer_roles(job) : 0;
+  // From peers too, unless its content from peers failed validation. The body's SHA-256
+  // for the peer cache (server role) and for the origin's digest (bytes from peers).
+  request.from_peers = (roles & 0x1) != 0 && !file.origin_only;
+  request.hash_body = (roles & 0x2) != 0 || request.from_peers;
+  file.received_sha256.clear();
   launch(job, std::move(request), *index);
 }
 
@@ -434,6 +446,20 @@ void TransferCoordinator::on_remote_name(std::uint64_t token, const std::string&
   file.info.remote_name = url;
   table_.touch(*job);
   table_.save(*job, "the redirected remote name");
+}
+
+void TransferCoordinator::on_body_sha256(std::uint64_t token, const std::string& sha256) {
+  JobRecord* job = table_.by_token(token);
+  if (!job || job->info.type != JobType::kDownload || job->timers.transfer_token != token) return;
+  job->files[job->timers.transfer_file].received_sha256 = sha256;
+}
+
+void TransferCoordinator::on_peer_bytes(std::uint64_t token, std::uint64_t bytes) {
+  JobRecord* job = table_.by_token(token);
+  if (!job || job->info.type != JobType::kDownload || job->timers.transfer_token != token) return;
+  FileInfo& info = job->files[job->timers.transfer_file].info;
+  info.bytes_from_peers += bytes;  // committed with the on_progress that follows
+  info.downloaded_from_peer = true;
 }
 
 void TransferCoordinator::on_progress(std::uint64_t token, std::uint64_t durable_bytes) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <variant>
 
@@ -32,6 +33,11 @@ class TransferCoordinator {
   TransferCoordinator(JobTable& table, Clock& clock, const Config& config);
   void set_backend(TransferBackend* backend) { backend_ = backend; }
   void set_network_events(bool available) { network_events_ = available; }
+  // The machine's peer-caching flags in force (0 while the peer cache is off); called under
+  // JobManager's mutex.
+  void set_machine_peer_flags(std::function<std::uint32_t()> flags) {
+    machine_peer_flags_ = std::move(flags);
+  }
 
   // Starts and stops transfers as the Scheduler decides.
   void schedule();
@@ -65,6 +71,8 @@ class TransferCoordinator {
                          const std::string& local_validators);
   void on_upload_sent(std::uint64_t token, const std::string& reply_url);
   void on_remote_name(std::uint64_t token, const std::string& url);
+  void on_body_sha256(std::uint64_t token, const std::string& sha256);
+  void on_peer_bytes(std::uint64_t token, std::uint64_t bytes);
 
  private:
   // Scheduling.
@@ -82,6 +90,8 @@ class TransferCoordinator {
   // Hands the request to the engine; the job is CONNECTING (or stays TRANSFERRING).
   void launch(JobRecord& job, AnyRequest request, std::uint32_t file_index);
   void account_download_time(JobRecord& job);
+  // The peer-caching roles both the job and the machine allow (0x1 client, 0x2 server).
+  std::uint32_t peer_roles(const JobRecord& job) const;
 
   // Transitions.
   void enter_error(JobRecord& job, const ErrorInfo& error, bool transient,
@@ -116,6 +126,7 @@ class TransferCoordinator {
   Scheduler scheduler_;
   bool network_events_ = false;            // a NetworkMonitor reports link changes
   std::vector<RateBudget> applied_pools_;  // what the engine was told last
+  std::function<std::uint32_t()> machine_peer_flags_;
 };
 
 }  // namespace openbits::daemon

@@ -175,6 +175,8 @@ const char* to_string(PeerError error) {
       return "busy";
     case PeerError::kProtocol:
       return "protocol error";
+    case PeerError::kWrongContent:
+      return "wrong content";
   }
   return "unknown";
 }

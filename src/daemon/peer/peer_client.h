@@ -23,8 +23,9 @@ enum class PeerError {
   kBadCertificate,  // the peer's certificate is not from the fleet CA, expired, or unusable
   kUnreachable,     // no connection (refused, no route, the name does not resolve)
   kTimeout,
-  kBusy,      // 503: all its turns taken
-  kProtocol,  // an answer that is not the protocol's (other status, missing headers, too long)
+  kBusy,          // 503: all its turns taken
+  kProtocol,      // an answer that is not the protocol's (other status, missing headers, too long)
+  kWrongContent,  // not from the client: the content it sent failed the origin's digest
 };
 const char* to_string(PeerError error);
 

@@ -173,7 +173,8 @@ void PeerRegistry::apply_locked(Entry& entry, const PeerAnswer& answer) {
     return;
   }
   ++entry.failures;
-  bool refused = answer.error == PeerError::kTls || answer.error == PeerError::kBadCertificate;
+  bool refused = answer.error == PeerError::kTls || answer.error == PeerError::kBadCertificate ||
+                 answer.error == PeerError::kWrongContent;
   if (!refused && entry.failures < options_.failures_to_drop) return;
   if (info.available || info.authenticated) {
     spdlog::warn("peer {}: dropped: {} ({})", info.address, to_string(answer.error), answer.detail);

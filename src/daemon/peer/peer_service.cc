@@ -83,6 +83,7 @@ Status PeerService::start() {
       [discovery] {
         if (discovery != nullptr) discovery->query();
       });
+  fetcher_ = std::make_unique<PeerFetcher>(*registry_, *client_);
   if (discovery_) start_discovery();
   registry_->start();
   reprobe_timer_ = std::make_unique<asio::steady_timer>(io_);

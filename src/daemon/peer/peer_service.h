@@ -4,8 +4,10 @@
 // thread of its own (an io_context) plus the registry's probe thread.
 //
 // Wiring into bitsd (src/daemon/main.cc, run()): bitsd already links bitsd_peer. After
-// `jobs.load()` succeeded (JobManager is the PeerContentSource) and before the Dispatcher
-// is made; declared after `jobs`, so it is destroyed (stopped) before the JobManager:
+// `jobs.load()` succeeded (JobManager is the PeerContentSource) and before the
+// TransferEngine and the Dispatcher are made; declared after `jobs`, so it is destroyed
+// (stopped) before the JobManager, and before the engine, which takes peer_source() for
+// its downloads from peers and stops first:
 //
 //   #include "src/daemon/peer/peer_service.h"
 //   ...
@@ -22,6 +24,8 @@
 //       return 1;
 //     }
 //   }
+//   TransferEngine engine(jobs);
+//   if (peers) engine.set_peer_source(peers->peer_source());
 //   // and to the dispatcher (peer-admin's setter): peers ? &peers->directory() : nullptr
 //
 // Threading: create/start/stop from one thread; directory() is thread-safe.
@@ -38,6 +42,7 @@
 #include "src/daemon/core/peer_directory.h"
 #include "src/daemon/peer/discovery.h"
 #include "src/daemon/peer/peer_client.h"
+#include "src/daemon/peer/peer_fetcher.h"
 #include "src/daemon/peer/peer_registry.h"
 #include "src/daemon/peer/peer_server.h"
 #include "src/daemon/platform/config.h"
@@ -74,6 +79,8 @@ class PeerService {
   PeerDirectory& directory() { return *registry_; }
   PeerRegistry& registry() { return *registry_; }
   const PeerClient& client() const { return *client_; }
+  // The transfer engine's source of peers (peer_fetcher.h); null before start().
+  PeerSource* peer_source() { return fetcher_.get(); }
   PeerServer* server() { return server_.get(); }  // null when this host serves no one
   // The server's bound "ADDR:PORT"; "" when this host serves no one.
   std::string server_address() const;
@@ -99,6 +106,7 @@ class PeerService {
   std::unique_ptr<PeerServer> server_;
   std::unique_ptr<Discovery> discovery_;
   std::unique_ptr<PeerRegistry> registry_;
+  std::unique_ptr<PeerFetcher> fetcher_;
   std::unique_ptr<boost::asio::steady_timer> reprobe_timer_;
   std::thread thread_;
   PeerContentSource& source_;

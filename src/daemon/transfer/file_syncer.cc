@@ -76,6 +76,7 @@ void TransferEngine::start_syncer() {
 void TransferEngine::complete_later(Transfer& t) {
   awaiting_sync_[t.token] = {t.offset, t.mtime_ms};
   int fd = std::exchange(t.fd, -1);
+  transfer_detail::report_body_sha256(t);
   observer_.on_written(t.token);
   syncer_->add(t.token, fd);
 }

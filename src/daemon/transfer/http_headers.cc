@@ -1,10 +1,15 @@
 // HTTP response header parsers; see http_headers.h.
 #include "src/daemon/transfer/http_headers.h"
 
+#include <openssl/evp.h>
 #include <strings.h>
 
 #include <cstring>
 #include <limits>
+#include <span>
+#include <vector>
+
+#include "src/common/hex.h"
 
 namespace openbits::daemon::transfer_detail {
 
@@ -78,6 +83,39 @@ std::optional<std::uint32_t> parse_hresult_hex(const std::string& text) {
     value = (value << 4) | digit;
   }
   return value;
+}
+
+namespace {
+
+// 32 bytes from their base64 text (44 characters, one '=' of padding), nullopt otherwise.
+std::optional<std::string> sha256_from_base64(const std::string& text) {
+  if (text.size() != 44 || text.back() != '=' || text[42] == '=') return std::nullopt;
+  std::vector<unsigned char> out(33);
+  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n != 33) return std::nullopt;
+  return hex_encode(std::span<const std::uint8_t>(out.data(), 32));
+}
+
+}  // namespace
+
+std::optional<std::string> sha256_of_digest(const std::string& value) {
+  std::size_t start = 0;
+  while (start < value.size()) {
+    std::size_t comma = value.find(',', start);
+    if (comma == std::string::npos) comma = value.size();
+    std::string member = trim_header_value(value.substr(start, comma - start));
+    start = comma + 1;
+    std::size_t eq = member.find('=');
+    if (eq == std::string::npos) continue;
+    if (strcasecmp(trim_header_value(member.substr(0, eq)).c_str(), "sha-256") != 0) continue;
+    std::string encoded = trim_header_value(member.substr(eq + 1));
+    if (encoded.size() >= 2 && encoded.front() == ':' && encoded.back() == ':') {
+      encoded = encoded.substr(1, encoded.size() - 2);  // RFC 9530: a byte sequence
+    }
+    return sha256_from_base64(encoded);
+  }
+  return std::nullopt;
 }
 
 }  // namespace openbits::daemon::transfer_detail

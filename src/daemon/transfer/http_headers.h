@@ -38,4 +38,8 @@ std::optional<HeaderField> split_header_line(const std::string& line);
 // else after it; nullopt when it is not one or does not fit in 32 bits.
 std::optional<std::uint32_t> parse_hresult_hex(const std::string& text);
 
+// The SHA-256 (lower-case hex) a Repr-Digest (RFC 9530, `sha-256=:<base64>:`) or Digest
+// (RFC 3230, `SHA-256=<base64>`) value names; nullopt when it names none or is malformed.
+std::optional<std::string> sha256_of_digest(const std::string& value);
+
 }  // namespace openbits::daemon::transfer_detail

@@ -47,6 +47,11 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     // WWW-Authenticate / Proxy-Authenticate: kept for answer_challenge()
   } else if (auto retry_after = header_value(line, "retry-after")) {
     t->retry_after_s = parse_retry_after(*retry_after, std::time(nullptr)).value_or(0);
+  } else if (auto repr = header_value(line, "repr-digest")) {
+    if (auto sha = sha256_of_digest(*repr)) t->origin_sha256 = *sha;  // wins over Digest
+  } else if (auto digest = header_value(line, "digest")) {
+    auto sha = sha256_of_digest(*digest);
+    if (sha && t->origin_sha256.empty()) t->origin_sha256 = *sha;
   } else if (auto etag = header_value(line, "etag")) {
     t->seen.etag = *etag;
   } else if (auto modified = header_value(line, "last-modified")) {

@@ -88,6 +88,34 @@ struct DownloadRequest : TransferRequest {
   // A server that ignores Range may be answered by starting the file again from byte 0
   // (foreground jobs, bits-spec §4); otherwise it is BG_E_INSUFFICIENT_RANGE_SUPPORT.
   bool restart_if_no_range_support = false;
+  // The SHA-256 of the body as this transfer writes it (files the peer cache may keep):
+  // reported by on_body_sha256 when every byte of the file was written, in order, by this
+  // one transfer. A transfer that resumes from durable bytes reports none.
+  bool hash_body = false;
+  // Peer caching's client role (docs/peer-caching.md "Fetching"): after the origin's HEAD,
+  // the bytes still missing are asked of the peers that hold this content (PeerSource),
+  // the rest from the origin.
+  bool from_peers = false;
+};
+
+// Where a download's bytes may come from besides the origin: the peers that hold a content
+// (peer caching). Implemented over the peer client and the known peers (peer/
+// peer_fetcher.h). Blocking calls, made off the engine thread; thread-safe.
+class PeerSource {
+ public:
+  struct Holders {
+    std::string key;                 // the content key (PeerCache::content_key)
+    std::vector<std::string> peers;  // "host:port" of each peer that holds it, to ask in order
+  };
+  virtual ~PeerSource() = default;
+  // The content named by the final URL and the origin's validators.
+  virtual Holders holders(const std::string& url, const RemoteValidators& validators) = 0;
+  // Exactly bytes [first, first + length) of `key` from `peer`, or nullopt (any error, a
+  // miss, a body of another length).
+  virtual std::optional<std::string> get_range(const std::string& peer, const std::string& key,
+                                               std::uint64_t first, std::uint64_t length) = 0;
+  // `peer` sent bytes of a file that failed the origin's digest: not to be asked again.
+  virtual void distrust(const std::string& /*peer*/) {}
 };
 
 // What an upload request does (bits-spec §6): send the file (Create-Session, Fragments; a
@@ -118,12 +146,19 @@ class TransferObserver {
   // so progress starts again from 0.
   virtual void on_validators(std::uint64_t token, const RemoteValidators& validators,
                              bool restarted) = 0;
+  // Downloads with from_peers: `bytes` more of the file came from peers; the on_progress
+  // that follows makes them durable.
+  virtual void on_peer_bytes(std::uint64_t /*token*/, std::uint64_t /*bytes*/) {}
   // Only after fdatasync of the temp file covers these bytes.
   virtual void on_progress(std::uint64_t token, std::uint64_t durable_bytes) = 0;
   // Downloads over HTTP: every byte is written and checked and the temp file is being
   // synced off the transfer path; on_complete (or on_error) follows once it is durable.
   // The job may start its next file meanwhile; `token` stays valid until then.
   virtual void on_written(std::uint64_t /*token*/) {}
+  // Downloads with hash_body: the SHA-256 (hex) of every byte this transfer wrote, from
+  // byte 0 to the last, just before on_written (or on_complete). Not sent when the hash
+  // does not cover the whole file (resumed, or written out of order).
+  virtual void on_body_sha256(std::uint64_t /*token*/, const std::string& /*sha256*/) {}
   // All bytes written and fdatasync'ed; temp file closed. last_modified_ms = server
   // Last-Modified (or the source's mtime), 0 if unknown.
   virtual void on_complete(std::uint64_t token, std::uint64_t total_bytes,

@@ -69,6 +69,12 @@ bool checkpoint_due(const Transfer& t) {
 }
 
 bool write_all(Transfer& t, const char* data, std::size_t size) {
+  if (t.body_hash && t.hashed == t.offset) {
+    t.body_hash->update(std::string_view(data, size));
+    t.hashed += size;
+  } else {
+    t.body_hash.reset();  // a write elsewhere than the hash's end: it cannot cover the file
+  }
   while (size > 0) {
     ssize_t n = ::pwrite(t.fd, data, size, static_cast<off_t>(t.offset));
     if (n < 0) {
@@ -116,7 +122,24 @@ bool cut_temp(Transfer& t, std::uint64_t length) {
     return false;
   }
   t.offset = t.synced = length;
+  // The hash covers only bytes this transfer wrote: from byte 0, or not at all.
+  bool hashing = !t.is_upload() && t.download().hash_body && length == 0;
+  t.body_hash = hashing ? std::make_unique<Sha256>() : nullptr;
+  t.hashed = 0;
+  t.body_sha256.clear();
   return true;
+}
+
+const std::string& finished_body_sha256(Transfer& t) {
+  if (t.body_hash && t.hashed == t.offset) t.body_sha256 = t.body_hash->hex();
+  t.body_hash.reset();
+  return t.body_sha256;
+}
+
+void report_body_sha256(Transfer& t) {
+  if (t.is_upload() || !t.download().hash_body) return;
+  const std::string& hex = finished_body_sha256(t);
+  if (!hex.empty()) t.observer->on_body_sha256(t.token, hex);
 }
 
 void report_restart(Transfer& t) {
@@ -208,6 +231,7 @@ void report_complete(Transfer& t) {
   }
   ::close(t.fd);
   t.fd = -1;
+  report_body_sha256(t);
   t.observer->on_complete(t.token, t.offset, t.mtime_ms);
 }
 
@@ -239,6 +263,11 @@ bool after_validators(Transfer& t, CURLM* multi) {
   }
   if (t.source_fd >= 0) {
     t.phase = Transfer::Phase::kCopy;
+    return true;
+  }
+  if (wants_peers(t)) {  // the engine loop starts its worker (start_peer_fetches)
+    t.phase = Transfer::Phase::kPeer;
+    t.peers_asked = true;
     return true;
   }
   if (!start_get(t, multi)) {
@@ -320,7 +349,8 @@ TransferEngine::~TransferEngine() {
   for (auto& [token, t] : transfers_) {
     if (t->easy) curl_multi_remove_handle(static_cast<CURLM*>(multi_), t->easy);
   }
-  transfers_.clear();
+  transfers_.clear();  // cancels the peer fetches
+  join_peer_workers(true);
   curl_multi_cleanup(static_cast<CURLM*>(multi_));
 }
 
@@ -401,6 +431,8 @@ void TransferEngine::process_commands() {
       apply_rate_limit(command.token, *command.rate_limit);
     } else if (command.synced) {
       finish_sync(command.token, *command.synced);
+    } else if (command.peer_done) {
+      peer_fetched(command.token);
     } else if (command.request) {
       begin(command.token, std::move(*command.request));
     } else {
@@ -412,7 +444,8 @@ void TransferEngine::process_commands() {
 void TransferEngine::check_network() {
   std::vector<std::uint64_t> cut_off;
   for (auto& [token, t] : transfers_) {
-    if (!t->easy || t->phase == Transfer::Phase::kCopy) continue;
+    bool off_network = t->phase == Transfer::Phase::kCopy || t->phase == Transfer::Phase::kPeer;
+    if (!t->easy || off_network) continue;
     char* ip = nullptr;
     curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
     if (ip && *ip && !peer_reachable(ip)) cut_off.push_back(token);
@@ -480,6 +513,7 @@ void TransferEngine::begin(std::uint64_t token, Request request) {
   t->token = token;
   t->request = std::move(request);
   t->observer = &observer_;
+  t->peer_source = peer_source_.load();
   if (needs_proxy_resolution(*t)) {  // AUTODETECT: ask WPAD first, off this thread
     t->phase = Transfer::Phase::kResolve;
     resolve_proxies(*t);
@@ -590,7 +624,13 @@ void TransferEngine::handle_done(void* easy, int result) {
   } else if (t->phase == Transfer::Phase::kHead) {
     running = finish_head(*t) && after_validators(*t, multi);
   } else if (t->phase == Transfer::Phase::kVerify) {
-    if (finish_verify(*t)) complete_later(*t);
+    if (finish_verify(*t)) {
+      if (!peer_bytes_wrong(*t)) {
+        complete_later(*t);
+      } else {
+        running = refetch_from_origin(*t, multi);
+      }
+    }
   } else {
     running = after_get(*t, multi);
   }
@@ -636,11 +676,14 @@ void TransferEngine::run() {
       if (message->msg == CURLMSG_DONE) handle_done(message->easy_handle, message->data.result);
     }
     pump_copies();
+    start_peer_fetches();
+    join_peer_workers(false);
     bool copying = false;
     for (auto& [token, t] : transfers_) {
       if (t->phase == Transfer::Phase::kCopy) copying = true;
       // A slow body: the time window passes between callbacks.
       if (t->phase == Transfer::Phase::kGet && checkpoint_due(*t)) (void)checkpoint(*t);
+      if (t->phase == Transfer::Phase::kPeer && t->peer_fetch) (void)sync_peer_bytes(*t, false);
     }
     int timeout_ms = resume_paced(copying ? 0 : 200);
     curl_multi_poll(multi, nullptr, 0, timeout_ms, nullptr);

@@ -36,6 +36,8 @@ namespace openbits::daemon {
 // interface is up and has carrier. Unknown or unparsable addresses count as reachable.
 bool peer_reachable(const std::string& ip);
 
+struct PeerFetch;  // transfer_internal.h
+
 class TransferEngine final : public TransferBackend {
  public:
   explicit TransferEngine(TransferObserver& observer);
@@ -62,14 +64,18 @@ class TransferEngine final : public TransferBackend {
   void set_pool_rate(std::uint64_t pool, std::uint64_t bytes_per_s) override;
   void join_rate_pool(std::uint64_t token, std::uint64_t pool) override;
 
+  // Where downloads with from_peers look for peers (null: nowhere; they use the origin).
+  // Transfers started afterwards use it; it must outlive the engine.
+  void set_peer_source(PeerSource* source) { peer_source_.store(source); }
+
   using Request = std::variant<DownloadRequest, UploadRequest>;
   struct Transfer;  // internal; defined in transfer_internal.h
 
  private:
   // One of: start (request), AUTODETECT's answer (proxies), a new rate budget
   // (rate_limit: the token's own, or with pool and token 0 the pool's), a token joins a
-  // pool (pool), a written file's sync ended (synced: its errno, 0 = durable), the
-  // network changed (token 0), or else stop.
+  // pool (pool), a written file's sync ended (synced: its errno, 0 = durable), a peer
+  // fetch ended (peer_done), the network changed (token 0), or else stop.
   struct Command {
     std::uint64_t token = 0;
     std::optional<std::uint64_t> pool;
@@ -77,6 +83,12 @@ class TransferEngine final : public TransferBackend {
     std::optional<std::vector<std::string>> proxies;
     std::optional<std::uint64_t> rate_limit;
     std::optional<int> synced;
+    bool peer_done = false;
+  };
+  // A peer fetch's worker thread (peer_transfer.cc); joined once its fetch is done.
+  struct PeerWorker {
+    std::thread thread;
+    std::shared_ptr<PeerFetch> fetch;
   };
   // A download whose bytes are all written, waiting for the syncer (file_syncer.cc).
   struct Written {
@@ -110,6 +122,11 @@ class TransferEngine final : public TransferBackend {
   void start_syncer();
   void complete_later(Transfer& t);  // on_written now, on_complete once durable
   void finish_sync(std::uint64_t token, int error);
+  // Peer fetches (peer_transfer.cc): a worker for each transfer that waits in kPeer
+  // without one; the end of one; workers whose fetch is done joined (all: every one).
+  void start_peer_fetches();
+  void peer_fetched(std::uint64_t token);
+  void join_peer_workers(bool all);
 
   TransferObserver& observer_;
   void* multi_ = nullptr;  // CURLM*
@@ -124,7 +141,9 @@ class TransferEngine final : public TransferBackend {
   std::map<std::uint64_t, Written> awaiting_sync_;  // engine thread only
   std::map<std::uint64_t, RatePacer> pools_;        // engine thread only; never erased
   std::uint64_t last_resumed_ = 0;                  // resume_paced's turn
-  std::unique_ptr<FileSyncer> syncer_;              // stopped first at destruction
+  std::atomic<PeerSource*> peer_source_{nullptr};
+  std::vector<PeerWorker> peer_workers_;  // engine thread only
+  std::unique_ptr<FileSyncer> syncer_;    // stopped first at destruction
   std::thread thread_;
 };
 

@@ -7,9 +7,12 @@
 #include <curl/curl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <variant>
@@ -20,14 +23,45 @@
 #include "src/daemon/transfer/http_auth.h"
 #include "src/daemon/transfer/http_status.h"
 #include "src/daemon/transfer/rate_pacer.h"
+#include "src/daemon/transfer/sha256.h"
 #include "src/daemon/transfer/tls_policy.h"
 #include "src/daemon/transfer/transfer_engine.h"
 
 namespace openbits::daemon {
 
+// A download's bytes [first, end) being asked of peers, on a worker thread of its own
+// (peer_transfer.cc), while the transfer waits in Phase::kPeer. The worker writes through
+// its own descriptor of the temp file, only inside [first, end), in order, and never once
+// cancelled: cancel() returns after its last write.
+struct PeerFetch {
+  std::mutex mutex;
+  bool cancelled = false;  // under mutex
+  int fd = -1;             // a dup of the temp file's descriptor
+  std::string url;
+  RemoteValidators validators;
+  std::uint64_t first = 0;
+  std::uint64_t end = 0;
+  std::atomic<std::uint64_t> written{0};  // bytes written from `first`, in order
+  std::unique_ptr<Sha256> hash;           // the body's hash, continued in order (null: none)
+  std::vector<std::string> senders;       // the peers whose bytes were written
+  std::string detail;                     // for the log
+  std::atomic<bool> done{false};
+
+  PeerFetch() = default;
+  PeerFetch(const PeerFetch&) = delete;
+  PeerFetch& operator=(const PeerFetch&) = delete;
+  ~PeerFetch() {
+    if (fd >= 0) ::close(fd);
+  }
+  void cancel() {
+    std::lock_guard lock(mutex);
+    cancelled = true;
+  }
+};
+
 struct TransferEngine::Transfer {
   using Clock = std::chrono::steady_clock;
-  enum class Phase { kResolve, kHead, kGet, kVerify, kCopy, kUpload };
+  enum class Phase { kResolve, kHead, kGet, kVerify, kCopy, kUpload, kPeer };
 
   std::uint64_t token = 0;
   Request request;  // read through common(), download() and upload()
@@ -55,8 +89,25 @@ struct TransferEngine::Transfer {
   std::uint64_t offset = 0;                        // bytes in the temp file
   std::uint64_t synced = 0;                        // bytes known durable
   Clock::time_point last_sync = Clock::now();
-  RemoteValidators seen;      // from the latest response (or the source's stat)
-  RemoteValidators expected;  // from HEAD, checked against each GET response
+  // hash_body: the SHA-256 of bytes [0, hashed) of the temp file as this transfer wrote
+  // them; null when the hash cannot cover the file (the temp file was resumed).
+  std::unique_ptr<Sha256> body_hash;
+  std::uint64_t hashed = 0;
+  std::string body_sha256;  // body_hash's digest once it covered the whole file
+  // Peer caching (peer_transfer.cc): the engine's source of peers (null: none), the
+  // origin's SHA-256 of the content (Repr-Digest or Digest; "" none), whether peers were
+  // asked in this transfer, the bytes they sent, whether the file must now come from the
+  // origin only (their bytes failed the digest), and the fetch in flight.
+  PeerSource* peer_source = nullptr;
+  std::string origin_sha256;
+  bool peers_asked = false;
+  bool origin_only = false;
+  std::uint64_t peer_bytes = 0;
+  std::shared_ptr<PeerFetch> peer_fetch;
+  std::uint64_t peer_reported = 0;        // of peer_fetch->written: counted and durable
+  std::vector<std::string> peer_senders;  // every peer whose bytes this transfer wrote
+  RemoteValidators seen;                  // from the latest response (or the source's stat)
+  RemoteValidators expected;              // from HEAD, checked against each GET response
   std::int64_t mtime_ms = 0;
   std::vector<FileRange> plan;  // resolved ranges; empty: one body of unknown size
   std::uint64_t total = kSizeUnknown;
@@ -107,6 +158,7 @@ struct TransferEngine::Transfer {
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
   ~Transfer() {
+    if (peer_fetch) peer_fetch->cancel();  // its worker writes nothing more
     if (easy) curl_easy_cleanup(easy);
     if (headers) curl_slist_free_all(headers);
     if (auth_headers) curl_slist_free_all(auth_headers);
@@ -138,9 +190,11 @@ struct TransferEngine::Transfer {
   const DownloadRequest& download() const { return std::get<DownloadRequest>(request); }
   const UploadRequest& upload() const { return std::get<UploadRequest>(request); }
   // A whole file with no durable byte: nothing a HEAD could tell would change its GET.
+  // Files that may come from peers keep their HEAD: peers are asked once the origin's
+  // validators are known.
   bool fresh_whole_file() const {
     const auto* d = std::get_if<DownloadRequest>(&request);
-    return d && d->ranges.empty() && d->durable_offset == 0;
+    return d && d->ranges.empty() && d->durable_offset == 0 && !(d->from_peers && peer_source);
   }
   // HEAD is skipped (and resume is impossible) for dynamic content and custom verbs.
   bool without_head() const {
@@ -157,7 +211,34 @@ using Transfer = TransferEngine::Transfer;
 std::optional<std::uint64_t> open_temp(Transfer& t);
 // Cuts (or extends) the temp file to `length`; offset and synced become `length`.
 bool cut_temp(Transfer& t, std::uint64_t length);
+// Writes at t.offset (hashed on the way when t.body_hash covers the file up to there).
 bool write_all(Transfer& t, const char* data, std::size_t size);
+// hash_body: the SHA-256 reported (on_body_sha256) when the hash covers all t.offset bytes.
+void report_body_sha256(Transfer& t);
+// The SHA-256 of the whole temp file as this transfer wrote it ("" when its hash does not
+// cover the file); ends the hash, kept in t.body_sha256.
+const std::string& finished_body_sha256(Transfer& t);
+
+// Peer caching (peer_transfer.cc).
+// Whether the bytes still missing are to be asked of peers first (once per transfer).
+bool wants_peers(const Transfer& t);
+// The fetch for the bytes from t.offset to the end, ready for its worker (t.peer_fetch).
+std::shared_ptr<PeerFetch> make_peer_fetch(Transfer& t);
+// On the worker thread: asks the holders for the range, chunk by chunk, the next holder
+// after any failure; stops at the first chunk no holder gave.
+void run_peer_fetch(PeerFetch& fetch, PeerSource& source);
+// The bytes the worker wrote so far become durable and counted (on_peer_bytes, then
+// on_progress), at every checkpoint interval or, with `now`, at once. False (with
+// t.failure) when they cannot be synced.
+bool sync_peer_bytes(Transfer& t, bool now);
+// The worker ended: its last bytes are synced and the transfer goes on without it.
+bool take_peer_bytes(Transfer& t);
+// Before the file counts as transferred: true when peers sent some of it and the whole
+// file does not hash as the origin's digest says (or cannot be hashed).
+bool peer_bytes_wrong(Transfer& t);
+// Starts the file again from byte 0, from the origin only; false (with t.failure) if the
+// request cannot start.
+bool refetch_from_origin(Transfer& t, CURLM* multi);
 bool checkpoint_due(const Transfer& t);
 bool checkpoint(Transfer& t);  // fdatasync, then on_progress; false on a flush error
 // Sends on_connected and on_validators once.

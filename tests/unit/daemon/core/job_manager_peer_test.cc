@@ -89,6 +89,33 @@ TEST_F(JobManagerPeerTest, CompletedServerJobIsCachedAsItsOwnCopy) {
   EXPECT_EQ(read_lease(all[0].key), "0123456789");
 }
 
+// Cache poisoning: only what the engine wrote (its SHA-256 of the body) is ever cached.
+TEST_F(JobManagerPeerTest, AFileChangedAfterTheEngineWroteItIsNotCached) {
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->set_property(me, id, "peer_caching_flags", 2u).ok());
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  std::uint64_t token = backend.last_token();
+  ASSERT_TRUE(backend.download(token).hash_body);
+  std::string temp = backend.download(token).temp_name;
+  finish_transfer(token, "0123456789");
+  std::ofstream(temp) << "9876543210";  // the owner, before Complete: same size
+  ASSERT_TRUE(manager->complete(me, id).ok());
+  EXPECT_TRUE(records().empty());
+}
+
+TEST_F(JobManagerPeerTest, AFileWithoutTheEnginesHashIsNotCached) {
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->set_property(me, id, "peer_caching_flags", 2u).ok());
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  std::uint64_t token = backend.last_token();
+  std::ofstream(backend.download(token).temp_name) << "0123456789";
+  std::erase(backend.running, token);
+  manager->on_connected(token);
+  manager->on_complete(token, 10, 0);  // no on_body_sha256: e.g. a resumed transfer
+  ASSERT_TRUE(manager->complete(me, id).ok());
+  EXPECT_TRUE(records().empty());
+}
+
 TEST_F(JobManagerPeerTest, NothingIsCachedWithoutBothServerFlags) {
   cached_job(1);  // job: client only
   EXPECT_TRUE(records().empty());

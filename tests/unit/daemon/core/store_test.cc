@@ -71,6 +71,7 @@ JobRecord full_job() {
   file.etag = "\"abc\"";
   file.last_modified = "Mon, 01 Jan 2024 00:00:00 GMT";
   file.remote_mtime_ms = 1704067200000;
+  file.origin_only = true;
   file.transferred = true;
   job.files.push_back(file);
   return job;
@@ -105,6 +106,7 @@ TEST(StoreTest, ReopenRestoresEveryField) {
   EXPECT_EQ(loaded.files[0].etag, "\"abc\"");
   EXPECT_EQ(loaded.files[0].last_modified, original.files[0].last_modified);
   EXPECT_EQ(loaded.files[0].remote_mtime_ms, 1704067200000);
+  EXPECT_TRUE(loaded.files[0].origin_only);
   EXPECT_TRUE(loaded.files[0].transferred);
 }
 
@@ -285,6 +287,7 @@ TEST(StoreTest, MigratesAVersion1DatabaseKeepingItsJobsAndABackup) {
                            "ALTER TABLE jobs DROP COLUMN owner_environment; "
                            "ALTER TABLE jobs DROP COLUMN client_certificate; "
                            "DROP TABLE credentials; "
+                           "ALTER TABLE files DROP COLUMN origin_only; "
                            "UPDATE jobs SET custom_headers = 'X-A: b' || char(13, 10); "
                            "PRAGMA user_version = 1",
                            nullptr, nullptr, nullptr),
@@ -326,10 +329,11 @@ TEST(StoreTest, MigratesAVersion5DatabaseKeepingItsJobsAndABackup) {
   {  // turn it back into a version 5 file
     sqlite3* db = nullptr;
     sqlite3_open(path.c_str(), &db);
-    ASSERT_EQ(
-        sqlite3_exec(db, "DROP TABLE peer_cache; DROP TABLE settings; PRAGMA user_version = 5",
-                     nullptr, nullptr, nullptr),
-        SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DROP TABLE peer_cache; DROP TABLE settings; "
+                           "ALTER TABLE files DROP COLUMN origin_only; PRAGMA user_version = 5",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
     sqlite3_close(db);
   }
   auto store = Store::open(path);
@@ -338,7 +342,7 @@ TEST(StoreTest, MigratesAVersion5DatabaseKeepingItsJobsAndABackup) {
   ASSERT_TRUE(jobs.ok());
   ASSERT_EQ(jobs->size(), 1u);
   EXPECT_EQ(jobs->front().info.custom_headers, std::optional<std::string>("X-A: b\r\n"));
-  EXPECT_EQ(query_text(path, "PRAGMA user_version"), "6");
+  EXPECT_EQ(query_text(path, "PRAGMA user_version"), "7");
   // The new tables are there and empty, and take rows.
   auto records = (*store)->load_peer_records();
   ASSERT_TRUE(records.ok());

@@ -66,5 +66,19 @@ TEST(HttpHeadersTest, BitsErrorCodesAreHexHresults) {
   EXPECT_FALSE(parse_hresult_hex("0x8020002g").has_value());
 }
 
+// SHA-256 of "abc": ba7816bf...15ad, base64 ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=.
+TEST(HttpHeadersTest, DigestHeadersNameTheirSha256) {
+  const std::string hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  const std::string b64 = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+  EXPECT_EQ(sha256_of_digest("sha-256=:" + b64 + ":"), hex);                  // RFC 9530
+  EXPECT_EQ(sha256_of_digest("SHA-256=" + b64), hex);                         // RFC 3230
+  EXPECT_EQ(sha256_of_digest("sha-512=:AAAA:, sha-256=:" + b64 + ":"), hex);  // a list
+  EXPECT_FALSE(sha256_of_digest("md5=:AAAA:").has_value());
+  EXPECT_FALSE(sha256_of_digest("sha-256=:" + b64.substr(1) + ":").has_value());
+  EXPECT_FALSE(
+      sha256_of_digest("sha-256=:not base64 at all, is it? no, it is not!!!:").has_value());
+  EXPECT_FALSE(sha256_of_digest("").has_value());
+}
+
 }  // namespace
 }  // namespace openbits::daemon::transfer_detail

@@ -11,15 +11,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include "src/daemon/transfer/sha256.h"
 #include "tests/support/files.h"
 #include "tests/support/ports.h"
 #include "tests/support/temp_dir.h"
@@ -165,6 +168,13 @@ class Recorder : public TransferObserver {
     e.transient = transient;
     add(e);
   }
+  void on_peer_bytes(std::uint64_t, std::uint64_t bytes) override { peer_bytes += bytes; }
+  void on_body_sha256(std::uint64_t, const std::string& sha) override {
+    std::lock_guard lock(mutex_);
+    body_sha256 = sha;
+  }
+  std::atomic<std::uint64_t> peer_bytes{0};
+  std::string body_sha256;  // under mutex_ while transfers run
   // Records the size of `temp` at every on_validators (call before start()).
   void watch_temp(const std::string& temp) {
     std::lock_guard lock(mutex_);
@@ -526,6 +536,76 @@ TEST_F(TransferEngineTest, StoppedTransferMakesNoMoreCallbacks) {
   EXPECT_EQ(recorder_.count(token), seen);
   EXPECT_TRUE(recorder_.of(token, Event::kComplete).empty());
   EXPECT_TRUE(recorder_.of(token, Event::kError).empty());
+}
+
+std::string sha256_hex(const std::string& bytes) {
+  Sha256 hash;
+  hash.update(bytes);
+  return hash.hex();
+}
+
+// Two peers hold `content`: "bad" answers its first range and then fails, "good" answers
+// everything; with short_body, each sends every range one byte short. Ranges asked are
+// recorded.
+class FakePeers : public PeerSource {
+ public:
+  explicit FakePeers(std::string content, bool short_body = false)
+      : content_(std::move(content)), short_(short_body) {}
+  Holders holders(const std::string&, const RemoteValidators& v) override {
+    EXPECT_EQ(v.size, content_.size());
+    return {"key", {"bad", "good"}};
+  }
+  std::optional<std::string> get_range(const std::string& peer, const std::string&,
+                                       std::uint64_t first, std::uint64_t length) override {
+    std::lock_guard lock(mutex_);
+    asked.push_back(peer + "@" + std::to_string(first));
+    if (short_) return content_.substr(first, length - 1);
+    if (peer == "bad" && first > 0) return std::string();
+    return content_.substr(first, length);
+  }
+  std::mutex mutex_;
+  std::vector<std::string> asked;
+
+ private:
+  std::string content_;
+  bool short_;
+};
+
+TEST_F(TransferEngineTest, PeersGiveTheBytesAndAFailedRangeGoesToTheNextPeer) {
+  std::string bytes = random_bytes(3 * 1024 * 1024 + 5, 31);
+  FakePeers peers(bytes);
+  engine_.set_peer_source(&peers);
+  auto r = request(nginx_->url(serve("peers.bin", bytes)));
+  r.from_peers = true;
+  r.hash_body = true;
+  std::string temp = r.temp_name;
+  Event done = recorder_.wait_final(start(std::move(r)));
+  ASSERT_EQ(done.kind, Event::kComplete);
+  EXPECT_EQ(read_text(temp), bytes);
+  EXPECT_EQ(recorder_.peer_bytes.load(), bytes.size());
+  EXPECT_EQ(recorder_.body_sha256, sha256_hex(bytes));
+  std::vector<std::string> asked{"bad@0", "bad@1048576", "good@1048576", "good@2097152",
+                                 "good@3145728"};
+  EXPECT_EQ(peers.asked, asked);
+  for (const std::string& line : nginx_->log_for("/peers.bin")) {
+    EXPECT_EQ(line.rfind("HEAD ", 0), 0u) << line;  // the origin sent no body
+  }
+}
+
+TEST_F(TransferEngineTest, ABodyOfTheWrongLengthFromEveryPeerLeavesTheFileToTheOrigin) {
+  std::string bytes = random_bytes(1024 * 1024 + 5, 32);
+  FakePeers peers(bytes, true);
+  engine_.set_peer_source(&peers);
+  auto r = request(nginx_->url(serve("shortpeers.bin", bytes)));
+  r.from_peers = true;
+  std::string temp = r.temp_name;
+  Event done = recorder_.wait_final(start(std::move(r)));
+  ASSERT_EQ(done.kind, Event::kComplete);
+  EXPECT_EQ(read_text(temp), bytes);
+  EXPECT_EQ(recorder_.peer_bytes.load(), 0u);
+  auto log = nginx_->log_for("/shortpeers.bin");
+  ASSERT_EQ(log.size(), 3u);  // HEAD, the whole GET, the last HEAD
+  EXPECT_EQ(log[1], "GET /shortpeers.bin 200 " + std::to_string(bytes.size()) + " -");
 }
 
 }  // namespace
