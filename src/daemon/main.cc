@@ -175,6 +175,7 @@ int run(const Options& options) {
     return 1;
   }
   TransferEngine engine(jobs);
+  engine.set_bandwidth_yield(config.bandwidth_yield);
   jobs.set_backend(&engine);
 
   // Peer caching's network side (docs/peer-caching.md part 2), when the config asks for it.
