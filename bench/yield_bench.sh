@@ -10,14 +10,15 @@
 #   (d) after curl ends: seconds until the job's rate over 0.5 s is back above 80 % of the link
 # Every file downloaded is compared with the origin (cmp). Reported with the load average.
 # Usage (as root): bench/yield_bench.sh [BUILD_DIR]. Without BUILD_DIR it builds bitsd and
-# bitsadmin with the release preset (-j2) into build-release.
+# bitsadmin with the release preset (-j2) into build-release. LOG_LEVEL=debug shows the
+# yield's state changes on stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-}
 RATE_MBIT=${RATE_MBIT:-50}
 QUEUE_MS=${QUEUE_MS:-150}
 WINDOW=${WINDOW:-6}
-JOB_MB=${JOB_MB:-160}
+JOB_MB=${JOB_MB:-320}
 CURL_MB=${CURL_MB:-48}
 YIELD=${YIELD:-true}
 if [ -z "$BUILD" ]; then
@@ -72,7 +73,7 @@ ip netns exec "$NS_S" nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
 NGINX_PID=$!
 export OPENBITS_SOCKET="$WORK/bitsd.sock"
 ip netns exec "$NS_C" "$BIN/bitsd" --state-dir "$WORK/state" --socket "$OPENBITS_SOCKET" \
-  --config "$WORK/bitsd.json" --log-level warn &
+  --config "$WORK/bitsd.json" --log-level "${LOG_LEVEL:-warn}" &
 BITSD_PID=$!
 URL="http://$NET.2:8080"
 in_client() { ip netns exec "$NS_C" "$@"; }
@@ -103,7 +104,10 @@ start = time.monotonic()
 seen = []  # (time, size)
 while time.monotonic() - start < 30:
     now = time.monotonic()
-    seen.append((now, os.stat(path).st_size if os.path.exists(path) else 0))
+    if not os.path.exists(path):
+        print("- (the job ended first)")
+        sys.exit(0)
+    seen.append((now, os.stat(path).st_size))
     old = [s for s in seen if now - s[0] >= 0.5]
     if old and (seen[-1][1] - old[-1][1]) / (now - old[-1][0]) >= 0.8 * link:
         print(f"{old[-1][0] - start:.2f}")

@@ -5,6 +5,11 @@
 // Transfers over loopback (or to an address of this host) are not watched: loopback is no
 // shared bottleneck.
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -46,6 +51,7 @@ void TransferEngine::locate(Transfer& t) {
 }
 
 void TransferEngine::retire(Transfer& t) {
+  clamp_window(t, false);
   if (t.pool == 0) return;
   if (t.yield_interface.empty()) locate(t);
   if (t.yield_interface.empty()) return;
@@ -53,6 +59,31 @@ void TransferEngine::retire(Transfer& t) {
   t.moved_sampled = t.moved;
   YieldController::Bytes& bytes = unsampled_[t.yield_interface];
   (t.is_upload() ? bytes.tx : bytes.rx) += delta;
+}
+
+// While the cap is a trickle, a download's receive window is clamped too: the sender
+// stops at the window already offered instead of filling the socket's whole receive
+// buffer (megabytes, autotuned) while the pacer no longer reads it. Lifted with the trickle.
+void TransferEngine::clamp_window(Transfer& t, bool clamp) {
+  curl_socket_t socket = CURL_SOCKET_BAD;
+  if (clamp && t.easy && !t.is_upload()) {
+    curl_easy_getinfo(t.easy, CURLINFO_ACTIVESOCKET, &socket);
+  }
+  if (t.clamped_socket >= 0 && t.clamped_socket != socket) {
+    // Given back its clamp: a connection libcurl keeps may carry another transfer later.
+    ::setsockopt(t.clamped_socket, IPPROTO_TCP, TCP_WINDOW_CLAMP, &t.window_clamp_before,
+                 sizeof t.window_clamp_before);
+    t.clamped_socket = -1;
+  }
+  if (socket == CURL_SOCKET_BAD || t.clamped_socket == socket) return;
+  socklen_t length = sizeof t.window_clamp_before;
+  if (::getsockopt(socket, IPPROTO_TCP, TCP_WINDOW_CLAMP, &t.window_clamp_before, &length) != 0) {
+    return;
+  }
+  int clamp_to = kClampedWindow;
+  if (::setsockopt(socket, IPPROTO_TCP, TCP_WINDOW_CLAMP, &clamp_to, sizeof clamp_to) == 0) {
+    t.clamped_socket = socket;
+  }
 }
 
 void TransferEngine::take_yield_sample(std::int64_t now_ms) {
@@ -88,12 +119,28 @@ void TransferEngine::take_yield_sample(std::int64_t now_ms) {
       background.rx += moved[name].rx;
       background.tx += moved[name].tx;
     }
+    YieldController::State was = yield_.state();
     yield_.observe(now_ms - last_sample_ms_, interfaces, background);
+    if (yield_.state() != was) log_yield();
+    spdlog::trace("yield sample: interfaces {} / {}, background {} / {} bytes in {} ms",
+                  interfaces.rx, interfaces.tx, background.rx, background.tx,
+                  now_ms - last_sample_ms_);
   }  // else: new interfaces; this sample is their baseline
   watched_ = std::move(counters);
   last_sample_ms_ = now_ms;
   yielding_pools_ = std::move(pools);
   apply_pool_rates();
+  bool trickle = yield_.state() == YieldController::State::kYielding;
+  for (auto& [token, t] : transfers_) {
+    clamp_window(*t, trickle && yielding_pools_.count(t->pool) && !t->yield_interface.empty());
+  }
+}
+
+void TransferEngine::log_yield() const {
+  static constexpr const char* kNames[] = {"free", "yielding", "growing"};
+  spdlog::debug("yield: {} (cap {} B/s; other traffic {} B/s in, {} B/s out; link {} / {} B/s)",
+                kNames[static_cast<int>(yield_.state())], yield_.cap(), yield_.other_rate().rx,
+                yield_.other_rate().tx, yield_.link_rate().rx, yield_.link_rate().tx);
 }
 
 void TransferEngine::apply_pool_rates() {

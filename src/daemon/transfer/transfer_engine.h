@@ -124,6 +124,8 @@ class TransferEngine final : public TransferBackend {
   void locate(Transfer& t);
   void retire(Transfer& t);
   void apply_pool_rates();
+  void clamp_window(Transfer& t, bool clamp);
+  void log_yield() const;
 
   TransferObserver& observer_;
   void* multi_ = nullptr;  // CURLM*
@@ -143,6 +145,7 @@ class TransferEngine final : public TransferBackend {
   // interface, the interfaces watched and their counters at the last sample, and the
   // bytes of transfers that ended since, by interface.
   static constexpr std::int64_t kYieldSampleMs = 250;
+  static constexpr int kClampedWindow = 64 * 1024;  // bytes, while the trickle holds
   std::atomic<bool> yield_on_{true};
   std::unique_ptr<InterfaceCounters> counters_;
   YieldController yield_;

@@ -82,6 +82,10 @@ struct TransferEngine::Transfer {
   std::uint64_t moved = 0;
   std::uint64_t moved_sampled = 0;
   std::string yield_interface;
+  // While the yield holds a download back: its socket, with TCP_WINDOW_CLAMP lowered, and
+  // the clamp it had before (-1: not clamped).
+  int clamped_socket = -1;
+  int window_clamp_before = 0;
   // Uploads (upload_transfer.cc).
   enum class Packet { kPing, kCreateSession, kFragment, kCloseSession, kCancelSession };
   Packet packet = Packet::kCreateSession;

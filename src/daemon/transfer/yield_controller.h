@@ -25,7 +25,7 @@ struct YieldParams {
   double overhead = 1.06;
   double ack_overhead = 0.05;
   int detect_samples = 2;   // samples in a row above the threshold before yielding...
-  double strong_other = 4;  // ...or one, above this many times the threshold
+  double strong_other = 2;  // ...or one, above this many times the threshold
   int quiet_samples = 2;    // samples in a row below it before the cap grows again
   double ramp_start = 0.125;  // of the link rate seen, where growing starts
   double ramp_factor = 2;     // per sample while growing

@@ -39,9 +39,9 @@ TEST(YieldControllerTest, BackgroundAloneIsNeverCapped) {
 
 TEST(YieldControllerTest, OtherTrafficCutsTheBackgroundToATrickleNeverZero) {
   YieldController c = link_in_use();
-  feed(c, kPerStep * 3 / 4, kPerStep / 4);  // a download starts beside it
-  EXPECT_EQ(c.cap(), 0u);                  // one sample is not yet enough...
-  feed(c, kPerStep * 3 / 4, kPerStep / 4);
+  feed(c, kPerStep * 92 / 100, kPerStep * 8 / 100);  // a download starts beside it
+  EXPECT_EQ(c.cap(), 0u);                            // one sample is not yet enough...
+  feed(c, kPerStep * 92 / 100, kPerStep * 8 / 100);
   EXPECT_EQ(c.state(), State::kYielding);  // ...two are
   EXPECT_EQ(c.cap(), YieldParams{}.trickle);
   for (int i = 0; i < 40; ++i) feed(c, 4096, kPerStep);  // it keeps the link
@@ -51,7 +51,7 @@ TEST(YieldControllerTest, OtherTrafficCutsTheBackgroundToATrickleNeverZero) {
 
 TEST(YieldControllerTest, StrongOtherTrafficCutsAtTheFirstSample) {
   YieldController c = link_in_use();
-  feed(c, kPerStep / 2, kPerStep / 2);
+  feed(c, kPerStep * 3 / 4, kPerStep / 4);
   EXPECT_EQ(c.state(), State::kYielding);
 }
 
