@@ -7,18 +7,37 @@ namespace openbits::daemon {
 namespace {
 
 std::uint64_t per_second(double bytes, std::int64_t interval_ms) {
-  if (bytes <= 0 || interval_ms <= 0) return 0;
+  if (!(bytes > 0) || interval_ms <= 0) return 0;  // also NaN
   return static_cast<std::uint64_t>(bytes * 1000.0 / static_cast<double>(interval_ms));
 }
 
 }  // namespace
 
+void YieldController::calibrate(std::int64_t interval_ms, Bytes interfaces, Bytes background) {
+  auto learn = [&](double& estimate, std::uint64_t seen, std::uint64_t moved, std::uint64_t link) {
+    estimate = std::min(params_.overhead, estimate + params_.overhead_drift);
+    if (moved == 0 || per_second(static_cast<double>(moved), interval_ms) <
+                          static_cast<std::uint64_t>(params_.calibrate_share *
+                                                     static_cast<double>(link))) {
+      return;  // too little background traffic to tell its overhead
+    }
+    double ratio = static_cast<double>(seen) / static_cast<double>(moved);
+    // Below min_overhead: the transfers read bytes the socket had buffered earlier.
+    if (ratio < params_.min_overhead || ratio >= estimate) return;
+    estimate += params_.calibrate_step * (ratio - estimate);  // one odd sample moves it little
+  };
+  if (state_ != State::kFree) return;
+  learn(overhead_.rx, interfaces.rx, background.rx, link_.rx);
+  learn(overhead_.tx, interfaces.tx, background.tx, link_.tx);
+}
+
 double YieldController::other_level(std::int64_t interval_ms, Bytes interfaces,
                                     Bytes background) {
   auto bytes = [](std::uint64_t v) { return static_cast<double>(v); };
-  double other_rx = bytes(interfaces.rx) - params_.overhead * bytes(background.rx) -
+  calibrate(interval_ms, interfaces, background);
+  double other_rx = bytes(interfaces.rx) - overhead_.rx * bytes(background.rx) -
                     params_.ack_overhead * bytes(background.tx);
-  double other_tx = bytes(interfaces.tx) - params_.overhead * bytes(background.tx) -
+  double other_tx = bytes(interfaces.tx) - overhead_.tx * bytes(background.tx) -
                     params_.ack_overhead * bytes(background.rx);
   other_ = {per_second(other_rx, interval_ms), per_second(other_tx, interval_ms)};
   auto decayed = [&](std::uint64_t seen, std::uint64_t now) {

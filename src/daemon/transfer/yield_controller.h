@@ -20,9 +20,18 @@ struct YieldParams {
   // in either direction.
   std::uint64_t min_other = 32 * 1024;  // bytes/s
   double other_fraction = 0.05;
-  // Interface bytes per payload byte: the same direction (Ethernet, IP and TCP headers of
-  // 1448-byte segments are ~4.6 %), and the other direction (ACKs, ~2-3 %).
+  // Interface bytes per payload byte in the same direction: at most `overhead` (Ethernet,
+  // IP and TCP headers of 1448-byte segments are ~4.6 %; a veth with GRO counts ~0.2 %),
+  // learnt while not yielding from samples where the background moved at least
+  // `calibrate_share` of the link rate seen: a lower ratio (not below min_overhead) moves
+  // the estimate `calibrate_step` of the way to it, and the estimate creeps back up by
+  // `overhead_drift` per sample so that it follows a change of link. And per payload byte
+  // of the other direction (ACKs, ~2-3 %): ack_overhead.
   double overhead = 1.06;
+  double min_overhead = 1.0;
+  double calibrate_share = 0.25;
+  double calibrate_step = 0.1;
+  double overhead_drift = 0.0005;
   double ack_overhead = 0.05;
   int detect_samples = 2;   // samples in a row above the threshold before yielding...
   double strong_other = 2;  // ...or one, above this many times the threshold
@@ -57,6 +66,7 @@ class YieldController {
   // its threshold decides; these are for logs and tests).
   Bytes other_rate() const { return other_; }
   Bytes link_rate() const { return link_; }
+  double overhead_rx() const { return overhead_.rx; }
 
  private:
   // How many thresholds the other traffic of the last interval is (the larger direction).
@@ -69,8 +79,16 @@ class YieldController {
   std::uint64_t cap_ = 0;
   int busy_ = 0;   // samples in a row above the threshold
   int quiet_ = 0;  // samples in a row below it
+  // Interface bytes per background payload byte, same direction (see YieldParams).
+  struct Overhead {
+    double rx;
+    double tx;
+  };
+  void calibrate(std::int64_t interval_ms, Bytes interfaces, Bytes background);
+
   Bytes other_;
   Bytes link_;
+  Overhead overhead_{params_.overhead, params_.overhead};
 };
 
 }  // namespace openbits::daemon
