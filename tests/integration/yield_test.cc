@@ -23,17 +23,17 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr std::uint64_t kJobSize = 400ull << 20;   // outlasts the test at the link's rate
-constexpr std::uint64_t kCurlSize = 40ull << 20;   // ~8 s at the link's rate
+constexpr std::uint64_t kJobSize = 400ull << 20;  // outlasts the test at the link's rate
+constexpr std::uint64_t kCurlSize = 40ull << 20;  // ~8 s at the link's rate
 
 class YieldTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string there = name + "b";
-    ASSERT_EQ(run_checked({"ip", "netns", "exec", hosts.server(), "tc", "qdisc", "add", "dev",
-                           there, "root", "tbf", "rate", "40mbit", "burst", "64kb", "latency",
-                           "150ms"}),
-              0);
+    ASSERT_EQ(
+        run_checked({"ip", "netns", "exec", hosts.server(), "tc", "qdisc", "add", "dev", there,
+                     "root", "tbf", "rate", "40mbit", "burst", "64kb", "latency", "150ms"}),
+        0);
     start_nginx();
     socket = dir.path() + "/bitsd.sock";
     daemon = hosts.spawn_in_client(
@@ -64,12 +64,14 @@ class YieldTest : public ::testing::Test {
     make_file(d + "/www/other.bin", kCurlSize, 12);
     save_text(d + "/nginx.conf",
               "worker_processes 1; daemon off; master_process off; user root;\n"
-              "pid " + d + "/nginx.pid; error_log " + d + "/error.log;\n"
-              "events { worker_connections 64; }\n"
-              "http { access_log off; sendfile on; client_body_temp_path " + d +
-              "; proxy_temp_path " + d + "; fastcgi_temp_path " + d + "; uwsgi_temp_path " + d +
-              "; scgi_temp_path " + d + ";\n  server { listen " + hosts.server_ip() +
-              ":8080; root " + d + "/www; } }\n");
+              "pid " +
+                  d + "/nginx.pid; error_log " + d +
+                  "/error.log;\n"
+                  "events { worker_connections 64; }\n"
+                  "http { access_log off; sendfile on; client_body_temp_path " +
+                  d + "; proxy_temp_path " + d + "; fastcgi_temp_path " + d + "; uwsgi_temp_path " +
+                  d + "; scgi_temp_path " + d + ";\n  server { listen " + hosts.server_ip() +
+                  ":8080; root " + d + "/www; } }\n");
     nginx = spawn_process(
         {"ip", "netns", "exec", hosts.server(), "nginx", "-c", d + "/nginx.conf", "-p", d},
         d + "/nginx.out");

@@ -7,9 +7,8 @@
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 
@@ -104,9 +103,10 @@ void TransferEngine::take_yield_sample(std::int64_t now_ms) {
   for (const auto& [name, bytes] : moved) {
     if (std::optional<InterfaceBytes> now = counters_->read(name)) counters[name] = *now;
   }
-  bool same_interfaces = !counters.empty() && counters.size() == watched_.size() &&
-                         std::equal(counters.begin(), counters.end(), watched_.begin(),
-                                    [](const auto& a, const auto& b) { return a.first == b.first; });
+  bool same_interfaces =
+      !counters.empty() && counters.size() == watched_.size() &&
+      std::equal(counters.begin(), counters.end(), watched_.begin(),
+                 [](const auto& a, const auto& b) { return a.first == b.first; });
   if (counters.empty() || pools.empty()) {
     yield_.reset();
   } else if (same_interfaces) {

@@ -155,7 +155,7 @@ class TransferEngine final : public TransferBackend {
   std::map<std::string, YieldController::Bytes> unsampled_;
   std::int64_t last_sample_ms_ = 0;
   std::int64_t next_sample_ms_ = 0;
-  std::unique_ptr<FileSyncer> syncer_;              // stopped first at destruction
+  std::unique_ptr<FileSyncer> syncer_;  // stopped first at destruction
   std::thread thread_;
 };
 

@@ -16,9 +16,9 @@ std::uint64_t per_second(double bytes, std::int64_t interval_ms) {
 void YieldController::calibrate(std::int64_t interval_ms, Bytes interfaces, Bytes background) {
   auto learn = [&](double& estimate, std::uint64_t seen, std::uint64_t moved, std::uint64_t link) {
     estimate = std::min(params_.overhead, estimate + params_.overhead_drift);
-    if (moved == 0 || per_second(static_cast<double>(moved), interval_ms) <
-                          static_cast<std::uint64_t>(params_.calibrate_share *
-                                                     static_cast<double>(link))) {
+    if (moved == 0 ||
+        per_second(static_cast<double>(moved), interval_ms) <
+            static_cast<std::uint64_t>(params_.calibrate_share * static_cast<double>(link))) {
       return;  // too little background traffic to tell its overhead
     }
     double ratio = static_cast<double>(seen) / static_cast<double>(moved);
@@ -31,8 +31,7 @@ void YieldController::calibrate(std::int64_t interval_ms, Bytes interfaces, Byte
   learn(overhead_.tx, interfaces.tx, background.tx, link_.tx);
 }
 
-double YieldController::other_level(std::int64_t interval_ms, Bytes interfaces,
-                                    Bytes background) {
+double YieldController::other_level(std::int64_t interval_ms, Bytes interfaces, Bytes background) {
   auto bytes = [](std::uint64_t v) { return static_cast<double>(v); };
   calibrate(interval_ms, interfaces, background);
   double other_rx = bytes(interfaces.rx) - overhead_.rx * bytes(background.rx) -
@@ -41,7 +40,8 @@ double YieldController::other_level(std::int64_t interval_ms, Bytes interfaces,
                     params_.ack_overhead * bytes(background.rx);
   other_ = {per_second(other_rx, interval_ms), per_second(other_tx, interval_ms)};
   auto decayed = [&](std::uint64_t seen, std::uint64_t now) {
-    return std::max(now, static_cast<std::uint64_t>(static_cast<double>(seen) * params_.link_decay));
+    return std::max(now,
+                    static_cast<std::uint64_t>(static_cast<double>(seen) * params_.link_decay));
   };
   link_ = {decayed(link_.rx, per_second(bytes(interfaces.rx), interval_ms)),
            decayed(link_.tx, per_second(bytes(interfaces.tx), interval_ms))};

@@ -33,9 +33,9 @@ struct YieldParams {
   double calibrate_step = 0.1;
   double overhead_drift = 0.0005;
   double ack_overhead = 0.05;
-  int detect_samples = 2;   // samples in a row above the threshold before yielding...
-  double strong_other = 2;  // ...or one, above this many times the threshold
-  int quiet_samples = 2;    // samples in a row below it before the cap grows again
+  int detect_samples = 2;     // samples in a row above the threshold before yielding...
+  double strong_other = 2;    // ...or one, above this many times the threshold
+  int quiet_samples = 2;      // samples in a row below it before the cap grows again
   double ramp_start = 0.125;  // of the link rate seen, where growing starts
   double ramp_factor = 2;     // per sample while growing
   double lift_at = 1.5;       // the cap is lifted once above this many link rates

@@ -8,9 +8,9 @@ namespace openbits::daemon {
 namespace {
 
 constexpr std::int64_t kStep = 250;
-constexpr std::uint64_t kLink = 6'250'000;        // bytes/s
-constexpr std::uint64_t kPerStep = kLink / 4;     // bytes in one sample at link rate
-constexpr double kWire = 1.046;                   // interface bytes per payload byte
+constexpr std::uint64_t kLink = 6'250'000;     // bytes/s
+constexpr std::uint64_t kPerStep = kLink / 4;  // bytes in one sample at link rate
+constexpr double kWire = 1.046;                // interface bytes per payload byte
 
 using Bytes = YieldController::Bytes;
 using State = YieldController::State;
@@ -105,7 +105,8 @@ TEST(YieldControllerTest, LearntOverheadSeesSmallOtherTraffic) {
   EXPECT_LT(c.overhead_rx(), 1.01);
   std::uint64_t other = kPerStep * 7 / 100;  // 7 % of the link
   for (int i = 0; i < 2; ++i) {
-    c.observe(kStep, Bytes{(kPerStep - other) * 1002 / 1000 + other, 0}, Bytes{kPerStep - other, 0});
+    c.observe(kStep, Bytes{(kPerStep - other) * 1002 / 1000 + other, 0},
+              Bytes{kPerStep - other, 0});
   }
   EXPECT_EQ(c.state(), State::kYielding);
 }
@@ -124,9 +125,11 @@ TEST(YieldControllerTest, SmallOtherTrafficIsTolerated) {
 
 TEST(YieldControllerTest, UploadsYieldToOtherUploads) {
   YieldController c;
-  for (int i = 0; i < 20; ++i) c.observe(kStep, Bytes{kPerStep / 40, kPerStep}, Bytes{0, kPerStep * 94 / 100});
+  for (int i = 0; i < 20; ++i)
+    c.observe(kStep, Bytes{kPerStep / 40, kPerStep}, Bytes{0, kPerStep * 94 / 100});
   EXPECT_EQ(c.state(), State::kFree);
-  for (int i = 0; i < 2; ++i) c.observe(kStep, Bytes{kPerStep / 40, kPerStep}, Bytes{0, kPerStep / 2});
+  for (int i = 0; i < 2; ++i)
+    c.observe(kStep, Bytes{kPerStep / 40, kPerStep}, Bytes{0, kPerStep / 2});
   EXPECT_EQ(c.state(), State::kYielding);
 }
 
