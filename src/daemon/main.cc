@@ -192,6 +192,7 @@ int run(const Options& options) {
   }
 
   TransferEngine engine(jobs);
+  engine.set_bandwidth_yield(config.bandwidth_yield);
   if (peers) engine.set_peer_source(peers->peer_source());
   jobs.set_backend(&engine);
 

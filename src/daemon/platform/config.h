@@ -91,6 +91,9 @@ struct Config {
   // Bandwidth policy (bandwidth_policy.h, docs/bandwidth.md): bandwidth_limits,
   // bandwidth_windows and bandwidth_maintenance.
   BandwidthPolicy bandwidth;
+  // Idle-bandwidth use (docs/bandwidth.md): background jobs drop to a trickle while other
+  // traffic uses their network interface. false: they compete like any program.
+  bool bandwidth_yield = true;
 };
 
 // A system account in the sense above (first_user_uid, system_uids).

@@ -257,6 +257,9 @@ const ConfigKey kKeys[] = {
      "{...}}], local time; a window may run past midnight; windows may not overlap"},
     {"bandwidth_maintenance", "window", read_maintenance_key,
      "one window of the same shape whose limits override every other while it lasts"},
+    {"bandwidth_yield", "boolean", read_field<&Config::bandwidth_yield>,
+     "background jobs drop to a trickle (16 KiB/s) while other traffic uses their network "
+     "interface, and take the link again when it ends (false: they compete like any program)"},
     // Lengths of what callers send (bits-spec §3.1), for administrators too.
     {"max_display_name", "characters", read_field<&Config::max_display_name>,
      "a job's display name (BG_E_STRING_TOO_LONG)", 1},

@@ -326,6 +326,7 @@ std::uint64_t paced_allowance(Transfer& t) {
 }
 
 void paced_consume(Transfer& t, std::uint64_t bytes) {
+  t.moved += bytes;  // the yield's count of what this transfer moved (engine_yield.cc)
   if (t.pacer) t.pacer->consume(bytes, pacing_now_ms());
 }
 

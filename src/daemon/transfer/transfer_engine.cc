@@ -333,6 +333,7 @@ TransferEngine::TransferEngine(TransferObserver& observer) : observer_(observer)
   // proxy accounts, and a connection in use by one must never carry another's request.
   curl_multi_setopt(static_cast<CURLM*>(multi_), CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
   start_syncer();
+  counters_ = std::make_unique<SystemInterfaceCounters>();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -456,6 +457,7 @@ void TransferEngine::check_network() {
     t.fail({hr::BG_E_NETWORK_DISCONNECTED, ErrorContext::kGeneralTransport, true},
            "the network path to the server went down");
     report_failure(t);
+    retire(t);
     transfers_.erase(token);
   }
 }
@@ -465,6 +467,7 @@ void TransferEngine::end(std::uint64_t token) {
   auto it = transfers_.find(token);
   if (it == transfers_.end()) return;
   if (it->second->easy) curl_multi_remove_handle(static_cast<CURLM*>(multi_), it->second->easy);
+  retire(*it->second);
   transfers_.erase(it);  // closes the temp file; it stays for a later resume
 }
 
@@ -479,11 +482,14 @@ void TransferEngine::apply_rate_limit(std::uint64_t token, std::uint64_t bytes_p
 void TransferEngine::apply_pool(const Command& command) {
   RatePacer& pool = pools_[*command.pool];
   if (command.token == 0) {
-    pool.set_rate(command.rate_limit.value_or(0), pacing_now_ms());
+    pool_policy_[*command.pool] = command.rate_limit.value_or(0);
+    apply_pool_rates();  // the policy's rate, or the yield's if lower
     return;
   }
   auto it = transfers_.find(command.token);
-  if (it != transfers_.end()) it->second->pacer = &pool;
+  if (it == transfers_.end()) return;
+  it->second->pacer = &pool;
+  it->second->pool = *command.pool;
 }
 
 int TransferEngine::resume_paced(int timeout_ms) {
@@ -637,6 +643,7 @@ void TransferEngine::handle_done(void* easy, int result) {
   if (!running && t->restart_pending && !t->failure) running = restart_file(*t, multi);
   if (running) return;
   if (t->failure) report_failure(*t);
+  retire(*t);
   transfers_.erase(t->token);
 }
 
@@ -685,7 +692,7 @@ void TransferEngine::run() {
       if (t->phase == Transfer::Phase::kGet && checkpoint_due(*t)) (void)checkpoint(*t);
       if (t->phase == Transfer::Phase::kPeer && t->peer_fetch) (void)sync_peer_bytes(*t, false);
     }
-    int timeout_ms = resume_paced(copying ? 0 : 200);
+    int timeout_ms = sample_yield(resume_paced(copying ? 0 : 200));
     curl_multi_poll(multi, nullptr, 0, timeout_ms, nullptr);
   }
 }

@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <variant>
@@ -27,8 +28,10 @@
 #include "openbits/types.h"
 #include "src/daemon/security/fs_credentials.h"
 #include "src/daemon/transfer/file_syncer.h"
+#include "src/daemon/transfer/interface_counters.h"
 #include "src/daemon/transfer/rate_pacer.h"
 #include "src/daemon/transfer/transfer.h"
+#include "src/daemon/transfer/yield_controller.h"
 
 namespace openbits::daemon {
 
@@ -63,6 +66,10 @@ class TransferEngine final : public TransferBackend {
   // Shared budgets, paced the same way (transfer.h).
   void set_pool_rate(std::uint64_t pool, std::uint64_t bytes_per_s) override;
   void join_rate_pool(std::uint64_t token, std::uint64_t pool) override;
+  // Idle-bandwidth use (yield_controller.h, docs/bandwidth.md): while other traffic uses
+  // the interfaces the pools' transfers go through, the pools are cut to a trickle. On by
+  // default; call before the first start(). `counters` replaces the system's (tests).
+  void set_bandwidth_yield(bool on, std::unique_ptr<InterfaceCounters> counters = nullptr);
 
   // Where downloads with from_peers look for peers (null: nowhere; they use the origin).
   // Transfers started afterwards use it; it must outlive the engine.
@@ -127,6 +134,15 @@ class TransferEngine final : public TransferBackend {
   void start_peer_fetches();
   void peer_fetched(std::uint64_t token);
   void join_peer_workers(bool all);
+  // Yield (engine_yield.cc): a sample every kYieldSampleMs while enabled; the poll timeout
+  // until the next one. retire() counts the last bytes of a transfer that ends.
+  int sample_yield(int timeout_ms);
+  void take_yield_sample(std::int64_t now_ms);
+  void locate(Transfer& t);
+  void retire(Transfer& t);
+  void apply_pool_rates();
+  void clamp_window(Transfer& t, bool clamp);
+  void log_yield() const;
 
   TransferObserver& observer_;
   void* multi_ = nullptr;  // CURLM*
@@ -143,7 +159,22 @@ class TransferEngine final : public TransferBackend {
   std::uint64_t last_resumed_ = 0;                  // resume_paced's turn
   std::atomic<PeerSource*> peer_source_{nullptr};
   std::vector<PeerWorker> peer_workers_;  // engine thread only
-  std::unique_ptr<FileSyncer> syncer_;    // stopped first at destruction
+  // Yield, engine thread only (but yield_on_, set before the first start): the pools' rates
+  // from set_pool_rate (the policy; 0 none), the pools whose transfers use a watched
+  // interface, the interfaces watched and their counters at the last sample, and the
+  // bytes of transfers that ended since, by interface.
+  static constexpr std::int64_t kYieldSampleMs = 250;
+  static constexpr int kClampedWindow = 64 * 1024;  // bytes, while the trickle holds
+  std::atomic<bool> yield_on_{true};
+  std::unique_ptr<InterfaceCounters> counters_;
+  YieldController yield_;
+  std::map<std::uint64_t, std::uint64_t> pool_policy_;
+  std::set<std::uint64_t> yielding_pools_;
+  std::map<std::string, InterfaceBytes> watched_;
+  std::map<std::string, YieldController::Bytes> unsampled_;
+  std::int64_t last_sample_ms_ = 0;
+  std::int64_t next_sample_ms_ = 0;
+  std::unique_ptr<FileSyncer> syncer_;  // stopped first at destruction
   std::thread thread_;
 };
 

@@ -126,6 +126,17 @@ struct TransferEngine::Transfer {
   RatePacer own_pacer;
   RatePacer* pacer = nullptr;
   bool paced_pause = false;
+  // Yield (engine_yield.cc): the rate pool it runs in (0: none, i.e. FOREGROUND), the
+  // payload bytes it moved (every body chunk or upload read), how many of them a sample
+  // counted, and the interface it moves them through ("": loopback or not yet known).
+  std::uint64_t pool = 0;
+  std::uint64_t moved = 0;
+  std::uint64_t moved_sampled = 0;
+  std::string yield_interface;
+  // While the yield holds a download back: its socket, with TCP_WINDOW_CLAMP lowered, and
+  // the clamp it had before (-1: not clamped).
+  int clamped_socket = -1;
+  int window_clamp_before = 0;
   // Uploads (upload_transfer.cc).
   enum class Packet { kPing, kCreateSession, kFragment, kCloseSession, kCancelSession };
   Packet packet = Packet::kCreateSession;

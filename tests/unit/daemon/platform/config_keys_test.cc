@@ -34,7 +34,7 @@ TEST_F(ConfigKeysTest, EveryKeyHasOneRowWithATypeAReaderAndADocLine) {
     EXPECT_NE(key.read, nullptr) << key.name;
     EXPECT_EQ(find_config_key(key.name), &key) << key.name;
   }
-  EXPECT_EQ(names.size(), 51u);
+  EXPECT_EQ(names.size(), 52u);
   EXPECT_EQ(find_config_key("no_such_key"), nullptr);
 }
 
