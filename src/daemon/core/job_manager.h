@@ -205,6 +205,7 @@ class JobManager final : public TransferObserver, public PeerContentSource {
   void schedule() { coordinator_.schedule(); }
   void stop_transfer(JobRecord& job) { coordinator_.stop_transfer(job); }
   bool restart_transfer(JobRecord& job) { return coordinator_.restart_transfer(job); }
+  void priority_changed(JobRecord& job) { coordinator_.priority_changed(job); }
 
   // AddFile checks of a call's files; the index of the one refused goes to *failed_file.
   Status validate_new_files(const Caller& caller, const JobRecord& job,

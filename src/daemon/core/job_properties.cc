@@ -24,6 +24,7 @@ Status JobManager::set_property(const Caller& caller, const Guid& id, const std:
     return Status(hr::E_INVALIDARG, "wrong value for '" + name + "': " + e.what());
   }
   bool restarted = property->effect == PropertyEffect::kRestartsTransfer && restart_transfer(job);
+  if (name == "priority") priority_changed(job);
   mark_active(job);
   Status s = persist_job_row(job);  // no property lives in a file row
   if (property->effect == PropertyEffect::kReschedules || restarted) schedule();

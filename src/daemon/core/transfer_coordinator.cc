@@ -403,6 +403,12 @@ bool TransferCoordinator::restart_transfer(JobRecord& job) {
   return true;
 }
 
+void TransferCoordinator::priority_changed(JobRecord& job) {
+  if (backend_ && job.timers.transfer_token != 0) {
+    backend_->join_rate_pool(job.timers.transfer_token, rate_pool(job.info.priority));
+  }
+}
+
 void TransferCoordinator::on_connected(std::uint64_t token) {
   JobRecord* job = table_.by_token(token);
   if (!job || job->info.state != JobState::kConnecting) return;

@@ -47,6 +47,9 @@ class TransferCoordinator {
   // next start carries the job's current settings; the file continues from its durable
   // bytes. False when nothing was running.
   bool restart_transfer(JobRecord& job);
+  // The job's priority changed: a running transfer moves to the new priority's rate pool
+  // (out of any, for FOREGROUND) at once, not at its next file.
+  void priority_changed(JobRecord& job);
   // Cancel of an upload: Cancel-Session to the server, the reply's temp file deleted.
   void cancel_upload(JobRecord& job);
   // Every ~250 ms: the timers of the jobs that have one running or may be inactive

@@ -202,8 +202,8 @@ class TransferBackend {
   // Rate pools: transfers that share one budget. `pool` (not 0) is the caller's name for
   // one; its rate (0: unlimited) may change at any time and applies at once to every
   // transfer in it, also to a body being received. A token joins a pool for as long as it
-  // runs (instead of any limit of its own); a pool never named by set_pool_rate is
-  // unlimited.
+  // runs (instead of any limit of its own), or until it joins another; pool 0 takes it out
+  // of its pool (a job made FOREGROUND). A pool never named by set_pool_rate is unlimited.
   virtual void set_pool_rate(std::uint64_t /*pool*/, std::uint64_t /*bytes_per_s*/) {}
   virtual void join_rate_pool(std::uint64_t /*token*/, std::uint64_t /*pool*/) {}
 };

@@ -398,7 +398,7 @@ void TransferEngine::set_pool_rate(std::uint64_t pool, std::uint64_t bytes_per_s
 }
 
 void TransferEngine::join_rate_pool(std::uint64_t token, std::uint64_t pool) {
-  if (pool == 0 || token == 0) return;
+  if (token == 0) return;
   Command command;
   command.token = token;
   command.pool = pool;
@@ -480,6 +480,10 @@ void TransferEngine::apply_rate_limit(std::uint64_t token, std::uint64_t bytes_p
 }
 
 void TransferEngine::apply_pool(const Command& command) {
+  if (command.token != 0 && *command.pool == 0) {
+    leave_pool(command.token);
+    return;
+  }
   RatePacer& pool = pools_[*command.pool];
   if (command.token == 0) {
     pool_policy_[*command.pool] = command.rate_limit.value_or(0);
@@ -490,6 +494,21 @@ void TransferEngine::apply_pool(const Command& command) {
   if (it == transfers_.end()) return;
   it->second->pacer = &pool;
   it->second->pool = *command.pool;
+}
+
+// A transfer whose job became FOREGROUND: its bytes so far count as background, its window
+// is given back, and it runs unpaced (or at a limit of its own) from now on.
+void TransferEngine::leave_pool(std::uint64_t token) {
+  auto it = transfers_.find(token);
+  if (it == transfers_.end() || it->second->pool == 0) return;
+  Transfer& t = *it->second;
+  retire(t);
+  t.pool = 0;
+  t.pacer = t.own_pacer.limited() ? &t.own_pacer : nullptr;
+  if (t.paced_pause && t.easy && !t.pacer) {
+    t.paced_pause = false;
+    curl_easy_pause(t.easy, CURLPAUSE_CONT);
+  }
 }
 
 int TransferEngine::resume_paced(int timeout_ms) {

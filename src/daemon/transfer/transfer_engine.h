@@ -115,6 +115,7 @@ class TransferEngine final : public TransferBackend {
   void begin(std::uint64_t token, Request request);
   void apply_rate_limit(std::uint64_t token, std::uint64_t bytes_per_s);
   void apply_pool(const Command& command);
+  void leave_pool(std::uint64_t token);
   // Resumes paused transfers whose bucket refilled, each in turn; the poll timeout (ms)
   // until the next one may go.
   int resume_paced(int timeout_ms);

@@ -5,6 +5,8 @@
 // priority's pool).
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "src/daemon/core/scheduler.h"
 #include "tests/support/daemon_fixture.h"
 
@@ -150,6 +152,23 @@ TEST_F(BandwidthPolicyManagerTest, ARunningJobIsBlockedWhenItsLimitBecomesZero) 
   manager->tick();
   EXPECT_EQ(state_of(id), JobState::kConnecting);
   EXPECT_GT(backend.last_token(), first);
+}
+
+// Regression: a job whose priority changed while it ran stayed in its old pool until its
+// next file, so a job made FOREGROUND went on yielding and obeying background limits.
+TEST_F(BandwidthPolicyManagerTest, APriorityChangeMovesTheRunningTransferToItsNewPool) {
+  open_manager();
+  Guid id = make_job(me);
+  ASSERT_TRUE(manager->resume(me, id).ok());
+  manager->tick();
+  std::uint64_t token = backend.last_token();
+  ASSERT_NE(token, 0u);
+  EXPECT_EQ(backend.pool_of.at(token), rate_pool(JobPriority::kNormal));
+  ASSERT_TRUE(manager->set_property(me, id, "priority", nlohmann::json("FOREGROUND")).ok());
+  EXPECT_EQ(backend.last_token(), token);  // the same transfer runs on
+  EXPECT_EQ(backend.pool_of.at(token), 0u);  // out of every pool
+  ASSERT_TRUE(manager->set_property(me, id, "priority", nlohmann::json("HIGH")).ok());
+  EXPECT_EQ(backend.pool_of.at(token), rate_pool(JobPriority::kHigh));
 }
 
 }  // namespace

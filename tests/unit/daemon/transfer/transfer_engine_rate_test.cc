@@ -241,6 +241,24 @@ TEST_F(TransferEngineRateTest, TransfersInOnePoolShareItsRate) {
   EXPECT_TRUE(outcomes_.wait_end(b).complete);
 }
 
+// A job made FOREGROUND while it runs leaves its pool at once (pool 0), not at its next
+// file: a transfer held at a trickle by its pool then finishes at the server's pace.
+TEST_F(TransferEngineRateTest, LeavingThePoolLiftsItsRateAtOnce) {
+  constexpr std::size_t kSize = 4 << 20;
+  constexpr std::uint64_t kPool = 9;
+  PacedServer server(kSize);
+  engine_.set_pool_rate(kPool, 16 << 10);
+  std::uint64_t token = engine_.start(request(server.url(), "f", 64 * 1024));
+  engine_.join_rate_pool(token, kPool);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // At 16 KiB/s the 4 MiB would take over four minutes; without the pool, under a second.
+  EXPECT_FALSE(outcomes_.now(token).ended);
+  engine_.join_rate_pool(token, 0);
+  Outcomes::Outcome end = outcomes_.wait_end(token);
+  ASSERT_TRUE(end.complete);
+  EXPECT_EQ(end.bytes, kSize);
+}
+
 TEST_F(TransferEngineRateTest, LimitOfATokenThatIsNotRunningChangesNothing) {
   PacedServer server(kChunk);
   engine_.set_rate_limit(4242, 1);  // never started
