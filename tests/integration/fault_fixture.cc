@@ -197,4 +197,13 @@ void SmallDisk::resize(int megabytes) {
 
 void SmallDisk::remount_read_only() { run_checked({"mount", "-o", "remount,ro", path_}); }
 
+std::optional<Manager> connect_when_ready(const std::string& socket) {
+  for (int i = 0; i < 200; ++i) {
+    auto m = Manager::connect(socket);
+    if (m.ok() && m->daemon_version().ok()) return std::move(*m);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return std::nullopt;
+}
+
 }  // namespace openbits::itest

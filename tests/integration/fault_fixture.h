@@ -6,8 +6,11 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "openbits/client.h"
 
 namespace openbits::itest {
 
@@ -35,6 +38,10 @@ class NetNs {
   std::string client_;
   int subnet_;
 };
+
+// A Manager on `socket` once the bitsd behind it answers (a bitsd just spawned, in a
+// namespace, say); nullopt after 10 s.
+std::optional<Manager> connect_when_ready(const std::string& socket);
 
 class FaultServer {
  public:

@@ -484,15 +484,7 @@ TEST(NetworkLossTest, ParksTheJobAndTheLinkComingBackResumesIt) {
   pid_t daemon = hosts.spawn_in_client(
       {OPENBITS_BITSD_PATH, "--state-dir", dir.path() + "/state", "--socket", socket},
       dir.path() + "/bitsd.log");
-  std::optional<Manager> manager;
-  for (int i = 0; i < 200 && !manager; ++i) {
-    auto m = Manager::connect(socket);
-    if (m.ok() && m->daemon_version().ok()) {
-      manager.emplace(std::move(*m));
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
+  std::optional<Manager> manager = connect_when_ready(socket);
   ASSERT_TRUE(manager.has_value());
   auto job = manager->create_job("net");
   ASSERT_TRUE(job.ok());

@@ -38,14 +38,7 @@ class YieldTest : public ::testing::Test {
     socket = dir.path() + "/bitsd.sock";
     daemon = hosts.spawn_in_client(
         {OPENBITS_BITSD_PATH, "--state-dir", dir.path() + "/state", "--socket", socket}, log());
-    for (int i = 0; i < 200 && !manager; ++i) {
-      auto m = Manager::connect(socket);
-      if (m.ok() && m->daemon_version().ok()) {
-        manager.emplace(std::move(*m));
-      } else {
-        std::this_thread::sleep_for(milliseconds(50));
-      }
-    }
+    manager = connect_when_ready(socket);
     ASSERT_TRUE(manager.has_value()) << read_text(log());
     out = dir.path() + "/out";
     fs::create_directories(out);
