@@ -5,8 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include "tests/integration/peer/lan.h"
 #include "tests/integration/peer/peer_fixture.h"
 
 namespace openbits::daemon::peertest {
@@ -20,13 +22,18 @@ std::string json_list(const std::vector<std::string>& items) {
 
 }  // namespace
 
-PeerHost::PeerHost(const std::string& dir, const itest::TestCa::Issued& cert, PeerHostConfig config)
-    : dir_(dir), config_path_(dir + "/bitsd.json"), bitsd_(dir) {
+PeerHost::PeerHost(const std::string& dir, const itest::TestCa::Issued& cert, PeerHostConfig config,
+                   PeerHostPlace place)
+    : dir_(dir), config_path_(dir + "/bitsd.json"), netns_(place.netns), bitsd_(dir) {
   std::filesystem::create_directories(dir);
-  if (config.serve) address_ = "127.0.0.1:" + std::to_string(itest::free_port());
+  if (config.serve) {
+    address_ =
+        !place.listen.empty() ? place.listen : "127.0.0.1:" + std::to_string(itest::free_port());
+  }
+  std::string ca = place.ca_file.empty() ? certs().fleet.cert() : place.ca_file;
   std::ostringstream json;
-  json << "{\"peer_ca_file\": \"" << certs().fleet.cert() << "\", \"peer_cert_file\": \""
-       << cert.cert << "\", \"peer_key_file\": \"" << cert.key
+  json << "{\"peer_ca_file\": \"" << ca << "\", \"peer_cert_file\": \"" << cert.cert
+       << "\", \"peer_key_file\": \"" << cert.key
        << "\", \"peer_discovery\": \"none\", \"peers\": " << json_list(config.peers)
        << ", \"peer_max_serve_bytes_per_s\": " << config.max_serve_bytes_per_s;
   if (config.serve) json << ", \"peer_listen\": \"" << address_ << "\"";
@@ -35,7 +42,11 @@ PeerHost::PeerHost(const std::string& dir, const itest::TestCa::Issued& cert, Pe
   std::ofstream(config_path_) << json.str();
 }
 
-void PeerHost::start() { bitsd_.start({"--config", config_path_, "--log-level", "debug"}); }
+void PeerHost::start() {
+  std::optional<InNetns> in;
+  if (!netns_.empty()) in.emplace(netns_);
+  bitsd_.start({"--config", config_path_, "--log-level", "debug"});
+}
 
 itest::CommandResult PeerHost::admin(std::vector<std::string> args) const {
   args.insert(args.begin(), OPENBITS_BITSADMIN_PATH);

@@ -20,10 +20,18 @@ struct PeerHostConfig {
   std::uint64_t max_serve_bytes_per_s = 0;
 };
 
+// Where a host runs when it is not on loopback (peer_lan_test.cc).
+struct PeerHostPlace {
+  std::string listen;   // with serve: peer_listen there ("10.77.0.11:7700"), not loopback
+  std::string netns;    // bitsd runs in this network namespace (lan.h); "" the test's own
+  std::string ca_file;  // peer_ca_file; "" the fleet CA
+};
+
 class PeerHost {
  public:
   // A host in `dir` (created) with the fleet certificate `cert`; not started.
-  PeerHost(const std::string& dir, const itest::TestCa::Issued& cert, PeerHostConfig config);
+  PeerHost(const std::string& dir, const itest::TestCa::Issued& cert, PeerHostConfig config,
+           PeerHostPlace place = {});
   void start();  // bitsd with the config, logging at debug
   void kill9() { bitsd_.kill9(); }
   // "127.0.0.1:PORT" of its peer server ("" when it serves no one).
@@ -48,6 +56,7 @@ class PeerHost {
   std::string dir_;
   std::string config_path_;
   std::string address_;
+  std::string netns_;
   itest::Bitsd bitsd_;
 };
 
