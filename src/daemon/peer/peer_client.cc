@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "src/daemon/peer/peer_protocol.h"
+#include "src/daemon/transfer/http_headers.h"
 #include "src/net/tls_subject.h"
 
 namespace openbits::daemon {
@@ -197,7 +198,7 @@ PeerAnswer PeerClient::head(const std::string& address, const std::string& key) 
     return answer;
   }
   std::string digest = header(curl.get(), "Repr-Digest");
-  auto sha256 = peer::sha256_of_digest(digest);
+  auto sha256 = transfer_detail::sha256_of_digest(digest);
   if (!digest.empty() && !sha256) {
     answer.error = PeerError::kProtocol;
     answer.detail = "malformed Repr-Digest";

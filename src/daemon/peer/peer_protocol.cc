@@ -26,16 +26,6 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-// 32 bytes from their base64 text, nullopt otherwise.
-std::optional<std::string> sha256_from_base64(std::string_view text) {
-  if (text.size() != 44 || text.back() != '=') return std::nullopt;
-  std::vector<unsigned char> out(33);
-  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n != 33) return std::nullopt;  // 44 characters decode to 33 bytes, one of them padding
-  return hex_encode(std::span<const std::uint8_t>(out.data(), 32));
-}
-
 std::optional<std::uint64_t> to_number(std::string_view text) {
   std::uint64_t value = 0;
   if (text.empty() || text.size() > 20) return std::nullopt;
@@ -65,22 +55,6 @@ std::string repr_digest(std::string_view sha256_hex) {
   std::string out(44, '\0');
   EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes->data(), 32);
   return "sha-256=:" + out + ":";
-}
-
-std::optional<std::string> sha256_of_digest(std::string_view field) {
-  while (!field.empty()) {
-    auto comma = field.find(',');
-    std::string_view member = trim(field.substr(0, comma));
-    field = comma == std::string_view::npos ? std::string_view() : field.substr(comma + 1);
-    auto eq = member.find('=');
-    if (eq == std::string_view::npos || !iequals(trim(member.substr(0, eq)), "sha-256")) continue;
-    std::string_view value = trim(member.substr(eq + 1));
-    if (value.size() >= 2 && value.front() == ':' && value.back() == ':') {
-      value = value.substr(1, value.size() - 2);  // RFC 9530: a byte sequence
-    }
-    return sha256_from_base64(value);
-  }
-  return std::nullopt;
 }
 
 RangeRequest parse_range(std::string_view field, std::uint64_t size) {

@@ -20,10 +20,8 @@ std::optional<std::string> key_of_target(std::string_view target);
 
 // "sha-256=:<base64>:" of a SHA-256 given in hex; "" when `sha256_hex` is not 64 hex digits.
 std::string repr_digest(std::string_view sha256_hex);
-// The SHA-256 (lower-case hex) in a Repr-Digest or Digest field value ("sha-256=:…:", a
-// dictionary whose other members are skipped; RFC 3230's "SHA-256=<base64>" too); nullopt
-// when it has none or it is malformed.
-std::optional<std::string> sha256_of_digest(std::string_view field);
+// (A Repr-Digest field is read back with transfer_detail::sha256_of_digest, the parser of
+// the origin's digests: src/daemon/transfer/http_headers.h.)
 
 // The one range of a "Range: bytes=…" field against a content of `size` bytes.
 struct ByteRange {

@@ -9,8 +9,13 @@
 #include <utility>
 #include <vector>
 
+#include "src/daemon/transfer/http_headers.h"
+
 namespace openbits::daemon::peer {
 namespace {
+
+// Repr-Digest is read back with the parser of the origin's digests.
+using transfer_detail::sha256_of_digest;
 
 const std::string kKey(64, 'a');
 
