@@ -309,8 +309,7 @@ namespace {
 // when it ends, however it ends.
 asio::awaitable<void> counted(std::shared_ptr<ConnectionSlots> slots, std::string address,
                               asio::awaitable<void> task) {
-  std::shared_ptr<void> release(nullptr,
-                                [&slots, &address](void*) { slots->give_back(address); });
+  std::shared_ptr<void> release(nullptr, [&slots, &address](void*) { slots->give_back(address); });
   co_await std::move(task);
 }
 
@@ -397,8 +396,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
     auto executor = socket.get_executor();
     auto task = tls_ != nullptr ? handle_tls(std::move(socket), handler_, options_, *tls_)
                                 : handle_plain(std::move(socket), handler_, options_);
-    asio::co_spawn(executor, counted(slots_, std::move(address), std::move(task)),
-                   asio::detached);
+    asio::co_spawn(executor, counted(slots_, std::move(address), std::move(task)), asio::detached);
   }
 }
 

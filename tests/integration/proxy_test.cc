@@ -509,8 +509,8 @@ TEST_F(ProxyTest, AutodetectFindsTheProxyThroughWpad) {
     return text;
   });
   EXPECT_EQ(result, "0x00000000 0x00000000 0x00000000 TRANSFERRED");
-  EXPECT_GE(count_for(squid, "/data.bin"), 1)
-      << "PAC server log:\n" << std::ifstream(dir.path() + "/pac.log").rdbuf();
+  EXPECT_GE(count_for(squid, "/data.bin"), 1) << "PAC server log:\n"
+                                              << std::ifstream(dir.path() + "/pac.log").rdbuf();
   // localhost is not 127.0.0.1 for the PAC script: direct.
   std::size_t before = squid.requests().size();
   std::string local = "http://localhost:" + std::to_string(origin.port()) + "/data.bin";

@@ -44,8 +44,8 @@ TEST_F(SmallFilesCrashTest, FilesReportedTransferredSurviveSigkill) {
     bool slow = i == kFiles / 2;
     make_file(nginx.root() + "/" + name, slow ? 2u << 20 : 1024 + sizes() % (31 * 1024),
               100u + static_cast<unsigned>(i));
-    specs.push_back({nginx.url(slow ? "/slow/" + name + "?rate=512k" : "/" + name),
-                     out + "/" + name, {}});
+    specs.push_back(
+        {nginx.url(slow ? "/slow/" + name + "?rate=512k" : "/" + name), out + "/" + name, {}});
   }
   Guid id;
   std::uint32_t reported = 0;

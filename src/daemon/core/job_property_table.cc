@@ -115,7 +115,8 @@ void set_notify_cmd_line(const PropertyTarget& t, const json& value) {
 }
 
 void set_minimum_retry_delay(const PropertyTarget& t, const json& value) {
-  t.job.info.minimum_retry_delay = std::max(get_integer<std::uint32_t>(value), kMinimumRetryDelayFloor);
+  t.job.info.minimum_retry_delay =
+      std::max(get_integer<std::uint32_t>(value), kMinimumRetryDelayFloor);
 }
 
 void set_no_progress_timeout(const PropertyTarget& t, const json& value) {
@@ -217,7 +218,8 @@ void set_high_performance(const PropertyTarget& t, const json& value) {
 
 Status check_max_download_size(const PropertyTarget& t, const json& value) {
   if (!is_download(t.job)) return Status(hr::BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY);
-  if (get_integer<std::uint64_t>(value) == 0) return Status(hr::BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE);
+  if (get_integer<std::uint64_t>(value) == 0)
+    return Status(hr::BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE);
   if (t.job.ever_resumed) return Status(hr::BG_E_READ_ONLY_PROPERTY_AFTER_RESUME);
   return Status();
 }

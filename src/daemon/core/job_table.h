@@ -114,7 +114,7 @@ class JobTable {
   bool sync_failing_ = false;
   JobListener* listener_ = nullptr;
   Records jobs_;
-  std::map<Guid, std::int64_t> finished_at_;  // final jobs kept for getters, and when
+  std::map<Guid, std::int64_t> finished_at_;          // final jobs kept for getters, and when
   std::set<std::pair<std::int64_t, Guid>> finished_;  // the same, oldest first
   Index timed_;
   std::set<std::pair<std::int64_t, Guid>> by_activity_;  // non-final jobs, least active first

@@ -133,8 +133,7 @@ void Notifier::handle(JobEvent event) {
   Tracked& t = *slot;
   // A job not tracked was dropped while dormant (in neither TRANSFERRED nor ERROR), or is
   // new: it changed state if it is in one of those now.
-  bool state_changed =
-      t.known ? t.info.state != event.info.state : is_terminal(event.info.state);
+  bool state_changed = t.known ? t.info.state != event.info.state : is_terminal(event.info.state);
   t.info = std::move(event.info);
   t.known = true;
   t.cmd_uid = event.cmd_uid;

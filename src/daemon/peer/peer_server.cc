@@ -94,16 +94,16 @@ PeerServer::PeerServer(asio::io_context& io, asio::ssl::context& tls, PeerConten
       options_(options),
       slots_(options.max_clients),
       bucket_(options.max_bytes_per_s),
-      server_(io, *this,
-              net::HttpServerOptions{.server_name = "openbits-peer",
-                                     .idle_timeout = options.idle_timeout,
-                                     .header_limit = std::size_t{16} * 1024,
-                                     .max_drain = std::uint64_t{64} * 1024,
-                                     .max_connections = options.max_connections,
-                                     .max_connections_per_address =
-                                         options.max_connections_per_address,
-                                     .handshake_timeout = options.handshake_timeout},
-              &tls) {}
+      server_(
+          io, *this,
+          net::HttpServerOptions{.server_name = "openbits-peer",
+                                 .idle_timeout = options.idle_timeout,
+                                 .header_limit = std::size_t{16} * 1024,
+                                 .max_drain = std::uint64_t{64} * 1024,
+                                 .max_connections = options.max_connections,
+                                 .max_connections_per_address = options.max_connections_per_address,
+                                 .handshake_timeout = options.handshake_timeout},
+          &tls) {}
 
 Status PeerServer::listen(const std::string& address) { return server_.listen(address); }
 

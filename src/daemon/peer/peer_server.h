@@ -28,7 +28,7 @@ struct PeerServerOptions {
   std::size_t max_clients = 3;        // peer_max_clients
   std::uint64_t max_bytes_per_s = 0;  // peer_max_serve_bytes_per_s, 0: none
   std::chrono::milliseconds wait_for_turn{5000};
-  std::size_t max_connections = 64;  // TLS connections open at once, handshakes included
+  std::size_t max_connections = 64;             // TLS connections open at once, handshakes included
   std::size_t max_connections_per_address = 8;  // of those, from one host
   std::chrono::seconds handshake_timeout{5};
   std::chrono::seconds idle_timeout{30};

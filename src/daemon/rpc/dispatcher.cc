@@ -128,7 +128,8 @@ void Dispatcher::add_notification_methods() {
   };
   methods_[m::kAcknowledgeNotification] = [this](const Caller& c, const json& p) {
     if (!notifier_) return from_status(Status(hr::E_NOTIMPL));
-    return from_status(notifier_->acknowledge(c.connection, get_integer<std::uint64_t>(p.at("delivery")),
+    return from_status(notifier_->acknowledge(c.connection,
+                                              get_integer<std::uint64_t>(p.at("delivery")),
                                               get_integer_or<HRESULT>(p, "hresult", hr::S_OK)));
   };
 }
@@ -228,9 +229,9 @@ void Dispatcher::add_methods() {
     return from_status(jobs_.set_credentials(c, job_id(p), p.get<AuthCredentials>()));
   };
   methods_[m::kRemoveCredentials] = [this](const Caller& c, const json& p) {
-    return from_status(
-        jobs_.remove_credentials(c, job_id(p), static_cast<AuthTarget>(get_integer<int>(p.at("target"))),
-                                 static_cast<AuthScheme>(get_integer<int>(p.at("scheme")))));
+    return from_status(jobs_.remove_credentials(
+        c, job_id(p), static_cast<AuthTarget>(get_integer<int>(p.at("target"))),
+        static_cast<AuthScheme>(get_integer<int>(p.at("scheme")))));
   };
   methods_[m::kSetClientCertificate] = [this](const Caller& c, const json& p) -> Result<json> {
     ClientCertificateRequest request;
@@ -260,14 +261,16 @@ void Dispatcher::add_methods() {
                                                    p.at("new_prefix").get<std::string>()));
   };
   methods_[m::kSetRemoteName] = [this](const Caller& c, const json& p) {
-    return from_status(jobs_.set_remote_name(c, job_id(p), get_integer<std::uint32_t>(p.at("file_index")),
+    return from_status(jobs_.set_remote_name(c, job_id(p),
+                                             get_integer<std::uint32_t>(p.at("file_index")),
                                              p.at("remote_name").get<std::string>()));
   };
   methods_[m::kGetReplyData] = [this](const Caller& c, const json& p) -> Answer {
-    std::uint64_t length = std::min(get_integer_or(p, "length", m::kMaxReplyChunk), m::kMaxReplyChunk);
+    std::uint64_t length =
+        std::min(get_integer_or(p, "length", m::kMaxReplyChunk), m::kMaxReplyChunk);
     std::uint64_t size = 0;
-    auto data =
-        jobs_.get_reply_data(c, job_id(p), get_integer_or(p, "offset", std::uint64_t{0}), length, size);
+    auto data = jobs_.get_reply_data(c, job_id(p), get_integer_or(p, "offset", std::uint64_t{0}),
+                                     length, size);
     if (data.code() == hr::BG_E_TOO_LARGE) return Answer(data.status(), {{"size", size}});
     if (!data.ok()) return Result<json>(data.status());
     return Result<json>(json{{"data", hex_encode(*data)}, {"size", size}});

@@ -124,12 +124,12 @@ enum class UploadKind { kUpload, kCloseSession, kCancelSession };
 
 struct UploadRequest : TransferRequest {
   UploadKind kind = UploadKind::kUpload;
-  std::string upload_file{};             // read as the owner
-  std::uint64_t acknowledged_bytes = 0;  // the bytes the server has acknowledged
-  std::string session_id{};              // empty: Create-Session first
-  std::string host_id{};                 // BITS-Host-Id of the session
-  std::string local_validators{};        // recorded "<size>:<mtime>"; empty on the first start
-  bool want_reply = false;               // upload-reply: the last Ack must name the reply
+  std::string upload_file{};                  // read as the owner
+  std::uint64_t acknowledged_bytes = 0;       // the bytes the server has acknowledged
+  std::string session_id{};                   // empty: Create-Session first
+  std::string host_id{};                      // BITS-Host-Id of the session
+  std::string local_validators{};             // recorded "<size>:<mtime>"; empty on the first start
+  bool want_reply = false;                    // upload-reply: the last Ack must name the reply
   std::uint64_t fragment_size = 16ull << 20;  // the largest fragment
 };
 

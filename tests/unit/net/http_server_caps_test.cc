@@ -53,8 +53,9 @@ class HttpServerCapsTest : public ::testing::Test {
     socket.bind(tcp::endpoint(asio::ip::make_address(source), 0));
     auto address = server_->local_address();
     auto colon = address.rfind(':');
-    socket.connect(tcp::endpoint(asio::ip::make_address(address.substr(0, colon)),
-                                 static_cast<unsigned short>(std::stoul(address.substr(colon + 1)))));
+    socket.connect(
+        tcp::endpoint(asio::ip::make_address(address.substr(0, colon)),
+                      static_cast<unsigned short>(std::stoul(address.substr(colon + 1)))));
     timeval limit{.tv_sec = 20, .tv_usec = 0};
     setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     return socket;
@@ -101,9 +102,10 @@ TEST_F(HttpServerCapsTest, OneAddressGetsNoMoreThanItsCapAndOthersAreStillServed
 
 // A self-signed server certificate made with the openssl command line in `dir`.
 void make_certificate(const std::string& dir) {
-  std::string command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                        "-days 2 -subj /CN=caps-test -keyout " +
-                        dir + "/key.pem -out " + dir + "/cert.pem 2>/dev/null";
+  std::string command =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+      "-days 2 -subj /CN=caps-test -keyout " +
+      dir + "/key.pem -out " + dir + "/cert.pem 2>/dev/null";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 }
 

@@ -210,8 +210,7 @@ TEST_F(TickIndexTest, ActivityPostponesTheInactivityCancel) {
 TEST_F(TickIndexTest, AnErrorJobIsCancelledWhenInactive) {
   Guid id = make_job(me);
   ASSERT_TRUE(manager->resume(me, id).ok());
-  manager->on_error(backend.last_token(), http_error(404), ErrorContext::kRemoteFile, false, 0,
-                    "");
+  manager->on_error(backend.last_token(), http_error(404), ErrorContext::kRemoteFile, false, 0, "");
   ASSERT_EQ(state_of(id), JobState::kError);
   clock.advance_s(90 * kDayS);
   manager->tick();

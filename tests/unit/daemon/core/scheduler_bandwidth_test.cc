@@ -165,7 +165,7 @@ TEST_F(BandwidthPolicyManagerTest, APriorityChangeMovesTheRunningTransferToItsNe
   ASSERT_NE(token, 0u);
   EXPECT_EQ(backend.pool_of.at(token), rate_pool(JobPriority::kNormal));
   ASSERT_TRUE(manager->set_property(me, id, "priority", nlohmann::json("FOREGROUND")).ok());
-  EXPECT_EQ(backend.last_token(), token);  // the same transfer runs on
+  EXPECT_EQ(backend.last_token(), token);    // the same transfer runs on
   EXPECT_EQ(backend.pool_of.at(token), 0u);  // out of every pool
   ASSERT_TRUE(manager->set_property(me, id, "priority", nlohmann::json("HIGH")).ok());
   EXPECT_EQ(backend.pool_of.at(token), rate_pool(JobPriority::kHigh));

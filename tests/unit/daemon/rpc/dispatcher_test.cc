@@ -120,7 +120,8 @@ TEST_F(DispatcherTest, IntegersThatDoNotFitAreInvalidArgAndChangeNothing) {
   Caller me = user_caller();
   std::string job = create(me);
   for (json bad : {json(4294967297ULL), json(-1), json(1.5), json(true), json("1")}) {
-    json r = call(me, "job.set_property", {{"job_id", job}, {"name", "notify_flags"}, {"value", bad}});
+    json r =
+        call(me, "job.set_property", {{"job_id", job}, {"name", "notify_flags"}, {"value", bad}});
     EXPECT_EQ(r["error"]["data"]["hresult"], hr::E_INVALIDARG) << bad.dump();
     r = call(me, "job.set_property",
              {{"job_id", job}, {"name", "minimum_retry_delay"}, {"value", bad}});
